@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"text/tabwriter"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+)
+
+// openStore connects and migrates. An unreachable database is one clear
+// error line, never a stack of retries.
+func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("database unreachable at %s: %v", redact(cfg.DatabaseURL), err)
+	}
+	if _, err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return store.New(db, licensing.SystemClock{}), nil
+}
+
+// redact hides a password in a database URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable DATABASE_URL)"
+	}
+	return u.Redacted()
+}
+
+func migrate(ctx context.Context, cfg Config, out io.Writer) error {
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBTimeout)
+	if err != nil {
+		return fmt.Errorf("database unreachable at %s: %v", redact(cfg.DatabaseURL), err)
+	}
+	defer db.Close()
+	applied, err := store.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "migrations applied: %d %v\n", len(applied), applied)
+	return nil
+}
+
+func catalogApply(ctx context.Context, cfg Config, path string, out io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cat, err := store.ParseCatalog(data)
+	if err != nil {
+		return err
+	}
+	products, err := cat.Validate() // refuse the whole file before touching the database
+	if err != nil {
+		return fmt.Errorf("catalog %s refused, nothing applied:\n%w", path, err)
+	}
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.DB().Close()
+	changes, err := s.ApplyCatalog(ctx, store.SystemActor("catalog apply "+path), products)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		fmt.Fprintf(out, "%s/%s: %s\n", c.Product, c.Plan, c.What)
+	}
+	return nil
+}
+
+func demoSeed(ctx context.Context, cfg Config, out io.Writer) error {
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.DB().Close()
+	if err := s.ApplyDemo(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Demo data ready. Every demo login's password is %q:\n", store.DemoPassword)
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	for _, l := range store.DemoLogins() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Email, l.Role, l.Where)
+	}
+	return tw.Flush()
+}
+
+func accountsList(ctx context.Context, cfg Config, out io.Writer) error {
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.DB().Close()
+	accounts, err := s.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tNAME\tPLAN\tSTATUS\tMEMBERS")
+	for _, a := range accounts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", a.Slug, a.Name, a.Plan.String, a.Status.String, a.Members)
+	}
+	return tw.Flush()
+}
+
+// accountView is `entitle accounts show --json`.
+type accountView struct {
+	Slug     string        `json:"slug"`
+	Name     string        `json:"name"`
+	Products []productView `json:"products"`
+}
+
+type productView struct {
+	Product       string                        `json:"product"`
+	Plan          string                        `json:"plan"`
+	Status        string                        `json:"status"`
+	Seats         int                           `json:"seats"`
+	SeatsAssigned int                           `json:"seats_assigned"`
+	Entitlements  map[string]licensing.Decision `json:"entitlements"`
+}
+
+func accountsShow(ctx context.Context, cfg Config, slug string, asJSON bool, out io.Writer) error {
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.DB().Close()
+	acct, err := s.AccountBySlug(ctx, slug)
+	if err != nil {
+		return fmt.Errorf("account %q: %w", slug, err)
+	}
+	state, err := s.AccountState(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	view := accountView{Slug: acct.Slug, Name: acct.Name}
+	for _, p := range state.Products {
+		pv := productView{Product: p.Product, Seats: p.Seats, SeatsAssigned: p.SeatsAssigned, Entitlements: map[string]licensing.Decision{}}
+		if p.Plan != nil {
+			pv.Plan, pv.Status = p.Plan.Key, string(p.Subscription.Status)
+		}
+		for _, fd := range p.Evaluate(s.Now()) {
+			pv.Entitlements[fd.Feature.Key] = fd.Decision
+		}
+		view.Products = append(view.Products, pv)
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(view)
+	}
+	fmt.Fprintf(out, "%s (%s)\n", view.Name, view.Slug)
+	for _, p := range view.Products {
+		fmt.Fprintf(out, "  product %s: plan %s, status %s, seats %d/%d assigned\n", p.Product, p.Plan, p.Status, p.SeatsAssigned, p.Seats)
+		tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+		for _, fd := range stateFeatures(state, p.Product) {
+			d := p.Entitlements[fd]
+			fmt.Fprintf(tw, "    %s\t%v\t%s\n", fd, d.HasAccess, d.Reason)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+func stateFeatures(state licensing.AccountState, product string) []string {
+	var keys []string
+	for _, p := range state.Products {
+		if p.Product == product {
+			for _, f := range p.Features {
+				keys = append(keys, f.Key)
+			}
+		}
+	}
+	return keys
+}
+
+func auditVerify(ctx context.Context, cfg Config, out io.Writer) error {
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.DB().Close()
+	brk, n, err := s.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	if brk != nil {
+		return fmt.Errorf("%s (%d entries read)", brk, n)
+	}
+	fmt.Fprintf(out, "OK: %d audit entries, every chain intact\n", n)
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting Entitle reads, loaded from the environment in one
+// place. `entitle --help` lists each field's variable, default and meaning.
+type Config struct {
+	DatabaseURL     string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/entitle?sslmode=disable" help:"PostgreSQL URL; the database is created when missing"`
+	Addr            string        `env:"ADDR" default:"localhost:8080" help:"address the portal listens on"`
+	PublicURL       string        `env:"PUBLIC_URL" default:"http://localhost:8080" help:"URL users reach the portal at; https makes cookies Secure"`
+	SessionSecret   string        `env:"SESSION_SECRET" default:"" help:"key (32+ chars) signing session cookies; random per start when empty, which signs everyone out on restart"`
+	DBTimeout       time.Duration `env:"DB_CONNECT_TIMEOUT" default:"5s" help:"how long to wait for PostgreSQL at start"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" help:"how long SIGTERM waits for in-flight requests"`
+	LogLevel        string        `env:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
+	LogFormat       string        `env:"LOG_FORMAT" default:"text" help:"text or json"`
+}
+
+// LoadConfig reads the environment, applying defaults.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var cfg Config
+	v := reflect.ValueOf(&cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		raw := getenv(f.Tag.Get("env"))
+		if raw == "" {
+			raw = f.Tag.Get("default")
+		}
+		switch v.Field(i).Interface().(type) {
+		case string:
+			v.Field(i).SetString(raw)
+		case time.Duration:
+			d, err := time.ParseDuration(raw)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: %v", f.Tag.Get("env"), err)
+			}
+			v.Field(i).SetInt(int64(d))
+		case int:
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: %v", f.Tag.Get("env"), err)
+			}
+			v.Field(i).SetInt(int64(n))
+		case bool:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: %v", f.Tag.Get("env"), err)
+			}
+			v.Field(i).SetBool(b)
+		}
+	}
+	return cfg, nil
+}
+
+// printEnvHelp lists every variable with its default.
+func printEnvHelp(w io.Writer) {
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		def := f.Tag.Get("default")
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  %s (default %s)\n      %s\n", f.Tag.Get("env"), def, f.Tag.Get("help"))
+	}
+}
+
+// SecureCookies says whether cookies need the Secure flag: whenever users
+// reach the portal over TLS.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }

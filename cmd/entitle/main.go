@@ -1,0 +1,90 @@
+// Command entitle is Entitle's one binary: the portal server and the
+// operator's command line (migrations, catalog, demo data, audit checks).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `Entitle: licences as a service.
+
+Usage:
+  entitle serve                      run the portal (applies migrations first)
+  entitle migrate                    apply pending database migrations
+  entitle catalog apply FILE         validate a catalog file, then upsert it (idempotent)
+  entitle demo seed                  apply the demo catalog and seed demo accounts into an empty database
+  entitle accounts list              list accounts with plan, status and members
+  entitle accounts show SLUG [--json]
+                                     show one account's plan, seats and entitlements
+  entitle audit verify               check every audit chain; prints the first broken link or OK
+  entitle --help                     this text
+
+Environment:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "entitle:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		printEnvHelp(stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	cmd := strings.Join(args[:min(2, len(args))], " ")
+	switch {
+	case args[0] == "serve":
+		return serve(ctx, cfg, logger)
+	case args[0] == "migrate":
+		return migrate(ctx, cfg, stdout)
+	case cmd == "catalog apply" && len(args) == 3:
+		return catalogApply(ctx, cfg, args[2], stdout)
+	case cmd == "demo seed":
+		return demoSeed(ctx, cfg, stdout)
+	case cmd == "accounts list":
+		return accountsList(ctx, cfg, stdout)
+	case cmd == "accounts show" && len(args) >= 3:
+		return accountsShow(ctx, cfg, args[2], len(args) > 3 && args[3] == "--json", stdout)
+	case cmd == "audit verify":
+		return auditVerify(ctx, cfg, stdout)
+	}
+	fmt.Fprint(stderr, usage)
+	printEnvHelp(stderr)
+	return fmt.Errorf("unknown command %q", strings.Join(args, " "))
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,162 @@
+// Package e2e drives the real portal in a real Chromium (chromedp): each
+// test starts the server on a fresh database with the demo data and walks a
+// journey as a person would, saving screenshots under e2e/screenshots/.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+	"github.com/entitle-dev/entitle/web"
+)
+
+// browserCtx is the one Chromium process the tests share; each test opens
+// its own tab (and its own incognito-like context) in it.
+var browserCtx context.Context
+
+func TestMain(m *testing.M) {
+	path, err := chromiumPath()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1) // fail, never skip: the suite promises a real browser
+	}
+	userData, err := os.MkdirTemp("", "entitle-e2e-chromium-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(userData),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(ctx); err != nil { // start the browser now, so a broken install fails fast
+		fmt.Fprintln(os.Stderr, "e2e: start Chromium at", path+":", err)
+		os.Exit(1)
+	}
+	browserCtx = ctx
+	code := m.Run()
+	cancelBrowser()
+	cancelAlloc()
+	os.RemoveAll(userData)
+	os.Exit(code)
+}
+
+func chromiumPath() (string, error) {
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		return p, nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no Chromium found: run `make test` (it installs Debian's chromium) or set CHROMIUM_PATH")
+}
+
+// session is one journey: a fresh demo database, the real server on a
+// loopback port, and a browser tab.
+type session struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	store *store.Store
+}
+
+func newSession(t *testing.T) *session {
+	t.Helper()
+	s := storetest.NewDemo(t, nil)
+	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
+	t.Cleanup(srv.Close)
+	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+}
+
+// newTab opens a tab in a new browser context, so that cookies are not
+// shared between tests (or between two people in one test).
+func newTab(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel() })
+	return ctx
+}
+
+// run performs browser actions, failing the test with a screenshot.
+func (s *session) run(actions ...chromedp.Action[chromedp.Void]) {
+	s.t.Helper()
+	if err := chromedp.Do(s.ctx, actions...); err != nil {
+		s.screenshot("failure")
+		s.t.Fatalf("browser: %v", err)
+	}
+}
+
+// screenshot saves the page as e2e/screenshots/<test>-<name>.png.
+func (s *session) screenshot(name string) {
+	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		s.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := "screenshots"
+	_ = os.MkdirAll(dir, 0o755)
+	file := filepath.Join(dir, strings.ReplaceAll(s.t.Name(), "/", "_")+"-"+name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		s.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// tid is a CSS selector for a data-testid.
+func tid(id string) string { return `[data-testid="` + id + `"]` }
+
+// login signs in through the form.
+func (s *session) login(email, password string) {
+	s.t.Helper()
+	s.run(
+		chromedp.Navigate(s.base+"/login"),
+		chromedp.WaitVisible(tid("login-form")),
+		chromedp.SendKeys(`input[name="email"]`, email),
+		chromedp.SendKeys(`input[name="password"]`, password),
+		chromedp.Click(tid("login-submit")),
+	)
+}
+
+// textOf reads the trimmed text of the first element with a data-testid.
+func (s *session) textOf(id string) string {
+	s.t.Helper()
+	s.run(chromedp.WaitVisible(tid(id)))
+	return strings.TrimSpace(get(s, chromedp.Text(tid(id))))
+}
+
+// get runs one action that returns a value, failing the test on error.
+func get[T any](s *session, a chromedp.Action[T]) T {
+	s.t.Helper()
+	v, err := chromedp.Run(s.ctx, a)
+	if err != nil {
+		s.screenshot("failure")
+		s.t.Fatalf("browser: %v", err)
+	}
+	return v
+}

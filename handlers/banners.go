@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"fmt"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// accountBanners are the notices every page of an account carries: a
+// payment past due (with the end of the grace period), a suspension, a seat
+// pool over-allocated. A failure to load them is logged, never shown.
+func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner {
+	subs, err := h.Store.Subscriptions(c.Request().Context(), accountID)
+	if err != nil {
+		h.Logger.Error("load banners", "err", err, "account_id", accountID)
+		return nil
+	}
+	now := h.Clock.Now()
+	var out []views.Banner
+	for _, sub := range subs {
+		st := sub.State()
+		switch st.EffectiveStatus(now) {
+		case licensing.PastDue:
+			grace := st.PastDueSince.Add(licensing.DefaultGracePeriod)
+			out = append(out, views.Banner{Kind: "warn", TestID: "banner-past-due", Message: fmt.Sprintf(
+				"Payment for %s is past due. Access continues until %s; update your payment method in Billing.",
+				sub.ProductName, grace.UTC().Format("2 Jan 2006 15:04 MST"))})
+		case licensing.Suspended:
+			out = append(out, views.Banner{Kind: "danger", TestID: "banner-suspended", Message: fmt.Sprintf(
+				"%s is suspended because payment failed. Your data is kept; pay the open invoice in Billing to restore access.",
+				sub.ProductName)})
+		}
+		if sub.SeatBased && sub.SeatsAssigned > sub.Seats {
+			out = append(out, views.Banner{Kind: "warn", TestID: "banner-over-allocated", Message: fmt.Sprintf(
+				"%s has %d seats assigned but only %d purchased. Unassign %d or buy more seats; new assignments are paused.",
+				sub.ProductName, sub.SeatsAssigned, sub.Seats, sub.SeatsAssigned-sub.Seats)})
+		}
+	}
+	return out
+}

@@ -1,0 +1,100 @@
+// Package handlers holds Entitle's thin HTTP handlers: each parses input,
+// calls one store (or billing) method and renders a view or an htmx partial.
+// Rules belong in licensing or store, never here.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// Handler carries every dependency a handler uses; web.New builds it once.
+type Handler struct {
+	Store    *store.Store
+	Sessions sessions.Store
+	Clock    licensing.Clock
+	Logger   *slog.Logger
+}
+
+// Cookie and context names shared with web's middleware.
+const (
+	SessionCookie = "entitle_session"
+	sessionToken  = "token"
+	ctxSession    = "entitle.session"
+	ctxCSRF       = "csrf"
+	ctxFlash      = "entitle.flash"
+)
+
+// SetCurrent records the signed-in customer for the rest of the request.
+func SetCurrent(c echo.Context, s store.Session) { c.Set(ctxSession, s) }
+
+// Current is the signed-in customer; ok is false on public pages.
+func Current(c echo.Context) (store.Session, bool) {
+	s, ok := c.Get(ctxSession).(store.Session)
+	return s, ok
+}
+
+// SessionToken reads the session token from the signed cookie.
+func (h *Handler) SessionToken(c echo.Context) string {
+	sess, err := h.Sessions.Get(c.Request(), SessionCookie)
+	if err != nil {
+		return ""
+	}
+	tok, _ := sess.Values[sessionToken].(string)
+	return tok
+}
+
+// shell builds the layout's data for the current request.
+func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
+	s := views.Shell{Title: title, Active: active}
+	s.CSRF, _ = c.Get(ctxCSRF).(string)
+	if cur, ok := Current(c); ok {
+		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName}
+		s.Banners = h.accountBanners(c, cur.AccountID)
+	}
+	s.Flash, _ = c.Get(ctxFlash).(string)
+	return s
+}
+
+// isHTMX tells whether htmx made the request, so that it gets a partial.
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// render writes a templ component with a status.
+func render(c echo.Context, status int, component templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return component.Render(c.Request().Context(), c.Response())
+}
+
+// RenderError shows an error to a person: a fragment for htmx, a page
+// otherwise. web/errors.go decides status and message.
+func (h *Handler) RenderError(c echo.Context, status int, message string) error {
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Retarget", "#errors")
+		c.Response().Header().Set("HX-Reswap", "innerHTML")
+		return render(c, status, views.ErrorFragment(message))
+	}
+	return render(c, status, views.ErrorPage(h.shell(c, "Error", ""), status, message))
+}
+
+// Health answers /healthz: the process is alive.
+func (h *Handler) Health(c echo.Context) error {
+	return c.String(http.StatusOK, "ok")
+}
+
+// Ready answers /readyz: the database is reachable.
+func (h *Handler) Ready(c echo.Context) error {
+	if err := h.Store.Ping(c.Request().Context()); err != nil {
+		h.Logger.Warn("readiness check failed", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unreachable")
+	}
+	return c.String(http.StatusOK, "ready")
+}

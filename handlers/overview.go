@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// Overview shows the account's plan, seats and entitlement matrix, every
+// figure decided by licensing.Evaluate over the account's state.
+func (h *Handler) Overview(c echo.Context) error {
+	cur, _ := Current(c)
+	ctx := c.Request().Context()
+	state, err := h.Store.AccountState(ctx, cur.AccountID)
+	if err != nil {
+		return err
+	}
+	subs, err := h.Store.Subscriptions(ctx, cur.AccountID)
+	if err != nil {
+		return err
+	}
+	now := h.Clock.Now()
+	o := views.Overview{AccountName: state.AccountName}
+	shell := h.shell(c, "Overview", "overview")
+	for _, p := range state.Products {
+		po := views.ProductOverview{Product: p.Product, ProductName: p.ProductName, Seats: p.EffectiveSeats(now),
+			SeatsAssigned: p.SeatsAssigned, TrialDaysLeft: -1, Features: p.Evaluate(now)}
+		if p.Plan != nil {
+			po.PlanKey, po.PlanName, po.SeatBased = p.Plan.Key, p.Plan.Name, p.Plan.SeatBased
+			po.Status = string(p.Subscription.EffectiveStatus(now))
+			if p.Subscription.Status == licensing.Trialing && !p.Subscription.TrialEndsAt.IsZero() {
+				po.TrialDaysLeft = max(0, int(p.Subscription.TrialEndsAt.Sub(now).Hours()+23)/24)
+			}
+		}
+		for _, sub := range subs {
+			if sub.ProductKey == p.Product && sub.CurrentPeriodEnd.Valid {
+				po.PeriodEnd = sub.CurrentPeriodEnd.Time.UTC().Format("2 Jan 2006")
+			}
+		}
+		o.Products = append(o.Products, po)
+	}
+	return render(c, http.StatusOK, views.OverviewPage(shell, o))
+}

@@ -1,0 +1,106 @@
+package licensing
+
+import "time"
+
+// PlanRef names the plan version a subscription is on.
+type PlanRef struct {
+	Key       string `json:"key"`
+	Name      string `json:"name"`
+	Version   int    `json:"version"`
+	Rank      int    `json:"rank"`
+	SeatBased bool   `json:"seat_based"`
+}
+
+// ProductState is everything evaluation reads for one account and one
+// product: a snapshot the store assembles, the API caches and the offline
+// licence carries.
+type ProductState struct {
+	Product       string               `json:"product"`
+	ProductName   string               `json:"product_name"`
+	Plan          *PlanRef             `json:"plan"` // nil: no subscription
+	Subscription  *SubscriptionState   `json:"subscription"`
+	Seats         int                  `json:"seats"` // purchased, before grants
+	SeatsAssigned int                  `json:"seats_assigned"`
+	Features      []Feature            `json:"features"`
+	Values        map[string]PlanValue `json:"values"`
+	Grants        []Grant              `json:"grants"`
+	Usage         map[string]int64     `json:"usage"` // per feature, current period
+}
+
+// FeatureDecision is one row of the entitlement matrix.
+type FeatureDecision struct {
+	Feature  Feature
+	Decision Decision
+	// GrantedUntil is set when an active vendor grant touches the feature
+	// (zero time inside a non-nil pointer: granted with no expiry).
+	GrantedUntil *time.Time
+}
+
+// Feature finds a feature of the product by key.
+func (p ProductState) Feature(key string) (Feature, bool) {
+	for _, f := range p.Features {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return Feature{}, false
+}
+
+// Check evaluates one feature of the product. ok is false when the product
+// has no such feature.
+func (p ProductState) Check(featureKey string, seat SeatCheck, now time.Time) (d Decision, ok bool) {
+	f, ok := p.Feature(featureKey)
+	if !ok {
+		return Decision{}, false
+	}
+	return Evaluate(p.input(f, seat, now)), true
+}
+
+// Evaluate decides every feature of the product at account level (no user
+// named, so seats are not considered), in catalog order.
+func (p ProductState) Evaluate(now time.Time) []FeatureDecision {
+	out := make([]FeatureDecision, 0, len(p.Features))
+	for _, f := range p.Features {
+		fd := FeatureDecision{Feature: f, Decision: Evaluate(p.input(f, SeatNotChecked, now))}
+		for _, g := range p.Grants {
+			if g.FeatureKey == f.Key && g.Active(now) {
+				until := g.ExpiresAt
+				if fd.GrantedUntil == nil || until.IsZero() || (!fd.GrantedUntil.IsZero() && until.After(*fd.GrantedUntil)) {
+					fd.GrantedUntil = &until
+				}
+			}
+		}
+		out = append(out, fd)
+	}
+	return out
+}
+
+// EffectiveSeats is the seat pool including active vendor grants.
+func (p ProductState) EffectiveSeats(now time.Time) int {
+	return EffectiveSeats(p.Seats, p.Grants, now)
+}
+
+func (p ProductState) input(f Feature, seat SeatCheck, now time.Time) Input {
+	in := Input{Feature: f, Grants: p.Grants, Subscription: p.Subscription, Seat: seat, Used: p.Usage[f.Key], Now: now}
+	if v, ok := p.Values[f.Key]; ok {
+		in.Plan = &v
+	}
+	return in
+}
+
+// AccountState is an account's evaluated inputs across its products.
+type AccountState struct {
+	Account     string         `json:"account"`
+	AccountName string         `json:"account_name"`
+	Products    []ProductState `json:"products"`
+}
+
+// FindFeature finds the product that has a feature with this key.
+func (a AccountState) FindFeature(key string) (ProductState, Feature, bool) {
+	for _, p := range a.Products {
+		if f, ok := p.Feature(key); ok {
+			return p, f, true
+		}
+	}
+	return ProductState{}, Feature{}, false
+}

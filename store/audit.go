@@ -1,0 +1,217 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Actor is who made a change, as the audit log records it.
+type Actor struct {
+	Type         string // user, staff, stripe, scim, system
+	ID           string
+	Label        string // an email, a token name, an event id
+	Impersonator string // the staff member acting as Type/ID, if any
+}
+
+// SystemActor is Entitle itself (demo seeding, the catalog loader, jobs).
+func SystemActor(label string) Actor { return Actor{Type: "system", Label: label} }
+
+// AuditEvent is one state change to record.
+type AuditEvent struct {
+	AccountID  int64 // 0: the vendor's own chain
+	Actor      Actor
+	Action     string // e.g. seat.assign, member.invite
+	TargetType string
+	TargetID   string
+	Before     any
+	After      any
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID           int64     `db:"id"`
+	AccountID    int64     `db:"account_id"`
+	Seq          int64     `db:"seq"`
+	At           time.Time `db:"at"`
+	ActorType    string    `db:"actor_type"`
+	ActorID      string    `db:"actor_id"`
+	ActorLabel   string    `db:"actor_label"`
+	Impersonator string    `db:"impersonator"`
+	Action       string    `db:"action"`
+	TargetType   string    `db:"target_type"`
+	TargetID     string    `db:"target_id"`
+	Before       []byte    `db:"before"`
+	After        []byte    `db:"after"`
+	PrevHash     string    `db:"prev_hash"`
+	Hash         string    `db:"hash"`
+}
+
+// auditLockClass is the first key of the advisory lock that serialises
+// appends to one account's chain (the second key is the account id).
+const auditLockClass = 0x4155 // "AU"
+
+const (
+	lockAuditChainSQL = `SELECT pg_advisory_xact_lock($1, $2::int)`
+	lastAuditSQL      = `SELECT seq, hash FROM audit_entry WHERE account_id = $1 ORDER BY seq DESC LIMIT 1`
+	insertAuditSQL    = `
+INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label, impersonator,
+                         action, target_type, target_id, before, after, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+)
+
+// audit appends e to its account's chain inside tx. Every state-changing
+// store method calls it with its own transaction, so a change and its audit
+// entry commit together or not at all.
+func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
+	if _, err := tx.ExecContext(ctx, lockAuditChainSQL, auditLockClass, e.AccountID); err != nil {
+		return fmt.Errorf("audit lock: %w", err)
+	}
+	var prevSeq int64
+	var prevHash string
+	err := tx.QueryRowxContext(ctx, lastAuditSQL, e.AccountID).Scan(&prevSeq, &prevHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit chain head: %w", err)
+	}
+	before, err := canonicalJSON(e.Before)
+	if err != nil {
+		return fmt.Errorf("audit before: %w", err)
+	}
+	after, err := canonicalJSON(e.After)
+	if err != nil {
+		return fmt.Errorf("audit after: %w", err)
+	}
+	entry := AuditEntry{
+		AccountID: e.AccountID, Seq: prevSeq + 1, At: at.UTC().Truncate(time.Microsecond),
+		ActorType: e.Actor.Type, ActorID: e.Actor.ID, ActorLabel: e.Actor.Label, Impersonator: e.Actor.Impersonator,
+		Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
+		Before: before, After: after, PrevHash: prevHash,
+	}
+	entry.Hash = entry.computeHash()
+	_, err = tx.ExecContext(ctx, insertAuditSQL, entry.AccountID, entry.Seq, entry.At, entry.ActorType,
+		entry.ActorID, entry.ActorLabel, entry.Impersonator, entry.Action, entry.TargetType, entry.TargetID,
+		nullJSON(entry.Before), nullJSON(entry.After), entry.PrevHash, entry.Hash)
+	if err != nil {
+		return fmt.Errorf("audit insert: %w", err)
+	}
+	return nil
+}
+
+// computeHash hashes the previous link with this entry's content. The
+// content is encoded as JSON with a fixed field order, and before/after are
+// re-encoded canonically, so the hash survives the jsonb round trip.
+func (a AuditEntry) computeHash() string {
+	before, _ := canonicalJSON(json.RawMessage(orNull(a.Before)))
+	after, _ := canonicalJSON(json.RawMessage(orNull(a.After)))
+	content, _ := json.Marshal(struct {
+		AccountID    int64           `json:"account_id"`
+		Seq          int64           `json:"seq"`
+		At           string          `json:"at"`
+		ActorType    string          `json:"actor_type"`
+		ActorID      string          `json:"actor_id"`
+		ActorLabel   string          `json:"actor_label"`
+		Impersonator string          `json:"impersonator"`
+		Action       string          `json:"action"`
+		TargetType   string          `json:"target_type"`
+		TargetID     string          `json:"target_id"`
+		Before       json.RawMessage `json:"before"`
+		After        json.RawMessage `json:"after"`
+	}{a.AccountID, a.Seq, a.At.UTC().Format(time.RFC3339Nano), a.ActorType, a.ActorID, a.ActorLabel,
+		a.Impersonator, a.Action, a.TargetType, a.TargetID, before, after})
+	sum := sha256.Sum256(append([]byte(a.PrevHash+"\n"), content...))
+	return hex.EncodeToString(sum[:])
+}
+
+// canonicalJSON encodes v, then decodes and re-encodes it so that key order,
+// spacing and number spelling are the same as after a jsonb round trip.
+func canonicalJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic)
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
+func nullJSON(b []byte) any {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return string(b)
+}
+
+// ChainBreak describes the first entry whose link does not hold.
+type ChainBreak struct {
+	EntryID   int64
+	AccountID int64
+	Seq       int64
+	Problem   string
+}
+
+func (b ChainBreak) String() string {
+	return fmt.Sprintf("audit chain broken at entry %d (account %d, seq %d): %s", b.EntryID, b.AccountID, b.Seq, b.Problem)
+}
+
+const allAuditSQL = `
+SELECT id, account_id, seq, at, actor_type, actor_id, actor_label, impersonator, action,
+       target_type, target_id, before, after, prev_hash, hash
+FROM audit_entry ORDER BY account_id, seq`
+
+// VerifyAudit walks every chain and returns the first broken link, or nil
+// when every chain holds, along with the number of entries checked.
+func (s *Store) VerifyAudit(ctx context.Context) (*ChainBreak, int, error) {
+	rows, err := s.db.QueryxContext(ctx, allAuditSQL)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var (
+		n        int
+		account  int64 = -1
+		prevSeq  int64
+		prevHash string
+	)
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.StructScan(&e); err != nil {
+			return nil, n, err
+		}
+		n++
+		if e.AccountID != account {
+			account, prevSeq, prevHash = e.AccountID, 0, ""
+		}
+		brk := func(problem string) *ChainBreak {
+			return &ChainBreak{EntryID: e.ID, AccountID: e.AccountID, Seq: e.Seq, Problem: problem}
+		}
+		switch {
+		case e.Seq != prevSeq+1:
+			return brk(fmt.Sprintf("expected seq %d: an entry is missing", prevSeq+1)), n, nil
+		case e.PrevHash != prevHash:
+			return brk("prev_hash does not match the previous entry's hash"), n, nil
+		case e.computeHash() != e.Hash:
+			return brk("content does not match its hash: the entry was altered"), n, nil
+		}
+		prevSeq, prevHash = e.Seq, e.Hash
+	}
+	return nil, n, rows.Err()
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+// Subscription is an account's subscription to one product, with the plan
+// version it is on.
+type Subscription struct {
+	ID                 int64          `db:"id"`
+	AccountID          int64          `db:"account_id"`
+	ProductID          int64          `db:"product_id"`
+	ProductKey         string         `db:"product_key"`
+	ProductName        string         `db:"product_name"`
+	PlanVersionID      int64          `db:"plan_version_id"`
+	PlanKey            string         `db:"plan_key"`
+	PlanName           string         `db:"plan_name"`
+	PlanVersion        int            `db:"plan_version"`
+	PlanRank           int            `db:"plan_rank"`
+	SeatBased          bool           `db:"seat_based"`
+	Status             string         `db:"status"`
+	Seats              int            `db:"seats"`
+	SeatsAssigned      int            `db:"seats_assigned"`
+	TrialEndsAt        sql.NullTime   `db:"trial_ends_at"`
+	PastDueSince       sql.NullTime   `db:"past_due_since"`
+	CurrentPeriodEnd   sql.NullTime   `db:"current_period_end"`
+	CancelAtPeriodEnd  bool           `db:"cancel_at_period_end"`
+	StripeSubscription sql.NullString `db:"stripe_subscription_id"`
+}
+
+// State is the lifecycle state evaluation reads.
+func (sub Subscription) State() *licensing.SubscriptionState {
+	return &licensing.SubscriptionState{
+		Status:       licensing.Status(sub.Status),
+		SeatBased:    sub.SeatBased,
+		TrialEndsAt:  sub.TrialEndsAt.Time,
+		PastDueSince: sub.PastDueSince.Time,
+	}
+}
+
+const subscriptionsSQL = `
+SELECT s.id, s.account_id, s.product_id, p.key AS product_key, p.name AS product_name,
+       s.plan_version_id, pl.key AS plan_key, pv.name AS plan_name, pv.version AS plan_version,
+       pv.rank AS plan_rank, pv.seat_based, s.status, s.seats,
+       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned,
+       s.trial_ends_at, s.past_due_since, s.current_period_end, s.cancel_at_period_end, s.stripe_subscription_id
+FROM subscription s
+JOIN product p ON p.id = s.product_id
+JOIN plan_version pv ON pv.id = s.plan_version_id
+JOIN plan pl ON pl.id = pv.plan_id
+WHERE s.account_id = $1
+ORDER BY p.key`
+
+// Subscriptions lists an account's subscriptions.
+func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]Subscription, error) {
+	var out []Subscription
+	err := s.db.SelectContext(ctx, &out, subscriptionsSQL, accountID)
+	return out, err
+}
+
+const (
+	productsSQL      = `SELECT id, key, name FROM product ORDER BY key`
+	featureValuesSQL = `
+SELECT f.product_id, f.key, f.name, f.kind, f.period, pf.enabled, pf.limit_value
+FROM feature f
+LEFT JOIN plan_feature pf ON pf.feature_id = f.id AND pf.plan_version_id = $2
+WHERE f.product_id = $1
+ORDER BY f.position, f.key`
+	activeGrantsSQL = `
+SELECT g.kind, coalesce(f.key, '') AS feature_key, coalesce(g.product_id, f.product_id, 0) AS product_id,
+       g.enabled, g.amount, g.reason, g.expires_at
+FROM entitlement_grant g LEFT JOIN feature f ON f.id = g.feature_id
+WHERE g.account_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
+ORDER BY g.id`
+	// Usage is summed over each feature's own period: metered features by
+	// calendar day, month or year; limit features over all time.
+	usageSQL = `
+SELECT f.key, sum(u.quantity)::bigint AS used
+FROM usage_event u JOIN feature f ON f.id = u.feature_id
+WHERE u.account_id = $1 AND f.product_id = $2
+  AND (f.kind = 'limit'
+       OR u.occurred_at >= CASE f.period WHEN 'day' THEN $3::timestamptz WHEN 'year' THEN $5::timestamptz
+                                         ELSE $4::timestamptz END)
+GROUP BY f.key`
+)
+
+// AccountState assembles everything evaluation reads for an account, at the
+// store's clock. The portal, the API and the offline licence all evaluate
+// this snapshot with licensing.Evaluate.
+func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.AccountState, error) {
+	now := s.Now()
+	acct, err := s.AccountByID(ctx, accountID)
+	if err != nil {
+		return licensing.AccountState{}, err
+	}
+	subs, err := s.Subscriptions(ctx, accountID)
+	if err != nil {
+		return licensing.AccountState{}, err
+	}
+	var products []struct {
+		ID   int64  `db:"id"`
+		Key  string `db:"key"`
+		Name string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &products, productsSQL); err != nil {
+		return licensing.AccountState{}, err
+	}
+	var grants []struct {
+		Kind       string       `db:"kind"`
+		FeatureKey string       `db:"feature_key"`
+		ProductID  int64        `db:"product_id"`
+		Enabled    bool         `db:"enabled"`
+		Amount     int64        `db:"amount"`
+		Reason     string       `db:"reason"`
+		ExpiresAt  sql.NullTime `db:"expires_at"`
+	}
+	if err := s.db.SelectContext(ctx, &grants, activeGrantsSQL, accountID, now); err != nil {
+		return licensing.AccountState{}, err
+	}
+
+	state := licensing.AccountState{Account: acct.Slug, AccountName: acct.Name}
+	for _, p := range products {
+		ps := licensing.ProductState{Product: p.Key, ProductName: p.Name, Values: map[string]licensing.PlanValue{}, Usage: map[string]int64{}}
+		var planVersionID int64
+		for _, sub := range subs {
+			if sub.ProductID == p.ID {
+				ps.Plan = &licensing.PlanRef{Key: sub.PlanKey, Name: sub.PlanName, Version: sub.PlanVersion, Rank: sub.PlanRank, SeatBased: sub.SeatBased}
+				ps.Subscription = sub.State()
+				ps.Seats, ps.SeatsAssigned = sub.Seats, sub.SeatsAssigned
+				planVersionID = sub.PlanVersionID
+			}
+		}
+		var rows []struct {
+			ProductID int64         `db:"product_id"`
+			Key       string        `db:"key"`
+			Name      string        `db:"name"`
+			Kind      string        `db:"kind"`
+			Period    string        `db:"period"`
+			Enabled   sql.NullBool  `db:"enabled"`
+			Limit     sql.NullInt64 `db:"limit_value"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, featureValuesSQL, p.ID, planVersionID); err != nil {
+			return licensing.AccountState{}, err
+		}
+		for _, r := range rows {
+			ps.Features = append(ps.Features, licensing.Feature{Key: r.Key, Name: r.Name, Kind: licensing.FeatureKind(r.Kind), Period: licensing.Period(r.Period)})
+			if r.Enabled.Valid {
+				v := licensing.PlanValue{Enabled: r.Enabled.Bool}
+				if r.Limit.Valid {
+					limit := r.Limit.Int64
+					v.Limit = &limit
+				}
+				ps.Values[r.Key] = v
+			}
+		}
+		for _, g := range grants {
+			if g.ProductID == p.ID {
+				ps.Grants = append(ps.Grants, licensing.Grant{Kind: licensing.GrantKind(g.Kind), FeatureKey: g.FeatureKey,
+					Enabled: g.Enabled, Amount: g.Amount, Reason: g.Reason, ExpiresAt: g.ExpiresAt.Time})
+			}
+		}
+		var usage []struct {
+			Key  string `db:"key"`
+			Used int64  `db:"used"`
+		}
+		if err := s.db.SelectContext(ctx, &usage, usageSQL, accountID, p.ID,
+			licensing.PeriodStart(licensing.Daily, now), licensing.PeriodStart(licensing.Monthly, now),
+			licensing.PeriodStart(licensing.Yearly, now)); err != nil {
+			return licensing.AccountState{}, err
+		}
+		for _, u := range usage {
+			ps.Usage[u.Key] = u.Used
+		}
+		state.Products = append(state.Products, ps)
+	}
+	return state, nil
+}

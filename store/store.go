@@ -1,0 +1,120 @@
+// Package store is Entitle's PostgreSQL layer: every query and transaction
+// lives here, next to the method that runs it. Invariants (seats never
+// oversold, the audit chain unbroken) are held under row locks inside one
+// transaction, and every state change writes its audit entry through the
+// same transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+// Store runs Entitle's queries against one PostgreSQL database.
+type Store struct {
+	db    *sqlx.DB
+	clock licensing.Clock
+}
+
+// New wraps an open database.
+func New(db *sqlx.DB, clock licensing.Clock) *Store {
+	if clock == nil {
+		clock = licensing.SystemClock{}
+	}
+	return &Store{db: db, clock: clock}
+}
+
+// DB exposes the pool for the few callers that manage it (tests, shutdown).
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Now is the store's clock reading, truncated to what PostgreSQL keeps.
+func (s *Store) Now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Open connects to databaseURL, creating the database when the server is
+// reachable but the database does not exist yet (a new machine's first
+// `make run`). It fails within timeout when the server cannot be reached.
+func Open(ctx context.Context, databaseURL string, timeout time.Duration) (*sqlx.DB, error) {
+	db, err := connect(ctx, databaseURL, timeout)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "3D000" { // invalid_catalog_name
+		if cerr := createDatabase(ctx, databaseURL, timeout); cerr != nil {
+			return nil, cerr
+		}
+		db, err = connect(ctx, databaseURL, timeout)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+func connect(ctx context.Context, databaseURL string, timeout time.Duration) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// createDatabase connects to the server's maintenance database and creates
+// the database that databaseURL names.
+func createDatabase(ctx context.Context, databaseURL string, timeout time.Duration) error {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return fmt.Errorf("database url: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		return errors.New("database url names no database")
+	}
+	u.Path = "/postgres"
+	admin, err := connect(ctx, u.String(), timeout)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name))
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // created meanwhile by another instance
+		return nil
+	}
+	return err
+}
+
+// tx runs fn in a transaction, committing when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping reports whether the database answers (for /readyz).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// nullTime turns a zero time into SQL NULL.
+func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }

@@ -1,0 +1,184 @@
+// Package storetest gives each test its own fresh PostgreSQL database, cloned
+// from a migrated template, so that tests run in parallel against the real
+// server without seeing each other's rows.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/migrations"
+	"github.com/entitle-dev/entitle/store"
+)
+
+// defaultServer is the machine's local PostgreSQL, used when DATABASE_URL is
+// unset (the Makefile always sets it).
+const defaultServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// ServerURL is the URL of the server tests use, for database name "name".
+func ServerURL(name string) string {
+	raw := os.Getenv("DATABASE_URL")
+	if raw == "" {
+		raw = defaultServer
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(fmt.Sprintf("DATABASE_URL: %v", err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// NewDB creates a fresh, migrated database for t and drops it when t ends.
+// It fails the test (never skips it) when PostgreSQL cannot be reached.
+func NewDB(t testing.TB) *sqlx.DB {
+	t.Helper()
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate() })
+	if templateErr != nil {
+		t.Fatalf("test database template: %v", templateErr)
+	}
+	admin := adminDB(t)
+	name := "entitle_t_" + randomSuffix()
+	if _, err := admin.Exec("CREATE DATABASE " + pq.QuoteIdentifier(name) + " TEMPLATE " + pq.QuoteIdentifier(templateName)); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	db, err := store.Open(context.Background(), ServerURL(name), 10*time.Second)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	return db
+}
+
+// New returns a Store on a fresh database, with the given clock (nil for
+// the system clock).
+func New(t testing.TB, clock licensing.Clock) *store.Store {
+	t.Helper()
+	return store.New(NewDB(t), clock)
+}
+
+// NewDemo returns a Store on a fresh database holding the demo catalog and
+// demo accounts of DESIGN.md.
+func NewDemo(t testing.TB, clock licensing.Clock) *store.Store {
+	t.Helper()
+	s := New(t, clock)
+	if err := s.ApplyDemo(context.Background()); err != nil {
+		t.Fatalf("demo data: %v", err)
+	}
+	return s
+}
+
+func adminDB(t testing.TB) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("postgres", ServerURL("postgres"))
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		t.Fatalf("PostgreSQL is not reachable at %s (set DATABASE_URL, or run the tests with `make test`, which finds or starts one): %v",
+			ServerURL("postgres"), err)
+	}
+	db.SetMaxOpenConns(2)
+	return db
+}
+
+// ensureTemplate makes sure a migrated template database exists whose name
+// carries a hash of the migrations, so a changed migration gets a new
+// template. Test processes for several packages race here, so creation is
+// serialised by an advisory lock and published by a rename.
+func ensureTemplate() (string, error) {
+	sum, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "entitle_tmpl_" + sum[:12]
+	ctx := context.Background()
+	admin, err := sqlx.Open("postgres", ServerURL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	conn, err := admin.Connx(ctx)
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL is not reachable at %s: %w", ServerURL("postgres"), err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(17742, 1)`); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(17742, 1)`)
+
+	var exists bool
+	if err := conn.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(building)+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(building)); err != nil {
+		return "", err
+	}
+	db, err := store.Open(ctx, ServerURL(building), 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	_, err = store.Migrate(ctx, db)
+	db.Close()
+	if err != nil {
+		return "", err
+	}
+	_, err = conn.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(building)+" RENAME TO "+pq.QuoteIdentifier(name))
+	return name, err
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\n%d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,110 @@
+package views
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+func statusTitle(status int) string {
+	if status == http.StatusNotFound {
+		return "Not found"
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "Error"
+}
+
+func statusLabel(status string) string {
+	switch status {
+	case "trialing":
+		return "Trial"
+	case "active":
+		return "Active"
+	case "past_due":
+		return "Past due"
+	case "suspended":
+		return "Suspended"
+	case "canceled":
+		return "Canceled"
+	}
+	return status
+}
+
+var reasonLabels = map[licensing.Reason]string{
+	licensing.ReasonOK:           "Included",
+	licensing.ReasonNotInPlan:    "Not in your plan",
+	licensing.ReasonNoSeat:       "Needs a seat",
+	licensing.ReasonLimitReached: "Limit reached",
+	licensing.ReasonTrialExpired: "Trial expired",
+	licensing.ReasonPastDueGrace: "payment past due, grace period",
+	licensing.ReasonSuspended:    "Suspended",
+	licensing.ReasonCanceled:     "Canceled",
+}
+
+func reasonLabel(r licensing.Reason) string {
+	if l, ok := reasonLabels[r]; ok {
+		return l
+	}
+	return string(r)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func limitText(f licensing.FeatureDecision) string {
+	if f.Feature.Kind == licensing.Boolean {
+		return "—"
+	}
+	if f.Decision.Limit == nil {
+		if f.Decision.HasAccess || f.Decision.Used > 0 {
+			return "Unlimited"
+		}
+		return "—"
+	}
+	return formatCount(*f.Decision.Limit)
+}
+
+func usedText(f licensing.FeatureDecision) string {
+	if f.Feature.Kind == licensing.Boolean {
+		return "—"
+	}
+	return formatCount(f.Decision.Used)
+}
+
+func remainingText(f licensing.FeatureDecision) string {
+	if f.Feature.Kind == licensing.Boolean || f.Decision.Remaining == nil {
+		return "—"
+	}
+	return formatCount(*f.Decision.Remaining)
+}
+
+func grantUntil(t time.Time) string {
+	if t.IsZero() {
+		return "with no end date"
+	}
+	return "until " + formatDate(t)
+}
+
+// formatCount writes 12345 as "12,345".
+func formatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/store"
+)
+
+// errorHandler is the one error path: handlers return errors, and this maps
+// sentinel and typed errors to a status and a sentence a person
+// understands. Anything unexpected is logged with the request id and shown
+// as a plain "something went wrong".
+func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, message := classify(err)
+		if status >= 500 {
+			loggerFrom(c.Request().Context(), logger).Error("request failed", "err", err,
+				"method", c.Request().Method, "path", c.Request().URL.Path)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		if rerr := h.RenderError(c, status, message); rerr != nil {
+			logger.Error("render error page", "err", rerr)
+		}
+	}
+}
+
+func classify(err error) (int, string) {
+	var he *echo.HTTPError
+	var ve *store.ValidationError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "That page or record does not exist, or it belongs to another account."
+	case errors.Is(err, store.ErrForbidden):
+		return http.StatusForbidden, "Your role does not allow this."
+	case errors.Is(err, store.ErrNoSeatLeft):
+		return http.StatusConflict, "No seat left: every purchased seat is assigned. Unassign one or buy more seats."
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, ve.Error()
+	case errors.As(err, &he):
+		if he.Code == http.StatusNotFound {
+			return he.Code, "That page does not exist."
+		}
+		if msg, ok := he.Message.(string); ok && he.Code < 500 {
+			return he.Code, msg
+		}
+		return he.Code, http.StatusText(he.Code)
+	}
+	return http.StatusInternalServerError, "Something went wrong on our side. It has been logged; please try again."
+}

@@ -1,0 +1,99 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/entitle-dev/entitle/handlers"
+)
+
+// requestLog logs one structured line per request with its id, and puts a
+// logger carrying that id in the request's context.
+func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			id := c.Response().Header().Get(echo.HeaderXRequestID)
+			reqLogger := logger.With("request_id", id)
+			c.SetRequest(c.Request().WithContext(withLogger(c.Request().Context(), reqLogger)))
+			err := next(c)
+			if err != nil {
+				c.Error(err) // let the error handler write the response so that the status is known
+			}
+			attrs := []any{"method", c.Request().Method, "route", c.Path(), "status", c.Response().Status,
+				"duration_ms", time.Since(start).Milliseconds()}
+			if s, ok := handlers.Current(c); ok {
+				attrs = append(attrs, "account_id", s.AccountID, "user_id", s.UserID)
+			}
+			reqLogger.Info("request", attrs...)
+			return nil
+		}
+	}
+}
+
+type loggerKey struct{}
+
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// loggerFrom returns the request's logger (with its id) or the fallback.
+func loggerFrom(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return fallback
+}
+
+// csrf protects every state-changing request: forms carry the token in
+// _csrf, htmx sends it in X-CSRF-Token (the layout sets hx-headers).
+func csrf(secure bool) echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "entitle_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this site. Reload the page and try again.")
+		},
+	})
+}
+
+// loadCustomer resolves the session cookie, if any, into the signed-in
+// customer. The session row is re-read on every request, so a member
+// removed a moment ago is signed out on their next click.
+func loadCustomer(h *handlers.Handler) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if tok := h.SessionToken(c); tok != "" {
+				s, err := h.Store.CustomerSession(c.Request().Context(), tok)
+				if err == nil {
+					handlers.SetCurrent(c, s)
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// requireCustomer sends anyone not signed in to the login page (htmx
+// requests get a full-page redirect through HX-Redirect).
+func requireCustomer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := handlers.Current(c); ok {
+			return next(c)
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", "/login")
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+}

@@ -1,0 +1,37 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/static"
+)
+
+// routes is the site map: group, middleware, path, handler.
+func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(requestLog(opts.Logger))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ReferrerPolicy: "same-origin",
+	}))
+	e.Use(middleware.BodyLimit("10M"))
+
+	// Probes and static files: no session, no CSRF.
+	e.GET("/healthz", h.Health)
+	e.GET("/readyz", h.Ready)
+	e.StaticFS("/static", static.FS)
+
+	// The customer portal.
+	portal := e.Group("", csrf(opts.SecureCookies), loadCustomer(h))
+	portal.GET("/login", h.LoginForm)
+	portal.POST("/login", h.Login)
+	portal.POST("/logout", h.Logout)
+
+	signedIn := portal.Group("", requireCustomer)
+	signedIn.GET("/", h.Overview)
+
+	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+}

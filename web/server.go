@@ -1,0 +1,46 @@
+// Package web assembles Entitle's HTTP server: echo, the middleware chain
+// (request id and logging, sessions, CSRF, authentication), the routes and
+// the embedded static files.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+)
+
+// Options is what the server needs from its caller.
+type Options struct {
+	Store         *store.Store
+	Clock         licensing.Clock
+	Logger        *slog.Logger
+	SessionSecret []byte // signs the session cookie (32 bytes or more)
+	SecureCookies bool   // set when users reach the portal over TLS
+}
+
+// New builds the server with every route mounted.
+func New(opts Options) *echo.Echo {
+	if opts.Clock == nil {
+		opts.Clock = licensing.SystemClock{}
+	}
+	cookies := sessions.NewCookieStore(opts.SessionSecret)
+	cookies.Options = &sessions.Options{
+		Path: "/", MaxAge: 12 * 60 * 60, HttpOnly: true, Secure: opts.SecureCookies, SameSite: http.SameSiteLaxMode,
+	}
+	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Behind no proxy by default: the client address is the connection's,
+	// so nobody dodges sign-in throttling by sending X-Forwarded-For.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = errorHandler(h, opts.Logger)
+	routes(e, h, opts)
+	return e
+}
