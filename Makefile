@@ -66,3 +66,9 @@ stop-db:
 
 clean:
 	rm -rf bin .test-output e2e/screenshots
+
+# Benchmarks: every scripts/bench-*.sh runs a load generator on loopback
+# against a freshly seeded server and prints figures relative to /healthz.
+bench: static build
+	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
+	for b in scripts/bench-*.sh; do [ -e "$$b" ] || continue; echo "== $$b"; "$$b"; done
