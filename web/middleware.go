@@ -97,3 +97,32 @@ func requireCustomer(next echo.HandlerFunc) echo.HandlerFunc {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
 }
+
+// loadStaff resolves the console's own cookie into the signed-in staff
+// member. A customer's session cookie means nothing here.
+func loadStaff(h *handlers.Handler) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if tok := h.StaffToken(c); tok != "" {
+				if s, err := h.Store.StaffSessionByToken(c.Request().Context(), tok); err == nil {
+					handlers.SetCurrentStaff(c, s)
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// requireStaff sends anyone without a staff session to the console login.
+func requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := handlers.CurrentStaff(c); ok {
+			return next(c)
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", "/admin/login")
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, "/admin/login")
+	}
+}

@@ -33,5 +33,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
 
+	// The vendor console: its own login and cookie; customer sessions never
+	// reach it.
+	console := e.Group("/admin", csrf(opts.SecureCookies), loadStaff(h))
+	console.GET("/login", h.AdminLoginForm)
+	console.POST("/login", h.AdminLogin)
+	console.POST("/logout", h.AdminLogout)
+
+	staff := console.Group("", requireStaff)
+	staff.GET("", h.AdminHome)
+
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }
