@@ -15,7 +15,7 @@ import (
 func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner {
 	subs, err := h.Store.Subscriptions(c.Request().Context(), accountID)
 	if err != nil {
-		h.Logger.Error("load banners", "err", err, "account_id", accountID)
+		h.log(c).Error("load banners", "err", err)
 		return nil
 	}
 	now := h.Clock.Now()

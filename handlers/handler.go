@@ -64,6 +64,16 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 	return s
 }
 
+// log is the handler's logger with the request's id (and the account and
+// user when signed in), so every line of a request can be found together.
+func (h *Handler) log(c echo.Context) *slog.Logger {
+	l := h.Logger.With("request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	if cur, ok := Current(c); ok {
+		l = l.With("account_id", cur.AccountID, "user_id", cur.UserID)
+	}
+	return l
+}
+
 // isHTMX tells whether htmx made the request, so that it gets a partial.
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
@@ -93,7 +103,7 @@ func (h *Handler) Health(c echo.Context) error {
 // Ready answers /readyz: the database is reachable.
 func (h *Handler) Ready(c echo.Context) error {
 	if err := h.Store.Ping(c.Request().Context()); err != nil {
-		h.Logger.Warn("readiness check failed", "err", err)
+		h.log(c).Warn("readiness check failed", "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unreachable")
 	}
 	return c.String(http.StatusOK, "ready")

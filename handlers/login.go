@@ -36,7 +36,7 @@ func (h *Handler) Login(c echo.Context) error {
 		return render(c, http.StatusTooManyRequests, views.LoginPage(h.shell(c, "Sign in", ""), email,
 			fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(throttled.RetryAfter.Minutes()))))
 	case errors.Is(err, store.ErrBadCredentials):
-		h.Logger.Info("sign-in failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		h.log(c).Info("sign-in failed")
 		return render(c, http.StatusUnauthorized, views.LoginPage(h.shell(c, "Sign in", ""), email, "Wrong email or password."))
 	case err != nil:
 		return err
