@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -58,25 +56,19 @@ func (h *Handler) AdminLoginForm(c echo.Context) error {
 func (h *Handler) AdminLogin(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	staff, err := h.Store.AuthenticateStaff(c.Request().Context(), email, c.FormValue("password"), c.RealIP())
-	var throttled *store.ThrottledError
-	switch {
-	case errors.As(err, &throttled):
-		c.Response().Header().Set("Retry-After", fmt.Sprint(int(throttled.RetryAfter.Seconds())))
-		return render(c, http.StatusTooManyRequests, views.AdminLoginPage(h.adminShell(c, "Staff sign in", ""), email,
-			fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(throttled.RetryAfter.Minutes()))))
-	case errors.Is(err, store.ErrBadCredentials):
-		return render(c, http.StatusUnauthorized, views.AdminLoginPage(h.adminShell(c, "Staff sign in", ""), email, "Wrong email or password."))
-	case err != nil:
-		return err
+	if err != nil {
+		status, message, ok := signInRefusal(c, err)
+		if !ok {
+			return err
+		}
+		h.log(c).Info("staff sign-in refused", "status", status)
+		return render(c, status, views.AdminLoginPage(h.adminShell(c, "Staff sign in", ""), email, message))
 	}
 	token, err := h.Store.CreateStaffSession(c.Request().Context(), staff.StaffID)
 	if err != nil {
 		return err
 	}
-	sess, _ := h.Sessions.New(c.Request(), StaffCookie)
-	sess.Values = map[any]any{sessionToken: token}
-	sess.Options.Path = "/"
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
+	if err := h.saveSessionCookie(c, StaffCookie, token); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin")
@@ -84,14 +76,7 @@ func (h *Handler) AdminLogin(c echo.Context) error {
 
 // AdminLogout ends the staff session.
 func (h *Handler) AdminLogout(c echo.Context) error {
-	if tok := h.StaffToken(c); tok != "" {
-		if err := h.Store.DeleteSession(c.Request().Context(), tok); err != nil {
-			return err
-		}
-	}
-	sess, _ := h.Sessions.New(c.Request(), StaffCookie)
-	sess.Options.MaxAge = -1
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
+	if err := h.endSession(c, StaffCookie, h.StaffToken(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/login")

@@ -61,33 +61,45 @@ LIMIT 1`
 // ErrBadCredentials whether the email is unknown or the password wrong, and
 // ErrThrottled after repeated failures for that email or address.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string) (Login, error) {
-	now := s.Now()
-	emailKey, ipKey := "email:"+strings.ToLower(strings.TrimSpace(email)), "ip:"+ip
-	if err := s.checkThrottle(ctx, now, emailKey, maxFailuresByEmail); err != nil {
-		return Login{}, err
-	}
-	if err := s.checkThrottle(ctx, now, ipKey, maxFailuresByIP); err != nil {
-		return Login{}, err
-	}
 	var l Login
-	err := s.db.GetContext(ctx, &l, loginLookupSQL, strings.TrimSpace(email))
-	if errors.Is(err, sql.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return Login{}, s.recordFailure(ctx, now, emailKey, ipKey)
-	}
+	err := s.checkPassword(ctx, "email:", email, password, ip, func() (string, error) {
+		err := s.db.GetContext(ctx, &l, loginLookupSQL, strings.TrimSpace(email))
+		return l.PasswordHash, err
+	})
 	if err != nil {
 		return Login{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(l.PasswordHash), []byte(password)) != nil {
-		return Login{}, s.recordFailure(ctx, now, emailKey, ipKey)
-	}
-	if _, err := s.db.ExecContext(ctx, clearFailuresSQL, emailKey, now.Add(-failureWindow)); err != nil {
-		return Login{}, err
-	}
-	if _, err := s.db.ExecContext(ctx, recordSignInSQL, l.MembershipID, now); err != nil {
+	if _, err := s.db.ExecContext(ctx, recordSignInSQL, l.MembershipID, s.Now()); err != nil {
 		return Login{}, err
 	}
 	return l, nil
+}
+
+// checkPassword is the sign-in procedure both customers and staff go
+// through: refuse while throttled, look the login up, compare the password
+// (against a dummy hash when the login is unknown, so both failures take the
+// same time), record failures and clear them on success.
+func (s *Store) checkPassword(ctx context.Context, keyPrefix, email, password, ip string, lookup func() (hash string, err error)) error {
+	now := s.Now()
+	emailKey, ipKey := keyPrefix+strings.ToLower(strings.TrimSpace(email)), "ip:"+ip
+	if err := s.checkThrottle(ctx, now, emailKey, maxFailuresByEmail); err != nil {
+		return err
+	}
+	if err := s.checkThrottle(ctx, now, ipKey, maxFailuresByIP); err != nil {
+		return err
+	}
+	hash, err := lookup()
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return s.recordFailure(ctx, now, emailKey, ipKey)
+	case err != nil:
+		return err
+	case bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil:
+		return s.recordFailure(ctx, now, emailKey, ipKey)
+	}
+	_, err = s.db.ExecContext(ctx, clearFailuresSQL, emailKey, now.Add(-failureWindow))
+	return err
 }
 
 // ThrottledError says how long to wait.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // StaffSession is a signed-in vendor staff member, re-read on every request
@@ -31,30 +29,15 @@ WHERE ws.id_hash = $1 AND ws.kind = 'staff' AND ws.expires_at > $2`
 // AuthenticateStaff checks a staff member's email and password, with the
 // same throttling and the same answer for every failure as customers get.
 func (s *Store) AuthenticateStaff(ctx context.Context, email, password, ip string) (StaffSession, error) {
-	now := s.Now()
-	emailKey, ipKey := "staff:"+strings.ToLower(strings.TrimSpace(email)), "ip:"+ip
-	if err := s.checkThrottle(ctx, now, emailKey, maxFailuresByEmail); err != nil {
-		return StaffSession{}, err
-	}
-	if err := s.checkThrottle(ctx, now, ipKey, maxFailuresByIP); err != nil {
-		return StaffSession{}, err
-	}
 	var row struct {
 		StaffSession
 		PasswordHash string `db:"password_hash"`
 	}
-	err := s.db.GetContext(ctx, &row, staffLoginSQL, strings.TrimSpace(email))
-	if errors.Is(err, sql.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return StaffSession{}, s.recordFailure(ctx, now, emailKey, ipKey)
-	}
+	err := s.checkPassword(ctx, "staff:", email, password, ip, func() (string, error) {
+		err := s.db.GetContext(ctx, &row, staffLoginSQL, strings.TrimSpace(email))
+		return row.PasswordHash, err
+	})
 	if err != nil {
-		return StaffSession{}, err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
-		return StaffSession{}, s.recordFailure(ctx, now, emailKey, ipKey)
-	}
-	if _, err := s.db.ExecContext(ctx, clearFailuresSQL, emailKey, now.Add(-failureWindow)); err != nil {
 		return StaffSession{}, err
 	}
 	return row.StaffSession, nil
