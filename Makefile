@@ -47,7 +47,7 @@ test: static check
 
 # Static checks: formatting, vet, go.mod tidy, generated templ code fresh.
 check:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@unformatted="$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...))"; test -z "$$unformatted" || { echo "gofmt needed: $$unformatted"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	@scripts/check-templ.sh

@@ -165,7 +165,7 @@ func accountsShow(ctx context.Context, cfg Config, slug string, asJSON bool, out
 		tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
 		for _, fd := range stateFeatures(state, p.Product) {
 			d := p.Entitlements[fd]
-			fmt.Fprintf(tw, "    %s\t%v\t%s\n", fd, d.HasAccess, d.Reason)
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", fd, accessWord(d.HasAccess), d.Reason, amounts(d))
 		}
 		tw.Flush()
 	}
@@ -199,4 +199,22 @@ func auditVerify(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "OK: %d audit entries, every chain intact\n", n)
 	return nil
+}
+
+func accessWord(has bool) string {
+	if has {
+		return "yes"
+	}
+	return "no"
+}
+
+// amounts is "used 4200 of 50000" for limited features, "" otherwise.
+func amounts(d licensing.Decision) string {
+	switch {
+	case d.Limit != nil:
+		return fmt.Sprintf("used %d of %d", d.Used, *d.Limit)
+	case d.Used > 0:
+		return fmt.Sprintf("used %d, unlimited", d.Used)
+	}
+	return ""
 }

@@ -14,7 +14,7 @@ import (
 type Config struct {
 	DatabaseURL     string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/entitle?sslmode=disable" help:"PostgreSQL URL; the database is created when missing"`
 	Addr            string        `env:"ADDR" default:"localhost:8080" help:"address the portal listens on"`
-	PublicURL       string        `env:"PUBLIC_URL" default:"http://localhost:8080" help:"URL users reach the portal at; https makes cookies Secure"`
+	PublicURL       string        `env:"PUBLIC_URL" default:"" help:"URL users reach the portal at (default http://ADDR); https makes cookies Secure"`
 	SessionSecret   string        `env:"SESSION_SECRET" default:"" help:"key (32+ chars) signing session cookies; random per start when empty, which signs everyone out on restart"`
 	DBTimeout       time.Duration `env:"DB_CONNECT_TIMEOUT" default:"5s" help:"how long to wait for PostgreSQL at start"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" help:"how long SIGTERM waits for in-flight requests"`
@@ -55,6 +55,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			v.Field(i).SetBool(b)
 		}
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
 	}
 	return cfg, nil
 }

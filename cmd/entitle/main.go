@@ -63,13 +63,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, logger)
 	case args[0] == "migrate":
 		return migrate(ctx, cfg, stdout)
-	case cmd == "catalog apply" && len(args) == 3:
+	case cmd == "catalog apply":
+		if len(args) != 3 {
+			return errors.New("catalog apply needs exactly one FILE: entitle catalog apply catalog.yaml")
+		}
 		return catalogApply(ctx, cfg, args[2], stdout)
 	case cmd == "demo seed":
 		return demoSeed(ctx, cfg, stdout)
 	case cmd == "accounts list":
 		return accountsList(ctx, cfg, stdout)
-	case cmd == "accounts show" && len(args) >= 3:
+	case cmd == "accounts show":
+		if len(args) < 3 {
+			return errors.New("accounts show needs a SLUG: entitle accounts show globex [--json]")
+		}
 		return accountsShow(ctx, cfg, args[2], len(args) > 3 && args[3] == "--json", stdout)
 	case cmd == "audit verify":
 		return auditVerify(ctx, cfg, stdout)
