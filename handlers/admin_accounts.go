@@ -12,8 +12,8 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-// subscriptionStatuses are the statuses the account search filters by.
-var subscriptionStatuses = []string{"trialing", "active", "past_due", "suspended", "canceled"}
+// consoleStatuses are the statuses the account search filters by.
+var consoleStatuses = []string{"trialing", "active", "past_due", "suspended", "canceled"}
 
 // AdminHome is the console's starting point: the account search. Text
 // matches an account's name, slug, Stripe ids or a member's email (or
@@ -28,7 +28,7 @@ func (h *Handler) AdminHome(c echo.Context) error {
 		return err
 	}
 	v := views.AdminAccountSearch{Query: q.Text, Plan: q.Plan, Status: q.Status, Plans: res.Plans,
-		Statuses: subscriptionStatuses, Total: res.Total, Page: res.Page,
+		Statuses: consoleStatuses, Total: res.Total, Page: res.Page,
 		Pages: (res.Total + res.PerPage - 1) / res.PerPage}
 	for _, a := range res.Accounts {
 		v.Rows = append(v.Rows, views.AdminAccountRow{Slug: a.Slug, Name: a.Name, Plan: a.Plan.String,
@@ -74,7 +74,7 @@ func (h *Handler) AdminAccount(c echo.Context) error {
 		CanImpersonate: staff.Can(store.CanImpersonate), CanImpersonateWrite: staff.Can(store.CanImpersonateWrite),
 		CanGrant: staff.Can(store.CanManageGrants), Durations: impersonationDurations,
 		DefaultMinutes: int(store.DefaultImpersonation.Minutes()), ReturnTo: "/admin/accounts/" + d.Account.Slug,
-		GrantForm: grantForm(d, now)}
+		GrantForm: consoleGrantForm(d, now)}
 	for _, sub := range d.Subscriptions {
 		a.Subscriptions = append(a.Subscriptions, views.AdminSubscription{Product: sub.ProductName, Plan: sub.PlanName,
 			PlanVersion: sub.PlanVersion, Status: sub.Status, SeatBased: sub.SeatBased, Seats: sub.Seats,
@@ -86,10 +86,10 @@ func (h *Handler) AdminAccount(c echo.Context) error {
 			HasSeat: m.HasSeat, LastSignIn: m.LastSignIn.Time})
 	}
 	for _, e := range d.RecentAudit {
-		a.Audit = append(a.Audit, auditRow(store.ConsoleAuditRow{AuditEntry: e, AccountSlug: d.Account.Slug}))
+		a.Audit = append(a.Audit, consoleAuditRow(store.ConsoleAuditRow{AuditEntry: e, AccountSlug: d.Account.Slug}))
 	}
 	for _, e := range d.StripeEvents {
-		a.Events = append(a.Events, eventRow(e))
+		a.Events = append(a.Events, consoleEventRow(e))
 	}
 	for _, g := range d.Grants {
 		a.Grants = append(a.Grants, views.AdminGrant{ID: g.ID, Kind: g.Kind, Product: g.ProductKey, Feature: g.FeatureKey,
@@ -110,7 +110,7 @@ func impersonationRows(imps []store.Impersonation) []views.ImpersonationRow {
 	return out
 }
 
-func eventRow(e store.ConsoleStripeEvent) views.AdminEvent {
+func consoleEventRow(e store.ConsoleStripeEvent) views.AdminEvent {
 	return views.AdminEvent{ID: e.ID, Type: e.Type, Account: e.AccountSlug.String, Created: e.Created,
 		Received: e.ReceivedAt, Processed: e.ProcessedAt.Time, NextAttempt: e.NextAttemptAt, Attempts: e.Attempts,
 		LastError: e.LastError, Payload: consolePrettyJSON(e.Payload)}

@@ -14,11 +14,11 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-const auditPageSize = 50
+const consoleAuditPageSize = 50
 
-// auditFilter reads the audit log's filters from the query string; dates
+// consoleAuditFilter reads the audit log's filters from the query string; dates
 // are whole UTC days, "to" included.
-func auditFilter(c echo.Context) (store.ConsoleAuditFilter, url.Values, error) {
+func consoleAuditFilter(c echo.Context) (store.ConsoleAuditFilter, url.Values, error) {
 	f := store.ConsoleAuditFilter{Account: c.QueryParam("account"), Actor: c.QueryParam("actor"),
 		Action: c.QueryParam("action")}
 	kept := url.Values{}
@@ -47,11 +47,11 @@ func auditFilter(c echo.Context) (store.ConsoleAuditFilter, url.Values, error) {
 
 // AdminAudit is the global audit log with filters, paged by entry id.
 func (h *Handler) AdminAudit(c echo.Context) error {
-	f, kept, err := auditFilter(c)
+	f, kept, err := consoleAuditFilter(c)
 	if err != nil {
 		return err
 	}
-	f.Limit = auditPageSize
+	f.Limit = consoleAuditPageSize
 	rows, err := h.Store.ConsoleAudit(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -59,9 +59,9 @@ func (h *Handler) AdminAudit(c echo.Context) error {
 	v := views.AdminAudit{Account: kept.Get("account"), Actor: kept.Get("actor"), Action: kept.Get("action"),
 		From: kept.Get("from"), To: kept.Get("to"), CSVURL: "/admin/audit.csv?" + kept.Encode()}
 	for _, r := range rows {
-		v.Rows = append(v.Rows, auditRow(r))
+		v.Rows = append(v.Rows, consoleAuditRow(r))
 	}
-	if len(rows) == auditPageSize {
+	if len(rows) == consoleAuditPageSize {
 		next := url.Values{}
 		for k, vs := range kept {
 			next[k] = vs
@@ -74,7 +74,7 @@ func (h *Handler) AdminAudit(c echo.Context) error {
 
 // AdminAuditCSV exports every entry matching the filters as CSV, streamed.
 func (h *Handler) AdminAuditCSV(c echo.Context) error {
-	f, _, err := auditFilter(c)
+	f, _, err := consoleAuditFilter(c)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (h *Handler) AdminAuditCSV(c echo.Context) error {
 		return err
 	}
 	err = h.Store.EachConsoleAudit(c.Request().Context(), f, func(r store.ConsoleAuditRow) error {
-		return w.Write(csvSafe([]string{strconv.FormatInt(r.ID, 10), r.At.UTC().Format(time.RFC3339Nano), r.AccountSlug,
+		return w.Write(consoleCSVSafe([]string{strconv.FormatInt(r.ID, 10), r.At.UTC().Format(time.RFC3339Nano), r.AccountSlug,
 			strconv.FormatInt(r.Seq, 10), r.ActorType, r.ActorID, r.ActorLabel, r.Impersonator, r.Action, r.TargetType,
 			r.TargetID, string(r.Before), string(r.After), r.Hash}))
 	})
@@ -101,8 +101,8 @@ func (h *Handler) AdminAuditCSV(c echo.Context) error {
 	return w.Error()
 }
 
-// csvSafe keeps spreadsheet programs from running a cell as a formula.
-func csvSafe(cells []string) []string {
+// consoleCSVSafe keeps spreadsheet programs from running a cell as a formula.
+func consoleCSVSafe(cells []string) []string {
 	for i, v := range cells {
 		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 			cells[i] = "'" + v
@@ -125,7 +125,7 @@ func (h *Handler) VerifyAudit(c echo.Context) error {
 	return render(c, http.StatusOK, views.AdminVerifyResultView(r))
 }
 
-func auditRow(r store.ConsoleAuditRow) views.AdminAuditRow {
+func consoleAuditRow(r store.ConsoleAuditRow) views.AdminAuditRow {
 	row := views.AdminAuditRow{ID: r.ID, Seq: r.Seq, Account: r.AccountSlug, At: r.At, ActorType: r.ActorType,
 		Actor: r.ActorLabel, Impersonator: r.Impersonator, Action: r.Action,
 		Target: strings.TrimSpace(r.TargetType + " " + r.TargetID)}

@@ -20,7 +20,7 @@ func (h *Handler) AdminEvents(c echo.Context) error {
 	}
 	v := views.AdminEvents{Total: total}
 	for _, e := range events {
-		v.Rows = append(v.Rows, eventRow(e))
+		v.Rows = append(v.Rows, consoleEventRow(e))
 	}
 	return render(c, http.StatusOK, views.AdminEventsPage(h.adminShell(c, "Failed events", "events"), v))
 }

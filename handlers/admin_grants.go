@@ -14,9 +14,9 @@ import (
 
 const consoleDateLayout = "2006-01-02"
 
-// grantForm is the operator's grant form for an account page: every
+// consoleGrantForm is the operator's grant form for an account page: every
 // feature of the catalog, the products, and an expiry a month out.
-func grantForm(d store.ConsoleAccountDetail, now time.Time) views.GrantForm {
+func consoleGrantForm(d store.ConsoleAccountDetail, now time.Time) views.GrantForm {
 	f := views.GrantForm{Products: d.Products, DefaultExpiry: now.AddDate(0, 1, 0).Format(consoleDateLayout),
 		MinExpiry: now.AddDate(0, 0, 1).Format(consoleDateLayout)}
 	for _, ft := range d.Features {

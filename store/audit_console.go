@@ -41,7 +41,7 @@ LIMIT $7`
 func (f ConsoleAuditFilter) args() []any {
 	prefix := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(f.Action)) + "%"
 	limit := sql.NullInt64{Int64: int64(f.Limit), Valid: f.Limit > 0}
-	return []any{strings.TrimSpace(f.Account), likePattern(f.Actor), prefix, nullTime(f.From), nullTime(f.To), f.BeforeID, limit}
+	return []any{strings.TrimSpace(f.Account), consoleLikePattern(f.Actor), prefix, nullTime(f.From), nullTime(f.To), f.BeforeID, limit}
 }
 
 // ConsoleAudit lists the newest entries matching the filter.

@@ -57,9 +57,9 @@ ORDER BY a.name, a.id LIMIT $4 OFFSET $5`
 	consolePlanKeysSQL = `SELECT DISTINCT key FROM plan ORDER BY key`
 )
 
-// likePattern makes a "contains" pattern of user input, with LIKE's
+// consoleLikePattern makes a "contains" pattern of user input, with LIKE's
 // wildcards escaped so that "_" and "%" match themselves.
-func likePattern(text string) string {
+func consoleLikePattern(text string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(strings.TrimSpace(text)) + "%"
 }
@@ -71,7 +71,7 @@ func (s *Store) ConsoleSearchAccounts(ctx context.Context, q ConsoleAccountQuery
 	}
 	q.Page = max(q.Page, 1)
 	out := ConsoleAccountPage{Page: q.Page, PerPage: q.PerPage}
-	pattern := likePattern(q.Text)
+	pattern := consoleLikePattern(q.Text)
 	if err := s.db.GetContext(ctx, &out.Total, consoleAccountCountSQL, pattern, q.Plan, q.Status); err != nil {
 		return out, err
 	}

@@ -58,15 +58,15 @@ func minutesLabel(m int) string {
 	return fmt.Sprintf("%d h %d min", m/60, m%60)
 }
 
-func formatDateTime(t time.Time) string {
+func consoleTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
 	return t.UTC().Format("2 Jan 2006 15:04 UTC")
 }
 
-func itoa(n int) string     { return strconv.Itoa(n) }
-func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+func consoleInt(n int) string     { return strconv.Itoa(n) }
+func consoleInt64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // ImpersonationRow is one support session, in the console and on the
 // customer's support-access page.
@@ -108,14 +108,14 @@ func endReasonLabel(r ImpersonationRow, now time.Time) string {
 	return r.EndReason
 }
 
-func orDash(s string) string {
+func consoleOrDash(s string) string {
 	if s == "" {
 		return "—"
 	}
 	return s
 }
 
-func boolText(b bool) string {
+func consoleBool(b bool) string {
 	if b {
 		return "true"
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 )
 
-func rowsOf(p *portal, c *http.Client, path string) []string {
+func consoleRows(p *portal, c *http.Client, path string) []string {
 	p.t.Helper()
 	res, doc := p.get(c, path)
 	if res.StatusCode != http.StatusOK {
@@ -46,7 +46,7 @@ func TestSupportFindsAccountsByNameEmailDomainStripeIdPlanAndStatus(t *testing.T
 		{"status=past_due", "umbrella"},
 		{"q=alice&status=active", "globex"},
 	} {
-		if got := strings.Join(rowsOf(p, c, "/admin?"+tc.query), " "); got != tc.want {
+		if got := strings.Join(consoleRows(p, c, "/admin?"+tc.query), " "); got != tc.want {
 			t.Errorf("search %s = %q, want %q", tc.query, got, tc.want)
 		}
 	}
@@ -56,7 +56,7 @@ func TestSupportFindsAccountsByNameEmailDomainStripeIdPlanAndStatus(t *testing.T
 		t.Fatalf("page 1: %d rows, %q", doc.Find(`[data-testid="admin-account-row"]`).Length(), text(doc, "page-current"))
 	}
 	next, _ := doc.Find(`[data-testid="page-next"]`).Attr("href")
-	if got := rowsOf(p, c, next); len(got) != 1 || got[0] != "umbrella" {
+	if got := consoleRows(p, c, next); len(got) != 1 || got[0] != "umbrella" {
 		t.Errorf("page 2 (%s) = %v", next, got)
 	}
 }
@@ -136,7 +136,7 @@ func TestOperatorGrantShowsOnTheCustomersOverviewUntilRevoked(t *testing.T) {
 	if got := text(doc, "seats-purchased"); got != "15" {
 		t.Errorf("seats with 5 granted = %q, want 15", got)
 	}
-	if n := p.count(`SELECT count(*) FROM audit_entry WHERE action = 'grant.create' AND actor_type = 'staff' AND actor_label = 'ops@acme.test'`); n != 2 {
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'grant.create' AND actor_type = 'staff' AND actor_label = 'ops@acme.test'`); n != 2 {
 		t.Errorf("%d grant.create entries", n)
 	}
 
@@ -199,7 +199,7 @@ INSERT INTO stripe_event (id, type, account_id, created, payload, attempts, next
 	if res, _ := p.post(ops, "/admin/events/evt_fail_1/retry", url.Values{"_csrf": {csrfToken(doc)}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("retry one: %d", res.StatusCode)
 	}
-	if n := p.count(due, clock.Now()); n != 1 {
+	if n := p.consoleCount(due, clock.Now()); n != 1 {
 		t.Errorf("%d events due after retrying one", n)
 	}
 	if res, _ := p.post(ops, "/admin/events/evt_ok/retry", url.Values{"_csrf": {csrfToken(doc)}}); res.StatusCode != http.StatusNotFound {
@@ -209,16 +209,16 @@ INSERT INTO stripe_event (id, type, account_id, created, payload, attempts, next
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("retry all: %d", res.StatusCode)
 	}
-	if n := p.count(due, clock.Now()); n != 2 {
+	if n := p.consoleCount(due, clock.Now()); n != 2 {
 		t.Errorf("%d events due after retry all", n)
 	}
 	if _, doc := p.get(ops, "/admin/events"); !strings.Contains(text(doc, "flash"), "2 failed events") {
 		t.Errorf("flash = %q", text(doc, "flash"))
 	}
-	if n := p.count(`SELECT count(*) FROM stripe_event WHERE last_error <> '' AND attempts IN (3, 5)`); n != 2 {
+	if n := p.consoleCount(`SELECT count(*) FROM stripe_event WHERE last_error <> '' AND attempts IN (3, 5)`); n != 2 {
 		t.Error("retrying changed the error or the attempts")
 	}
-	if n := p.count(`SELECT count(*) FROM audit_entry WHERE action LIKE 'stripe_event.retry%' AND actor_label = 'ops@acme.test'`); n != 2 {
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action LIKE 'stripe_event.retry%' AND actor_label = 'ops@acme.test'`); n != 2 {
 		t.Errorf("%d retries audited, want 2", n)
 	}
 }
@@ -284,7 +284,7 @@ func TestAdminFiltersExportsAndVerifiesTheGlobalAuditLog(t *testing.T) {
 		t.Errorf("csv: %d records, first %v", len(records), records[:min(2, len(records))])
 	}
 
-	res, doc = p.send(admin, http.MethodPost, "/admin/audit/verify", csrfToken(doc), true)
+	res, doc = p.consoleSend(admin, http.MethodPost, "/admin/audit/verify", csrfToken(doc), true)
 	if ok, _ := doc.Find(`[data-testid="audit-verify-result"]`).Attr("data-ok"); res.StatusCode != http.StatusOK || ok != "true" {
 		t.Fatalf("verify: %d %q", res.StatusCode, text(doc, "audit-verify-result"))
 	}
@@ -295,7 +295,7 @@ ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_no_update`); err != nil {
 		t.Fatal(err)
 	}
 	_, doc = p.get(admin, "/admin/audit")
-	_, doc = p.send(admin, http.MethodPost, "/admin/audit/verify", csrfToken(doc), true)
+	_, doc = p.consoleSend(admin, http.MethodPost, "/admin/audit/verify", csrfToken(doc), true)
 	if ok, _ := doc.Find(`[data-testid="audit-verify-result"]`).Attr("data-ok"); ok != "false" ||
 		!strings.Contains(text(doc, "audit-verify-result"), "altered") {
 		t.Errorf("tampered chain: %q", text(doc, "audit-verify-result"))

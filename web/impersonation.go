@@ -46,7 +46,7 @@ func impersonation(h *handlers.Handler) echo.MiddlewareFunc {
 				return err
 			}
 			handlers.SetCurrent(c, sess)
-			refused := sess.ReadOnly() && !safeMethod(c.Request().Method)
+			refused := sess.ReadOnly() && !readOnlyAllows(c.Request().Method)
 			if err := h.Store.AuditImpersonatedRequest(ctx, sess, store.ImpersonatedRequest{
 				Method: c.Request().Method, Route: c.Path(), Path: c.Request().URL.Path, Refused: refused}); err != nil {
 				return err
@@ -70,7 +70,8 @@ func impersonationApplies(path string) bool {
 	return true
 }
 
-func safeMethod(m string) bool {
+// readOnlyAllows is what a read-only session may still do: look.
+func readOnlyAllows(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 

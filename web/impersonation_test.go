@@ -56,8 +56,8 @@ func (p *portal) impersonate(c *http.Client, slug, mode, reason, minutes string)
 	return res
 }
 
-// send makes a request with the CSRF token, as an htmx request when htmx.
-func (p *portal) send(c *http.Client, method, path, token string, htmx bool) (*http.Response, *goquery.Document) {
+// consoleSend makes a request with the CSRF token, as an htmx request when htmx.
+func (p *portal) consoleSend(c *http.Client, method, path, token string, htmx bool) (*http.Response, *goquery.Document) {
 	p.t.Helper()
 	req, _ := http.NewRequest(method, p.srv.URL+path, strings.NewReader(url.Values{"_csrf": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -74,7 +74,7 @@ func (p *portal) send(c *http.Client, method, path, token string, htmx bool) (*h
 	return res, doc
 }
 
-func (p *portal) count(query string, args ...any) int {
+func (p *portal) consoleCount(query string, args ...any) int {
 	p.t.Helper()
 	var n int
 	if err := p.store.DB().Get(&n, query, args...); err != nil {
@@ -83,7 +83,7 @@ func (p *portal) count(query string, args ...any) int {
 	return n
 }
 
-var routeParam = regexp.MustCompile(`:[A-Za-z_]+`)
+var consoleRouteParam = regexp.MustCompile(`:[A-Za-z_]+`)
 
 func TestReadOnlyImpersonationRefusesEveryStateChangingRoute(t *testing.T) {
 	t.Parallel()
@@ -120,18 +120,18 @@ func TestReadOnlyImpersonationRefusesEveryStateChangingRoute(t *testing.T) {
 		if r.Path == "/admin" || strings.HasPrefix(r.Path, "/admin/") {
 			continue
 		}
-		path := strings.ReplaceAll(routeParam.ReplaceAllString(r.Path, "1"), "*", "x")
+		path := strings.ReplaceAll(consoleRouteParam.ReplaceAllString(r.Path, "1"), "*", "x")
 		targets = append(targets, r.Method+" "+path)
 	}
 	if len(targets) < 3 { // at least /login, /logout and /settings/support
 		t.Fatalf("only %d state-changing routes found: %v", len(targets), targets)
 	}
 	targets = append(targets, "POST /no-such-route", "DELETE /seats/1")
-	before := p.count(`SELECT count(*) FROM audit_entry WHERE action = 'impersonation.request' AND after->>'refused' = 'true'`)
+	before := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'impersonation.request' AND after->>'refused' = 'true'`)
 	for _, target := range targets {
 		method, path, _ := strings.Cut(target, " ")
 		for _, htmx := range []bool{false, true} {
-			res, doc := p.send(c, method, path, token, htmx)
+			res, doc := p.consoleSend(c, method, path, token, htmx)
 			if res.StatusCode != http.StatusForbidden || !strings.Contains(text(doc, "error-message"), "read-only support session") {
 				t.Errorf("%s (htmx %v): %d %q, want 403 and the read-only message", target, htmx, res.StatusCode, text(doc, "error-message"))
 			}
@@ -140,7 +140,7 @@ func TestReadOnlyImpersonationRefusesEveryStateChangingRoute(t *testing.T) {
 			}
 		}
 	}
-	refused := p.count(`SELECT count(*) FROM audit_entry WHERE action = 'impersonation.request' AND after->>'refused' = 'true'`) - before
+	refused := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'impersonation.request' AND after->>'refused' = 'true'`) - before
 	if refused != 2*len(targets) {
 		t.Errorf("%d refused requests audited, want %d", refused, 2*len(targets))
 	}
@@ -149,7 +149,7 @@ func TestReadOnlyImpersonationRefusesEveryStateChangingRoute(t *testing.T) {
 	if res, doc := p.get(c, "/"); res.StatusCode != http.StatusOK || text(doc, "impersonation-mode") != "read-only" {
 		t.Fatalf("after the walk: %d", res.StatusCode)
 	}
-	if n := p.count(`SELECT count(*) FROM account WHERE support_access`); n != 0 {
+	if n := p.consoleCount(`SELECT count(*) FROM account WHERE support_access`); n != 0 {
 		t.Errorf("%d accounts changed their consent", n)
 	}
 }
@@ -173,7 +173,7 @@ func TestWriteImpersonationNeedsTheRoleAndTheCustomersConsent(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Fatalf("write mode without consent: %d, want 403", res.StatusCode)
 	}
-	if n := p.count(started); n != 0 {
+	if n := p.consoleCount(started); n != 0 {
 		t.Fatalf("%d impersonation sessions started without consent", n)
 	}
 
@@ -184,7 +184,7 @@ func TestWriteImpersonationNeedsTheRoleAndTheCustomersConsent(t *testing.T) {
 		t.Fatalf("consent before = %q", v)
 	}
 	p.post(owner, "/settings/support", url.Values{"_csrf": {csrfToken(doc)}, "allow": {"true"}})
-	if n := p.count(`SELECT count(*) FROM audit_entry WHERE action = 'account.support_access' AND actor_label = 'owner@globex.test'`); n != 1 {
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'account.support_access' AND actor_label = 'owner@globex.test'`); n != 1 {
 		t.Fatalf("consent audited %d times", n)
 	}
 	if res := p.impersonate(lead, "globex", "write", "TICKET-7", "60"); res.StatusCode != http.StatusSeeOther {
@@ -195,18 +195,18 @@ func TestWriteImpersonationNeedsTheRoleAndTheCustomersConsent(t *testing.T) {
 		t.Fatalf("banner mode = %q", got)
 	}
 	token := csrfToken(doc)
-	if res, _ := p.send(lead, http.MethodPost, "/logout", token, false); res.StatusCode == http.StatusForbidden {
+	if res, _ := p.consoleSend(lead, http.MethodPost, "/logout", token, false); res.StatusCode == http.StatusForbidden {
 		t.Fatalf("write session refused a change: %d", res.StatusCode)
 	}
 	// Support can never grant itself consent, even in write mode.
-	if res, _ := p.send(lead, http.MethodPost, "/settings/support", token, false); res.StatusCode != http.StatusForbidden {
+	if res, _ := p.consoleSend(lead, http.MethodPost, "/settings/support", token, false); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("impersonator changing consent: %d, want 403", res.StatusCode)
 	}
 
 	// Consent withdrawn: the running write session is read-only from its next request.
 	_, doc = p.get(owner, "/settings/support")
 	p.post(owner, "/settings/support", url.Values{"_csrf": {csrfToken(doc)}, "allow": {"false"}})
-	res, doc = p.send(lead, http.MethodPost, "/logout", token, false)
+	res, doc = p.consoleSend(lead, http.MethodPost, "/logout", token, false)
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(text(doc, "error-message"), "read-only") {
 		t.Fatalf("after consent withdrawn: %d %q", res.StatusCode, text(doc, "error-message"))
 	}
@@ -268,7 +268,7 @@ func TestEndingImpersonationReturnsWhereTheStaffMemberWas(t *testing.T) {
 		t.Fatalf("portal after ending: %d, want a redirect to /login", res.StatusCode)
 	}
 	// The default time box is 30 minutes.
-	if n := p.count(`SELECT count(*) FROM impersonation_session WHERE expires_at - started_at = interval '30 minutes'`); n != 1 {
+	if n := p.consoleCount(`SELECT count(*) FROM impersonation_session WHERE expires_at - started_at = interval '30 minutes'`); n != 1 {
 		t.Errorf("default duration not 30 minutes")
 	}
 }
@@ -286,7 +286,7 @@ func TestImpersonationNeedsAReasonAndABoundedDuration(t *testing.T) {
 	if res := p.impersonate(ops, "globex", "read", "TICKET-1", "30"); res.StatusCode != http.StatusForbidden {
 		t.Errorf("operator impersonating: %d, want 403", res.StatusCode)
 	}
-	if n := p.count(`SELECT count(*) FROM impersonation_session`); n != 0 {
+	if n := p.consoleCount(`SELECT count(*) FROM impersonation_session`); n != 0 {
 		t.Errorf("%d sessions started", n)
 	}
 }
@@ -362,7 +362,7 @@ func TestCustomerSeesTheSupportSessionInTheirAccount(t *testing.T) {
 		}
 	}
 	// The account's own audit chain holds the session (the /audit page lists it).
-	if n := p.count(`SELECT count(*) FROM audit_entry e JOIN account a ON a.id = e.account_id AND a.slug = 'globex'
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry e JOIN account a ON a.id = e.account_id AND a.slug = 'globex'
 WHERE e.action IN ('impersonation.start', 'impersonation.end') AND e.after->>'reason' = 'TICKET-77 billing question'`); n != 2 {
 		t.Errorf("%d impersonation entries in Globex's audit chain, want 2", n)
 	}
@@ -397,13 +397,13 @@ func TestDisablingStaffEndsTheirSessionsAndImpersonationsAtOnce(t *testing.T) {
 	if res, _ := p.get(support, "/admin"); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("disabled staff on the console: %d", res.StatusCode)
 	}
-	if n := p.count(`SELECT count(*) FROM impersonation_session WHERE ended_at IS NOT NULL AND end_reason = 'staff_disabled'`); n != 1 {
+	if n := p.consoleCount(`SELECT count(*) FROM impersonation_session WHERE ended_at IS NOT NULL AND end_reason = 'staff_disabled'`); n != 1 {
 		t.Errorf("impersonation not ended as staff_disabled")
 	}
-	if n := p.count(`SELECT count(*) FROM web_session ws JOIN staff_user su ON su.id = ws.staff_id WHERE su.email = 'support@acme.test'`); n != 0 {
+	if n := p.consoleCount(`SELECT count(*) FROM web_session ws JOIN staff_user su ON su.id = ws.staff_id WHERE su.email = 'support@acme.test'`); n != 0 {
 		t.Errorf("%d sessions left", n)
 	}
-	if n := p.count(`SELECT count(*) FROM audit_entry WHERE action = 'staff.disable' AND actor_label = 'admin@acme.test'`); n != 1 {
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'staff.disable' AND actor_label = 'admin@acme.test'`); n != 1 {
 		t.Errorf("disable not audited")
 	}
 	// Admins cannot disable themselves; support cannot disable anyone.
@@ -439,8 +439,8 @@ func TestEveryConsoleChangeNeedsTheCSRFToken(t *testing.T) {
 		if r.Method != http.MethodPost || !strings.HasPrefix(r.Path, "/admin/") || r.Path == "/admin/login" {
 			continue
 		}
-		path := routeParam.ReplaceAllString(r.Path, "globex")
-		res, doc := p.send(c, http.MethodPost, path, "forged", false)
+		path := consoleRouteParam.ReplaceAllString(r.Path, "globex")
+		res, doc := p.consoleSend(c, http.MethodPost, path, "forged", false)
 		if res.StatusCode != http.StatusForbidden || !strings.Contains(text(doc, "error-message"), "did not come from this site") {
 			t.Errorf("POST %s with a forged token: %d %q", path, res.StatusCode, text(doc, "error-message"))
 		}
