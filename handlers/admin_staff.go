@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,7 +19,7 @@ func (h *Handler) AdminStaff(c echo.Context) error {
 	rows := make([]views.AdminStaffRow, 0, len(staff))
 	for _, s := range staff {
 		rows = append(rows, views.AdminStaffRow{Email: s.Email, Name: s.Name, Role: s.Role, DisabledAt: s.DisabledAt.Time,
-			Sessions: s.Sessions, Impersonations: s.ActiveImpersonations, Self: strconv.FormatInt(s.ID, 10) == me.Actor().ID})
+			Sessions: s.Sessions, Impersonations: s.ActiveImpersonations, Self: s.ID == me.StaffID})
 	}
 	return render(c, http.StatusOK, views.AdminStaffPage(h.adminShell(c, "Staff", "staff"), rows))
 }
