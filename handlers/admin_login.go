@@ -34,14 +34,34 @@ func (h *Handler) StaffToken(c echo.Context) string {
 	return tok
 }
 
-// adminShell builds the console layout's data.
+// adminShell builds the console layout's data: the navigation the staff
+// member's role may open, a flash left by a redirect, and the support
+// session they are running, if any.
 func (h *Handler) adminShell(c echo.Context, title, active string) views.AdminShell {
 	s := views.AdminShell{Title: title, Active: active}
 	s.CSRF, _ = c.Get(ctxCSRF).(string)
 	if st, ok := CurrentStaff(c); ok {
 		s.Staff = &views.Staff{Email: st.Email, Name: st.Name, Role: st.Role}
+		for _, item := range views.AdminNav {
+			if st.Can(consoleNavCapability[item.Key]) {
+				s.Nav = append(s.Nav, item)
+			}
+		}
+		s.Flash = h.takeConsoleFlash(c)
+		if imp, err := h.Store.ImpersonationByStaffToken(c.Request().Context(), h.StaffToken(c)); err == nil {
+			s.Impersonating = impersonationBanner(imp, h.Clock.Now())
+		}
 	}
 	return s
+}
+
+// consoleNavCapability is what each console navigation item needs.
+var consoleNavCapability = map[string]store.StaffCapability{
+	"accounts": store.CanFindAccounts,
+	"events":   store.CanManageEvents,
+	"outbox":   store.CanReadOutbox,
+	"audit":    store.CanReadAudit,
+	"staff":    store.CanManageStaff,
 }
 
 // AdminLoginForm shows the console's sign-in page.
@@ -76,21 +96,14 @@ func (h *Handler) AdminLogin(c echo.Context) error {
 
 // AdminLogout ends the staff session.
 func (h *Handler) AdminLogout(c echo.Context) error {
-	if err := h.endSession(c, StaffCookie, h.StaffToken(c)); err != nil {
+	if tok := h.StaffToken(c); tok != "" {
+		// Ends the impersonation it carries too, in one transaction.
+		if err := h.Store.EndStaffSession(c.Request().Context(), tok); err != nil {
+			return err
+		}
+	}
+	if err := h.endSession(c, StaffCookie, ""); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/login")
-}
-
-// AdminHome lists the accounts (the console's starting point).
-func (h *Handler) AdminHome(c echo.Context) error {
-	accounts, err := h.Store.ListAccounts(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	rows := make([]views.AdminAccountRow, 0, len(accounts))
-	for _, a := range accounts {
-		rows = append(rows, views.AdminAccountRow{Slug: a.Slug, Name: a.Name, Plan: a.Plan.String, Status: a.Status.String, Members: a.Members})
-	}
-	return render(c, http.StatusOK, views.AdminHomePage(h.adminShell(c, "Accounts", "accounts"), rows))
 }

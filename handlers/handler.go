@@ -59,6 +59,9 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 	if cur, ok := Current(c); ok {
 		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName}
 		s.Banners = h.accountBanners(c, cur.AccountID)
+		if cur.Impersonated() {
+			s.Impersonation = impersonationBanner(cur, h.Clock.Now())
+		}
 	}
 	s.Flash, _ = c.Get(ctxFlash).(string)
 	return s
@@ -91,6 +94,9 @@ func (h *Handler) RenderError(c echo.Context, status int, message string) error 
 		c.Response().Header().Set("HX-Retarget", "#errors")
 		c.Response().Header().Set("HX-Reswap", "innerHTML")
 		return render(c, status, views.ErrorFragment(message))
+	}
+	if inConsole(c) {
+		return render(c, status, views.AdminErrorPage(h.adminShell(c, "Error", ""), status, message))
 	}
 	return render(c, status, views.ErrorPage(h.shell(c, "Error", ""), status, message))
 }

@@ -137,6 +137,16 @@ type Session struct {
 	Role         string `db:"role"`
 	AccountSlug  string `db:"account_slug"`
 	AccountName  string `db:"account_name"`
+
+	// Set when a staff member acts as the account (impersonation): the
+	// session then stands for the account's first active owner, and Mode
+	// says whether changes are allowed (see store/impersonation.go).
+	ImpersonationID     int64     `db:"impersonation_id"`
+	ImpersonatorID      int64     `db:"impersonator_id"`
+	Impersonator        string    `db:"impersonator"` // the staff member's email
+	Mode                string    `db:"mode"`         // read or write; empty for customers
+	ImpersonationReason string    `db:"impersonation_reason"`
+	ExpiresAt           time.Time `db:"impersonation_expires_at"` // when the impersonation lapses
 }
 
 const (

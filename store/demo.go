@@ -61,6 +61,8 @@ var demoAccounts = []demoAccount{
 var demoStaff = []demoPerson{
 	{"support@acme.test", "Sam Support", "support"},
 	{"ops@acme.test", "Olivia Ops", "operator"},
+	{"lead@acme.test", "Lee Lead", "support_admin"},
+	{"admin@acme.test", "Ada Admin", "admin"},
 }
 
 // DemoLogins lists the logins the demo seeds.

@@ -16,6 +16,9 @@ type Shell struct {
 	User    *User // nil on public pages
 	Flash   string
 	Banners []Banner
+	// Impersonation is set while vendor support acts as the account
+	// (vendor console, issue #5): every page then carries its banner.
+	Impersonation *ImpersonationBanner
 }
 
 // User is the signed-in person as the layout shows them.
@@ -41,6 +44,8 @@ type NavItem struct {
 // Nav is the portal's navigation, in order.
 var Nav = []NavItem{
 	{"overview", "Overview", "/"},
+	// Vendor console (issue #5): the customer's view of support sessions.
+	{"support", "Support access", "/settings/support"},
 }
 
 func csrfHeaders(token string) string {

@@ -47,6 +47,13 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "No seat left: every purchased seat is assigned. Unassign one or buy more seats."
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
+	// Vendor console (issue #5).
+	case errors.Is(err, store.ErrReadOnlyImpersonation):
+		return http.StatusForbidden, "This is a read-only support session: changes are refused. End the session from the banner, " +
+			"or start a write session (it needs the support_admin role and the customer's consent)."
+	case errors.Is(err, store.ErrNoSupportConsent):
+		return http.StatusForbidden, "Write access needs the customer's consent: an owner of the account must allow it under " +
+			"Support access. Start a read-only session instead."
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ve.Error()
 	case errors.As(err, &he):

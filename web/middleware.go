@@ -29,6 +29,9 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				"duration_ms", time.Since(start).Milliseconds()}
 			if s, ok := handlers.Current(c); ok {
 				attrs = append(attrs, "account_id", s.AccountID, "user_id", s.UserID)
+				if s.Impersonated() {
+					attrs = append(attrs, "impersonator", s.Impersonator, "impersonation_id", s.ImpersonationID)
+				}
 			}
 			reqLogger.Info("request", attrs...)
 			return nil
@@ -72,6 +75,9 @@ func csrf(secure bool) echo.MiddlewareFunc {
 func loadCustomer(h *handlers.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if _, impersonating := handlers.Current(c); impersonating {
+				return next(c) // set by the impersonation middleware
+			}
 			if tok := h.SessionToken(c); tok != "" {
 				s, err := h.Store.CustomerSession(c.Request().Context(), tok)
 				if err == nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/static"
+	"github.com/entitle-dev/entitle/store"
 )
 
 // routes is the site map: group, middleware, path, handler.
@@ -18,6 +19,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 		ReferrerPolicy: "same-origin",
 	}))
 	e.Use(middleware.BodyLimit("10M"))
+	// Vendor console (issue #5): a staff session impersonating an account
+	// acts as it on every route outside /admin, audited, read-only enforced.
+	e.Use(impersonation(h))
 
 	// Probes and static files: no session, no CSRF.
 	e.GET("/healthz", h.Health)
@@ -33,6 +37,11 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
 
+	// Vendor console (issue #5): the customer's view of support sessions
+	// and their consent to write-mode impersonation.
+	signedIn.GET("/settings/support", h.SupportAccess)
+	signedIn.POST("/settings/support", h.SetSupportAccess)
+
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.
 	console := e.Group("/admin", csrf(opts.SecureCookies), loadStaff(h))
@@ -41,7 +50,24 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	console.POST("/logout", h.AdminLogout)
 
 	staff := console.Group("", requireStaff)
-	staff.GET("", h.AdminHome)
+
+	// Vendor console (issue #5): accounts and impersonation (support),
+	// grants, failed events and the outbox (operator), audit and staff (admin).
+	staff.GET("", h.AdminHome, requireStaffCan(store.CanFindAccounts))
+	staff.GET("/accounts/:slug", h.AdminAccount, requireStaffCan(store.CanFindAccounts))
+	staff.POST("/accounts/:slug/impersonate", h.StartImpersonation, requireStaffCan(store.CanImpersonate))
+	staff.POST("/impersonation/end", h.EndImpersonation)
+	staff.POST("/accounts/:slug/grants", h.CreateGrant, requireStaffCan(store.CanManageGrants))
+	staff.POST("/accounts/:slug/grants/:id/revoke", h.RevokeGrant, requireStaffCan(store.CanManageGrants))
+	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
+	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
+	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))
+	staff.GET("/outbox", h.AdminOutbox, requireStaffCan(store.CanReadOutbox))
+	staff.GET("/audit", h.AdminAudit, requireStaffCan(store.CanReadAudit))
+	staff.GET("/audit.csv", h.AdminAuditCSV, requireStaffCan(store.CanReadAudit))
+	staff.POST("/audit/verify", h.VerifyAudit, requireStaffCan(store.CanReadAudit))
+	staff.GET("/staff", h.AdminStaff, requireStaffCan(store.CanManageStaff))
+	staff.POST("/staff/disable", h.DisableStaff, requireStaffCan(store.CanManageStaff))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

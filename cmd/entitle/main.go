@@ -25,6 +25,8 @@ Usage:
   entitle accounts show SLUG [--json]
                                      show one account's plan, seats and entitlements
   entitle audit verify               check every audit chain; prints the first broken link or OK
+  entitle staff list                 list vendor staff accounts with role and state
+  entitle staff disable EMAIL        disable a staff account: ends its sessions and impersonations at once
   entitle --help                     this text
 
 Environment:
@@ -79,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return accountsShow(ctx, cfg, args[2], len(args) > 3 && args[3] == "--json", stdout)
 	case cmd == "audit verify":
 		return auditVerify(ctx, cfg, stdout)
+	case cmd == "staff list": // vendor console (issue #5)
+		return staffList(ctx, cfg, stdout)
+	case cmd == "staff disable" && len(args) == 3:
+		return staffDisable(ctx, cfg, args[2], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)

@@ -1,0 +1,34 @@
+-- +goose Up
+-- The vendor console (issue #5): support impersonation, grants, failed
+-- webhook events, the mail outbox, the global audit log, staff disabling.
+
+-- An impersonation belongs to the staff member's own console session: the
+-- staff cookie is never replaced, its session row points at the active
+-- impersonation, and ending it returns the staff member where they were.
+ALTER TABLE web_session ADD COLUMN impersonation_id bigint REFERENCES impersonation_session (id);
+CREATE INDEX web_session_impersonation_idx ON web_session (impersonation_id) WHERE impersonation_id IS NOT NULL;
+
+ALTER TABLE impersonation_session
+    ADD COLUMN return_to text NOT NULL DEFAULT '/admin',
+    ADD COLUMN end_reason text NOT NULL DEFAULT ''
+        CHECK (end_reason IN ('', 'ended', 'expired', 'replaced', 'signed_out', 'staff_disabled'));
+CREATE INDEX impersonation_session_active_idx ON impersonation_session (staff_id) WHERE ended_at IS NULL;
+
+-- The console lists failed inbox rows without scanning the processed ones.
+CREATE INDEX stripe_event_failed_idx ON stripe_event (received_at DESC)
+    WHERE processed_at IS NULL AND last_error <> '';
+CREATE INDEX stripe_event_account_idx ON stripe_event (account_id, created DESC);
+
+-- Mail that would have been sent when SMTP is not configured. Issue #3 adds
+-- the mailer and may define this table too: IF NOT EXISTS keeps either order
+-- of merging working, and the console only reads these columns.
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    id         bigserial PRIMARY KEY,
+    account_id bigint REFERENCES account (id),
+    to_address text NOT NULL,
+    subject    text NOT NULL,
+    body       text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS mail_outbox_created_idx ON mail_outbox (created_at DESC, id DESC);
