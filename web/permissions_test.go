@@ -80,7 +80,9 @@ var routeCases = []routeCase{
 			return request{method: "POST", path: "/members/" + id(f.foreignMember) + "/role", form: url.Values{"role": {"admin"}}}
 		}}},
 	{name: "remove member", action: licensing.RemoveMembers, changes: true,
-		own: func(f fixture) request { return request{method: "POST", path: "/members/" + id(f.member["dave"]) + "/remove"} },
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/members/" + id(f.member["dave"]) + "/remove"}
+		},
 		foreign: []func(f fixture) request{func(f fixture) request {
 			return request{method: "POST", path: "/members/" + id(f.foreignMember) + "/remove"}
 		}}},
