@@ -21,6 +21,8 @@ func (h *Handler) Members(c echo.Context) error {
 		return err
 	}
 	if isHTMX(c) {
+		// The address bar shows the search and filters, without empty ones.
+		c.Response().Header().Set("HX-Push-Url", v.URL())
 		return render(c, http.StatusOK, views.MemberTable(h.lightShell(c), v))
 	}
 	return render(c, http.StatusOK, views.MembersPage(h.shell(c, "Members", "members"), v))
