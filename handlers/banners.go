@@ -19,7 +19,7 @@ func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner
 		return nil
 	}
 	// Members and seats: the pool counts vendor grants (EffectiveSeats).
-	pools, err := h.Store.SeatPools(c.Request().Context(), accountID)
+	pools, err := h.seatPools(c, accountID)
 	if err != nil {
 		h.Logger.Error("load banners", "err", err, "account_id", accountID)
 		return nil

@@ -59,7 +59,7 @@ func (h *Handler) membersView(c echo.Context) (views.MembersView, error) {
 			Status: r.Status, Products: r.Products, LastActive: lastActive(r.LastSignInAt.Time), Self: r.MembershipID == cur.MembershipID})
 	}
 	if v.CanAssign {
-		pools, err := h.Store.SeatPools(ctx, cur.AccountID)
+		pools, err := h.seatPools(c, cur.AccountID)
 		if err != nil {
 			return views.MembersView{}, err
 		}

@@ -28,7 +28,7 @@ func (h *Handler) Seats(c echo.Context) error {
 func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) error {
 	cur, _ := Current(c)
 	ctx := c.Request().Context()
-	pools, err := h.Store.SeatPools(ctx, cur.AccountID)
+	pools, err := h.seatPools(c, cur.AccountID)
 	if err != nil {
 		return err
 	}
@@ -220,4 +220,19 @@ func formIDs(c echo.Context) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// ctxSeatPools caches the account's seat pools for one request: the banners
+// and the page both read them. Handlers read them only after their change.
+const ctxSeatPools = "entitle.seatpools"
+
+func (h *Handler) seatPools(c echo.Context, accountID int64) ([]store.SeatPool, error) {
+	if pools, ok := c.Get(ctxSeatPools).([]store.SeatPool); ok {
+		return pools, nil
+	}
+	pools, err := h.Store.SeatPools(c.Request().Context(), accountID)
+	if err == nil {
+		c.Set(ctxSeatPools, pools)
+	}
+	return pools, err
 }

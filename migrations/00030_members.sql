@@ -46,10 +46,15 @@ CREATE INDEX outbox_pending_idx ON outbox (next_attempt_at) WHERE sent_at IS NUL
 CREATE INDEX outbox_created_idx ON outbox (created_at DESC, id DESC);
 
 -- The members page sorts by name (the address for people who have not set
--- one yet) with keyset pagination on (sort key, user id), and searches names
--- and addresses by substring through trigrams.
-CREATE INDEX app_user_sort_idx ON app_user (lower(coalesce(nullif(name, ''), email)), id);
-CREATE INDEX app_user_search_idx ON app_user USING gin (lower(name || ' ' || email) gin_trgm_ops);
+-- one yet) with keyset pagination on (sort_key, user id), and searches names
+-- and addresses by substring (trigram index). Both keys are stored generated
+-- columns: computing lower() per row at query time costs more than the rest
+-- of the page at 10,000 members.
+ALTER TABLE app_user
+    ADD COLUMN sort_key text GENERATED ALWAYS AS (lower(coalesce(nullif(name, ''), email))) STORED,
+    ADD COLUMN search_text text GENERATED ALWAYS AS (lower(name || ' ' || email)) STORED;
+CREATE INDEX app_user_sort_idx ON app_user (sort_key, id);
+CREATE INDEX app_user_search_idx ON app_user USING gin (search_text gin_trgm_ops);
 CREATE INDEX membership_account_status_idx ON membership (account_id, status, role);
 CREATE INDEX seat_assignment_subscription_idx ON seat_assignment (subscription_id, assigned_at);
 

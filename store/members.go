@@ -106,7 +106,7 @@ type MemberPage struct {
 // pagination); the optional filters are folded away by the planner when
 // empty because lib/pq's unnamed statements get plans for their values.
 const (
-	memberSortKey = `lower(coalesce(nullif(u.name, ''), u.email))`
+	memberSortKey = `u.sort_key`
 	memberSelect  = `
 SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at,
        ` + memberSortKey + ` AS sort_key,
@@ -117,16 +117,19 @@ FROM membership m JOIN app_user u ON u.id = m.user_id`
 	memberWhere = `
 WHERE m.account_id = $1 AND m.status = ANY($2)
   AND ($3 = '' OR m.role = $3)
-  AND ($4 = '' OR lower(u.name || ' ' || u.email) LIKE $4)
-  AND ($5 = '' OR ($5 = 'with') = EXISTS (SELECT 1 FROM seat_assignment sa
+  AND ($4 = '' OR ($4 = 'with') = EXISTS (SELECT 1 FROM seat_assignment sa
                                             WHERE sa.account_id = m.account_id AND sa.membership_id = m.id))`
-	membersAfterSQL = memberSelect + memberWhere + `
+	memberSearch = `
+  AND ($5 = '' OR u.search_text LIKE $5)`
+	membersAfterSQL = memberSelect + memberWhere + memberSearch + `
   AND (` + memberSortKey + `, u.id) > ($6, $7)
 ORDER BY ` + memberSortKey + `, u.id LIMIT $8`
-	membersBeforeSQL = memberSelect + memberWhere + `
+	membersBeforeSQL = memberSelect + memberWhere + memberSearch + `
   AND (` + memberSortKey + `, u.id) < ($6, $7)
 ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
-	membersCountSQL = `SELECT count(*) FROM membership m JOIN app_user u ON u.id = m.user_id` + memberWhere
+	membersCountSQL = `SELECT count(*) FROM membership m JOIN app_user u ON u.id = m.user_id` + memberWhere + memberSearch
+	// Without a search the count needs no user row: an index-only scan.
+	membersCountNoSearchSQL = `SELECT count(*) FROM membership m` + memberWhere
 )
 
 // ListMembers returns one page of an account's members, sorted by name.
@@ -150,10 +153,14 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	if f.Seat == "with" || f.Seat == "without" {
 		seat = f.Seat
 	}
-	args := []any{accountID, pq.Array(statuses), f.Role, pattern, seat}
+	args := []any{accountID, pq.Array(statuses), f.Role, seat, pattern}
 
 	var page MemberPage
-	if err := s.db.GetContext(ctx, &page.Total, membersCountSQL, args...); err != nil {
+	countSQL, countArgs := membersCountSQL, args
+	if pattern == "" {
+		countSQL, countArgs = membersCountNoSearchSQL, args[:4]
+	}
+	if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {
 		return MemberPage{}, err
 	}
 	query, key, id, backward := membersAfterSQL, "", int64(0), false
