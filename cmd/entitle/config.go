@@ -21,7 +21,7 @@ type Config struct {
 	LogLevel        string        `env:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
 	LogFormat       string        `env:"LOG_FORMAT" default:"text" help:"text or json"`
 	// Members and seats: invitation mail.
-	SMTPURL  string `env:"SMTP_URL" default:"" help:"mail server for invitations: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465; empty keeps mail in the outbox table and prints it to the log"`
+	SMTPURL  string `env:"SMTP_URL" default:"" help:"mail server: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465; every mail is written to the outbox table first, then sent through it, or printed to the log when empty"`
 	MailFrom string `env:"MAIL_FROM" default:"Entitle <no-reply@localhost>" help:"sender address of Entitle's mail"`
 }
 
