@@ -21,6 +21,7 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -80,12 +81,15 @@ type Log struct{ Logger *slog.Logger }
 // Transport is "log".
 func (Log) Transport() string { return "log" }
 
-// Send logs the mail with its body.
+// Send logs the mail with its body, and its first link on its own so that
+// an invitation can be opened straight from the log.
 func (l Log) Send(_ context.Context, m store.OutboxMail) error {
 	l.Logger.Info("mail (SMTP_URL is not set, so it is logged instead of sent)", "outbox_id", m.ID, "to", m.To,
-		"subject", m.Subject, "body", m.Body)
+		"subject", m.Subject, "link", firstLink.FindString(m.Body), "body", m.Body)
 	return nil
 }
+
+var firstLink = regexp.MustCompile(`https?://\S+`)
 
 // SMTP sends through an SMTP server with net/smtp: smtp://[user:pass@]host[:587]
 // uses STARTTLS when the server offers it (and requires it to authenticate

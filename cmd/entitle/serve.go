@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // mailSender is SMTP when SMTP_URL is set, else the log.
 func mailSender(cfg Config, logger *slog.Logger) (mailer.Sender, error) {
 	if cfg.SMTPURL == "" {
-		logger.Info("SMTP_URL is not set: mail stays in the outbox table and is printed to this log")
+		logger.Info("SMTP_URL is not set: mail is kept in the outbox table and printed to this log")
 		return mailer.Log{Logger: logger}, nil
 	}
 	return mailer.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
