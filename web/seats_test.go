@@ -96,6 +96,12 @@ func TestSeatCSVUploadAnswersEveryRowAndAppliesOnConfirm(t *testing.T) {
 	if got := text(doc, "pool-assigned"); got != "7" {
 		t.Fatalf("the preview assigned seats: %s", got)
 	}
+	// "Invite them" on an unknown row invites that address.
+	invite := formOf(doc.Find(`[data-testid="seat-result"][data-input="ghost@globex.test"] [data-testid="invite-row"]`))
+	if res, idoc := p.post(c, "/members/invite", invite); res.StatusCode != http.StatusOK ||
+		idoc.Find(`[data-testid="invite-result"][data-outcome="invited"]`).Length() != 1 {
+		t.Fatalf("invite them: %d", res.StatusCode)
+	}
 	// Confirm: the form the page shows is what the browser submits.
 	form := url.Values{}
 	doc.Find(`[data-testid="csv-confirm"]`).Closest("form").Find("input").Each(func(_ int, s *goquery.Selection) {
@@ -160,4 +166,15 @@ func TestOverAllocationIsShownAndRefusesNewSeats(t *testing.T) {
 	if doc.Find(`[data-testid="banner-over-allocated"]`).Length() != 0 || text(doc, "pool-granted") != "+2 granted" {
 		t.Fatalf("with the grant: banner %d, granted %q", doc.Find(`[data-testid="banner-over-allocated"]`).Length(), text(doc, "pool-granted"))
 	}
+}
+
+// formOf is the form around a button, as the browser would submit it.
+func formOf(button *goquery.Selection) url.Values {
+	form := url.Values{}
+	button.Closest("form").Find("input").Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		value, _ := s.Attr("value")
+		form.Add(name, value)
+	})
+	return form
 }
