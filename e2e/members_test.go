@@ -160,3 +160,40 @@ func TestMemberSearchSwapsTheTableAsTheAdminTypes(t *testing.T) {
 	}
 	s.screenshot("search")
 }
+
+func TestSelectionGetsTheLastSeatAndTheRestIsToldNoSeatLeft(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	// Globex: 8 seats, 7 assigned: one left.
+	if _, err := s.store.DB().Exec(`UPDATE subscription SET seats = 8 WHERE account_id = (SELECT id FROM account WHERE slug = 'globex')`); err != nil {
+		t.Fatal(err)
+	}
+	s.signIn("owner@globex.test")
+	row := func(email string) string { return `[data-testid="member-row"][data-email="` + email + `"] ` }
+	s.run(
+		chromedp.Navigate(s.base+"/members"),
+		chromedp.WaitVisible(tid("bulk-seats")),
+		chromedp.Click(row("erin@globex.test")+tid("member-select")),
+		chromedp.Click(row("frank@globex.test")+tid("member-select")),
+		chromedp.Click(tid("bulk-assign")),
+		chromedp.WaitVisible(tid("seat-results")),
+	)
+	got := get(s, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="seat-result"]')].map(r => r.dataset.input + "=" + r.dataset.outcome).join(" ")`))
+	if got != "erin@globex.test=assigned frank@globex.test=no_seat_left" {
+		t.Fatalf("results: %s", got)
+	}
+	// The table reloads by itself and shows Erin's seat.
+	s.waitFor(`document.querySelector('[data-testid="member-row"][data-email="erin@globex.test"] [data-testid="member-seats"]').textContent.includes("Acme Analytics")`)
+	s.screenshot("selection")
+
+	// Frank alone: refused, and the page says why.
+	s.run(
+		chromedp.Click(row("frank@globex.test")+tid("member-select")),
+		chromedp.Click(tid("bulk-assign")),
+		chromedp.WaitVisible(`#errors ` + tid("error-message")),
+	)
+	if msg := s.textOf("error-message"); !strings.Contains(msg, "No seat left") {
+		t.Fatalf("error: %q", msg)
+	}
+	s.screenshot("no-seat-left")
+}
