@@ -190,7 +190,7 @@ func TestSelectionGetsTheLastSeatAndTheRestIsToldNoSeatLeft(t *testing.T) {
 	s.run(
 		chromedp.Click(row("frank@globex.test")+tid("member-select")),
 		chromedp.Click(tid("bulk-assign")),
-		chromedp.WaitVisible(`#errors ` + tid("error-message")),
+		chromedp.WaitVisible(`#errors `+tid("error-message")),
 	)
 	if msg := s.textOf("error-message"); !strings.Contains(msg, "No seat left") {
 		t.Fatalf("error: %q", msg)
