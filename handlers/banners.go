@@ -18,6 +18,12 @@ func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner
 		h.log(c).Error("load banners", "err", err)
 		return nil
 	}
+	// Members and seats: the pool counts vendor grants (EffectiveSeats).
+	pools, err := h.seatPools(c, accountID)
+	if err != nil {
+		h.Logger.Error("load banners", "err", err, "account_id", accountID)
+		return nil
+	}
 	now := h.Clock.Now()
 	var out []views.Banner
 	for _, sub := range subs {
@@ -33,10 +39,12 @@ func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner
 				"%s is suspended because payment failed. Your data is kept; pay the open invoice in Billing to restore access.",
 				sub.ProductName)})
 		}
-		if sub.SeatBased && sub.SeatsAssigned > sub.Seats {
+	}
+	for _, p := range pools {
+		if p.Over() > 0 {
 			out = append(out, views.Banner{Kind: "warn", TestID: "banner-over-allocated", Message: fmt.Sprintf(
-				"%s has %d seats assigned but only %d purchased. Unassign %d or buy more seats; new assignments are paused.",
-				sub.ProductName, sub.SeatsAssigned, sub.Seats, sub.SeatsAssigned-sub.Seats)})
+				"%s has %d seats assigned but only %d in its pool. Unassign %d on the Seats page or buy more seats; new assignments are paused.",
+				p.ProductName, p.Assigned, p.Effective, p.Over())})
 		}
 	}
 	return out

@@ -22,6 +22,9 @@ type Handler struct {
 	Sessions sessions.Store
 	Clock    licensing.Clock
 	Logger   *slog.Logger
+	// PublicURL is where users reach the portal, for links in mail (empty:
+	// taken from the request, as in tests).
+	PublicURL string
 }
 
 // Cookie and context names shared with web's middleware.

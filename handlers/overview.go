@@ -22,12 +22,26 @@ func (h *Handler) Overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mine, err := h.Store.MySeats(ctx, cur.AccountID, cur.MembershipID)
+	if err != nil {
+		return err
+	}
 	now := h.Clock.Now()
-	o := views.Overview{AccountName: state.AccountName}
+	// Members see their own licences: features decided for them, with
+	// their seat; the others see the account as a whole.
+	role := licensing.Role(cur.Role)
+	o := views.Overview{AccountName: state.AccountName, ShowSeatFigures: licensing.Can(role, licensing.ViewSeats)}
 	shell := h.shell(c, "Overview", "overview")
 	for _, p := range state.Products {
 		po := views.ProductOverview{Product: p.Product, ProductName: p.ProductName, Seats: p.EffectiveSeats(now),
-			SeatsAssigned: p.SeatsAssigned, TrialDaysLeft: -1, Features: p.Evaluate(now)}
+			SeatsAssigned: p.SeatsAssigned, TrialDaysLeft: -1, Features: p.Evaluate(now), HoldsSeat: mine[p.Product]}
+		if !o.ShowSeatFigures {
+			seat := licensing.SeatNotHeld
+			if po.HoldsSeat {
+				seat = licensing.SeatHeld
+			}
+			po.Features = p.EvaluateFor(seat, now)
+		}
 		if p.Plan != nil {
 			po.PlanKey, po.PlanName, po.SeatBased = p.Plan.Key, p.Plan.Name, p.Plan.SeatBased
 			po.Status = string(p.Subscription.EffectiveStatus(now))

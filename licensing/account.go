@@ -59,9 +59,15 @@ func (p ProductState) Check(featureKey string, seat SeatCheck, now time.Time) (d
 // Evaluate decides every feature of the product at account level (no user
 // named, so seats are not considered), in catalog order.
 func (p ProductState) Evaluate(now time.Time) []FeatureDecision {
+	return p.EvaluateFor(SeatNotChecked, now)
+}
+
+// EvaluateFor decides every feature of the product for one person, whose
+// seat is seat (SeatNotChecked for the account as a whole), in catalog order.
+func (p ProductState) EvaluateFor(seat SeatCheck, now time.Time) []FeatureDecision {
 	out := make([]FeatureDecision, 0, len(p.Features))
 	for _, f := range p.Features {
-		fd := FeatureDecision{Feature: f, Decision: Evaluate(p.input(f, SeatNotChecked, now))}
+		fd := FeatureDecision{Feature: f, Decision: Evaluate(p.input(f, seat, now))}
 		for _, g := range p.Grants {
 			if g.FeatureKey == f.Key && g.Active(now) {
 				until := g.ExpiresAt

@@ -19,16 +19,3 @@ CREATE INDEX stripe_event_failed_idx ON stripe_event (received_at DESC)
     WHERE processed_at IS NULL AND last_error <> '';
 CREATE INDEX stripe_event_account_idx ON stripe_event (account_id, created DESC);
 
--- Mail that would have been sent when SMTP is not configured. Issue #3 adds
--- the mailer and may define this table too: IF NOT EXISTS keeps either order
--- of merging working, and the console only reads these columns.
-CREATE TABLE IF NOT EXISTS mail_outbox (
-    id         bigserial PRIMARY KEY,
-    account_id bigint REFERENCES account (id),
-    to_address text NOT NULL,
-    subject    text NOT NULL,
-    body       text NOT NULL DEFAULT '',
-    created_at timestamptz NOT NULL DEFAULT now(),
-    sent_at    timestamptz
-);
-CREATE INDEX IF NOT EXISTS mail_outbox_created_idx ON mail_outbox (created_at DESC, id DESC);

@@ -46,3 +46,11 @@ func (e *ValidationError) Error() string {
 func Invalid(field, message string) *ValidationError {
 	return &ValidationError{Fields: map[string]string{field: message}}
 }
+
+// Members and seats (issue #3).
+var (
+	// ErrLastOwner: the change would leave the account without an active owner.
+	ErrLastOwner = errors.New("an account needs at least one owner")
+	// ErrInvitationInvalid: the invitation link is unknown, used, replaced or expired.
+	ErrInvitationInvalid = errors.New("invitation link invalid or expired")
+)

@@ -6,11 +6,8 @@ import (
 	"time"
 )
 
-// ConsoleOutboxMail is one message of the mail outbox: what would have been
-// sent while SMTP is not configured.
-//
-// The table mail_outbox is created by migrations/00050_console.sql with
-// IF NOT EXISTS; the mailer of issue #3 writes it (reconcile on merge).
+// ConsoleOutboxMail is one message of the mail outbox (store/outbox.go):
+// what was sent, or would have been sent while SMTP is not configured.
 type ConsoleOutboxMail struct {
 	ID          int64          `db:"id"`
 	AccountSlug sql.NullString `db:"account_slug"`
@@ -23,7 +20,7 @@ type ConsoleOutboxMail struct {
 
 const consoleOutboxSQL = `
 SELECT o.id, a.slug AS account_slug, o.to_address, o.subject, o.body, o.created_at, o.sent_at
-FROM mail_outbox o LEFT JOIN account a ON a.id = o.account_id
+FROM outbox o LEFT JOIN account a ON a.id = o.account_id
 ORDER BY o.created_at DESC, o.id DESC LIMIT $1`
 
 // ConsoleOutbox lists the newest messages of the outbox.

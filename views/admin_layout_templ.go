@@ -28,11 +28,11 @@ type Staff struct {
 
 // AdminNav is the console's navigation, in order.
 var AdminNav = []NavItem{
-	{"accounts", "Accounts", "/admin"},
-	{"events", "Failed events", "/admin/events"},
-	{"outbox", "Mail outbox", "/admin/outbox"},
-	{"audit", "Audit log", "/admin/audit"},
-	{"staff", "Staff", "/admin/staff"},
+	{"accounts", "Accounts", "/admin", ""},
+	{"events", "Failed events", "/admin/events", ""},
+	{"outbox", "Mail outbox", "/admin/outbox", ""},
+	{"audit", "Audit log", "/admin/audit", ""},
+	{"staff", "Staff", "/admin/staff", ""},
 }
 
 // AdminLayout is the vendor console's frame: visibly different from the

@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// htmxConfig lets htmx swap 4xx/5xx answers: web/errors.go answers a failed
-// htmx request with a fragment retargeted to #errors (HX-Retarget), which
-// htmx 2 would otherwise drop.
-const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`
-
 // ImpersonationBanner is what every portal page shows while a staff member
 // acts as the account: who, why, mode, time left, and a button to end.
 type ImpersonationBanner struct {

@@ -6,6 +6,8 @@ package views
 import (
 	"fmt"
 	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
 )
 
 // Shell is what the layout needs on every page.
@@ -36,16 +38,33 @@ type Banner struct {
 	Message string
 }
 
-// NavItem is one link of the portal's navigation.
+// NavItem is one link of the portal's navigation. Action, when set, is what
+// the signed-in member's role must allow for the link to show.
 type NavItem struct {
 	Key, Label, Href string
+	Action           licensing.Action
 }
 
 // Nav is the portal's navigation, in order.
 var Nav = []NavItem{
-	{"overview", "Overview", "/"},
+	{"overview", "Overview", "/", ""},
+	// Members and seats.
+	{"members", "Members", "/members", licensing.ViewMembers},
+	{"seats", "Seats", "/seats", licensing.ViewSeats},
+	{"audit", "Audit log", "/audit", licensing.ViewAudit},
 	// Vendor console (issue #5): the customer's view of support sessions.
-	{"support", "Support access", "/settings/support"},
+	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+}
+
+// navFor is the navigation a role sees.
+func navFor(role string) []NavItem {
+	out := make([]NavItem, 0, len(Nav))
+	for _, item := range Nav {
+		if item.Action == "" || licensing.Can(licensing.Role(role), item.Action) {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func csrfHeaders(token string) string {
@@ -58,3 +77,7 @@ func formatDate(t time.Time) string {
 	}
 	return t.UTC().Format("2 Jan 2006")
 }
+
+// htmxConfig lets htmx swap error answers too: the server retargets them to
+// #errors (handlers.RenderError), so that a refused htmx action shows why.
+const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`

@@ -226,8 +226,9 @@ INSERT INTO stripe_event (id, type, account_id, created, payload, attempts, next
 func TestOperatorReadsTheMailOutbox(t *testing.T) {
 	t.Parallel()
 	p, _, _ := newConsolePortal(t)
-	if _, err := p.store.DB().Exec(`INSERT INTO mail_outbox (account_id, to_address, subject, body)
-SELECT id, 'new@globex.test', 'You are invited to Globex', 'Follow this link' FROM account WHERE slug = 'globex'`); err != nil {
+	if _, err := p.store.DB().Exec(`INSERT INTO outbox (account_id, kind, to_address, subject, body, created_at, next_attempt_at)
+SELECT id, 'invitation', 'new@globex.test', 'You are invited to Globex', 'Follow this link', now(), now()
+FROM account WHERE slug = 'globex'`); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := p.get(p.staffLogin("ops@acme.test"), "/admin/outbox")

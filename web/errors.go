@@ -45,6 +45,10 @@ func classify(err error) (int, string) {
 		return http.StatusForbidden, "Your role does not allow this."
 	case errors.Is(err, store.ErrNoSeatLeft):
 		return http.StatusConflict, "No seat left: every purchased seat is assigned. Unassign one or buy more seats."
+	case errors.Is(err, store.ErrLastOwner):
+		return http.StatusConflict, "An account needs at least one active owner: make someone else owner first."
+	case errors.Is(err, store.ErrInvitationInvalid):
+		return http.StatusGone, "This invitation link no longer works: it was used, replaced by a newer one, or it expired. Ask for a new invitation."
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
 	// Vendor console (issue #5).

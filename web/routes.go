@@ -5,6 +5,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/static"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -37,10 +38,28 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
 
+	// Members and seats: invitations (public, the link is the credential),
+	// members, seats and the audit log, each behind its permission.
+	portal.GET("/invitations/:token", h.InvitationForm)
+	portal.POST("/invitations/:token", h.AcceptInvitation)
+	signedIn.GET("/members", h.Members, requires(licensing.ViewMembers))
+	signedIn.POST("/members/invite", h.Invite, requires(licensing.InviteMembers))
+	signedIn.POST("/members/domains", h.SetInviteDomains, requires(licensing.SetInviteDomains))
+	signedIn.POST("/members/:id/role", h.ChangeRole, requires(licensing.ChangeRoles))
+	signedIn.POST("/members/:id/remove", h.RemoveMember, requires(licensing.RemoveMembers))
+	signedIn.GET("/seats", h.Seats, requires(licensing.ViewSeats))
+	signedIn.POST("/seats/assign", h.AssignSeats, requires(licensing.AssignSeats))
+	signedIn.POST("/seats/unassign", h.UnassignSeats, requires(licensing.AssignSeats))
+	signedIn.POST("/seats/csv", h.PreviewSeatCSV, requires(licensing.AssignSeats))
+	signedIn.POST("/seats/csv/apply", h.ApplySeatCSV, requires(licensing.AssignSeats))
+	signedIn.POST("/seats/auto-assign", h.SetAutoAssign, requires(licensing.AssignSeats))
+	signedIn.GET("/audit", h.Audit, requires(licensing.ViewAudit))
+	signedIn.GET("/audit.csv", h.ExportAudit, requires(licensing.ViewAudit))
+
 	// Vendor console (issue #5): the customer's view of support sessions
 	// and their consent to write-mode impersonation.
-	signedIn.GET("/settings/support", h.SupportAccess)
-	signedIn.POST("/settings/support", h.SetSupportAccess)
+	signedIn.GET("/settings/support", h.SupportAccess, requires(licensing.ViewSupport))
+	signedIn.POST("/settings/support", h.SetSupportAccess, requires(licensing.ConsentSupport))
 
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.

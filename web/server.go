@@ -22,6 +22,7 @@ type Options struct {
 	Logger        *slog.Logger
 	SessionSecret []byte // signs the session cookie (32 bytes or more)
 	SecureCookies bool   // set when users reach the portal over TLS
+	PublicURL     string // the URL users reach, for links in mail; empty: taken from each request
 }
 
 // New builds the server with every route mounted.
@@ -33,7 +34,8 @@ func New(opts Options) *echo.Echo {
 	cookies.Options = &sessions.Options{
 		Path: "/", MaxAge: 12 * 60 * 60, HttpOnly: true, Secure: opts.SecureCookies, SameSite: http.SameSiteLaxMode,
 	}
-	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger}
+	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
+		PublicURL: opts.PublicURL}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -20,6 +20,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"20s" help:"how long SIGTERM waits for in-flight requests"`
 	LogLevel        string        `env:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
 	LogFormat       string        `env:"LOG_FORMAT" default:"text" help:"text or json"`
+	// Members and seats: invitation mail.
+	SMTPURL  string `env:"SMTP_URL" default:"" help:"mail server: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465; every mail is written to the outbox table first, then sent through it, or printed to the log when empty"`
+	MailFrom string `env:"MAIL_FROM" default:"Entitle <no-reply@localhost>" help:"sender address of Entitle's mail"`
 }
 
 // LoadConfig reads the environment, applying defaults.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -36,7 +37,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
-		SessionSecret: secret, SecureCookies: cfg.SecureCookies()})
+		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL})
+
+	// Members and seats: the outbox worker sends invitation mail.
+	sender, err := mailSender(cfg, logger)
+	if err != nil {
+		return err
+	}
+	go (&mailer.Worker{Store: s, Sender: sender, Logger: logger}).Run(ctx)
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -65,4 +74,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// mailSender is SMTP when SMTP_URL is set, else the log.
+func mailSender(cfg Config, logger *slog.Logger) (mailer.Sender, error) {
+	if cfg.SMTPURL == "" {
+		logger.Info("SMTP_URL is not set: mail is kept in the outbox table and printed to this log")
+		return mailer.Log{Logger: logger}, nil
+	}
+	return mailer.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
 }

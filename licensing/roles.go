@@ -1,0 +1,104 @@
+package licensing
+
+// Role is a member's role in a customer account (DESIGN.md, "Membership").
+type Role string
+
+const (
+	Owner   Role = "owner"
+	Admin   Role = "admin"
+	Billing Role = "billing"
+	Member  Role = "member"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{Owner, Admin, Billing, Member}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool {
+	for _, known := range Roles {
+		if r == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Action is something a member may or may not do in their account. The
+// server checks every request against the Permissions table below; the
+// portal only hides what the table refuses.
+type Action string
+
+const (
+	ViewOwnLicences  Action = "licences.view_own" // the overview, with the seats one holds
+	ViewMembers      Action = "members.view"
+	InviteMembers    Action = "members.invite"
+	ChangeRoles      Action = "members.role"
+	RemoveMembers    Action = "members.remove"
+	SetInviteDomains Action = "members.domains" // the account's invitation domain rules
+	ViewSeats        Action = "seats.view"
+	AssignSeats      Action = "seats.assign" // assign, unassign, CSV, auto-assign option
+	ViewAudit        Action = "audit.view"
+	ManageBilling    Action = "billing.manage"  // plans, seats bought, payment (the billing pages)
+	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
+	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
+)
+
+// Actions lists every action, in the order the permission matrix shows them.
+var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
+	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ManageBilling, ViewSupport, ConsentSupport}
+
+// Permissions is the permission matrix: which roles may take each action.
+// Members see their own licences only; billing manages plans (and sees the
+// seat pools it pays for) but not members; admins run members and seats but
+// not billing; owners do everything. Role-relative rules (only owners touch
+// owners, the last owner stays) are in CanChangeRole and CanRemove.
+var Permissions = map[Action][]Role{
+	ViewOwnLicences:  {Owner, Admin, Billing, Member},
+	ViewMembers:      {Owner, Admin},
+	InviteMembers:    {Owner, Admin},
+	ChangeRoles:      {Owner, Admin},
+	RemoveMembers:    {Owner, Admin},
+	SetInviteDomains: {Owner, Admin},
+	ViewSeats:        {Owner, Admin, Billing},
+	AssignSeats:      {Owner, Admin},
+	ViewAudit:        {Owner, Admin},
+	ManageBilling:    {Owner, Billing},
+	ViewSupport:      {Owner, Admin},
+	ConsentSupport:   {Owner},
+}
+
+// Can reports whether role may take action. Unknown roles and actions may
+// do nothing.
+func Can(role Role, action Action) bool {
+	for _, r := range Permissions[action] {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// CanInviteAs reports whether actor may invite someone with role: only an
+// owner makes owners.
+func CanInviteAs(actor, role Role) bool {
+	return Can(actor, InviteMembers) && role.Valid() && (role != Owner || actor == Owner)
+}
+
+// CanChangeRole reports whether actor may move a member from one role to
+// another: only owners give or take the owner role. Whether the member is
+// the last owner is the store's to check, under a lock.
+func CanChangeRole(actor, from, to Role) bool {
+	if !Can(actor, ChangeRoles) || !to.Valid() {
+		return false
+	}
+	if (from == Owner || to == Owner) && actor != Owner {
+		return false
+	}
+	return true
+}
+
+// CanRemove reports whether actor may remove a member holding role: only
+// owners remove owners.
+func CanRemove(actor, target Role) bool {
+	return Can(actor, RemoveMembers) && (target != Owner || actor == Owner)
+}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// MemberFilter selects and pages the members list.
+type MemberFilter struct {
+	Query  string // part of a name or an address
+	Role   string // "" for any
+	Status string // "" for current (active and invited), or active, invited, deactivated, all
+	Seat   string // "" for any, "with" or "without" a seat
+	After  string // cursor: the page after this row
+	Before string // cursor: the page before this row
+	Limit  int
+}
+
+// MemberRow is one line of the members list.
+type MemberRow struct {
+	MembershipID int64          `db:"id"`
+	UserID       int64          `db:"user_id"`
+	Name         string         `db:"name"`
+	Email        string         `db:"email"`
+	Role         string         `db:"role"`
+	Status       string         `db:"status"`
+	LastSignInAt sql.NullTime   `db:"last_sign_in_at"`
+	Products     pq.StringArray `db:"products"` // names of the products whose seats they hold
+	SortKey      string         `db:"sort_key"`
+}
+
+// MemberPage is one page of the members list; Next and Prev are cursors,
+// empty when there is no such page.
+type MemberPage struct {
+	Rows       []MemberRow
+	Total      int
+	Next, Prev string
+}
+
+// The list is ordered by (sort key, user id), the order of app_user_sort_idx,
+// so a page is an index range scan whatever the page number (keyset
+// pagination); the optional filters are folded away by the planner when
+// empty because lib/pq's unnamed statements get plans for their values.
+const (
+	memberSortKey = `u.sort_key`
+	memberSelect  = `
+SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at,
+       ` + memberSortKey + ` AS sort_key,
+       coalesce((SELECT array_agg(p.name ORDER BY p.name) FROM seat_assignment sa
+                   JOIN subscription s ON s.id = sa.subscription_id JOIN product p ON p.id = s.product_id
+                  WHERE sa.account_id = m.account_id AND sa.membership_id = m.id), '{}') AS products
+FROM membership m JOIN app_user u ON u.id = m.user_id`
+	memberWhere = `
+WHERE m.account_id = $1 AND m.status = ANY($2)
+  AND ($3 = '' OR m.role = $3)
+  AND ($4 = '' OR ($4 = 'with') = EXISTS (SELECT 1 FROM seat_assignment sa
+                                            WHERE sa.account_id = m.account_id AND sa.membership_id = m.id))`
+	memberSearch = `
+  AND ($5 = '' OR u.search_text LIKE $5)`
+	membersAfterSQL = memberSelect + memberWhere + memberSearch + `
+  AND (` + memberSortKey + `, u.id) > ($6, $7)
+ORDER BY ` + memberSortKey + `, u.id LIMIT $8`
+	membersBeforeSQL = memberSelect + memberWhere + memberSearch + `
+  AND (` + memberSortKey + `, u.id) < ($6, $7)
+ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
+	membersCountSQL = `SELECT count(*) FROM membership m JOIN app_user u ON u.id = m.user_id` + memberWhere + memberSearch
+	// Without a search the count needs no user row: an index-only scan.
+	membersCountNoSearchSQL = `SELECT count(*) FROM membership m` + memberWhere
+)
+
+// ListMembers returns one page of an account's members, sorted by name.
+func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter) (MemberPage, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	statuses := []string{"active", "invited"}
+	switch f.Status {
+	case "active", "invited", "deactivated":
+		statuses = []string{f.Status}
+	case "all":
+		statuses = []string{"active", "invited", "deactivated"}
+	}
+	pattern := ""
+	if q := strings.TrimSpace(strings.ToLower(f.Query)); q != "" {
+		pattern = "%" + likeEscaper.Replace(q) + "%"
+	}
+	seat := ""
+	if f.Seat == "with" || f.Seat == "without" {
+		seat = f.Seat
+	}
+	args := []any{accountID, pq.Array(statuses), f.Role, seat, pattern}
+
+	var page MemberPage
+	countSQL, countArgs := membersCountSQL, args
+	if pattern == "" {
+		countSQL, countArgs = membersCountNoSearchSQL, args[:4]
+	}
+	if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {
+		return MemberPage{}, err
+	}
+	query, key, id, backward := membersAfterSQL, "", int64(0), false
+	if k, i, ok := decodeCursor(f.Before); ok {
+		query, key, id, backward = membersBeforeSQL, k, i, true
+	} else if k, i, ok := decodeCursor(f.After); ok {
+		key, id = k, i
+	}
+	var rows []MemberRow
+	if err := s.db.SelectContext(ctx, &rows, query, append(args, key, id, limit+1)...); err != nil {
+		return MemberPage{}, err
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	if backward {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	page.Rows = rows
+	if len(rows) > 0 {
+		first, last := rows[0], rows[len(rows)-1]
+		if (backward && more) || (!backward && f.After != "") {
+			page.Prev = encodeCursor(first.SortKey, first.UserID)
+		}
+		if backward || more {
+			page.Next = encodeCursor(last.SortKey, last.UserID)
+		}
+	}
+	return page, nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func encodeCursor(key string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10) + ":" + key))
+}
+
+func decodeCursor(c string) (string, int64, bool) {
+	if c == "" {
+		return "", 0, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", 0, false
+	}
+	idText, key, ok := strings.Cut(string(b), ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil {
+		return "", 0, false
+	}
+	return key, id, true
+}

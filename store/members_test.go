@@ -1,0 +1,195 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+)
+
+// principal is the demo member with this address, acting on their account.
+func principal(t *testing.T, s *store.Store, email string) store.Principal {
+	t.Helper()
+	var p store.Principal
+	err := s.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+		WHERE lower(u.email) = lower($1) ORDER BY m.id LIMIT 1`, email).Scan(&p.AccountID, &p.MembershipID, &p.UserID, &p.Email)
+	if err != nil {
+		t.Fatalf("principal %s: %v", email, err)
+	}
+	return p
+}
+
+func membershipOf(t *testing.T, s *store.Store, email string) int64 {
+	t.Helper()
+	return principal(t, s, email).MembershipID
+}
+
+func queryInt(t *testing.T, s *store.Store, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func auditCount(t *testing.T, s *store.Store, accountID int64, action string) int {
+	t.Helper()
+	return queryInt(t, s, `SELECT count(*) FROM audit_entry WHERE account_id = $1 AND action = $2`, accountID, action)
+}
+
+func TestMembersListPagesByNameWithFilters(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+
+	var names []string
+	page, err := s.ListMembers(ctx, owner.AccountID, store.MemberFilter{Limit: 4})
+	for err == nil {
+		for _, r := range page.Rows {
+			names = append(names, r.Name)
+		}
+		if page.Next == "" {
+			break
+		}
+		page, err = s.ListMembers(ctx, owner.AccountID, store.MemberFilter{Limit: 4, After: page.Next})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[Alice Adams Bea Counter Bob Brown Carol Chen Dave Diaz Erin Evans Frank Fox Hank Scorpio Owner of Globex]"
+	if got := fmt.Sprint(names); got != want || page.Total != 9 {
+		t.Fatalf("pages = %s (total %d), want %s", got, page.Total, want)
+	}
+	// Going back from the last page gives the page before it.
+	back, err := s.ListMembers(ctx, owner.AccountID, store.MemberFilter{Limit: 4, Before: page.Prev})
+	if err != nil || len(back.Rows) != 4 || back.Rows[0].Name != "Dave Diaz" || back.Next == "" || back.Prev == "" {
+		t.Fatalf("previous page = %+v, %v", back, err)
+	}
+
+	for _, c := range []struct {
+		f    store.MemberFilter
+		want int
+	}{
+		{store.MemberFilter{Query: "ALI"}, 1},
+		{store.MemberFilter{Query: "globex.test"}, 9},
+		{store.MemberFilter{Query: "100%_"}, 0},
+		{store.MemberFilter{Role: "member"}, 6},
+		{store.MemberFilter{Seat: "with"}, 7},
+		{store.MemberFilter{Seat: "without"}, 2},
+		{store.MemberFilter{Status: "invited"}, 0},
+	} {
+		got, err := s.ListMembers(ctx, owner.AccountID, c.f)
+		if err != nil || got.Total != c.want || len(got.Rows) != c.want {
+			t.Errorf("%+v: total %d rows %d, want %d (%v)", c.f, got.Total, len(got.Rows), c.want, err)
+		}
+	}
+	alice, _ := s.ListMembers(ctx, owner.AccountID, store.MemberFilter{Query: "alice"})
+	if r := alice.Rows[0]; r.Email != "alice@globex.test" || fmt.Sprint(r.Products) != "[Acme Analytics]" {
+		t.Errorf("alice row = %+v", r)
+	}
+}
+
+func TestTheLastOwnerCannotBeDemotedOrRemoved(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+	admin := principal(t, s, "admin@globex.test")
+
+	if err := s.ChangeRole(ctx, owner, owner.MembershipID, licensing.Admin); !errors.Is(err, store.ErrLastOwner) {
+		t.Fatalf("demote the last owner: %v", err)
+	}
+	if err := s.RemoveMember(ctx, owner, owner.MembershipID); !errors.Is(err, store.ErrLastOwner) {
+		t.Fatalf("remove the last owner: %v", err)
+	}
+	// Admins never touch owners, nor make them.
+	if err := s.ChangeRole(ctx, admin, owner.MembershipID, licensing.Member); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("admin demotes owner: %v", err)
+	}
+	if err := s.ChangeRole(ctx, admin, admin.MembershipID, licensing.Owner); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("admin makes themself owner: %v", err)
+	}
+	// With a second owner, the first may step down; then the second is last.
+	if err := s.ChangeRole(ctx, owner, admin.MembershipID, licensing.Owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangeRole(ctx, owner, owner.MembershipID, licensing.Member); err != nil {
+		t.Fatalf("step down with another owner: %v", err)
+	}
+	if err := s.RemoveMember(ctx, admin, admin.MembershipID); !errors.Is(err, store.ErrLastOwner) {
+		t.Fatalf("remove the new last owner: %v", err)
+	}
+	// The former owner is a member now: their next change is refused.
+	if err := s.ChangeRole(ctx, owner, owner.MembershipID, licensing.Owner); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("a member promotes themself: %v", err)
+	}
+	if n := auditCount(t, s, owner.AccountID, "member.role"); n != 2 {
+		t.Errorf("member.role audit entries = %d, want 2", n)
+	}
+}
+
+func TestRemovingAMemberFreesSeatsAndEndsSessions(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+	login, err := s.Authenticate(ctx, "alice@globex.test", store.DemoPassword, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := s.CreateCustomerSession(ctx, login)
+	if err := s.RemoveMember(ctx, owner, login.MembershipID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CustomerSession(ctx, token); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session after removal: %v", err)
+	}
+	if n := queryInt(t, s, `SELECT count(*) FROM web_session WHERE user_id = $1`, login.UserID); n != 0 {
+		t.Errorf("%d session rows left", n)
+	}
+	if n := queryInt(t, s, `SELECT count(*) FROM seat_assignment WHERE membership_id = $1`, login.MembershipID); n != 0 {
+		t.Errorf("%d seats left", n)
+	}
+	if auditCount(t, s, owner.AccountID, "member.remove") != 1 || auditCount(t, s, owner.AccountID, "seat.unassign") != 1 {
+		t.Error("removal not audited with its freed seat")
+	}
+	if _, err := s.Authenticate(ctx, "alice@globex.test", store.DemoPassword, "10.0.0.1"); !errors.Is(err, store.ErrBadCredentials) {
+		t.Errorf("removed member signs in: %v", err)
+	}
+	// Another account's member is not found, and nothing changes.
+	umbrella := principal(t, s, "alice@umbrella.test")
+	if err := s.RemoveMember(ctx, owner, umbrella.MembershipID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("remove another account's member: %v", err)
+	}
+	if n := queryInt(t, s, `SELECT count(*) FROM membership WHERE id = $1 AND status = 'active'`, umbrella.MembershipID); n != 1 {
+		t.Error("another account's member was changed")
+	}
+}
+
+func TestInviteDomainRules(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+	if err := s.SetInviteDomains(ctx, owner, "globex.test, globex.com"); err != nil {
+		t.Fatal(err)
+	}
+	var ve *store.ValidationError
+	if err := s.SetInviteDomains(ctx, owner, "globex.test, ???"); !errors.As(err, &ve) {
+		t.Fatalf("bad rule: %v", err)
+	}
+	got, err := s.InviteDomains(ctx, owner.AccountID)
+	if err != nil || fmt.Sprint(got) != "[globex.test globex.com]" {
+		t.Fatalf("domains = %v, %v", got, err)
+	}
+	member := principal(t, s, "bob@globex.test")
+	if err := s.SetInviteDomains(ctx, member, ""); !errors.Is(err, store.ErrForbidden) {
+		t.Fatalf("member changes domain rules: %v", err)
+	}
+}

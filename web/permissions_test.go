@@ -1,0 +1,298 @@
+package web_test
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+// fixture holds the ids the requests name: Globex's own, and Umbrella's
+// (another account) that a Globex member must never reach.
+type fixture struct {
+	globexSub, umbrellaSub int64
+	member                 map[string]int64 // Globex members by address
+	foreignMember          int64            // alice@umbrella.test
+}
+
+func loadFixture(t *testing.T, p *portal) fixture {
+	t.Helper()
+	f := fixture{member: map[string]int64{}}
+	q := func(dst *int64, query string, args ...any) {
+		if err := p.store.DB().QueryRow(query, args...).Scan(dst); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	q(&f.globexSub, `SELECT s.id FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.slug = 'globex'`)
+	q(&f.umbrellaSub, `SELECT s.id FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.slug = 'umbrella'`)
+	q(&f.foreignMember, `SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = 'alice@umbrella.test'`)
+	for _, e := range []string{"carol", "dave", "erin", "frank"} {
+		var id int64
+		q(&id, `SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = $1`, e+"@globex.test")
+		f.member[e] = id
+	}
+	return f
+}
+
+// request is one route called with its form, as a browser would.
+type request struct {
+	method, path string
+	form         url.Values
+	file         string // a CSV upload (multipart) when set
+}
+
+// routeCase is one action of the permission matrix: what a member of the
+// account may ask (own), and the same with another account's ids (foreign).
+type routeCase struct {
+	name    string
+	action  licensing.Action
+	own     func(f fixture) request
+	foreign []func(f fixture) request
+	changes bool // whether the allowed own request changes state
+}
+
+func id(n int64) string { return fmt.Sprint(n) }
+
+var routeCases = []routeCase{
+	{name: "overview", action: licensing.ViewOwnLicences, own: func(fixture) request { return request{method: "GET", path: "/"} }},
+	{name: "members page", action: licensing.ViewMembers, own: func(fixture) request { return request{method: "GET", path: "/members?q=a"} }},
+	{name: "seats page", action: licensing.ViewSeats, own: func(fixture) request { return request{method: "GET", path: "/seats"} }},
+	{name: "audit page", action: licensing.ViewAudit, own: func(fixture) request { return request{method: "GET", path: "/audit"} }},
+	{name: "audit export", action: licensing.ViewAudit, own: func(fixture) request { return request{method: "GET", path: "/audit.csv"} }},
+	{name: "support sessions", action: licensing.ViewSupport, own: func(fixture) request { return request{method: "GET", path: "/settings/support"} }},
+	{name: "support consent", action: licensing.ConsentSupport, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/support", form: url.Values{"allow": {"true"}}}
+	}},
+	{name: "invite", action: licensing.InviteMembers, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/members/invite", form: url.Values{"emails": {"invitee@globex.test"}, "role": {"member"}}}
+	}},
+	{name: "domain rules", action: licensing.SetInviteDomains, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/members/domains", form: url.Values{"domains": {"globex.test"}}}
+	}},
+	{name: "change role", action: licensing.ChangeRoles, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/members/" + id(f.member["erin"]) + "/role", form: url.Values{"role": {"billing"}}}
+		},
+		foreign: []func(f fixture) request{func(f fixture) request {
+			return request{method: "POST", path: "/members/" + id(f.foreignMember) + "/role", form: url.Values{"role": {"admin"}}}
+		}}},
+	{name: "remove member", action: licensing.RemoveMembers, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/members/" + id(f.member["dave"]) + "/remove"}
+		},
+		foreign: []func(f fixture) request{func(f fixture) request {
+			return request{method: "POST", path: "/members/" + id(f.foreignMember) + "/remove"}
+		}}},
+	{name: "assign seat", action: licensing.AssignSeats, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/assign", form: url.Values{"subscription": {id(f.globexSub)}, "member_id": {id(f.member["frank"])}}}
+		},
+		foreign: []func(f fixture) request{
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/assign", form: url.Values{"subscription": {id(f.umbrellaSub)}, "member_id": {id(f.member["frank"])}}}
+			},
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/assign", form: url.Values{"subscription": {id(f.globexSub)}, "member_id": {id(f.member["frank"]), id(f.foreignMember)}}}
+			},
+		}},
+	{name: "unassign seat", action: licensing.AssignSeats, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/unassign", form: url.Values{"subscription": {id(f.globexSub)}, "member_id": {id(f.member["carol"])}}}
+		},
+		foreign: []func(f fixture) request{
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/unassign", form: url.Values{"subscription": {id(f.umbrellaSub)}, "member_id": {id(f.member["carol"])}}}
+			},
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/unassign", form: url.Values{"subscription": {id(f.globexSub)}, "member_id": {id(f.foreignMember)}}}
+			},
+		}},
+	{name: "check a CSV", action: licensing.AssignSeats,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/csv", form: url.Values{"subscription": {id(f.globexSub)}}, file: "email\nerin@globex.test\n"}
+		},
+		foreign: []func(f fixture) request{func(f fixture) request {
+			return request{method: "POST", path: "/seats/csv", form: url.Values{"subscription": {id(f.umbrellaSub)}}, file: "email\nerin@globex.test\n"}
+		}}},
+	{name: "apply a CSV", action: licensing.AssignSeats, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/csv/apply", form: url.Values{"subscription": {id(f.globexSub)}, "email": {"erin@globex.test"}}}
+		},
+		foreign: []func(f fixture) request{func(f fixture) request {
+			return request{method: "POST", path: "/seats/csv/apply", form: url.Values{"subscription": {id(f.umbrellaSub)}, "email": {"alice@umbrella.test"}}}
+		}}},
+	{name: "auto-assign", action: licensing.AssignSeats, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/auto-assign", form: url.Values{"subscription": {id(f.globexSub)}, "on": {"true"}}}
+		},
+		foreign: []func(f fixture) request{func(f fixture) request {
+			return request{method: "POST", path: "/seats/auto-assign", form: url.Values{"subscription": {id(f.umbrellaSub)}, "on": {"true"}}}
+		}}},
+}
+
+// snapshot fingerprints everything the actions may change (and counts the
+// audit log, which every change writes to).
+func snapshot(t *testing.T, p *portal) string {
+	t.Helper()
+	var s string
+	err := p.store.DB().QueryRow(`SELECT md5(
+		(SELECT coalesce(string_agg(m.id || m.role || m.status, ',' ORDER BY m.id), '') FROM membership m) ||
+		(SELECT coalesce(string_agg(s.subscription_id || ':' || s.membership_id, ',' ORDER BY s.id), '') FROM seat_assignment s) ||
+		(SELECT count(*) FROM invitation)::text || (SELECT count(*) FROM outbox)::text ||
+		(SELECT string_agg(a.id || a.invite_domains::text, ',' ORDER BY a.id) FROM account a) ||
+		(SELECT string_agg(s.id || s.auto_assign::text || s.seats, ',' ORDER BY s.id) FROM subscription s) ||
+		(SELECT count(*) FROM audit_entry)::text)`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// do sends r with the CSRF token of the client's session.
+func (p *portal) do(c *http.Client, token string, r request) *http.Response {
+	p.t.Helper()
+	var req *http.Request
+	var err error
+	switch {
+	case r.method == "GET":
+		req, err = http.NewRequest("GET", p.srv.URL+r.path, nil)
+	case r.file != "":
+		fields := map[string]string{}
+		for k := range r.form {
+			fields[k] = r.form.Get(k)
+		}
+		body, contentType := multipartBody(token, fields, r.file)
+		req, err = http.NewRequest("POST", p.srv.URL+r.path, body)
+		if err == nil {
+			req.Header.Set("Content-Type", contentType)
+		}
+	default:
+		form := url.Values{"_csrf": {token}}
+		for k, vs := range r.form {
+			form[k] = vs
+		}
+		req, err = http.NewRequest("POST", p.srv.URL+r.path, strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+// sessionToken signs in and returns the client and its CSRF token.
+func (p *portal) session(email string) (*http.Client, string) {
+	p.t.Helper()
+	c := p.login(email)
+	_, doc := p.get(c, "/")
+	return c, csrfToken(doc)
+}
+
+// TestPermissionMatrixThroughTheRouter calls every route as every role,
+// with the account's own ids and with another account's: a role the matrix
+// refuses gets 403 and nothing changes; another account's ids get 404 and
+// nothing changes; an allowed request succeeds (and changes what it should).
+func TestPermissionMatrixThroughTheRouter(t *testing.T) {
+	t.Parallel()
+	roles := map[licensing.Role]string{licensing.Owner: "owner@globex.test", licensing.Admin: "admin@globex.test",
+		licensing.Billing: "billing@globex.test", licensing.Member: "alice@globex.test"}
+	for role, email := range roles {
+		t.Run(string(role), func(t *testing.T) {
+			t.Parallel()
+			p := newPortal(t)
+			f := loadFixture(t, p)
+			c, token := p.session(email)
+			for _, rc := range routeCases {
+				allowed := licensing.Can(role, rc.action)
+				for i, foreign := range rc.foreign {
+					before := snapshot(t, p)
+					res := p.do(c, token, foreign(f))
+					want := http.StatusNotFound
+					if !allowed {
+						want = http.StatusForbidden
+					}
+					if res.StatusCode != want {
+						t.Errorf("%s as %s with another account's ids (#%d): %d, want %d", rc.name, role, i, res.StatusCode, want)
+					}
+					if snapshot(t, p) != before {
+						t.Errorf("%s as %s with another account's ids (#%d) changed the database", rc.name, role, i)
+					}
+				}
+				before := snapshot(t, p)
+				res := p.do(c, token, rc.own(f))
+				changed := snapshot(t, p) != before
+				switch {
+				case allowed && res.StatusCode != http.StatusOK && res.StatusCode != http.StatusSeeOther:
+					t.Errorf("%s as %s: %d, want 200 (or 303, post/redirect/get)", rc.name, role, res.StatusCode)
+				case allowed && changed != rc.changes:
+					t.Errorf("%s as %s: changed = %v, want %v", rc.name, role, changed, rc.changes)
+				case !allowed && res.StatusCode != http.StatusForbidden:
+					t.Errorf("%s as %s: %d, want 403", rc.name, role, res.StatusCode)
+				case !allowed && changed:
+					t.Errorf("%s as %s: refused, but the database changed", rc.name, role)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryActionIsInTheMatrixTest keeps the route table above complete:
+// each action of the matrix is exercised by at least one route (billing's
+// own pages belong to another feature).
+func TestEveryActionIsInTheMatrixTest(t *testing.T) {
+	t.Parallel()
+	covered := map[licensing.Action]bool{licensing.ManageBilling: true}
+	for _, rc := range routeCases {
+		covered[rc.action] = true
+	}
+	for _, a := range licensing.Actions {
+		if !covered[a] {
+			t.Errorf("no route in the matrix test needs %s", a)
+		}
+	}
+}
+
+func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	for email, want := range map[string]string{
+		"owner@globex.test":   "Overview Members Seats Audit log Support access",
+		"billing@globex.test": "Overview Seats",
+		"alice@globex.test":   "Overview",
+	} {
+		_, doc := p.get(p.login(email), "/")
+		var got []string
+		doc.Find(`nav[aria-label="Portal"] a`).Each(func(_ int, s *goquery.Selection) { got = append(got, s.Text()) })
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s sees nav %q, want %q", email, got, want)
+		}
+	}
+}
+
+// multipartBody is a form with one CSV file, as a browser uploads it.
+func multipartBody(token string, fields map[string]string, file string) (*bytes.Buffer, string) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("_csrf", token)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "seats.csv")
+	_, _ = fw.Write([]byte(file))
+	_ = mw.Close()
+	return &body, mw.FormDataContentType()
+}
