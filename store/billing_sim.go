@@ -213,3 +213,18 @@ func (s *Store) SimPrices(ctx context.Context) (map[string]SimPrice, error) {
 	}
 	return out, nil
 }
+
+const simCustomerAccountSQL = `SELECT account_id FROM billing_sim_customer WHERE id = $1`
+
+// SimAccountByCustomer reads a simulated customer by its id.
+func (s *Store) SimAccountByCustomer(ctx context.Context, customerID string) (SimAccount, error) {
+	var accountID int64
+	err := s.db.GetContext(ctx, &accountID, simCustomerAccountSQL, customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SimAccount{}, ErrNotFound
+	}
+	if err != nil {
+		return SimAccount{}, err
+	}
+	return s.SimAccountByAccount(ctx, accountID)
+}
