@@ -339,6 +339,12 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 		next.ScheduledSeats, next.StripeSubscriptionID, next.LastEventCreated, next.StatusEventCreated, now); err != nil {
 		return "", err
 	}
+	if after := next.snapshot(); before == nil || !sameJSON(before, after) {
+		if err := audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: action,
+			TargetType: "subscription", TargetID: itoa(row.ID), Before: before, After: after}); err != nil {
+			return "", err
+		}
+	}
 	if next.Status == string(licensing.Canceled) && (row.Status != string(licensing.Canceled) || before == nil) {
 		if err := releaseSeats(ctx, tx, now, actor, accountID, row.ID); err != nil {
 			return "", err
@@ -349,12 +355,7 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 			return "", err
 		}
 	}
-	after := next.snapshot()
-	if before != nil && sameJSON(before, after) {
-		return OutcomeApplied, nil
-	}
-	return OutcomeApplied, audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: action,
-		TargetType: "subscription", TargetID: itoa(row.ID), Before: before, After: after})
+	return OutcomeApplied, nil
 }
 
 // pastDueSince keeps the start of a past-due spell while it lasts.
