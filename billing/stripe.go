@@ -90,7 +90,7 @@ func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, erro
 	p := withContext(ctx, &stripe.CheckoutSessionParams{
 		Mode: stripe.String(string(stripe.CheckoutSessionModeSubscription)), Customer: stripe.String(in.CustomerID),
 		ClientReferenceID: stripe.String(ref), SuccessURL: stripe.String(in.SuccessURL), CancelURL: stripe.String(in.CancelURL),
-		LineItems: []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(in.PriceID), Quantity: stripe.Int64(int64(in.Quantity))}},
+		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(in.PriceID), Quantity: stripe.Int64(int64(in.Quantity))}},
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{metaAccountID: ref}},
 	})
 	cs, err := s.checkout.New(p)
