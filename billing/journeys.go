@@ -173,6 +173,44 @@ func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending
 	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
 }
 
+// trialTarget checks that the account may start a trial of planKey: the
+// plan has one, the account has not had it, and it is a higher plan than
+// an active subscription's.
+func trialTarget(st store.BillingState, planKey string) (store.BillingPlan, *store.BillingSubscription, error) {
+	target, ok := st.Plan(planKey)
+	switch {
+	case !ok || !target.PriceID.Valid:
+		return target, nil, invalid("plan", "no such plan can be bought")
+	case target.TrialDays <= 0:
+		return target, nil, invalid("plan", target.Name+" has no trial")
+	case st.TrialsUsed[planKey]:
+		return target, nil, invalid("plan", "this account has already had its trial of "+target.Name)
+	}
+	sub, err := changeable(st)
+	if err != nil {
+		return target, nil, err
+	}
+	if sub.Status != string(licensing.Active) || target.Rank <= sub.PlanRank {
+		return target, nil, invalid("plan", "a trial is for a higher plan, from an active subscription")
+	}
+	return target, sub, nil
+}
+
+// PreviewTrial says what a trial of planKey gives and when it ends.
+func (b *Billing) PreviewTrial(ctx context.Context, accountID int64, planKey string) (ChangePreview, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return ChangePreview{}, err
+	}
+	target, sub, err := trialTarget(st, planKey)
+	if err != nil {
+		return ChangePreview{}, err
+	}
+	return ChangePreview{Direction: Trial, Plan: target, Seats: sub.Seats,
+		Changes:   licensing.DiffPlans(st.Features, st.CurrentValues, target.Values),
+		TrialEnds: b.Clock.Now().Add(time.Duration(target.TrialDays) * 24 * time.Hour)}, nil
+}
+
 // StartTrial starts the catalog's trial of a higher plan: once per
 // account and plan, no card; without one by the end, the subscription
 // returns to the plan it is on now.
@@ -181,21 +219,9 @@ func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey strin
 	if err != nil {
 		return Pending{}, err
 	}
-	target, ok := st.Plan(planKey)
-	switch {
-	case !ok || !target.PriceID.Valid:
-		return Pending{}, invalid("plan", "no such plan can be bought")
-	case target.TrialDays <= 0:
-		return Pending{}, invalid("plan", target.Name+" has no trial")
-	case st.TrialsUsed[planKey]:
-		return Pending{}, invalid("plan", "this account has already had its trial of "+target.Name)
-	}
-	sub, err := changeable(st)
+	target, sub, err := trialTarget(st, planKey)
 	if err != nil {
 		return Pending{}, err
-	}
-	if sub.Status != string(licensing.Active) || target.Rank <= sub.PlanRank {
-		return Pending{}, invalid("plan", "a trial is for a higher plan, from an active subscription")
 	}
 	return pending(st), b.Provider.StartTrial(ctx, sub.StripeSubscription.String, target.PriceID.String, sub.Seats,
 		target.TrialDays, sub.PriceID.String)

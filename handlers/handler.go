@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
@@ -22,6 +23,7 @@ type Handler struct {
 	Sessions sessions.Store
 	Clock    licensing.Clock
 	Logger   *slog.Logger
+	Billing  *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
 }
 
 // Cookie and context names shared with web's middleware.

@@ -41,6 +41,7 @@ type NavItem struct {
 // Nav is the portal's navigation, in order.
 var Nav = []NavItem{
 	{"overview", "Overview", "/"},
+	{"billing", "Billing", "/billing"}, // billing
 }
 
 func csrfHeaders(token string) string {

@@ -33,6 +33,20 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
 
+	// Billing (buyers: owner and billing roles; admins may look).
+	signedIn.GET("/billing", h.BillingPage)
+	signedIn.GET("/billing/change", h.BillingChangePreview)
+	signedIn.POST("/billing/change", h.BillingChangePlan)
+	signedIn.POST("/billing/trial", h.BillingStartTrial)
+	signedIn.GET("/billing/seats", h.BillingSeatsPreview)
+	signedIn.POST("/billing/seats", h.BillingChangeSeats)
+	signedIn.POST("/billing/keep", h.BillingKeepPlan)
+	signedIn.POST("/billing/cancel", h.BillingCancel)
+	signedIn.POST("/billing/resume", h.BillingResume)
+	signedIn.POST("/billing/portal", h.BillingPortal)
+	signedIn.GET("/billing/simulator", h.BillingSimulatorPortal)
+	signedIn.POST("/billing/simulator/card", h.BillingSimulatorAddCard)
+
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.
 	console := e.Group("/admin", csrf(opts.SecureCookies), loadStaff(h))
@@ -42,6 +56,16 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 
 	staff := console.Group("", requireStaff)
 	staff.GET("", h.AdminHome)
+
+	// Billing in the console: the simulator's controls, failed webhook events.
+	staff.GET("/billing", h.AdminBillingList)
+	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling)
+	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate)
+	staff.GET("/webhooks", h.AdminWebhooks)
+	staff.POST("/webhooks/:id/retry", h.AdminWebhookRetry)
+
+	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
+	e.POST("/webhooks/stripe", h.StripeWebhook)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
@@ -22,6 +23,9 @@ type Options struct {
 	Logger        *slog.Logger
 	SessionSecret []byte // signs the session cookie (32 bytes or more)
 	SecureCookies bool   // set when users reach the portal over TLS
+	// Billing is the provider, inbox and worker; nil wires the local
+	// simulator (its worker is the caller's to run).
+	Billing *billing.Billing
 }
 
 // New builds the server with every route mounted.
@@ -33,7 +37,10 @@ func New(opts Options) *echo.Echo {
 	cookies.Options = &sessions.Options{
 		Path: "/", MaxAge: 12 * 60 * 60, HttpOnly: true, Secure: opts.SecureCookies, SameSite: http.SameSiteLaxMode,
 	}
-	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger}
+	if opts.Billing == nil {
+		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
+	}
+	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger, Billing: opts.Billing}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -35,8 +35,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.New("SESSION_SECRET must be at least 32 characters")
 	}
 
+	bill, err := startBilling(ctx, s, cfg, logger) // billing: provider, webhook inbox, worker
+	if err != nil {
+		return err
+	}
+	defer bill.stop()
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
-		SessionSecret: secret, SecureCookies: cfg.SecureCookies()})
+		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), Billing: bill.Billing})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
