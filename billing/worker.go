@@ -35,16 +35,20 @@ func (w *Worker) Wake() {
 	}
 }
 
+// batchSize is how many events of one account a transaction applies at
+// most: fewer commits under load, and still one account at a time.
+const batchSize = 50
+
 // ProcessPending applies due events until none is left and returns how
 // many it claimed (applied, skipped, ignored or failed).
 func (w *Worker) ProcessPending(ctx context.Context) (int, error) {
 	n := 0
 	for {
-		ok, err := w.Store.ProcessNextStripeEvent(ctx, Decode)
-		if err != nil || !ok {
+		claimed, err := w.Store.ProcessStripeEvents(ctx, Decode, batchSize)
+		n += claimed
+		if err != nil || claimed == 0 {
 			return n, err
 		}
-		n++
 	}
 }
 

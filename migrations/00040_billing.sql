@@ -15,6 +15,10 @@ ALTER TABLE subscription ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
 ALTER TABLE stripe_event ADD COLUMN failed_at timestamptz;
 ALTER TABLE stripe_event ADD COLUMN outcome text NOT NULL DEFAULT '';
 CREATE INDEX stripe_event_account_pending_idx ON stripe_event (account_id) WHERE processed_at IS NULL;
+-- The worker claims the oldest due event, then more of the same account.
+CREATE INDEX stripe_event_due_idx ON stripe_event (created, id) WHERE processed_at IS NULL AND failed_at IS NULL;
+CREATE INDEX stripe_event_account_due_idx ON stripe_event (account_id, created, id)
+    WHERE processed_at IS NULL AND failed_at IS NULL;
 
 -- A trial is once per account and plan: recorded when Stripe says the
 -- subscription is trialing on that plan.

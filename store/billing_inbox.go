@@ -84,6 +84,13 @@ WHERE e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
 ORDER BY e.created, e.id
 LIMIT 1
 FOR UPDATE OF e SKIP LOCKED`
+	claimMoreStripeEventsSQL = `
+SELECT ` + stripeEventColumns + `
+FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
+WHERE e.account_id = $2 AND e.id <> $3 AND e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
+ORDER BY e.created, e.id
+LIMIT $4
+FOR UPDATE OF e SKIP LOCKED`
 	markProcessedSQL = `
 UPDATE stripe_event SET processed_at = $2, attempts = attempts + 1, outcome = $3, last_error = '',
        account_id = coalesce($4, account_id)
@@ -138,49 +145,71 @@ func (s *Store) StripeEventByID(ctx context.Context, id string) (StripeEvent, er
 // billing package supplies it (it knows Stripe's object shapes).
 type Decoder func(StripeEvent) (StripeChange, error)
 
-// ProcessNextStripeEvent claims the oldest due event (FOR UPDATE SKIP
-// LOCKED, so any number of workers share the inbox), applies it and marks
-// it processed, all in one transaction: a crash anywhere leaves the event
-// pending and nothing half-applied. A failed application is rolled back to
-// a savepoint and recorded on the row with its next attempt time. It
-// reports whether an event was claimed.
-func (s *Store) ProcessNextStripeEvent(ctx context.Context, decode Decoder) (bool, error) {
+// ProcessStripeEvents claims the oldest due event and up to max-1 more
+// due events of the same account (FOR UPDATE SKIP LOCKED, so any number
+// of workers share the inbox; one account per transaction, so two workers
+// never wait on each other in a circle), applies them in created order and
+// marks them processed, all in one transaction: a crash anywhere leaves
+// them pending and nothing half-applied. Each event is applied under its
+// own savepoint, so one that fails is rolled back alone and recorded on
+// its row with its next attempt time. It returns how many it claimed.
+func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
 	now := s.Now()
-	claimed := false
+	claimed := 0
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		var ev StripeEvent
-		err := tx.GetContext(ctx, &ev, claimStripeEventSQL, now)
+		var first StripeEvent
+		err := tx.GetContext(ctx, &first, claimStripeEventSQL, now)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		claimed = true
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
-			return err
+		batch := []StripeEvent{first}
+		if first.AccountID.Valid && max > 1 {
+			var more []StripeEvent
+			if err := tx.SelectContext(ctx, &more, claimMoreStripeEventsSQL, now, first.AccountID.Int64, first.ID, max-1); err != nil {
+				return err
+			}
+			batch = append(batch, more...)
 		}
-		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
-		if applyErr == nil {
-			_, err := tx.ExecContext(ctx, markProcessedSQL, ev.ID, now, outcome, accountID)
-			return err
+		for _, ev := range batch {
+			if err := s.processClaimed(ctx, tx, now, ev, decode); err != nil {
+				return err
+			}
 		}
-		if ctx.Err() != nil {
-			return ctx.Err() // shutting down: leave the event as it was
-		}
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT apply_event`); err != nil {
-			return err
-		}
-		attempts := ev.Attempts + 1
-		var failedAt sql.NullTime
-		var ee *EventError
-		if (errors.As(applyErr, &ee) && ee.Permanent) || attempts >= maxAttempts {
-			failedAt = nullTime(now)
-		}
-		_, err = tx.ExecContext(ctx, markFailedSQL, ev.ID, applyErr.Error(), now.Add(backoff(attempts)), failedAt, accountID)
-		return err
+		claimed = len(batch)
+		return nil
 	})
 	return claimed, err
+}
+
+func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
+		return err
+	}
+	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	if applyErr == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT apply_event`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, markProcessedSQL, ev.ID, now, outcome, accountID)
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: leave the events as they were
+	}
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT apply_event`); err != nil {
+		return err
+	}
+	attempts := ev.Attempts + 1
+	var failedAt sql.NullTime
+	var ee *EventError
+	if (errors.As(applyErr, &ee) && ee.Permanent) || attempts >= maxAttempts {
+		failedAt = nullTime(now)
+	}
+	_, err := tx.ExecContext(ctx, markFailedSQL, ev.ID, applyErr.Error(), now.Add(backoff(attempts)), failedAt, accountID)
+	return err
 }
 
 // FailedStripeEvents lists events that could not be applied (parked or
