@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -382,3 +383,39 @@ func TestSuspendedAccountsAnswerSuspended(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestACrashMidBatchAppliesEveryEventExactlyOnceAfterRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	end := time.Now().AddDate(0, 1, 0)
+	var ids []string
+	for i, seats := range []int{11, 12, 13} {
+		ids = append(ids, e.deliver(event("customer.subscription.updated", e.clock.Now().Add(time.Duration(i+1)*time.Minute),
+			subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, seats, end, nil))))
+	}
+	// The process dies while applying the second event of the batch: its
+	// transaction never commits.
+	ctx, crash := context.WithCancel(e.ctx)
+	decoded := 0
+	_, err := e.store.ProcessStripeEvents(ctx, func(ev store.StripeEvent) (store.StripeChange, error) {
+		if decoded++; decoded == 2 {
+			crash()
+		}
+		return billing.Decode(ev)
+	}, 10)
+	if err == nil {
+		t.Fatal("the crashed batch committed")
+	}
+	if got := e.sub("globex"); got.Seats != 10 {
+		t.Fatalf("half a batch was applied: %+v", got)
+	}
+	e.process() // after the restart
+	if got := e.sub("globex"); got.Seats != 13 {
+		t.Fatalf("after restart: %+v", got)
+	}
+	for _, id := range ids {
+		if got := e.stripeAudits(id); len(got) != 1 {
+			t.Errorf("event %s audited %d times", id, len(got))
+		}
+	}
+}
