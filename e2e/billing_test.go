@@ -60,8 +60,13 @@ func (s *session) simulate(slug, button string) {
 	s.run(
 		chromedp.Navigate(s.base+"/admin/accounts/"+slug+"/billing"),
 		chromedp.WaitVisible(tid(button)),
+	)
+	// Mark this page, so that waiting below ends on the page the form's
+	// redirect loads, not on this one.
+	get(s, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`))
+	s.run(
 		chromedp.Click(tid(button)),
-		chromedp.WaitVisible(tid("sim-state")),
+		chromedp.WaitVisible(`body:not([data-stale]) [data-testid="sim-state"]`),
 	)
 }
 
@@ -124,7 +129,7 @@ func TestInitechTrialIsConvertedAfterAddingACard(t *testing.T) {
 		chromedp.Click(tid("open-portal")),
 		chromedp.WaitVisible(tid("sim-add-card")),
 		chromedp.Click(tid("sim-add-card")),
-		chromedp.WaitVisible(tid("sim-card")),
+		chromedp.WaitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
 	)
 	if got := s.textOf("sim-card"); !strings.Contains(got, "4242") {
 		t.Fatalf("card = %q", got)

@@ -47,12 +47,12 @@ func SimPortalPage(s Shell, v SimView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.HasCard {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p data-testid=\"sim-card\">Test card •••• 4242 on file.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p data-testid=\"sim-card\" data-has-card=\"true\">Test card •••• 4242 on file.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p data-testid=\"sim-card\">No payment method yet.</p><form method=\"post\" action=\"/billing/simulator/card\"><input type=\"hidden\" name=\"_csrf\" value=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p data-testid=\"sim-card\" data-has-card=\"false\">No payment method yet.</p><form method=\"post\" action=\"/billing/simulator/card\"><input type=\"hidden\" name=\"_csrf\" value=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
