@@ -43,6 +43,7 @@ type ChangePreview struct {
 	Holders     []store.SeatHolder // who holds seats, most recent first
 	EffectiveAt time.Time          // downgrades: the period end
 	TrialEnds   time.Time          // trials
+	CurrentPlan string             // the plan's name now (a trial falls back to it)
 }
 
 // State is the account's billing state.
@@ -97,7 +98,7 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 	if err != nil {
 		return p, err
 	}
-	p.Seats = sub.Seats
+	p.Seats, p.CurrentPlan = sub.Seats, sub.PlanName
 	switch {
 	case target.Rank > sub.PlanRank:
 		p.Direction = Upgrade
@@ -206,7 +207,7 @@ func (b *Billing) PreviewTrial(ctx context.Context, accountID int64, planKey str
 	if err != nil {
 		return ChangePreview{}, err
 	}
-	return ChangePreview{Direction: Trial, Plan: target, Seats: sub.Seats,
+	return ChangePreview{Direction: Trial, Plan: target, Seats: sub.Seats, CurrentPlan: sub.PlanName,
 		Changes:   licensing.DiffPlans(st.Features, st.CurrentValues, target.Values),
 		TrialEnds: b.Clock.Now().Add(time.Duration(target.TrialDays) * 24 * time.Hour)}, nil
 }

@@ -146,6 +146,9 @@ func TestPaymentFailureGraceSuspensionAndReactivation(t *testing.T) {
 	if got := e.sub("umbrella"); got.Status != "active" {
 		t.Fatalf("after paying: %+v", got)
 	}
+	if brk, _, err := e.store.VerifyAudit(e.ctx); err != nil || brk != nil {
+		t.Fatalf("audit chain after the lifecycle: %v %v", brk, err)
+	}
 }
 
 func TestADeclinedCardRefusesAnUpgradeAndChangesNothing(t *testing.T) {
@@ -217,5 +220,28 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAFirstSubscriptionGoesThroughCheckout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var id int64
+	if err := e.store.DB().Get(&id, `INSERT INTO account (slug, name) VALUES ('hooli', 'Hooli') RETURNING id`); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.b.PreviewChange(e.ctx, id, "team")
+	if err != nil || p.Direction != billing.Subscribe {
+		t.Fatalf("preview %+v %v", p, err)
+	}
+	if _, err := e.b.ChangePlan(e.ctx, id, "team", "/billing"); err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	if got := e.sub("hooli"); got.Plan != "team" || got.Status != "active" || got.Seats != 1 {
+		t.Fatalf("hooli: %+v", got)
+	}
+	if brk, n, err := e.store.VerifyAudit(e.ctx); err != nil || brk != nil || n == 0 {
+		t.Fatalf("audit chain: %v %d %v", brk, n, err)
 	}
 }

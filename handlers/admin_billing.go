@@ -31,7 +31,7 @@ func staffRole(c echo.Context, roles []string) (store.StaffSession, error) {
 
 func simView(a store.SimAccount, sim *billing.Simulator) views.SimView {
 	v := views.SimView{CustomerID: a.Customer.ID, HasCard: a.Customer.HasPaymentMethod, PaymentsFail: a.Customer.PaymentsFail,
-		Now: sim.SimNow(a.Customer).Format("2 Jan 2006 15:04 MST"), AheadBy: (time.Duration(a.Customer.ClockOffset) * time.Second).String()}
+		Now: sim.SimNow(a.Customer).Format("2 Jan 2006 15:04 MST"), AheadBy: aheadBy(a.Customer.ClockOffset)}
 	date := func(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
 	for _, s := range a.Subscriptions {
 		sv := views.SimSubscriptionView{ID: s.ID, Status: s.Status, PriceID: s.PriceID, Quantity: s.Quantity,
@@ -158,3 +158,8 @@ func (h *Handler) AdminWebhookRetry(c echo.Context) error {
 }
 
 func itoaID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// aheadBy says how far the simulated clock runs ahead, in days.
+func aheadBy(seconds int64) string {
+	return strconv.FormatFloat(float64(seconds)/86400, 'f', 1, 64) + " days"
+}

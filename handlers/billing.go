@@ -134,7 +134,7 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 	}
 	cv := views.ChangeConfirmView{PlanKey: p.Plan.PlanKey, PlanName: p.Plan.Name, Direction: string(p.Direction),
 		TrialDays: p.Plan.TrialDays, Changes: p.Changes, SeatsToFree: p.SeatsToFree, Holders: holders(p.Holders),
-		CSRF: csrfToken(c)}
+		FallbackPlanName: p.CurrentPlan, CSRF: csrfToken(c)}
 	if p.Charge != nil {
 		cv.Charge = views.FormatMoney(p.Charge.AmountDue, p.Charge.Currency)
 	}
@@ -144,10 +144,7 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.ChangeConfirm(cv))
 	}
-	return h.billingPageWith(c, cur, func(v *views.BillingView) {
-		cv.FallbackPlanName = v.PlanName
-		v.ChangeConfirm = &cv
-	})
+	return h.billingPageWith(c, cur, func(v *views.BillingView) { v.ChangeConfirm = &cv })
 }
 
 // BillingSeatsPreview shows what a seat change would do.
