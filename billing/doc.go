@@ -1,5 +1,7 @@
-// Package billing connects Entitle to Stripe: a provider interface with a
-// Stripe implementation and a local simulator, webhook verification, and the
-// inbox worker that applies Stripe events to subscriptions. It is filled in by
-// the billing work; the portal never writes subscription state itself.
+// Package billing connects Entitle to Stripe: a Provider interface for the
+// calls the portal makes, with a Stripe implementation (stripe-go) and a
+// local simulator that sends Stripe-shaped, signed events to the app's own
+// webhook; the inbox that verifies and stores those events; and the worker
+// that applies them to subscriptions. The portal never writes subscription
+// state itself: it asks the provider, then waits for the webhook.
 package billing

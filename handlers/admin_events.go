@@ -30,6 +30,7 @@ func (h *Handler) RetryEvent(c echo.Context) error {
 	if err := h.Store.ConsoleRetryEvent(c.Request().Context(), actorFrom(c), c.Param("id")); err != nil {
 		return err
 	}
+	h.wakeBillingWorker()
 	h.addConsoleFlash(c, fmt.Sprintf("Event %s will be retried on the worker's next pass.", c.Param("id")))
 	return redirectAfterPost(c, "/admin/events")
 }
@@ -40,6 +41,7 @@ func (h *Handler) RetryAllEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.wakeBillingWorker()
 	h.addConsoleFlash(c, fmt.Sprintf("%d failed %s will be retried on the worker's next pass.", n, consolePlural(n, "event", "events")))
 	return redirectAfterPost(c, "/admin/events")
 }
@@ -57,4 +59,12 @@ func consolePlural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// wakeBillingWorker lets a retried event be applied now rather than at the
+// worker's next tick.
+func (h *Handler) wakeBillingWorker() {
+	if h.Billing != nil && h.Billing.Worker != nil {
+		h.Billing.Worker.Wake()
+	}
 }

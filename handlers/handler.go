@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
@@ -25,6 +26,7 @@ type Handler struct {
 	// PublicURL is where users reach the portal, for links in mail (empty:
 	// taken from the request, as in tests).
 	PublicURL string
+	Billing   *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
 }
 
 // Cookie and context names shared with web's middleware.

@@ -38,6 +38,7 @@ const (
 	ViewSeats        Action = "seats.view"
 	AssignSeats      Action = "seats.assign" // assign, unassign, CSV, auto-assign option
 	ViewAudit        Action = "audit.view"
+	ViewBilling      Action = "billing.view"    // the billing page: plan, prices, what a change would do
 	ManageBilling    Action = "billing.manage"  // plans, seats bought, payment (the billing pages)
 	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
 	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
@@ -45,7 +46,7 @@ const (
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
-	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ManageBilling, ViewSupport, ConsentSupport}
+	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ViewSupport, ConsentSupport}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -62,6 +63,7 @@ var Permissions = map[Action][]Role{
 	ViewSeats:        {Owner, Admin, Billing},
 	AssignSeats:      {Owner, Admin},
 	ViewAudit:        {Owner, Admin},
+	ViewBilling:      {Owner, Admin, Billing},
 	ManageBilling:    {Owner, Billing},
 	ViewSupport:      {Owner, Admin},
 	ConsentSupport:   {Owner},

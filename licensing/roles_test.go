@@ -16,6 +16,7 @@ func TestPermissionMatrix(t *testing.T) {
 		ViewSeats:        {Owner: true, Admin: true, Billing: true},
 		AssignSeats:      {Owner: true, Admin: true},
 		ViewAudit:        {Owner: true, Admin: true},
+		ViewBilling:      {Owner: true, Admin: true, Billing: true},
 		ManageBilling:    {Owner: true, Billing: true},
 		ViewSupport:      {Owner: true, Admin: true},
 		ConsentSupport:   {Owner: true},

@@ -132,7 +132,7 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				return err
 			}
 		}
-		return nil
+		return seedDemoBilling(ctx, tx, now, actor) // billing: simulated Stripe customers for the demo accounts
 	})
 	return err == nil, err
 }

@@ -20,11 +20,11 @@ WHERE e.processed_at IS NULL AND e.last_error <> ''
 ORDER BY e.received_at DESC, e.id LIMIT $1`
 	consoleFailedCountSQL = `SELECT count(*) FROM stripe_event WHERE processed_at IS NULL AND last_error <> ''`
 	consoleRetryEventSQL  = `
-UPDATE stripe_event SET next_attempt_at = $2
+UPDATE stripe_event SET next_attempt_at = $2, failed_at = NULL
 WHERE id = $1 AND processed_at IS NULL AND last_error <> ''
 RETURNING type, attempts, last_error`
 	consoleRetryAllSQL = `
-UPDATE stripe_event SET next_attempt_at = $1
+UPDATE stripe_event SET next_attempt_at = $1, failed_at = NULL
 WHERE processed_at IS NULL AND last_error <> ''
 RETURNING id`
 )

@@ -52,6 +52,8 @@ var Nav = []NavItem{
 	{"members", "Members", "/members", licensing.ViewMembers},
 	{"seats", "Seats", "/seats", licensing.ViewSeats},
 	{"audit", "Audit log", "/audit", licensing.ViewAudit},
+	// Billing: plans, trials, seats bought, cancellation.
+	{"billing", "Billing", "/billing", licensing.ViewBilling},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
 }

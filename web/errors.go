@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -38,7 +39,10 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 func classify(err error) (int, string) {
 	var he *echo.HTTPError
 	var ve *store.ValidationError
+	var pe *billing.ProviderError
 	switch {
+	case errors.As(err, &pe): // billing: the provider refused; its words are for the buyer
+		return http.StatusBadGateway, pe.Message
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "That page or record does not exist, or it belongs to another account."
 	case errors.Is(err, store.ErrForbidden):

@@ -61,6 +61,21 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.GET("/settings/support", h.SupportAccess, requires(licensing.ViewSupport))
 	signedIn.POST("/settings/support", h.SetSupportAccess, requires(licensing.ConsentSupport))
 
+	// Billing: buyers (owner, billing) change the subscription; admins may
+	// look. The portal never writes subscription state: webhooks do.
+	signedIn.GET("/billing", h.BillingPage, requires(licensing.ViewBilling))
+	signedIn.GET("/billing/change", h.BillingChangePreview, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/change", h.BillingChangePlan, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/trial", h.BillingStartTrial, requires(licensing.ManageBilling))
+	signedIn.GET("/billing/seats", h.BillingSeatsPreview, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/seats", h.BillingChangeSeats, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/keep", h.BillingKeepPlan, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/cancel", h.BillingCancel, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/resume", h.BillingResume, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/portal", h.BillingPortal, requires(licensing.ManageBilling))
+	signedIn.GET("/billing/simulator", h.BillingSimulatorPortal, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/simulator/card", h.BillingSimulatorAddCard, requires(licensing.ManageBilling))
+
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.
 	console := e.Group("/admin", csrf(opts.SecureCookies), loadStaff(h))
@@ -87,6 +102,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/audit/verify", h.VerifyAudit, requireStaffCan(store.CanReadAudit))
 	staff.GET("/staff", h.AdminStaff, requireStaffCan(store.CanManageStaff))
 	staff.POST("/staff/disable", h.DisableStaff, requireStaffCan(store.CanManageStaff))
+
+	// Billing in the console: the simulator's controls (failed webhook
+	// events are the console's /admin/events above).
+	staff.GET("/billing", h.AdminBillingList)
+	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling)
+	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate)
+
+	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
+	e.POST("/webhooks/stripe", h.StripeWebhook)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

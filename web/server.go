@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
@@ -23,6 +24,9 @@ type Options struct {
 	SessionSecret []byte // signs the session cookie (32 bytes or more)
 	SecureCookies bool   // set when users reach the portal over TLS
 	PublicURL     string // the URL users reach, for links in mail; empty: taken from each request
+	// Billing is the provider, inbox and worker; nil wires the local
+	// simulator (its worker is the caller's to run).
+	Billing *billing.Billing
 }
 
 // New builds the server with every route mounted.
@@ -34,8 +38,11 @@ func New(opts Options) *echo.Echo {
 	cookies.Options = &sessions.Options{
 		Path: "/", MaxAge: 12 * 60 * 60, HttpOnly: true, Secure: opts.SecureCookies, SameSite: http.SameSiteLaxMode,
 	}
+	if opts.Billing == nil {
+		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
-		PublicURL: opts.PublicURL}
+		PublicURL: opts.PublicURL, Billing: opts.Billing}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

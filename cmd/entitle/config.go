@@ -23,6 +23,13 @@ type Config struct {
 	// Members and seats: invitation mail.
 	SMTPURL  string `env:"SMTP_URL" default:"" help:"mail server: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465; every mail is written to the outbox table first, then sent through it, or printed to the log when empty"`
 	MailFrom string `env:"MAIL_FROM" default:"Entitle <no-reply@localhost>" help:"sender address of Entitle's mail"`
+
+	// Billing.
+	StripeSecretKey       string        `env:"STRIPE_SECRET_KEY" default:"" help:"Stripe secret key (sk_...); when empty, billing runs on the built-in local Stripe simulator"`
+	StripeWebhookSecret   string        `env:"STRIPE_WEBHOOK_SECRET" default:"whsec_entitle_local_dev" help:"signing secret of the /webhooks/stripe endpoint (register it with API version 2023-10-16); the default is a public dev secret for the local simulator only, and Stripe mode refuses to start with it"`
+	StripeAPIBase         string        `env:"STRIPE_API_BASE" default:"" help:"Stripe API URL override, e.g. a stripe-mock on http://127.0.0.1:12111; empty means Stripe's"`
+	BillingWorkerInterval time.Duration `env:"BILLING_WORKER_INTERVAL" default:"2s" help:"how often the billing worker looks for due webhook events (new ones wake it at once)"`
+	BillingWorkers        int           `env:"BILLING_WORKERS" default:"2" help:"webhook events applied side by side in this process (FOR UPDATE SKIP LOCKED)"`
 }
 
 // LoadConfig reads the environment, applying defaults.

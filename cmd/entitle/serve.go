@@ -36,8 +36,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.New("SESSION_SECRET must be at least 32 characters")
 	}
 
+	bill, err := startBilling(ctx, s, cfg, logger) // billing: provider, webhook inbox, worker
+	if err != nil {
+		return err
+	}
+	defer bill.stop()
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
-		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL})
+		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing})
 
 	// Members and seats: the outbox worker sends invitation mail.
 	sender, err := mailSender(cfg, logger)

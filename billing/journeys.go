@@ -1,0 +1,346 @@
+package billing
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+)
+
+// The buyer's journeys on /billing. Each checks the request against the
+// account's state, then makes one provider call; the provider's events
+// change the subscription. Each returns a Pending: the event sequence
+// seen before the call, which the page polls past.
+
+// Pending is what a journey started: the page shows "pending" until the
+// subscription's event sequence moves past Since, or sends the buyer to
+// RedirectURL (Stripe Checkout, Stripe's billing portal) first.
+type Pending struct {
+	Since       int64
+	RedirectURL string
+}
+
+// Direction is how a plan change is applied.
+type Direction string
+
+const (
+	Upgrade   Direction = "upgrade"   // at once, prorated
+	Downgrade Direction = "downgrade" // at period end
+	Trial     Direction = "trial"     // a trial of a higher plan
+	Subscribe Direction = "subscribe" // a first subscription
+)
+
+// ChangePreview is what the buyer sees before confirming a change.
+type ChangePreview struct {
+	Direction   Direction
+	Plan        store.BillingPlan
+	Charge      *Preview // upgrades: the prorated amount charged now
+	Changes     []licensing.FeatureChange
+	Seats       int                // seats after the change
+	SeatsToFree int                // assigned beyond Seats
+	Holders     []store.SeatHolder // who holds seats, most recent first
+	EffectiveAt time.Time          // downgrades: the period end
+	TrialEnds   time.Time          // trials
+	CurrentPlan string             // the plan's name now (a trial falls back to it)
+}
+
+// State is the account's billing state.
+func (b *Billing) State(ctx context.Context, accountID int64) (store.BillingState, error) {
+	return b.Store.BillingState(ctx, accountID)
+}
+
+func invalid(field, msg string) error { return store.Invalid(field, msg) }
+
+// changeable is the subscription a change applies to, refusing states in
+// which plans cannot change.
+func changeable(st store.BillingState) (*store.BillingSubscription, error) {
+	sub := st.Subscription
+	switch {
+	case sub == nil || !sub.StripeSubscription.Valid:
+		return nil, invalid("subscription", "this account has no Stripe subscription yet")
+	case sub.Status == string(licensing.Canceled):
+		return nil, invalid("subscription", "the subscription is canceled")
+	case sub.Status == string(licensing.Suspended):
+		return nil, invalid("subscription", "the subscription is suspended: pay the open invoice first")
+	case sub.Status == string(licensing.Trialing):
+		return nil, invalid("subscription", "during a trial, add a payment method or cancel; plan and seat changes open after the trial")
+	}
+	return sub, nil
+}
+
+func pending(st store.BillingState) Pending {
+	if st.Subscription == nil {
+		return Pending{}
+	}
+	return Pending{Since: st.Subscription.EventSeq}
+}
+
+// PreviewChange says what moving to planKey would do: the charge now for
+// an upgrade; for a downgrade, the features lost, the limits that shrink
+// and the seats to free, from the period end.
+func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey string) (ChangePreview, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return ChangePreview{}, err
+	}
+	target, ok := st.Plan(planKey)
+	if !ok || !target.PriceID.Valid {
+		return ChangePreview{}, invalid("plan", "no such plan can be bought")
+	}
+	p := ChangePreview{Plan: target, Changes: licensing.DiffPlans(st.Features, st.CurrentValues, target.Values)}
+	if st.Subscription == nil {
+		p.Direction, p.Seats = Subscribe, 1
+		return p, nil
+	}
+	sub, err := changeable(st)
+	if err != nil {
+		return p, err
+	}
+	p.Seats, p.CurrentPlan = sub.Seats, sub.PlanName
+	switch {
+	case target.Rank > sub.PlanRank:
+		p.Direction = Upgrade
+		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, target.PriceID.String, sub.Seats)
+		if err != nil {
+			return p, err
+		}
+		p.Charge = &charge
+	case target.Rank < sub.PlanRank:
+		p.Direction, p.EffectiveAt = Downgrade, sub.CurrentPeriodEnd.Time
+		if target.SeatBased {
+			p.SeatsToFree = licensing.SeatsToFree(sub.SeatsAssigned, p.Seats)
+		}
+		if p.SeatsToFree > 0 {
+			p.Holders, err = b.Store.SeatHolders(ctx, accountID, sub.ID, maxHoldersShown)
+		}
+	default:
+		return p, invalid("plan", "the account is already on "+target.Name)
+	}
+	return p, err
+}
+
+// ChangePlan upgrades at once or schedules a downgrade for period end; an
+// account with no subscription subscribes (through Checkout with Stripe).
+func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, returnURL string) (Pending, error) {
+	preview, err := b.PreviewChange(ctx, accountID, planKey)
+	if err != nil {
+		return Pending{}, err
+	}
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	price := preview.Plan.PriceID.String
+	switch preview.Direction {
+	case Subscribe:
+		customer, err := b.ensureCustomer(ctx, st)
+		if err != nil {
+			return Pending{}, err
+		}
+		url, err := b.Provider.Subscribe(ctx, SubscribeInput{AccountID: accountID, CustomerID: customer, PriceID: price,
+			Quantity: preview.Seats, SuccessURL: b.absolute(returnURL), CancelURL: b.absolute(returnURL)})
+		return Pending{RedirectURL: url}, err
+	case Upgrade:
+		err = b.Provider.ChangePlan(ctx, st.Subscription.StripeSubscription.String, price, preview.Seats)
+	case Downgrade:
+		err = b.Provider.ScheduleChange(ctx, st.Subscription.StripeSubscription.String, price, scheduledSeats(st))
+	}
+	return pending(st), err
+}
+
+// scheduledSeats keeps a seat reduction already waiting for period end.
+func scheduledSeats(st store.BillingState) int {
+	if s := st.Subscription; s.ScheduledSeats.Valid {
+		return int(s.ScheduledSeats.Int64)
+	}
+	return st.Subscription.Seats
+}
+
+// KeepCurrentPlan drops a change waiting for period end.
+func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	sub, err := changeable(st)
+	if err != nil {
+		return Pending{}, err
+	}
+	if !sub.ScheduledPlanKey.Valid && !sub.ScheduledSeats.Valid {
+		return Pending{}, invalid("plan", "no change is scheduled")
+	}
+	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
+}
+
+// trialTarget checks that the account may start a trial of planKey: the
+// plan has one, the account has not had it, and it is a higher plan than
+// an active subscription's.
+func trialTarget(st store.BillingState, planKey string) (store.BillingPlan, *store.BillingSubscription, error) {
+	target, ok := st.Plan(planKey)
+	switch {
+	case !ok || !target.PriceID.Valid:
+		return target, nil, invalid("plan", "no such plan can be bought")
+	case target.TrialDays <= 0:
+		return target, nil, invalid("plan", target.Name+" has no trial")
+	case st.TrialsUsed[planKey]:
+		return target, nil, invalid("plan", "this account has already had its trial of "+target.Name)
+	}
+	sub, err := changeable(st)
+	if err != nil {
+		return target, nil, err
+	}
+	if sub.Status != string(licensing.Active) || target.Rank <= sub.PlanRank {
+		return target, nil, invalid("plan", "a trial is for a higher plan, from an active subscription")
+	}
+	return target, sub, nil
+}
+
+// PreviewTrial says what a trial of planKey gives and when it ends.
+func (b *Billing) PreviewTrial(ctx context.Context, accountID int64, planKey string) (ChangePreview, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return ChangePreview{}, err
+	}
+	target, sub, err := trialTarget(st, planKey)
+	if err != nil {
+		return ChangePreview{}, err
+	}
+	return ChangePreview{Direction: Trial, Plan: target, Seats: sub.Seats, CurrentPlan: sub.PlanName,
+		Changes:   licensing.DiffPlans(st.Features, st.CurrentValues, target.Values),
+		TrialEnds: b.Clock.Now().Add(time.Duration(target.TrialDays) * 24 * time.Hour)}, nil
+}
+
+// StartTrial starts the catalog's trial of a higher plan: once per
+// account and plan, no card; without one by the end, the subscription
+// returns to the plan it is on now.
+func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey string) (Pending, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	target, sub, err := trialTarget(st, planKey)
+	if err != nil {
+		return Pending{}, err
+	}
+	return pending(st), b.Provider.StartTrial(ctx, sub.StripeSubscription.String, target.PriceID.String, sub.Seats,
+		target.TrialDays, sub.PriceID.String)
+}
+
+// SeatPreview is what changing the seat count would do.
+type SeatPreview struct {
+	From, To    int
+	Charge      *Preview // more seats: charged now, prorated
+	EffectiveAt time.Time
+	SeatsToFree int
+	Holders     []store.SeatHolder
+}
+
+// PreviewSeats says what buying (at once, prorated) or dropping seats (at
+// period end; who holds seats beyond the new count) would do.
+func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) (SeatPreview, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return SeatPreview{}, err
+	}
+	sub, err := changeable(st)
+	if err != nil {
+		return SeatPreview{}, err
+	}
+	p := SeatPreview{From: sub.Seats, To: seats}
+	switch {
+	case !sub.SeatBased:
+		return p, invalid("seats", sub.PlanName+" is not sold by the seat")
+	case seats < 1 || seats > 10000:
+		return p, invalid("seats", "choose between 1 and 10000 seats")
+	case seats == sub.Seats:
+		return p, invalid("seats", "the subscription already has that many seats")
+	case seats > sub.Seats:
+		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, sub.PriceID.String, seats)
+		p.Charge = &charge
+		return p, err
+	}
+	p.EffectiveAt, p.SeatsToFree = sub.CurrentPeriodEnd.Time, licensing.SeatsToFree(sub.SeatsAssigned, seats)
+	if p.SeatsToFree > 0 {
+		p.Holders, err = b.Store.SeatHolders(ctx, accountID, sub.ID, maxHoldersShown)
+	}
+	return p, err
+}
+
+// ChangeSeats buys seats at once or drops them at period end. Dropping
+// below the assigned count unassigns nobody: the pool is then
+// over-allocated and the admins choose whom to unassign.
+func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (Pending, error) {
+	p, err := b.PreviewSeats(ctx, accountID, seats)
+	if err != nil {
+		return Pending{}, err
+	}
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	sub := st.Subscription
+	if p.Charge != nil {
+		return pending(st), b.Provider.ChangeSeats(ctx, sub.StripeSubscription.String, seats)
+	}
+	scheduledPrice := ""
+	if sub.ScheduledPlanKey.Valid {
+		plan, _ := st.Plan(sub.ScheduledPlanKey.String)
+		scheduledPrice = plan.PriceID.String
+	}
+	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, scheduledPrice, seats)
+}
+
+// SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
+func (b *Billing) SetCancelAtPeriodEnd(ctx context.Context, accountID int64, cancel bool) (Pending, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	sub := st.Subscription
+	switch {
+	case sub == nil || !sub.StripeSubscription.Valid || sub.Status == string(licensing.Canceled):
+		return Pending{}, invalid("subscription", "there is no running subscription")
+	case sub.CancelAtPeriodEnd == cancel && cancel:
+		return Pending{}, invalid("subscription", "the subscription already ends at period end")
+	case sub.CancelAtPeriodEnd == cancel:
+		return Pending{}, invalid("subscription", "the subscription is not set to end")
+	}
+	return pending(st), b.Provider.SetCancelAtPeriodEnd(ctx, sub.StripeSubscription.String, cancel)
+}
+
+// PortalURL is where the buyer manages cards and invoices.
+func (b *Billing) PortalURL(ctx context.Context, accountID int64, returnURL string) (string, error) {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	customer, err := b.ensureCustomer(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	return b.Provider.PortalURL(ctx, customer, b.absolute(returnURL))
+}
+
+func (b *Billing) ensureCustomer(ctx context.Context, st store.BillingState) (string, error) {
+	if st.Account.StripeCustomerID.Valid {
+		return st.Account.StripeCustomerID.String, nil
+	}
+	id, err := b.Provider.CreateCustomer(ctx, CustomerInput{AccountID: st.Account.ID, Slug: st.Account.Slug, Name: st.Account.Name})
+	if err != nil {
+		return "", err
+	}
+	return id, b.Store.SetStripeCustomer(ctx, store.Actor{Type: "system", Label: "billing"}, st.Account.ID, id)
+}
+
+func (b *Billing) absolute(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return strings.TrimSuffix(b.PublicURL, "/") + path
+}
+
+// maxHoldersShown caps the seat holders a downgrade or seat-reduction
+// preview lists (least active first, so the ones to free come first).
+const maxHoldersShown = 500

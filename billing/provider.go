@@ -1,0 +1,73 @@
+package billing
+
+import (
+	"context"
+	"time"
+)
+
+// Provider is every billing call the portal makes. Ids are Stripe's
+// (customer, subscription, price). No call changes Entitle's subscription
+// rows: each one makes the provider send events, which the worker applies.
+type Provider interface {
+	// Mode is "stripe" or "local".
+	Mode() string
+	// CreateCustomer makes the account's customer and returns its id.
+	CreateCustomer(ctx context.Context, in CustomerInput) (string, error)
+	// Subscribe starts a subscription for a customer that has none. It
+	// returns a URL to send the buyer to (Stripe Checkout), or "" when the
+	// subscription was created at once (the simulator).
+	Subscribe(ctx context.Context, in SubscribeInput) (string, error)
+	// ChangePlan moves a subscription to another price at once, prorated,
+	// and drops any change scheduled for period end.
+	ChangePlan(ctx context.Context, subID, priceID string, quantity int) error
+	// PreviewChange is what ChangePlan would charge now.
+	PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int) (Preview, error)
+	// ChangeSeats changes the quantity at once, prorated.
+	ChangeSeats(ctx context.Context, subID string, quantity int) error
+	// ScheduleChange makes price and quantity take effect at period end;
+	// an empty priceID with quantity 0 clears a scheduled change.
+	ScheduleChange(ctx context.Context, subID, priceID string, quantity int) error
+	// StartTrial moves the subscription to priceID as a trial of days
+	// days, needing no card; without one by the end it falls back to
+	// fallbackPriceID.
+	StartTrial(ctx context.Context, subID, priceID string, quantity, days int, fallbackPriceID string) error
+	// SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
+	SetCancelAtPeriodEnd(ctx context.Context, subID string, cancel bool) error
+	// PortalURL is where the buyer manages payment methods and invoices.
+	PortalURL(ctx context.Context, customerID, returnURL string) (string, error)
+}
+
+// CustomerInput names the account a customer is made for.
+type CustomerInput struct {
+	AccountID int64
+	Slug      string
+	Name      string
+	Email     string
+}
+
+// SubscribeInput is a first subscription.
+type SubscribeInput struct {
+	AccountID  int64
+	CustomerID string
+	PriceID    string
+	Quantity   int
+	SuccessURL string
+	CancelURL  string
+}
+
+// Preview is a prorated charge.
+type Preview struct {
+	AmountDue int64 // minor units
+	Currency  string
+	At        time.Time
+}
+
+// ProviderError is the provider refusing a call; Message is shown to the
+// buyer as it is, and nothing changes locally.
+type ProviderError struct {
+	Message string
+	Err     error
+}
+
+func (e *ProviderError) Error() string { return e.Message }
+func (e *ProviderError) Unwrap() error { return e.Err }

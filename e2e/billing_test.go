@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+	"github.com/entitle-dev/entitle/web"
+)
+
+// newBillingSession is newSession with the billing worker running, as in
+// `entitle serve`: the simulator's webhooks land while the browser waits.
+func newBillingSession(t *testing.T) *session {
+	t.Helper()
+	s := storetest.NewDemo(t, nil)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := billing.New(s, nil, logger, billing.Config{WorkerInterval: 200 * time.Millisecond, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); b.Worker.Run(ctx) }()
+	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Billing: b,
+		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
+	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
+	b.PublicURL = srv.URL
+	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+}
+
+// staff is a second person (vendor staff) in their own browser context.
+func (s *session) staff(email string) *session {
+	s.t.Helper()
+	st := &session{t: s.t, ctx: newTab(s.t), base: s.base, store: s.store}
+	st.run(
+		chromedp.Navigate(st.base+"/admin/login"),
+		chromedp.WaitVisible(tid("admin-login-form")),
+		chromedp.SendKeys(`input[name="email"]`, email),
+		chromedp.SendKeys(`input[name="password"]`, store.DemoPassword),
+		chromedp.Click(tid("admin-login-submit")),
+		chromedp.WaitVisible(tid("current-staff")),
+	)
+	return st
+}
+
+// simulate presses one of the console's simulator buttons for an account.
+func (s *session) simulate(slug, button string) {
+	s.t.Helper()
+	s.run(
+		chromedp.Navigate(s.base+"/admin/accounts/"+slug+"/billing"),
+		chromedp.WaitVisible(tid(button)),
+	)
+	// Mark this page, so that waiting below ends on the page the form's
+	// redirect loads, not on this one.
+	get(s, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`))
+	s.run(
+		chromedp.Click(tid(button)),
+		chromedp.WaitVisible(`body:not([data-stale]) [data-testid="sim-state"]`),
+	)
+}
+
+// reloadUntil reloads path until an element matching sel is there (the
+// worker applies the simulator's webhooks in the background).
+func (s *session) reloadUntil(path, sel string) {
+	s.t.Helper()
+	for range 100 {
+		s.run(chromedp.Navigate(s.base+path), chromedp.WaitReady("body"))
+		if get(s, chromedp.Evaluate[bool](`!!document.querySelector(`+"`"+sel+"`"+`)`)) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // polling for the webhook, not a timed assertion
+	}
+	s.screenshot("failure")
+	s.t.Fatalf("%s never showed %s", path, sel)
+}
+
+func TestGlobexOwnerUpgradesTeamToBusiness(t *testing.T) {
+	t.Parallel()
+	s := newBillingSession(t)
+	s.login("owner@globex.test", store.DemoPassword)
+	s.run(
+		chromedp.WaitVisible(tid("entitlements")),
+		chromedp.Navigate(s.base+"/billing"),
+		chromedp.WaitVisible(tid("plan-comparison")),
+		chromedp.Click(tid("choose-business")),
+		chromedp.WaitVisible(tid("proration-amount")),
+	)
+	if got := s.textOf("proration-amount"); !strings.HasPrefix(got, "$") {
+		t.Fatalf("prorated amount = %q", got)
+	}
+	s.screenshot("upgrade-confirm")
+	s.run(
+		chromedp.Click(tid("confirm-change")),
+		chromedp.WaitVisible(`[data-testid="billing-plan"][data-plan="business"]`),
+		chromedp.WaitNotPresent(tid("billing-pending")),
+	)
+	if got := s.textOf("billing-status"); got != "Active" {
+		t.Errorf("status after upgrade = %q", got)
+	}
+	s.screenshot("upgraded")
+	s.run(chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(tid("entitlements")))
+	if got := s.textOf("plan-name"); got != "Business" {
+		t.Fatalf("overview plan = %q, want Business", got)
+	}
+}
+
+func TestInitechTrialIsConvertedAfterAddingACard(t *testing.T) {
+	t.Parallel()
+	s := newBillingSession(t)
+	s.login("owner@initech.test", store.DemoPassword)
+	s.run(chromedp.WaitVisible(tid("trial-countdown")))
+	if got := s.textOf("trial-countdown"); !strings.Contains(got, "10 days left") {
+		t.Errorf("countdown = %q", got)
+	}
+	s.run(
+		chromedp.Navigate(s.base+"/billing"),
+		chromedp.WaitVisible(tid("billing-trial-days")),
+		chromedp.Click(tid("open-portal")),
+		chromedp.WaitVisible(tid("sim-add-card")),
+		chromedp.Click(tid("sim-add-card")),
+		chromedp.WaitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
+	)
+	if got := s.textOf("sim-card"); !strings.Contains(got, "4242") {
+		t.Fatalf("card = %q", got)
+	}
+	ops := s.staff("ops@acme.test")
+	ops.simulate("initech", "sim-advance") // the trial ends
+	ops.screenshot("trial-ended")
+	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)
+	if plan, status := s.textOf("plan-name"), s.textOf("plan-status"); plan != "Business" || status != "Active" {
+		t.Fatalf("after the trial: %s, %s", plan, status)
+	}
+	s.screenshot("converted")
+}
+
+func TestUmbrellaGraceSuspensionAndReactivation(t *testing.T) {
+	t.Parallel()
+	s := newBillingSession(t)
+	ops := s.staff("ops@acme.test")
+	s.login("owner@umbrella.test", store.DemoPassword)
+	s.run(chromedp.WaitVisible(tid("banner-past-due")))
+
+	ops.simulate("umbrella", "sim-succeed") // the open invoice is paid
+	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)
+
+	ops.simulate("umbrella", "sim-fail")
+	ops.simulate("umbrella", "sim-advance") // the renewal fails
+	s.reloadUntil("/", tid("banner-past-due"))
+	if got := s.textOf("banner-past-due"); !strings.Contains(got, "Access continues until") {
+		t.Errorf("grace banner = %q", got)
+	}
+	s.screenshot("grace")
+
+	ops.simulate("umbrella", "sim-advance") // the retry fails too
+	s.reloadUntil("/", tid("banner-suspended"))
+	reasons := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="feature-access"]')].map(td => td.dataset.reason)`))
+	for _, r := range reasons {
+		if r != "suspended" {
+			t.Errorf("a feature answers %q while suspended", r)
+		}
+	}
+	s.screenshot("suspended")
+
+	ops.simulate("umbrella", "sim-succeed") // paid: reactivated
+	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)
+	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid^="banner-"]').length`)); n != 0 {
+		t.Errorf("%d banners after reactivation", n)
+	}
+	s.screenshot("reactivated")
+}

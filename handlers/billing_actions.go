@@ -1,0 +1,161 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// billingAction runs one journey for a buyer and answers "pending": htmx
+// gets the body that polls until the webhook lands; a plain form is sent
+// to /billing?since=N, which does the same. A provider error comes back
+// as an error, shown in words; nothing changed locally.
+func (h *Handler) billingAction(c echo.Context, run func(ctx context.Context, accountID int64) (billing.Pending, error)) error {
+	cur, err := mustBuy(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := run(ctx, cur.AccountID)
+	if err != nil {
+		return err
+	}
+	if p.RedirectURL != "" {
+		return redirect(c, p.RedirectURL)
+	}
+	if !isHTMX(c) {
+		return c.Redirect(http.StatusSeeOther, "/billing?since="+strconv.FormatInt(p.Since, 10))
+	}
+	st, err := h.Billing.State(ctx, cur.AccountID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.BillingBody(h.billingView(c, st, true, p.Since)))
+}
+
+// redirect leaves the portal (Stripe's pages) from a form or from htmx.
+func redirect(c echo.Context, url string) error {
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", url)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, url)
+}
+
+// BillingChangePlan upgrades at once or schedules a downgrade.
+func (h *Handler) BillingChangePlan(c echo.Context) error {
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.ChangePlan(ctx, id, c.FormValue("plan"), "/billing")
+	})
+}
+
+// BillingStartTrial starts a trial of a higher plan.
+func (h *Handler) BillingStartTrial(c echo.Context) error {
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.StartTrial(ctx, id, c.FormValue("plan"))
+	})
+}
+
+// BillingChangeSeats buys or drops seats.
+func (h *Handler) BillingChangeSeats(c echo.Context) error {
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		seats, err := strconv.Atoi(c.FormValue("seats"))
+		if err != nil {
+			return billing.Pending{}, store.Invalid("seats", "enter a whole number of seats")
+		}
+		return h.Billing.ChangeSeats(ctx, id, seats)
+	})
+}
+
+// BillingKeepPlan drops a change waiting for period end.
+func (h *Handler) BillingKeepPlan(c echo.Context) error {
+	return h.billingAction(c, h.Billing.KeepCurrentPlan)
+}
+
+// BillingCancel cancels at period end.
+func (h *Handler) BillingCancel(c echo.Context) error {
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.SetCancelAtPeriodEnd(ctx, id, true)
+	})
+}
+
+// BillingResume takes back a cancellation before period end.
+func (h *Handler) BillingResume(c echo.Context) error {
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.SetCancelAtPeriodEnd(ctx, id, false)
+	})
+}
+
+// BillingPortal sends the buyer to Stripe's billing portal (the
+// simulator's own page in local mode).
+func (h *Handler) BillingPortal(c echo.Context) error {
+	cur, err := mustBuy(c)
+	if err != nil {
+		return err
+	}
+	url, err := h.Billing.PortalURL(c.Request().Context(), cur.AccountID, "/billing")
+	if err != nil {
+		return err
+	}
+	return redirect(c, url)
+}
+
+// BillingSimulatorPortal is the simulator's stand-in for Stripe's billing
+// portal: the card on file and the invoices.
+func (h *Handler) BillingSimulatorPortal(c echo.Context) error {
+	cur, err := mustBuy(c)
+	if err != nil {
+		return err
+	}
+	if h.Billing.Sim == nil {
+		return echo.ErrNotFound
+	}
+	sim, err := h.Billing.Sim.SimState(c.Request().Context(), cur.AccountID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.SimPortalPage(h.shell(c, "Payment methods and invoices", "billing"), simView(sim, h.Billing.Sim)))
+}
+
+// BillingSimulatorAddCard gives the simulated customer a working card.
+func (h *Handler) BillingSimulatorAddCard(c echo.Context) error {
+	cur, err := mustBuy(c)
+	if err != nil {
+		return err
+	}
+	if h.Billing.Sim == nil {
+		return echo.ErrNotFound
+	}
+	if err := h.Billing.Sim.AddPaymentMethod(c.Request().Context(), cur.AccountID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, billing.SimulatorPortalPath)
+}
+
+// StripeWebhook receives Stripe's deliveries: verify the signature, store
+// the event once, answer at once; the worker applies it. A delivery that
+// fails verification is logged and refused with 400, and nothing is kept.
+func (h *Handler) StripeWebhook(c echo.Context) error {
+	payload, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+	if err != nil {
+		return c.NoContent(http.StatusBadRequest)
+	}
+	id, fresh, err := h.Billing.Inbox.Receive(c.Request().Context(), payload, c.Request().Header.Get("Stripe-Signature"))
+	if errors.Is(err, billing.ErrBadSignature) {
+		h.Logger.Warn("stripe webhook refused", "err", err, "remote", c.RealIP(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": "signature verification failed"})
+	}
+	if err != nil {
+		return err // 500: Stripe delivers again later
+	}
+	return c.JSON(http.StatusOK, map[string]any{"received": id, "duplicate": !fresh})
+}

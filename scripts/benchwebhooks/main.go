@@ -1,0 +1,266 @@
+// Command benchwebhooks measures Stripe webhook handling end to end: it
+// seeds a fresh database, starts `bin/entitle serve` on loopback, posts
+// signed events (with duplicates, in shuffled order) to /webhooks/stripe,
+// waits until the inbox is drained and prints events accepted and applied
+// per second, next to /healthz requests per second as a baseline. Run by
+// scripts/bench-webhooks.sh.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+const secret = "whsec_bench_webhooks"
+
+func main() {
+	n := flag.Int("n", 3000, "distinct events")
+	dupPct := flag.Int("dup", 20, "duplicate deliveries, percent of events")
+	conc := flag.Int("c", 8, "concurrent senders")
+	bin := flag.String("bin", "bin/entitle", "the entitle binary")
+	flag.Parse()
+	if err := run(*n, *dupPct, *conc, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-webhooks:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, dupPct, conc int, bin string) error {
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		return fmt.Errorf("DATABASE_URL is not set")
+	}
+	dbURL, drop, err := freshDatabase(base, "entitle_bench_webhooks")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "STRIPE_WEBHOOK_SECRET="+secret, "LOG_LEVEL=warn",
+		"SESSION_SECRET=bench-webhooks-session-secret-0123456789")
+	seed := exec.Command(bin, "demo", "seed")
+	seed.Env = env
+	if out, err := seed.CombinedOutput(); err != nil {
+		return fmt.Errorf("demo seed: %v\n%s", err, out)
+	}
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	srv := exec.Command(bin, "serve")
+	srv.Env = append(env, "ADDR="+addr, "PUBLIC_URL=http://"+addr)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	baseURL := "http://" + addr
+	if err := waitReady(baseURL + "/readyz"); err != nil {
+		return err
+	}
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	events, final := generate(n)
+	deliveries := make([][]byte, 0, n+n*dupPct/100)
+	deliveries = append(deliveries, events...)
+	for i := 0; i < n*dupPct/100; i++ {
+		deliveries = append(deliveries, events[rand.IntN(len(events))])
+	}
+	rand.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
+	health := make([][]byte, len(deliveries))
+	healthRate, err := post(client, baseURL+"/healthz", health, conc, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	acceptRate, err := post(client, baseURL+"/webhooks/stripe", deliveries, conc, true)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(50 * time.Second)
+	var processed int
+	for {
+		if err := db.Get(&processed, `SELECT count(*) FROM stripe_event WHERE processed_at IS NOT NULL`); err != nil {
+			return err
+		}
+		if processed >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	var stored int
+	_ = db.Get(&stored, `SELECT count(*) FROM stripe_event`)
+	ok := true
+	for sub, seats := range final {
+		var got int
+		if err := db.Get(&got, `SELECT seats FROM subscription WHERE stripe_subscription_id = $1`, sub); err != nil || got != seats {
+			ok = false
+		}
+	}
+	fmt.Printf("deliveries: %d (%d events + %d duplicates, shuffled), %d senders; events stored: %d\n",
+		len(deliveries), n, len(deliveries)-n, conc, stored)
+	fmt.Printf("/healthz baseline:        %8.0f requests/s\n", healthRate)
+	fmt.Printf("webhooks accepted:        %8.0f deliveries/s (verified, stored, answered)\n", acceptRate)
+	fmt.Printf("webhook events applied:   %8.0f events/s (%d applied in %.2fs from first delivery to drained inbox)\n",
+		float64(processed)/elapsed.Seconds(), processed, elapsed.Seconds())
+	fmt.Printf("final state equals the newest event of every subscription: %v\n", ok && processed == n)
+	if processed < n || !ok {
+		return fmt.Errorf("inbox not drained correctly: %d of %d applied", processed, n)
+	}
+	return nil
+}
+
+// generate makes n events over the demo subscriptions, each with a newer
+// created time than the last for its subscription, and says which seat
+// count each subscription must end with.
+func generate(n int) ([][]byte, map[string]int) {
+	subs := []struct{ sub, customer, price string }{
+		{"sub_sim_globex", "cus_sim_globex", "price_analytics_team_monthly"},
+		{"sub_sim_initech", "cus_sim_initech", "price_analytics_business_monthly"},
+		{"sub_sim_umbrella", "cus_sim_umbrella", "price_analytics_team_monthly"},
+	}
+	final := map[string]int{}
+	start := time.Now().Add(time.Minute).Unix()
+	periodEnd := time.Now().AddDate(0, 1, 0).Unix()
+	out := make([][]byte, 0, n)
+	for i := range n {
+		s := subs[i%len(subs)]
+		created := start + int64(i)
+		typ, obj := "invoice.paid", map[string]any{"id": fmt.Sprintf("in_bench_%d", i), "object": "invoice",
+			"customer": s.customer, "subscription": s.sub, "amount_due": 1200, "currency": "usd", "status": "paid"}
+		if i%5 != 3 || i >= n-len(subs) {
+			seats := 5 + i%20
+			final[s.sub] = seats
+			typ, obj = "customer.subscription.updated", map[string]any{"id": s.sub, "object": "subscription",
+				"customer": s.customer, "status": "active", "current_period_end": periodEnd, "cancel_at_period_end": false,
+				"items": map[string]any{"object": "list", "data": []any{map[string]any{"id": "si_" + s.sub,
+					"object": "subscription_item", "quantity": seats, "price": map[string]any{"id": s.price, "object": "price"}}}}}
+		}
+		b, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("evt_bench_%d", i), "object": "event",
+			"api_version": stripe.APIVersion, "created": created, "type": typ, "data": map[string]any{"object": obj}})
+		out = append(out, b)
+	}
+	return out, final
+}
+
+// post sends every payload (signed when sign is set) with conc senders and
+// returns requests per second; any answer but 200 is an error.
+func post(client *http.Client, target string, payloads [][]byte, conc int, sign bool) (float64, error) {
+	work := make(chan []byte)
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				var res *http.Response
+				var err error
+				if sign {
+					req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(p))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Stripe-Signature", webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: p, Secret: secret}).Header)
+					res, err = client.Do(req)
+				} else {
+					res, err = client.Get(target)
+				}
+				if err == nil {
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						err = fmt.Errorf("%s answered %d", target, res.StatusCode)
+					}
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, p := range payloads {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	return float64(len(payloads)) / time.Since(start).Seconds(), nil
+}
+
+func freshDatabase(base, name string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	adb, err := sqlx.Open("postgres", admin.String())
+	if err != nil {
+		return "", nil, err
+	}
+	ctx := context.Background()
+	if _, err := adb.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		adb.Close()
+		return "", nil, err
+	}
+	if _, err := adb.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		adb.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		_, _ = adb.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		adb.Close()
+	}, nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(u string) error {
+	for range 200 {
+		if res, err := http.Get(u); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never became ready", strings.TrimSuffix(u, "/readyz"))
+}

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// StripeEvent is one row of the inbox.
+type StripeEvent struct {
+	ID            string         `db:"id"`
+	Type          string         `db:"type"`
+	APIVersion    string         `db:"api_version"`
+	AccountID     sql.NullInt64  `db:"account_id"`
+	AccountSlug   sql.NullString `db:"account_slug"`
+	Created       time.Time      `db:"created"`
+	Payload       []byte         `db:"payload"`
+	ReceivedAt    time.Time      `db:"received_at"`
+	ProcessedAt   sql.NullTime   `db:"processed_at"`
+	Attempts      int            `db:"attempts"`
+	NextAttemptAt time.Time      `db:"next_attempt_at"`
+	LastError     string         `db:"last_error"`
+	FailedAt      sql.NullTime   `db:"failed_at"`
+	Outcome       string         `db:"outcome"`
+}
+
+// NewStripeEvent is a verified event about to enter the inbox.
+type NewStripeEvent struct {
+	ID, Type, APIVersion string
+	CustomerID           string // lets the inbox name the account at once
+	Created              time.Time
+	Payload              []byte
+}
+
+// EventError is why an event could not be applied. A permanent one (a
+// price no plan maps to, a payload that cannot be read) parks the event
+// until an operator retries it; others are retried with backoff.
+type EventError struct {
+	Reason    string
+	Permanent bool
+}
+
+func (e *EventError) Error() string { return e.Reason }
+
+func permanent(format string, args ...any) error {
+	return &EventError{Reason: fmt.Sprintf(format, args...), Permanent: true}
+}
+
+func retryable(format string, args ...any) error {
+	return &EventError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Retry policy: attempt n waits retryBase·2^(n-1), at most retryMax; after
+// maxAttempts the event is parked for an operator.
+const (
+	retryBase   = 5 * time.Second
+	retryMax    = time.Hour
+	maxAttempts = 10
+)
+
+func backoff(attempts int) time.Duration {
+	d := retryBase
+	for i := 1; i < attempts && d < retryMax; i++ {
+		d *= 2
+	}
+	return min(d, retryMax)
+}
+
+const (
+	insertStripeEventSQL = `
+INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at)
+VALUES ($1, $2, $3, (SELECT id FROM account WHERE stripe_customer_id = $4 AND $4 <> ''), $5, $6, $7, $7)
+ON CONFLICT (id) DO NOTHING`
+	stripeEventColumns = `e.id, e.type, e.api_version, e.account_id, a.slug AS account_slug, e.created, e.payload,
+       e.received_at, e.processed_at, e.attempts, e.next_attempt_at, e.last_error, e.failed_at, e.outcome`
+	claimStripeEventSQL = `
+SELECT ` + stripeEventColumns + `
+FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
+WHERE e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
+ORDER BY e.created, e.id
+LIMIT 1
+FOR UPDATE OF e SKIP LOCKED`
+	claimMoreStripeEventsSQL = `
+SELECT ` + stripeEventColumns + `
+FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
+WHERE e.account_id = $2 AND e.id <> $3 AND e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
+ORDER BY e.created, e.id
+LIMIT $4
+FOR UPDATE OF e SKIP LOCKED`
+	markProcessedSQL = `
+UPDATE stripe_event SET processed_at = $2, attempts = attempts + 1, outcome = $3, last_error = '',
+       account_id = coalesce($4, account_id)
+WHERE id = $1`
+	markFailedSQL = `
+UPDATE stripe_event SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, failed_at = $4,
+       account_id = coalesce($5, account_id)
+WHERE id = $1`
+	stripeEventByIDSQL     = `SELECT ` + stripeEventColumns + ` FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id WHERE e.id = $1`
+	pendingStripeEventsSQL = `
+SELECT count(*) FILTER (WHERE failed_at IS NULL) AS pending, count(*) FILTER (WHERE failed_at IS NOT NULL) AS parked
+FROM stripe_event WHERE account_id = $1 AND processed_at IS NULL`
+	inboxCountsSQL = `
+SELECT count(*) AS received, count(processed_at) AS processed,
+       count(*) FILTER (WHERE processed_at IS NULL AND failed_at IS NOT NULL) AS parked
+FROM stripe_event`
+)
+
+// InsertStripeEvent stores a verified event once: a second delivery of the
+// same id changes nothing. It reports whether the event was new.
+func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, error) {
+	res, err := s.db.ExecContext(ctx, insertStripeEventSQL, e.ID, e.Type, e.APIVersion, e.CustomerID,
+		e.Created.UTC(), string(e.Payload), s.Now())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// StripeEventByID loads one inbox row.
+func (s *Store) StripeEventByID(ctx context.Context, id string) (StripeEvent, error) {
+	var e StripeEvent
+	err := s.db.GetContext(ctx, &e, stripeEventByIDSQL, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	return e, err
+}
+
+// Decoder turns an inbox row's payload into the change it carries. The
+// billing package supplies it (it knows Stripe's object shapes).
+type Decoder func(StripeEvent) (StripeChange, error)
+
+// ProcessStripeEvents claims the oldest due event and up to max-1 more
+// due events of the same account (FOR UPDATE SKIP LOCKED, so any number
+// of workers share the inbox; one account per transaction, so two workers
+// never wait on each other in a circle), applies them in created order and
+// marks them processed, all in one transaction: a crash anywhere leaves
+// them pending and nothing half-applied. Each event is applied under its
+// own savepoint, so one that fails is rolled back alone and recorded on
+// its row with its next attempt time. It returns how many it claimed.
+func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
+	now := s.Now()
+	claimed := 0
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		var first StripeEvent
+		err := tx.GetContext(ctx, &first, claimStripeEventSQL, now)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		batch := []StripeEvent{first}
+		if first.AccountID.Valid && max > 1 {
+			var more []StripeEvent
+			if err := tx.SelectContext(ctx, &more, claimMoreStripeEventsSQL, now, first.AccountID.Int64, first.ID, max-1); err != nil {
+				return err
+			}
+			batch = append(batch, more...)
+		}
+		for _, ev := range batch {
+			if err := s.processClaimed(ctx, tx, now, ev, decode); err != nil {
+				return err
+			}
+		}
+		claimed = len(batch)
+		return nil
+	})
+	return claimed, err
+}
+
+func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
+		return err
+	}
+	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	if applyErr == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT apply_event`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, markProcessedSQL, ev.ID, now, outcome, accountID)
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: leave the events as they were
+	}
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT apply_event`); err != nil {
+		return err
+	}
+	attempts := ev.Attempts + 1
+	var failedAt sql.NullTime
+	var ee *EventError
+	if (errors.As(applyErr, &ee) && ee.Permanent) || attempts >= maxAttempts {
+		failedAt = nullTime(now)
+	}
+	_, err := tx.ExecContext(ctx, markFailedSQL, ev.ID, applyErr.Error(), now.Add(backoff(attempts)), failedAt, accountID)
+	return err
+}
+
+// PendingStripeEvents counts an account's events not yet applied: pending
+// (due or waiting for a retry) and parked (failed until an operator acts).
+func (s *Store) PendingStripeEvents(ctx context.Context, accountID int64) (pending, parked int, err error) {
+	var row struct {
+		Pending int `db:"pending"`
+		Parked  int `db:"parked"`
+	}
+	err = s.db.GetContext(ctx, &row, pendingStripeEventsSQL, accountID)
+	return row.Pending, row.Parked, err
+}
+
+// InboxCounts is the whole inbox at a glance (the benchmark reads it).
+type InboxCounts struct {
+	Received  int `db:"received"`
+	Processed int `db:"processed"`
+	Parked    int `db:"parked"`
+}
+
+// StripeInboxCounts counts every inbox row by state.
+func (s *Store) StripeInboxCounts(ctx context.Context) (InboxCounts, error) {
+	var c InboxCounts
+	err := s.db.GetContext(ctx, &c, inboxCountsSQL)
+	return c, err
+}

@@ -1,0 +1,166 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+// BillingView is the /billing page's view model.
+type BillingView struct {
+	AccountName       string
+	ProductName       string
+	CanBuy            bool // owner and billing roles; admins only look
+	Simulated         bool // the local billing simulator, not Stripe
+	HasSubscription   bool
+	PlanKey           string
+	PlanName          string
+	Status            string // effective status
+	SeatBased         bool
+	Seats             int
+	SeatsAssigned     int
+	PeriodEnd         string
+	TrialDaysLeft     int // -1 when not trialing
+	CancelAtPeriodEnd bool
+	ScheduledPlanName string
+	ScheduledSeats    int // 0: none
+	Pending           bool
+	Since             int64
+	Parked            bool // an event failed to apply: the change is stuck until an operator acts
+	Features          []licensing.Feature
+	Plans             []BillingPlanView
+	ChangeConfirm     *ChangeConfirmView
+	SeatConfirm       *SeatConfirmView
+	CSRF              string
+}
+
+// BillingPlanView is one column of the plan comparison.
+type BillingPlanView struct {
+	Key, Name string
+	Price     string // per seat or per month
+	SeatBased bool
+	TrialDays int
+	Current   bool
+	Values    map[string]licensing.PlanValue
+	Action    string // upgrade, downgrade, subscribe, or "" (current or not buyable)
+	CanTrial  bool
+}
+
+// ChangeConfirmView is what the buyer reads before confirming a plan change.
+type ChangeConfirmView struct {
+	PlanKey, PlanName string
+	Direction         string // upgrade, downgrade, trial, subscribe
+	Charge            string // upgrades: charged now
+	EffectiveAt       string // downgrades
+	TrialDays         int
+	FallbackPlanName  string
+	Changes           []licensing.FeatureChange
+	SeatsToFree       int
+	Holders           []SeatHolderView
+	CSRF              string
+}
+
+// SeatConfirmView is what the buyer reads before changing the seat count.
+type SeatConfirmView struct {
+	From, To    int
+	Charge      string
+	EffectiveAt string
+	SeatsToFree int
+	Holders     []SeatHolderView
+	CSRF        string
+}
+
+// Lost lists the changes that take something away.
+func (c ChangeConfirmView) Lost() []licensing.FeatureChange {
+	var out []licensing.FeatureChange
+	for _, ch := range c.Changes {
+		if ch.Loses() {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// Gained lists the changes that add something.
+func (c ChangeConfirmView) Gained() []licensing.FeatureChange {
+	var out []licensing.FeatureChange
+	for _, ch := range c.Changes {
+		if !ch.Loses() {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// FormatMoney writes minor units as "$12.00" (other currencies by code).
+func FormatMoney(amount int64, currency string) string {
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	major := formatCount(amount / 100)
+	cents := fmt.Sprintf("%02d", amount%100)
+	if strings.EqualFold(currency, "usd") || currency == "" {
+		return sign + "$" + major + "." + cents
+	}
+	return sign + major + "." + cents + " " + strings.ToUpper(currency)
+}
+
+func planValueText(f licensing.Feature, v licensing.PlanValue) string {
+	switch {
+	case !v.Enabled:
+		return "—"
+	case f.Kind == licensing.Boolean:
+		return "✓"
+	case v.Limit == nil:
+		return "Unlimited"
+	}
+	return formatCount(*v.Limit)
+}
+
+func changeText(c licensing.FeatureChange) string {
+	switch c.Kind {
+	case licensing.FeatureLost:
+		return "switches off"
+	case licensing.FeatureGained:
+		return "switches on"
+	}
+	return planValueText(c.Feature, c.From) + " → " + planValueText(c.Feature, c.To)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func since(n int64) string { return strconv.FormatInt(n, 10) }
+
+func directionTitle(c ChangeConfirmView) string {
+	switch c.Direction {
+	case "upgrade":
+		return "Upgrade to " + c.PlanName
+	case "downgrade":
+		return "Downgrade to " + c.PlanName
+	case "trial":
+		return "Start a " + strconv.Itoa(c.TrialDays) + "-day trial of " + c.PlanName
+	}
+	return "Subscribe to " + c.PlanName
+}
+
+func boolText(b bool) string { return strconv.FormatBool(b) }
+
+func actionLabel(action string) string {
+	switch action {
+	case "upgrade":
+		return "Upgrade"
+	case "downgrade":
+		return "Downgrade"
+	}
+	return "Subscribe"
+}
+
+func confirmPath(direction string) string {
+	if direction == "trial" {
+		return "/billing/trial"
+	}
+	return "/billing/change"
+}
