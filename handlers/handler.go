@@ -22,6 +22,11 @@ type Handler struct {
 	Sessions sessions.Store
 	Clock    licensing.Clock
 	Logger   *slog.Logger
+
+	// Entitlement API (issue #6): the in-process cache checks are answered
+	// from, and how offline licences are issued.
+	Checks   *store.CheckCache
+	Licences store.LicenceOptions
 }
 
 // Cookie and context names shared with web's middleware.

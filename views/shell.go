@@ -41,6 +41,7 @@ type NavItem struct {
 // Nav is the portal's navigation, in order.
 var Nav = []NavItem{
 	{"overview", "Overview", "/"},
+	{"api-keys", "API keys", "/settings/api-keys"}, // entitlement API (issue #6)
 }
 
 func csrfHeaders(token string) string {

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -18,6 +19,18 @@ import (
 func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		// Entitlement API (issue #6): errors are problem documents.
+		if handlers.IsAPIRequest(c) {
+			p := handlers.ProblemFor(err)
+			if p.Status >= 500 {
+				loggerFrom(c.Request().Context(), logger).Error("api request failed", "err", err,
+					"method", c.Request().Method, "path", c.Request().URL.Path)
+			}
+			if rerr := h.RenderProblem(c, p); rerr != nil {
+				logger.Error("render problem", "err", rerr)
+			}
 			return
 		}
 		status, message := classify(err)
@@ -47,6 +60,8 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "No seat left: every purchased seat is assigned. Unassign one or buy more seats."
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
+	case errors.Is(err, licensing.ErrUnknownFeature):
+		return http.StatusNotFound, "That feature does not exist."
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ve.Error()
 	case errors.As(err, &he):

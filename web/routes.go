@@ -6,6 +6,7 @@ import (
 
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/static"
+	"github.com/entitle-dev/entitle/store"
 )
 
 // routes is the site map: group, middleware, path, handler.
@@ -32,6 +33,23 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
+
+	// Entitlement API for vendors' applications (issue #6): API keys, not
+	// sessions, so no CSRF; errors are RFC 9457 problem documents
+	// (web/errors.go); every route is in handlers/openapi.json.
+	e.GET("/api/v1/openapi.json", h.OpenAPI)
+	e.GET("/api/v1/keys", h.APIPublicKeys)
+	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, newAPILimits(opts.APIRateLimit, opts.APIRateBurst)))
+	api.GET("/entitlements", h.APIEntitlements, requireScope(store.ScopeCheck))
+	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
+	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
+	api.GET("/license", h.APILicence, requireScope(store.ScopeLicense))
+	// The portal's side of it: API keys and the offline licence (owner/admin).
+	signedIn.GET("/settings/api-keys", h.APIKeysPage)
+	signedIn.POST("/settings/api-keys", h.CreateAPIKey)
+	signedIn.POST("/settings/api-keys/:id/revoke", h.RevokeAPIKey)
+	signedIn.GET("/settings/licence", h.DownloadLicence)
+	signedIn.GET("/settings/licence/keys.json", h.DownloadPublicKeys)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

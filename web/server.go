@@ -22,6 +22,15 @@ type Options struct {
 	Logger        *slog.Logger
 	SessionSecret []byte // signs the session cookie (32 bytes or more)
 	SecureCookies bool   // set when users reach the portal over TLS
+
+	// Entitlement API (issue #6). Checks is the running cache checks are
+	// answered from (nil: one that reads the database every time);
+	// APIRateLimit is requests per second per API key (0: no limit) with
+	// bursts of APIRateBurst.
+	Checks       *store.CheckCache
+	Licences     store.LicenceOptions
+	APIRateLimit float64
+	APIRateBurst int
 }
 
 // New builds the server with every route mounted.
@@ -33,7 +42,11 @@ func New(opts Options) *echo.Echo {
 	cookies.Options = &sessions.Options{
 		Path: "/", MaxAge: 12 * 60 * 60, HttpOnly: true, Secure: opts.SecureCookies, SameSite: http.SameSiteLaxMode,
 	}
-	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger}
+	if opts.Checks == nil {
+		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
+	}
+	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
+		Checks: opts.Checks, Licences: opts.Licences}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

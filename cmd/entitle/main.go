@@ -25,6 +25,15 @@ Usage:
   entitle accounts show SLUG [--json]
                                      show one account's plan, seats and entitlements
   entitle audit verify               check every audit chain; prints the first broken link or OK
+  entitle apikeys create ACCOUNT [--name NAME] [--scopes check,usage,license]
+                                     create an API key for the account; prints it once
+  entitle apikeys list ACCOUNT       list the account's API keys (prefix, scopes, last use)
+  entitle apikeys revoke ACCOUNT PREFIX
+                                     revoke an API key; it fails at once on every instance
+  entitle keys rotate                create a new licence signing key (older keys keep verifying)
+  entitle keys list                  list licence signing keys
+  entitle keys retire KEY_ID         stop offering a signing key for verification
+  entitle keys public                print the public key file applications verify licences with
   entitle --help                     this text
 
 Environment:
@@ -73,6 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return accountsShow(ctx, cfg, args[2], len(args) > 3 && args[3] == "--json", stdout)
 	case cmd == "audit verify":
 		return auditVerify(ctx, cfg, stdout)
+	// Entitlement API (issue #6).
+	case args[0] == "apikeys":
+		return apiKeysCommand(ctx, cfg, args[1:], stdout)
+	case args[0] == "keys":
+		return keysCommand(ctx, cfg, args[1:], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -35,8 +36,22 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.New("SESSION_SECRET must be at least 32 characters")
 	}
 
+	// Entitlement API (issue #6): checks are answered from memory, kept
+	// fresh by LISTEN on the changes channel.
+	checks := store.NewCheckCache(s, logger)
+	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
+	cacheDone := make(chan struct{})
+	go func() {
+		defer close(cacheDone)
+		if err := checks.Run(cacheCtx, cfg.DatabaseURL); err != nil {
+			logger.Error("entitlement cache stopped: checks read the database", "err", err)
+		}
+	}()
+	defer func() { stopCache(); <-cacheDone }() // writes the last API key use before the pool closes
+
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
-		SessionSecret: secret, SecureCookies: cfg.SecureCookies()})
+		SessionSecret: secret, SecureCookies: cfg.SecureCookies(),
+		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
