@@ -23,9 +23,9 @@ func teamState() AccountState {
 		Plan:         &PlanRef{Key: "team", Name: "Team", Version: 1, Rank: 1, SeatBased: true},
 		Subscription: &SubscriptionState{Status: Active, SeatBased: true},
 		Seats:        10, SeatsAssigned: 2,
-		Features: []Feature{dashboards, {Key: "exports", Name: "Exports", Kind: Boolean}, apiCalls},
-		Values: map[string]PlanValue{"dashboards": {Enabled: true}, "api_calls": *limited(1000)},
-		Usage:  map[string]int64{"api_calls": 400},
+		Features:    []Feature{dashboards, {Key: "exports", Name: "Exports", Kind: Boolean}, apiCalls},
+		Values:      map[string]PlanValue{"dashboards": {Enabled: true}, "api_calls": *limited(1000)},
+		Usage:       map[string]int64{"api_calls": 400},
 		SeatHolders: []SeatHolder{{UserID: 7, Email: "Alice@Globex.test"}, {UserID: 8, Email: "bob@globex.test"}},
 	}}}
 }
