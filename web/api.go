@@ -77,7 +77,11 @@ func (l *apiLimits) wait(keyID int64, now time.Time) time.Duration {
 	if !ok {
 		v, _ = l.byKey.LoadOrStore(keyID, rate.NewLimiter(l.perSecond, l.burst))
 	}
-	r := v.(*rate.Limiter).ReserveN(now, 1)
+	lim := v.(*rate.Limiter)
+	if lim.AllowN(now, 1) { // the common case, without allocating a reservation
+		return 0
+	}
+	r := lim.ReserveN(now, 1)
 	if !r.OK() {
 		return time.Second
 	}

@@ -29,7 +29,7 @@ import (
 // apiInstance is one running Entitle instance: its own store (connection
 // pool), its own entitlement cache listening for changes, its own server.
 type apiInstance struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store *store.Store
 	cache *store.CheckCache
@@ -40,7 +40,7 @@ type apiInstance struct {
 type apiOption func(*web.Options)
 
 // newAPI starts an instance on a fresh demo database.
-func newAPI(t *testing.T, opts ...apiOption) *apiInstance {
+func newAPI(t testing.TB, opts ...apiOption) *apiInstance {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	return startInstance(t, s, opts...)
@@ -48,7 +48,7 @@ func newAPI(t *testing.T, opts ...apiOption) *apiInstance {
 
 // databaseURL is the URL of the store's database (for a listener or a
 // second instance).
-func databaseURL(t *testing.T, s *store.Store) string {
+func databaseURL(t testing.TB, s *store.Store) string {
 	t.Helper()
 	var name string
 	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
@@ -69,7 +69,7 @@ func secondInstance(t *testing.T, first *apiInstance) *apiInstance {
 	return startInstance(t, store.New(db, nil))
 }
 
-func startInstance(t *testing.T, s *store.Store, opts ...apiOption) *apiInstance {
+func startInstance(t testing.TB, s *store.Store, opts ...apiOption) *apiInstance {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cache := store.NewCheckCache(s, logger)
@@ -244,6 +244,6 @@ type fixedClock struct{ at time.Time }
 func (c fixedClock) Now() time.Time { return c.at }
 
 // portal is the instance's portal, for a browser-like client.
-func (a *apiInstance) portal() *portal {
-	return &portal{t: a.t, srv: a.srv, store: a.store, client: newClient()}
+func (a *apiInstance) portal(t *testing.T) *portal {
+	return &portal{t: t, srv: a.srv, store: a.store, client: newClient()}
 }

@@ -18,7 +18,7 @@ import (
 func TestAdminCreatesAKeySeesItOnceUsesItAndRevokesIt(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	p := a.portal()
+	p := a.portal(t)
 	c := p.login("owner@globex.test")
 	res, doc := p.get(c, "/settings/api-keys")
 	if res.StatusCode != http.StatusOK || doc.Find(`[data-testid="no-api-keys"]`).Length() != 1 {
@@ -85,7 +85,7 @@ func keyID(t *testing.T, a *apiInstance, prefix string) int64 {
 func TestAPIKeysPageAnswersHTMXWithTheSectionOnly(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	p := a.portal()
+	p := a.portal(t)
 	c := p.login("admin@globex.test")
 	_, doc := p.get(c, "/settings/api-keys")
 	form := url.Values{"_csrf": {csrfToken(doc)}, "name": {""}, "scopes": {"check"}}
@@ -174,7 +174,7 @@ func TestOverviewShowsUsagePerPeriod(t *testing.T) {
 		SELECT $1, id, 123, 'old', date_trunc('month', now()) - interval '1 day' FROM feature WHERE key = 'api_calls'`, a.accountID("globex")); err != nil {
 		t.Fatal(err)
 	}
-	p := a.portal()
+	p := a.portal(t)
 	_, doc := p.get(p.login("owner@globex.test"), "/")
 	var rows []string
 	doc.Find(`[data-testid="usage-row"]`).Each(func(_ int, s *goquery.Selection) {
