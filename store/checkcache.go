@@ -32,6 +32,10 @@ type CheckCache struct {
 	accounts map[int64]*stateEntry
 	keys     map[[32]byte]keyEntry // by SHA-256 of the token
 	keysGen  uint64                // bumped whenever keys are dropped
+	// unknown remembers tokens that match no usable key (a client retrying
+	// with a revoked key, say), so they stop costing a query each. A token
+	// is random: one that matches nothing now never will.
+	unknown map[[32]byte]struct{}
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time // API key id → last use, not yet written
@@ -57,7 +61,7 @@ const cacheMaxAge = 5 * time.Minute
 // it passes every call through to the database.
 func NewCheckCache(s *Store, logger *slog.Logger) *CheckCache {
 	c := &CheckCache{store: s, logger: logger, maxAge: cacheMaxAge,
-		accounts: map[int64]*stateEntry{}, keys: map[[32]byte]keyEntry{}, used: map[int64]time.Time{}}
+		accounts: map[int64]*stateEntry{}, keys: map[[32]byte]keyEntry{}, unknown: map[[32]byte]struct{}{}, used: map[int64]time.Time{}}
 	s.OnCommittedChange(c.invalidate)
 	return c
 }
@@ -139,6 +143,9 @@ func (c *CheckCache) load(ctx context.Context, accountID int64) *stateEntry {
 	return e
 }
 
+// maxUnknownTokens bounds the memory of tokens that matched no key.
+const maxUnknownTokens = 10000
+
 // ErrUnknownAPIKey: no usable key matches the token.
 var ErrUnknownAPIKey = errors.New("unknown or revoked API key")
 
@@ -153,8 +160,12 @@ func (c *CheckCache) Authenticate(ctx context.Context, token string) (*APIKey, e
 	if live {
 		c.mu.RLock()
 		e := c.keys[hash]
+		_, unknown := c.unknown[hash]
 		gen = c.keysGen
 		c.mu.RUnlock()
+		if unknown {
+			return nil, ErrUnknownAPIKey
+		}
 		if e.key != nil && time.Now().Before(e.expires) {
 			key = e.key
 		}
@@ -162,6 +173,14 @@ func (c *CheckCache) Authenticate(ctx context.Context, token string) (*APIKey, e
 	if key == nil {
 		k, err := c.store.APIKeyByToken(ctx, token)
 		if errors.Is(err, ErrNotFound) {
+			if live {
+				c.mu.Lock()
+				if len(c.unknown) >= maxUnknownTokens { // bounded: a flood of random tokens cannot grow it
+					c.unknown = map[[32]byte]struct{}{}
+				}
+				c.unknown[hash] = struct{}{}
+				c.mu.Unlock()
+			}
 			return nil, ErrUnknownAPIKey
 		}
 		if err != nil {
