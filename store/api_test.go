@@ -286,3 +286,32 @@ func TestCheckCacheLoadsOnceAndForgetsWhatChanged(t *testing.T) {
 		t.Errorf("unknown account: %v", err)
 	}
 }
+
+func TestSetSubscriptionPlanIsAuditedAndRefusesWhatDoesNotExist(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	globex := accountID(t, s, "globex")
+	actor := store.Actor{Type: "stripe", Label: "evt_1"}
+	for name, err := range map[string]error{
+		"no such plan":    s.SetSubscriptionPlan(ctx, actor, globex, "analytics", "platinum"),
+		"no such product": s.SetSubscriptionPlan(ctx, actor, globex, "teleport", "team"),
+		"no such account": s.SetSubscriptionPlan(ctx, actor, 999999, "analytics", "team"),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := s.SetSubscriptionPlan(ctx, actor, globex, "analytics", "enterprise"); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := s.AccountState(ctx, globex)
+	if r, _ := licensing.NewChecker(state).Check("sso", "", time.Now()); !r.Decision.HasAccess || r.Plan.Key != "enterprise" {
+		t.Errorf("after the change: %+v", r)
+	}
+	var n int
+	_ = s.DB().Get(&n, `SELECT count(*) FROM audit_entry WHERE account_id = $1 AND action = 'subscription.plan_change' AND actor_type = 'stripe'`, globex)
+	if n != 1 {
+		t.Errorf("%d audit entries for the plan change", n)
+	}
+}
