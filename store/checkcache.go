@@ -207,9 +207,8 @@ func (c *CheckCache) invalidate(payload string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch payload {
-	case ChangedEverything:
+	case ChangedEverything: // the catalog: every account's state, not the keys
 		c.accounts = map[int64]*stateEntry{}
-		c.keys, c.keysGen = map[[32]byte]keyEntry{}, c.keysGen+1
 	case ChangedAPIKeys:
 		c.keys, c.keysGen = map[[32]byte]keyEntry{}, c.keysGen+1
 	default:
@@ -295,7 +294,7 @@ func (c *CheckCache) Run(ctx context.Context, databaseURL string) error {
 			return c.FlushKeyUse(fctx)
 		case n := <-l.Notify:
 			if n == nil { // reconnected: whatever was sent meanwhile is gone
-				c.invalidate(ChangedEverything)
+				c.setLive(true)
 				continue
 			}
 			c.invalidate(n.Extra)
