@@ -21,8 +21,8 @@ func apiKeyAuth(h *handlers.Handler, limits *apiLimits) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			auth := c.Request().Header.Get(echo.HeaderAuthorization)
-			token, ok := strings.CutPrefix(auth, "Bearer ")
-			if !ok || token == "" {
+			scheme, token, _ := strings.Cut(auth, " ")
+			if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 				return handlers.ProblemUnauthorized("Send the account's API key as `Authorization: Bearer <key>`.")
 			}
 			key, err := h.Checks.Authenticate(c.Request().Context(), strings.TrimSpace(token))
