@@ -27,6 +27,11 @@ type Handler struct {
 	// taken from the request, as in tests).
 	PublicURL string
 	Billing   *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
+
+	// Entitlement API (issue #6): the in-process cache checks are answered
+	// from, and how offline licences are issued.
+	Checks   *store.CheckCache
+	Licences store.LicenceOptions
 }
 
 // Cookie and context names shared with web's middleware.

@@ -60,11 +60,15 @@ func impersonation(h *handlers.Handler) echo.MiddlewareFunc {
 }
 
 // impersonationApplies is false for the console (where the staff member is
-// themselves) and for probes and static files.
+// themselves), for probes and static files, and for machine endpoints.
 func impersonationApplies(path string) bool {
 	switch {
 	case path == "/admin" || strings.HasPrefix(path, "/admin/"), strings.HasPrefix(path, "/static/"),
 		path == "/healthz", path == "/readyz":
+		return false
+	// Machine endpoints authenticate by API key, SCIM token or Stripe
+	// signature; a staff cookie means nothing there.
+	case strings.HasPrefix(path, "/api/"), strings.HasPrefix(path, "/scim/"), strings.HasPrefix(path, "/webhooks/"):
 		return false
 	}
 	return true

@@ -27,6 +27,15 @@ type Options struct {
 	// Billing is the provider, inbox and worker; nil wires the local
 	// simulator (its worker is the caller's to run).
 	Billing *billing.Billing
+
+	// Entitlement API (issue #6). Checks is the running cache checks are
+	// answered from (nil: one that reads the database every time);
+	// APIRateLimit is requests per second per API key (0: no limit) with
+	// bursts of APIRateBurst.
+	Checks       *store.CheckCache
+	Licences     store.LicenceOptions
+	APIRateLimit float64
+	APIRateBurst int
 }
 
 // New builds the server with every route mounted.
@@ -41,8 +50,11 @@ func New(opts Options) *echo.Echo {
 	if opts.Billing == nil {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
+	if opts.Checks == nil {
+		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
-		PublicURL: opts.PublicURL, Billing: opts.Billing}
+		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
