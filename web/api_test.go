@@ -207,4 +207,3 @@ func TestUnknownAPIRouteIsAProblemNotAPage(t *testing.T) {
 		}
 	}
 }
-
