@@ -43,11 +43,15 @@ const (
 	ManageAPIKeys    Action = "apikeys.manage"  // API keys and the offline licence file
 	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
 	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
+	// Insights (issue #9): allocation, consumption, waste and compliance.
+	ViewInsights Action = "insights.view"    // the insights page, its live updates and the compliance report
+	ReclaimSeats Action = "insights.reclaim" // reclaim idle seats and set the idle and auto-reclaim policy
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
-	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport}
+	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
+	ViewInsights, ReclaimSeats}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -69,6 +73,8 @@ var Permissions = map[Action][]Role{
 	ManageAPIKeys:    {Owner, Admin},
 	ViewSupport:      {Owner, Admin},
 	ConsentSupport:   {Owner},
+	ViewInsights:     {Owner, Admin, Billing},
+	ReclaimSeats:     {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

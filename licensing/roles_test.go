@@ -21,6 +21,8 @@ func TestPermissionMatrix(t *testing.T) {
 		ManageAPIKeys:    {Owner: true, Admin: true},
 		ViewSupport:      {Owner: true, Admin: true},
 		ConsentSupport:   {Owner: true},
+		ViewInsights:     {Owner: true, Admin: true, Billing: true},
+		ReclaimSeats:     {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

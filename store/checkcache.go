@@ -39,6 +39,11 @@ type CheckCache struct {
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time // API key id → last use, not yet written
+
+	// Insights (issue #9): seats' last use, written in the same batches;
+	// and whoever else wants to hear the change feed (the live pages' hub).
+	seatsUsed map[SeatUse]time.Time
+	hooks     []func(payload string)
 }
 
 type keyEntry struct {
@@ -61,7 +66,8 @@ const cacheMaxAge = 5 * time.Minute
 // it passes every call through to the database.
 func NewCheckCache(s *Store, logger *slog.Logger) *CheckCache {
 	c := &CheckCache{store: s, logger: logger, maxAge: cacheMaxAge,
-		accounts: map[int64]*stateEntry{}, keys: map[[32]byte]keyEntry{}, unknown: map[[32]byte]struct{}{}, used: map[int64]time.Time{}}
+		accounts: map[int64]*stateEntry{}, keys: map[[32]byte]keyEntry{}, unknown: map[[32]byte]struct{}{}, used: map[int64]time.Time{},
+		seatsUsed: map[SeatUse]time.Time{}}
 	s.OnCommittedChange(c.invalidate)
 	return c
 }
@@ -232,8 +238,8 @@ func (c *CheckCache) setLive(live bool) {
 // flush.
 func (c *CheckCache) FlushKeyUse(ctx context.Context) error {
 	c.usedMu.Lock()
-	used := c.used
-	c.used = map[int64]time.Time{}
+	used, seats := c.used, c.seatsUsed
+	c.used, c.seatsUsed = map[int64]time.Time{}, map[SeatUse]time.Time{}
 	c.usedMu.Unlock()
 	if err := c.store.RecordAPIKeysUsed(ctx, used); err != nil {
 		c.usedMu.Lock()
@@ -245,11 +251,22 @@ func (c *CheckCache) FlushKeyUse(ctx context.Context) error {
 		c.usedMu.Unlock()
 		return err
 	}
+	if err := c.store.RecordSeatUse(ctx, seats); err != nil {
+		c.usedMu.Lock()
+		for k, at := range seats {
+			if at.After(c.seatsUsed[k]) {
+				c.seatsUsed[k] = at
+			}
+		}
+		c.usedMu.Unlock()
+		return err
+	}
 	return nil
 }
 
-// keyUseFlushEvery is how often last-use times are written.
-const keyUseFlushEvery = 10 * time.Second
+// keyUseFlushEvery is how often last-use times (API keys and seats) are
+// written.
+const keyUseFlushEvery = 5 * time.Second
 
 // Run listens on ChangesChannel through its own connection to databaseURL
 // and writes key use every few seconds, until ctx ends (then it writes the
@@ -295,9 +312,11 @@ func (c *CheckCache) Run(ctx context.Context, databaseURL string) error {
 		case n := <-l.Notify:
 			if n == nil { // reconnected: whatever was sent meanwhile is gone
 				c.setLive(true)
+				c.tell(ChangedEverything)
 				continue
 			}
 			c.invalidate(n.Extra)
+			c.tell(n.Extra)
 		case <-flush.C:
 			if err := c.FlushKeyUse(ctx); err != nil {
 				c.logger.Error("write API key use", "err", err)

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
+)
+
+// Insights (issue #9): allocation, consumption, waste and compliance. The
+// rules (idle, active, forecast, status) are licensing's; this reads the
+// facts they are decided from.
+
+// InsightsSettings is an account's idle threshold and reclaim policy.
+type InsightsSettings struct {
+	IdleDays        int           `db:"idle_days"`
+	AutoReclaimDays sql.NullInt64 `db:"auto_reclaim_days"` // NULL: no automatic reclaim
+}
+
+// SeatActivity is one seat with what says whether it is used.
+type SeatActivity struct {
+	SubscriptionID int64        `db:"subscription_id"`
+	MembershipID   int64        `db:"membership_id"`
+	Email          string       `db:"email"`
+	Name           string       `db:"name"`
+	AssignedAt     time.Time    `db:"assigned_at"`
+	LastUsedAt     sql.NullTime `db:"last_used_at"`
+	LastSignInAt   sql.NullTime `db:"last_sign_in_at"`
+}
+
+// Idle reports whether the seat is idle at now after idleDays.
+func (a SeatActivity) Idle(now time.Time, idleDays int) bool {
+	return licensing.IsIdle(a.LastUsedAt.Time, a.LastSignInAt.Time, a.AssignedAt, now, idleDays)
+}
+
+// Active reports whether the holder was active in the last 30 days.
+func (a SeatActivity) Active(now time.Time) bool {
+	return licensing.IsActive(a.LastUsedAt.Time, a.LastSignInAt.Time, now)
+}
+
+// LastActivity is the latest use or sign-in (zero: never).
+func (a SeatActivity) LastActivity() time.Time {
+	return licensing.LastActivity(a.LastUsedAt.Time, a.LastSignInAt.Time)
+}
+
+const (
+	insightsSettingsSQL = `SELECT idle_days, auto_reclaim_days FROM account WHERE id = $1`
+	seatActivitySQL     = `
+SELECT sa.subscription_id, sa.membership_id, u.email, u.name, sa.assigned_at, sa.last_used_at, m.last_sign_in_at
+FROM seat_assignment sa
+JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
+JOIN app_user u ON u.id = m.user_id
+WHERE sa.account_id = $1
+ORDER BY sa.subscription_id, greatest(sa.last_used_at, m.last_sign_in_at) ASC NULLS FIRST, sa.assigned_at, sa.membership_id`
+)
+
+// InsightsSettings reads the account's idle threshold and reclaim policy.
+func (s *Store) InsightsSettings(ctx context.Context, accountID int64) (InsightsSettings, error) {
+	var out InsightsSettings
+	err := s.db.GetContext(ctx, &out, insightsSettingsSQL, accountID)
+	if err == sql.ErrNoRows {
+		return out, ErrNotFound
+	}
+	return out, err
+}
+
+// SeatActivity lists every seat of the account, least recently active
+// first within each subscription.
+func (s *Store) SeatActivity(ctx context.Context, accountID int64) ([]SeatActivity, error) {
+	var out []SeatActivity
+	err := s.db.SelectContext(ctx, &out, seatActivitySQL, accountID)
+	return out, err
+}
+
+// ProductInsight is one product's figures on the insights page.
+type ProductInsight struct {
+	Pool     SeatPool
+	Active   int
+	Idle     []SeatActivity
+	Waiting  int // the waiting list (provisioning, issue #8)
+	Metered  []MeteredInsight
+	PastDue  bool
+	Canceled bool
+}
+
+// MeteredInsight is a metered or limited feature's usage in its period.
+type MeteredInsight struct {
+	Feature, Name string
+	Period        licensing.Period
+	Used          int64
+	Limit         *int64
+	Forecast      int64
+	PeriodEnd     time.Time
+}
+
+// AccountInsights is everything the customer's insights page shows.
+type AccountInsights struct {
+	Settings   InsightsSettings
+	Products   []ProductInsight
+	Compliance licensing.Compliance
+	At         time.Time
+}
+
+// Insights gathers the account's figures at the store's clock.
+func (s *Store) Insights(ctx context.Context, accountID int64) (AccountInsights, error) {
+	now := s.Now()
+	out := AccountInsights{At: now}
+	var err error
+	if out.Settings, err = s.InsightsSettings(ctx, accountID); err != nil {
+		return out, err
+	}
+	pools, err := s.SeatPools(ctx, accountID)
+	if err != nil {
+		return out, err
+	}
+	seats, err := s.SeatActivity(ctx, accountID)
+	if err != nil {
+		return out, err
+	}
+	waiting, err := s.waitingCounts(ctx, accountID)
+	if err != nil {
+		return out, err
+	}
+	state, err := s.AccountState(ctx, accountID)
+	if err != nil {
+		return out, err
+	}
+	checks := licensing.NewChecker(state).CheckAll("", now)
+	var facts licensing.ComplianceFacts
+	for _, p := range pools {
+		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID],
+			PastDue:  p.Status == string(licensing.PastDue) || p.Status == string(licensing.Suspended),
+			Canceled: p.Status == string(licensing.Canceled)}
+		for _, a := range seats {
+			if a.SubscriptionID != p.SubscriptionID {
+				continue
+			}
+			if a.Active(now) {
+				pi.Active++
+			}
+			if a.Idle(now, out.Settings.IdleDays) {
+				pi.Idle = append(pi.Idle, a)
+			}
+		}
+		for _, r := range checks {
+			if r.Product != p.ProductKey || (r.Feature.Kind != licensing.Metered && r.Feature.Kind != licensing.Limit) {
+				continue
+			}
+			m := MeteredInsight{Feature: r.Feature.Key, Name: r.Feature.Name, Period: r.Feature.Period,
+				Used: r.Decision.Used, Limit: r.Decision.Limit, Forecast: r.Decision.Used}
+			if r.Feature.Kind == licensing.Metered {
+				start, end := licensing.PeriodStart(r.Feature.Period, now), licensing.PeriodEnd(r.Feature.Period, now)
+				m.Forecast, m.PeriodEnd = licensing.Forecast(r.Decision.Used, start, end, now), end
+			}
+			pi.Metered = append(pi.Metered, m)
+		}
+		if pi.PastDue {
+			facts.PastDueProducts = append(facts.PastDueProducts, p.ProductName)
+		}
+		if p.Over() > 0 {
+			facts.OverAllocated = append(facts.OverAllocated, p.ProductName)
+		}
+		out.Products = append(out.Products, pi)
+	}
+	if facts.DriftCount, err = s.driftCount(ctx, accountID); err != nil {
+		return out, err
+	}
+	out.Compliance = licensing.ComplianceStatus(facts)
+	return out, nil
+}
+
+// waitingCounts is the waiting list per subscription. The waiting list
+// arrives with provisioning (issue #8); until then nobody waits.
+func (s *Store) waitingCounts(ctx context.Context, accountID int64) (map[int64]int, error) {
+	return map[int64]int{}, nil
+}
+
+// driftCount is how many seat assignments disagree with the provisioning
+// rules (issue #8); until the reconciler exists there is none.
+func (s *Store) driftCount(ctx context.Context, accountID int64) (int, error) {
+	return 0, nil
+}

@@ -1,0 +1,266 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+)
+
+// insightsDemo is the demo on a clock ten days into a 30-day month, with
+// every Globex seat used a day ago and nobody signed in.
+func insightsDemo(t *testing.T) (*store.Store, *fixedClock, store.Principal, int64) {
+	t.Helper()
+	clock := &fixedClock{now: time.Date(2026, 4, 11, 0, 0, 0, 0, time.UTC)}
+	s := storetest.NewDemo(t, clock)
+	owner := principal(t, s, "owner@globex.test")
+	if _, err := s.DB().Exec(`UPDATE membership SET last_sign_in_at = NULL WHERE account_id = $1`, owner.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(`UPDATE seat_assignment SET last_used_at = $2, assigned_at = $3 WHERE account_id = $1`,
+		owner.AccountID, clock.now.Add(-24*time.Hour), clock.now.AddDate(0, 0, -60)); err != nil {
+		t.Fatal(err)
+	}
+	pools, err := s.SeatPools(context.Background(), owner.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clock, owner, pools[0].SubscriptionID
+}
+
+func lastUsed(t *testing.T, s *store.Store, email string, at time.Time) {
+	t.Helper()
+	if _, err := s.DB().Exec(`UPDATE seat_assignment SET last_used_at = $2 WHERE membership_id = $1`, membershipOf(t, s, email), at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func idleEmails(t *testing.T, s *store.Store, accountID int64) []string {
+	t.Helper()
+	in, err := s.Insights(context.Background(), accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range in.Products[0].Idle {
+		out = append(out, a.Email)
+	}
+	return out
+}
+
+func TestIdleSeatsAtTheNDayBoundary(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, _ := insightsDemo(t)
+	ctx := context.Background()
+	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -30))                // exactly 30 days
+	lastUsed(t, s, "dave@globex.test", clock.now.AddDate(0, 0, -30).Add(time.Second)) // a second short
+	if got := strings.Join(idleEmails(t, s, owner.AccountID), ","); got != "carol@globex.test" {
+		t.Fatalf("idle at 30 days: %q", got)
+	}
+	// A sign-in counts as activity.
+	if _, err := s.DB().Exec(`UPDATE membership SET last_sign_in_at = $2 WHERE id = $1`, membershipOf(t, s, "carol@globex.test"), clock.now); err != nil {
+		t.Fatal(err)
+	}
+	if got := idleEmails(t, s, owner.AccountID); len(got) != 0 {
+		t.Fatalf("idle after a sign-in: %q", got)
+	}
+	// The account's own threshold.
+	if err := s.SetInsightsSettings(ctx, owner, 7, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(idleEmails(t, s, owner.AccountID), ","); got != "dave@globex.test" {
+		t.Fatalf("idle at 7 days: %q", got)
+	}
+	in, _ := s.Insights(ctx, owner.AccountID)
+	p := in.Products[0]
+	if p.Pool.Purchased != 10 || p.Pool.Assigned != 7 || p.Active != 7 {
+		t.Fatalf("figures: purchased %d assigned %d active %d", p.Pool.Purchased, p.Pool.Assigned, p.Active)
+	}
+}
+
+func TestReclaimTakesOnlyIdleSeatsAuditedAndNotified(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, sub := insightsDemo(t)
+	ctx := context.Background()
+	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -45))
+	lastUsed(t, s, "dave@globex.test", clock.now.AddDate(0, 0, -45))
+	carol, dave, bob := membershipOf(t, s, "carol@globex.test"), membershipOf(t, s, "dave@globex.test"), membershipOf(t, s, "bob@globex.test")
+
+	preview, err := s.ReclaimIdleSeats(ctx, owner, sub, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reclaimed := 0
+	for _, r := range preview {
+		if r.Outcome == store.SeatReclaimed {
+			reclaimed++
+		}
+	}
+	if reclaimed != 2 || queryInt(t, s, `SELECT count(*) FROM seat_assignment WHERE subscription_id = $1`, sub) != 7 {
+		t.Fatalf("preview: %d to reclaim, and it must change nothing", reclaimed)
+	}
+
+	results, err := s.ReclaimIdleSeats(ctx, owner, sub, []int64{carol, bob}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	for _, r := range results {
+		got[r.MembershipID] = r.Outcome
+	}
+	if got[carol] != store.SeatReclaimed || got[bob] != store.SeatNotIdle || len(got) != 2 {
+		t.Fatalf("results %v", got)
+	}
+	if queryInt(t, s, `SELECT count(*) FROM seat_assignment WHERE membership_id = ANY(ARRAY[$1, $2]::bigint[])`, carol, dave) != 1 {
+		t.Fatal("carol keeps her seat, or dave (not named) lost his")
+	}
+	if queryInt(t, s, `SELECT count(*) FROM audit_entry WHERE action = 'seat.reclaim' AND target_id = $1`, itoa(carol)) != 1 ||
+		auditCount(t, s, owner.AccountID, "seat.reclaim") != 1 {
+		t.Fatal("the reclaim is not audited once")
+	}
+	if queryInt(t, s, `SELECT count(*) FROM outbox WHERE kind = 'seat_reclaimed' AND to_address = 'carol@globex.test'`) != 1 {
+		t.Fatal("carol is not told")
+	}
+	// Another account's pool is not found, and nothing changes.
+	umbrella := principal(t, s, "owner@umbrella.test")
+	if _, err := s.ReclaimIdleSeats(ctx, umbrella, sub, nil, false); err == nil {
+		t.Fatal("Umbrella reclaimed Globex's seats")
+	}
+	// Members may not reclaim.
+	if _, err := s.ReclaimIdleSeats(ctx, principal(t, s, "billing@globex.test"), sub, nil, false); err == nil {
+		t.Fatal("billing reclaimed seats")
+	}
+}
+
+func TestAutoReclaimPolicy(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, sub := insightsDemo(t)
+	ctx := context.Background()
+	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -45))
+	lastUsed(t, s, "dave@globex.test", clock.now.AddDate(0, 0, -20))
+	if n, err := s.AutoReclaim(ctx); err != nil || n != 0 {
+		t.Fatalf("no policy: %d reclaimed, %v", n, err)
+	}
+	if err := s.SetInsightsSettings(ctx, owner, 30, 40); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.AutoReclaim(ctx); err != nil || n != 1 {
+		t.Fatalf("policy of 40 days: %d reclaimed, %v", n, err)
+	}
+	if queryInt(t, s, `SELECT count(*) FROM seat_assignment WHERE subscription_id = $1`, sub) != 6 ||
+		queryInt(t, s, `SELECT count(*) FROM audit_entry WHERE action = 'seat.reclaim' AND actor_type = 'system'`) != 1 {
+		t.Fatal("carol's seat is not reclaimed by the system")
+	}
+}
+
+func TestForecastOfMeteredUsage(t *testing.T) {
+	t.Parallel()
+	s, _, owner, _ := insightsDemo(t) // 10 of April's 30 days gone; demo Globex used 4200 api_calls
+	in, err := s.Insights(context.Background(), owner.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m *store.MeteredInsight
+	for i, x := range in.Products[0].Metered {
+		if x.Feature == "api_calls" {
+			m = &in.Products[0].Metered[i]
+		}
+	}
+	if m == nil || m.Used != 4200 || m.Forecast != 12600 || !m.PeriodEnd.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("api_calls: %+v", m)
+	}
+}
+
+func TestComplianceStatusForEachState(t *testing.T) {
+	t.Parallel()
+	s, _, owner, sub := insightsDemo(t)
+	ctx := context.Background()
+	status := func(accountID int64) licensing.ComplianceKind {
+		in, err := s.Insights(ctx, accountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Compliance.Kind
+	}
+	if got := status(owner.AccountID); got != licensing.CompliantStatus {
+		t.Fatalf("Globex: %s", got)
+	}
+	if got := status(principal(t, s, "owner@umbrella.test").AccountID); got != licensing.PastDueStatus {
+		t.Fatalf("Umbrella: %s", got)
+	}
+	if _, err := s.DB().Exec(`UPDATE subscription SET seats = 5 WHERE id = $1`, sub); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(owner.AccountID); got != licensing.OverAllocatedStatus {
+		t.Fatalf("Globex with 7 of 5 seats: %s", got)
+	}
+}
+
+func TestComplianceReportRowsAgainstTheDatabase(t *testing.T) {
+	t.Parallel()
+	s, _, owner, sub := insightsDemo(t)
+	ctx := context.Background()
+	frank := membershipOf(t, s, "frank@globex.test")
+	if _, err := s.UnassignSeats(ctx, owner, sub, []int64{membershipOf(t, s, "owner@globex.test")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AssignSeats(ctx, owner, sub, []int64{frank}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ComplianceReport(ctx, owner.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != queryInt(t, s, `SELECT count(*) FROM seat_assignment WHERE account_id = $1`, owner.AccountID) {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		if !r.AuditID.Valid {
+			t.Fatalf("%s has no audit entry", r.Email)
+		}
+		if queryInt(t, s, `SELECT count(*) FROM audit_entry WHERE id = $1 AND account_id = $2 AND action = 'seat.assign'
+			AND target_id = $3 AND after->>'subscription' = $4`, r.AuditID.Int64, owner.AccountID, itoa(r.MembershipID), itoa(r.SubscriptionID)) != 1 {
+			t.Fatalf("%s: audit entry %d is not its assignment", r.Email, r.AuditID.Int64)
+		}
+		want := "demo seed"
+		if r.MembershipID == frank {
+			want = "manual"
+		}
+		if r.How() != want {
+			t.Errorf("%s got the seat by %q, want %q", r.Email, r.How(), want)
+		}
+	}
+}
+
+func TestSeatUseAndSnapshots(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, _ := insightsDemo(t)
+	ctx := context.Background()
+	carol := principal(t, s, "carol@globex.test")
+	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -45))
+	err := s.RecordSeatUse(ctx, map[store.SeatUse]time.Time{
+		{AccountID: owner.AccountID, Product: "analytics", User: "Carol@Globex.test"}: clock.now,
+		{AccountID: owner.AccountID, Product: "analytics", User: itoa(carol.UserID)}:  clock.now.Add(-time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	if err := s.DB().QueryRow(`SELECT last_used_at FROM seat_assignment WHERE membership_id = $1`, carol.MembershipID).Scan(&at); err != nil || !at.Equal(clock.now) {
+		t.Fatalf("carol's last use %v, %v", at, err)
+	}
+	if n, err := s.SnapshotInsights(ctx); err != nil || n != 3 {
+		t.Fatalf("snapshot wrote %d rows, %v", n, err)
+	}
+	if n, err := s.SnapshotInsights(ctx); err != nil || n != 3 { // rewritten, not doubled
+		t.Fatalf("second snapshot wrote %d rows, %v", n, err)
+	}
+	days, err := s.InsightsHistory(ctx, owner.AccountID, 7)
+	if err != nil || len(days) != 1 || days[0].Purchased != 10 || days[0].Assigned != 7 || days[0].Active != 7 {
+		t.Fatalf("history %+v, %v", days, err)
+	}
+}
