@@ -26,6 +26,7 @@ build:
 static: node_modules/.package-lock.json
 	@mkdir -p static/vendor
 	@cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	@cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-ext-sse.min.js
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@scripts/ensure-node.sh

@@ -62,6 +62,7 @@ var consoleNavCapability = map[string]store.StaffCapability{
 	"outbox":   store.CanReadOutbox,
 	"audit":    store.CanReadAudit,
 	"staff":    store.CanManageStaff,
+	"insights": store.CanViewInsights, // insights (issue #9)
 }
 
 // AdminLoginForm shows the console's sign-in page.

@@ -32,6 +32,9 @@ type Handler struct {
 	// from, and how offline licences are issued.
 	Checks   *store.CheckCache
 	Licences store.LicenceOptions
+
+	// Insights (issue #9): the change feed for live pages.
+	Hub *store.Hub
 }
 
 // Cookie and context names shared with web's middleware.

@@ -15,6 +15,7 @@ const (
 	CanReadOutbox       StaffCapability = "outbox"
 	CanReadAudit        StaffCapability = "audit"
 	CanManageStaff      StaffCapability = "staff"
+	CanViewInsights     StaffCapability = "insights" // insights across all accounts (issue #9)
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
@@ -22,9 +23,9 @@ const (
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox},
+	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanViewInsights},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanViewInsights},
 }
 
 // StaffCan reports whether a staff role has a capability.

@@ -58,6 +58,8 @@ var Nav = []NavItem{
 	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	// Insights (issue #9): allocation, consumption, waste and compliance.
+	{"insights", "Insights", "/insights", licensing.ViewInsights},
 }
 
 // navFor is the navigation a role sees.

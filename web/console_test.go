@@ -308,8 +308,8 @@ func TestConsoleNavigationFollowsTheRole(t *testing.T) {
 	p, _, _ := newConsolePortal(t)
 	for email, want := range map[string]string{
 		"support@acme.test": "Accounts",
-		"ops@acme.test":     "Accounts Failed events Mail outbox",
-		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff",
+		"ops@acme.test":     "Accounts Failed events Mail outbox Insights",
+		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff Insights",
 	} {
 		_, doc := p.get(p.staffLogin(email), "/admin")
 		var got []string

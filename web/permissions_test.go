@@ -142,6 +142,26 @@ var routeCases = []routeCase{
 		foreign: []func(f fixture) request{func(f fixture) request {
 			return request{method: "POST", path: "/seats/auto-assign", form: url.Values{"subscription": {id(f.umbrellaSub)}, "on": {"true"}}}
 		}}},
+	// Insights (issue #9).
+	{name: "insights page", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights"} }},
+	{name: "insights live fragment", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/live?days=7"} }},
+	{name: "compliance report", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/report"} }},
+	{name: "compliance CSV", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/report.csv"} }},
+	{name: "reclaim preview", action: licensing.ReclaimSeats,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/insights/reclaim/preview", form: url.Values{"subscription": {id(f.globexSub)}}}
+		},
+		foreign: []func(f fixture) request{
+			func(f fixture) request {
+				return request{method: "POST", path: "/insights/reclaim", form: url.Values{"subscription": {id(f.umbrellaSub)}}}
+			},
+			func(f fixture) request {
+				return request{method: "POST", path: "/insights/reclaim", form: url.Values{"subscription": {id(f.globexSub)}, "member_id": {id(f.foreignMember)}}}
+			},
+		}},
+	{name: "idle policy", action: licensing.ReclaimSeats, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/insights/settings", form: url.Values{"idle_days": {"20"}, "auto_reclaim_days": {"0"}}}
+	}},
 }
 
 // snapshot fingerprints everything the actions may change (and counts the
@@ -276,8 +296,8 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access",
-		"billing@globex.test": "Overview Seats Billing",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights",
+		"billing@globex.test": "Overview Seats Billing Insights",
 		"alice@globex.test":   "Overview",
 	} {
 		_, doc := p.get(p.login(email), "/")

@@ -129,5 +129,19 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.GET("/settings/licence", h.DownloadLicence, requires(licensing.ManageAPIKeys))
 	signedIn.GET("/settings/licence/keys.json", h.DownloadPublicKeys, requires(licensing.ManageAPIKeys))
 
+	// Insights (issue #9): figures, trends, idle seats and the compliance
+	// report; the stream pushes the live fragment on every change (no gzip
+	// here: an SSE stream must reach the browser as written).
+	signedIn.GET("/insights", h.Insights, requires(licensing.ViewInsights))
+	signedIn.GET("/insights/live", h.InsightsLive, requires(licensing.ViewInsights))
+	signedIn.GET("/insights/stream", h.InsightsStream, requires(licensing.ViewInsights))
+	signedIn.GET("/insights/report", h.ComplianceReportPage, requires(licensing.ViewInsights))
+	signedIn.GET("/insights/report.csv", h.ComplianceReportCSV, requires(licensing.ViewInsights))
+	signedIn.POST("/insights/reclaim/preview", h.PreviewReclaim, requires(licensing.ReclaimSeats))
+	signedIn.POST("/insights/reclaim", h.Reclaim, requires(licensing.ReclaimSeats))
+	signedIn.POST("/insights/settings", h.SetInsightsSettings, requires(licensing.ReclaimSeats))
+	staff.GET("/insights", h.AdminInsights, requireStaffCan(store.CanViewInsights))
+	staff.GET("/insights/stream", h.AdminInsightsStream, requireStaffCan(store.CanViewInsights))
+
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

@@ -55,6 +55,11 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences}
+	// Insights (issue #9): live pages hear the check cache's listener (other
+	// instances' changes) and this process's own commits.
+	h.Hub = store.NewHub()
+	opts.Checks.OnNotify(h.Hub.Publish)
+	opts.Store.OnCommittedChange(h.Hub.Publish)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -1,0 +1,214 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// Insights (issue #9): the customer's insights page, its live fragment and
+// stream, reclaiming idle seats and the idle policy.
+
+// insightsDays reads ?days= (7, 30 or 90; 30 otherwise).
+func insightsDays(c echo.Context) int {
+	switch c.QueryParam("days") {
+	case "7":
+		return 7
+	case "90":
+		return 90
+	}
+	return 30
+}
+
+// insightsLive gathers the live fragment's figures.
+func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string, days int) (views.InsightsLive, store.AccountInsights, error) {
+	in, err := h.Store.Insights(ctx, cur.AccountID)
+	if err != nil {
+		return views.InsightsLive{}, in, err
+	}
+	history, err := h.Store.InsightsHistory(ctx, cur.AccountID, days)
+	if err != nil {
+		return views.InsightsLive{}, in, err
+	}
+	return insightsLiveView(in, history, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, nil
+}
+
+// Insights shows the insights page.
+func (h *Handler) Insights(c echo.Context) error {
+	return h.renderInsights(c, nil)
+}
+
+func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) error {
+	cur, _ := Current(c)
+	days := insightsDays(c)
+	csrf, _ := c.Get(ctxCSRF).(string)
+	live, in, err := h.insightsLive(c.Request().Context(), cur, csrf, days)
+	if err != nil {
+		return err
+	}
+	v := views.InsightsView{Days: days, CanReclaim: live.CanReclaim, Live: live, IdleDays: in.Settings.IdleDays,
+		AutoDays: int(in.Settings.AutoReclaimDays.Int64), Preview: preview}
+	return render(c, http.StatusOK, views.InsightsPage(h.shell(c, "Insights", "insights"), v))
+}
+
+// InsightsLive answers the polling fallback with the live fragment.
+func (h *Handler) InsightsLive(c echo.Context) error {
+	cur, _ := Current(c)
+	csrf, _ := c.Get(ctxCSRF).(string)
+	live, _, err := h.insightsLive(c.Request().Context(), cur, csrf, insightsDays(c))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.InsightsLiveFragment(live))
+}
+
+// sseKeepAlive is how often an idle stream sends a comment, so that proxies
+// and the browser keep it open.
+const sseKeepAlive = 15 * time.Second
+
+// InsightsStream is the live fragment as server-sent events: the current
+// one at once (so a reconnect re-reads the state), then a fresh one after
+// every change the hub hears of for the account.
+func (h *Handler) InsightsStream(c echo.Context) error {
+	cur, _ := Current(c)
+	csrf, _ := c.Get(ctxCSRF).(string)
+	days := insightsDays(c)
+	ctx := c.Request().Context()
+	wake, stop := h.Hub.Subscribe(cur.AccountID)
+	defer stop()
+	render := func() ([]byte, error) {
+		live, _, err := h.insightsLive(ctx, cur, csrf, days)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		err = views.InsightsLiveFragment(live).Render(ctx, &buf)
+		return buf.Bytes(), err
+	}
+	return h.stream(c, wake, "insights", render)
+}
+
+// stream writes server-sent events: the event `name` carrying render's
+// fragment at once and after each wake, until the client goes.
+func (h *Handler) stream(c echo.Context, wake <-chan struct{}, name string, render func() ([]byte, error)) error {
+	w := c.Response()
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ctx := c.Request().Context()
+	send := func() error {
+		html, err := render()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(sseEvent(name, html)); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if err := send(); err != nil {
+		return nil // the headers are sent: nothing left to report to the client
+	}
+	tick := time.NewTicker(sseKeepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+			if err := send(); err != nil {
+				h.log(c).Debug("insights stream ended", "err", err)
+				return nil
+			}
+		case <-tick.C:
+			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+				return nil
+			}
+			_ = rc.Flush()
+		}
+	}
+}
+
+// sseEvent frames data as one event: every line of it a data: line.
+func sseEvent(name string, data []byte) []byte {
+	out := make([]byte, 0, len(data)+64)
+	out = append(out, "event: "+name+"\n"...)
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		out = append(out, "data: "...)
+		out = append(out, bytes.TrimRight(line, "\r")...)
+		out = append(out, '\n')
+	}
+	return append(out, '\n')
+}
+
+// PreviewReclaim answers what reclaiming the selected idle seats (or every
+// idle seat of the pool) would do, without doing it.
+func (h *Handler) PreviewReclaim(c echo.Context) error {
+	return h.reclaim(c, true)
+}
+
+// Reclaim takes back the confirmed idle seats.
+func (h *Handler) Reclaim(c echo.Context) error {
+	return h.reclaim(c, false)
+}
+
+func (h *Handler) reclaim(c echo.Context, dryRun bool) error {
+	cur, _ := Current(c)
+	subID, err := parseID(c.FormValue("subscription"))
+	if err != nil {
+		return err
+	}
+	ids, err := formIDs(c)
+	if err != nil {
+		return err
+	}
+	results, err := h.Store.ReclaimIdleSeats(c.Request().Context(), cur.Principal(), subID, ids, dryRun)
+	if err != nil {
+		return err
+	}
+	v := &views.ReclaimView{SubscriptionID: subID, Done: !dryRun}
+	pools, err := h.seatPools(c, cur.AccountID)
+	if err != nil {
+		return err
+	}
+	for _, p := range pools {
+		if p.SubscriptionID == subID {
+			v.ProductName = p.ProductName
+		}
+	}
+	for _, r := range results {
+		v.Rows = append(v.Rows, views.ReclaimRowView{Email: r.Email, LastActivity: views.FormatActivity(r.LastActivity), Outcome: r.Outcome})
+		if r.Outcome == store.SeatReclaimed {
+			v.Reclaimable = append(v.Reclaimable, r.MembershipID)
+		}
+	}
+	return h.renderInsights(c, v)
+}
+
+// SetInsightsSettings saves the idle threshold and the automatic reclaim.
+func (h *Handler) SetInsightsSettings(c echo.Context) error {
+	cur, _ := Current(c)
+	idle, err := strconv.Atoi(c.FormValue("idle_days"))
+	if err != nil {
+		return store.Invalid("idle_days", "a number of days")
+	}
+	auto, err := strconv.Atoi(c.FormValue("auto_reclaim_days"))
+	if err != nil {
+		auto = 0
+	}
+	if err := h.Store.SetInsightsSettings(c.Request().Context(), cur.Principal(), idle, auto); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/insights")
+}
