@@ -56,7 +56,7 @@ func TestIdleSeatsAtTheNDayBoundary(t *testing.T) {
 	t.Parallel()
 	s, clock, owner, _ := insightsDemo(t)
 	ctx := context.Background()
-	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -30))                // exactly 30 days
+	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -30))                 // exactly 30 days
 	lastUsed(t, s, "dave@globex.test", clock.now.AddDate(0, 0, -30).Add(time.Second)) // a second short
 	if got := strings.Join(idleEmails(t, s, owner.AccountID), ","); got != "carol@globex.test" {
 		t.Fatalf("idle at 30 days: %q", got)
