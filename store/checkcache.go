@@ -42,8 +42,9 @@ type CheckCache struct {
 
 	// Insights (issue #9): seats' last use, written in the same batches;
 	// and whoever else wants to hear the change feed (the live pages' hub).
-	seatsUsed map[SeatUse]time.Time
-	hooks     []func(payload string)
+	seatsUsed    map[SeatUse]time.Time
+	hooks        []func(payload string)
+	hits, misses atomic.Uint64 // account state lookups, for /metrics
 }
 
 type keyEntry struct {
@@ -80,6 +81,7 @@ func (c *CheckCache) Live() bool { return c.live.Load() }
 // concurrent misses for one account share one load.
 func (c *CheckCache) Checker(ctx context.Context, accountID int64) (*licensing.Checker, error) {
 	if !c.live.Load() {
+		c.misses.Add(1)
 		state, err := c.store.AccountState(ctx, accountID)
 		if err != nil {
 			return nil, err
@@ -91,7 +93,10 @@ func (c *CheckCache) Checker(ctx context.Context, accountID int64) (*licensing.C
 		e := c.accounts[accountID]
 		c.mu.RUnlock()
 		if e == nil {
+			c.misses.Add(1)
 			e = c.load(ctx, accountID)
+		} else {
+			c.hits.Add(1)
 		}
 		select {
 		case <-e.done:

@@ -36,3 +36,7 @@ func (c *CheckCache) tell(payload string) {
 		fn(payload)
 	}
 }
+
+// CacheStats counts account state lookups answered from memory (hits) and
+// from the database (misses) since the start.
+func (c *CheckCache) CacheStats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }

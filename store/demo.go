@@ -132,6 +132,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				return err
 			}
 		}
+		if err := seedDemoInsights(ctx, tx, now); err != nil { // insights (issue #9): history and last use
+			return err
+		}
 		return seedDemoBilling(ctx, tx, now, actor) // billing: simulated Stripe customers for the demo accounts
 	})
 	return err == nil, err

@@ -260,7 +260,10 @@ func TestSeatUseAndSnapshots(t *testing.T) {
 		t.Fatalf("second snapshot wrote %d rows, %v", n, err)
 	}
 	days, err := s.InsightsHistory(ctx, owner.AccountID, 7)
-	if err != nil || len(days) != 1 || days[0].Purchased != 10 || days[0].Assigned != 7 || days[0].Active != 7 {
+	if err != nil || len(days) != 7 { // the demo's history and today's snapshot
 		t.Fatalf("history %+v, %v", days, err)
+	}
+	if last := days[6]; !last.Day.Equal(clock.now) || last.Purchased != 10 || last.Assigned != 7 || last.Active != 7 || last.Usage != 4200 {
+		t.Fatalf("today's snapshot %+v", last)
 	}
 }

@@ -43,7 +43,7 @@ SELECT a.slug, a.name, count(*) AS number, '' AS status, now() AS at
 FROM seat_assignment sa
 JOIN account a ON a.id = sa.account_id
 JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
-WHERE coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $1 - make_interval(days => a.idle_days)
+WHERE coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $1::timestamptz - make_interval(days => a.idle_days)
 GROUP BY a.id ORDER BY number DESC, a.slug LIMIT 20`
 	vendorOverSQL = `
 SELECT a.slug, a.name, (x.assigned - x.pool)::int AS number, x.status, now() AS at
@@ -59,12 +59,12 @@ WHERE x.assigned > x.pool ORDER BY number DESC, a.slug LIMIT 50`
 	vendorTrialsSQL = `
 SELECT a.slug, a.name, 0 AS number, s.status, s.trial_ends_at AS at
 FROM subscription s JOIN account a ON a.id = s.account_id
-WHERE s.status = 'trialing' AND s.trial_ends_at > $1 AND s.trial_ends_at <= $1 + interval '7 days'
+WHERE s.status = 'trialing' AND s.trial_ends_at > $1 AND s.trial_ends_at <= $1::timestamptz + interval '7 days'
 ORDER BY s.trial_ends_at, a.slug LIMIT 50`
 	vendorPastDueSQL = `
 SELECT a.slug, a.name, 0 AS number, s.status, coalesce(s.past_due_since, s.updated_at) AS at
 FROM subscription s JOIN account a ON a.id = s.account_id
-WHERE s.status IN ('past_due', 'suspended')
+WHERE s.status IN ('past_due', 'suspended') AND $1::timestamptz IS NOT NULL
 ORDER BY s.status, at, a.slug LIMIT 50`
 )
 

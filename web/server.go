@@ -13,6 +13,7 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	Licences     store.LicenceOptions
 	APIRateLimit float64
 	APIRateBurst int
+
+	// Insights (issue #9): the Prometheus registry requests are timed into
+	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
+	Metrics *metrics.Metrics
 }
 
 // New builds the server with every route mounted.
@@ -67,6 +72,10 @@ func New(opts Options) *echo.Echo {
 	// so nobody dodges sign-in throttling by sending X-Forwarded-For.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = errorHandler(h, opts.Logger)
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(nil, nil, opts.Logger)
+	}
+	e.Use(opts.Metrics.Middleware()) // insights (issue #9): by route template
 	routes(e, h, opts)
 	return e
 }

@@ -34,10 +34,13 @@ type Config struct {
 	BillingWorkers        int           `env:"BILLING_WORKERS" default:"2" help:"webhook events applied side by side in this process (FOR UPDATE SKIP LOCKED)"`
 
 	// Entitlement API (issue #6).
-	APIRateLimit     int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`
-	APIRateBurst     int           `env:"API_RATE_BURST" default:"200" help:"requests an API key may make in a burst above API_RATE_LIMIT"`
-	LicenceValidity  time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
-	LicenceGrace     time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
+	APIRateLimit    int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`
+	APIRateBurst    int           `env:"API_RATE_BURST" default:"200" help:"requests an API key may make in a burst above API_RATE_LIMIT"`
+	LicenceValidity time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
+	LicenceGrace    time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
+	// Insights (issue #9).
+	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
+	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
 }
 

@@ -36,6 +36,7 @@ Usage:
   entitle keys list                  list licence signing keys
   entitle keys retire KEY_ID         stop offering a signing key for verification
   entitle keys public                print the public key file applications verify licences with
+  entitle insights snapshot          write today's insights snapshot and run the idle reclaim policies (serve does it hourly)
   entitle --help                     this text
 
 Environment:
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return apiKeysCommand(ctx, cfg, args[1:], stdout)
 	case args[0] == "keys":
 		return keysCommand(ctx, cfg, args[1:], stdout)
+	case cmd == "insights snapshot": // insights (issue #9)
+		return insightsSnapshot(ctx, cfg, stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
+	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -63,9 +64,20 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}()
 	defer func() { stopCache(); <-cacheDone }() // writes the last API key use before the pool closes
 
+	// Insights (issue #9): /metrics on its own address, and the job that
+	// writes the daily snapshot and runs the idle reclaim policies.
+	reg := metrics.New(s, checks, logger)
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	go runInsightsJobs(ctx, s, cfg.InsightsInterval, logger)
+
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
-		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst})
+		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
+		Metrics: reg})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -1,0 +1,166 @@
+// Package metrics is Entitle's Prometheus instrumentation (issue #9),
+// served on its own address (METRICS_ADDR), never on the portal's port.
+// Every name starts with entitle_; labels are bounded: route templates,
+// methods, status classes, products of the catalog, outcomes — never an
+// account, a path or a user.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/entitle-dev/entitle/store"
+)
+
+// SCIMRequests counts SCIM requests by outcome (ok, client_error,
+// server_error, unauthorized); provisioning (issue #8) increments it.
+var SCIMRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "entitle_scim_requests_total", Help: "SCIM requests by outcome.",
+}, []string{"outcome"})
+
+func init() {
+	for _, outcome := range []string{"ok", "client_error", "unauthorized", "server_error"} {
+		SCIMRequests.WithLabelValues(outcome) // every outcome shows, at 0, before the first request
+	}
+}
+
+// DriftRepairs counts seat assignments the provisioning reconciler repaired
+// (issue #8 increments it).
+var DriftRepairs = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "entitle_drift_repairs_total", Help: "Seat assignments repaired to match the provisioning rules.",
+})
+
+// Metrics holds the registry and the collectors the server feeds.
+type Metrics struct {
+	Registry *prometheus.Registry
+	http     *prometheus.HistogramVec
+	checks   *prometheus.HistogramVec
+}
+
+// checkRoutes are the entitlement API's check routes, timed on their own.
+var checkRoutes = map[string]bool{
+	"/api/v1/accounts/:account/entitlements/:feature": true,
+	"/api/v1/accounts/:account/entitlements":          true,
+}
+
+// New registers every collector. st and checks feed the figures read at
+// scrape time (either may be nil in tests).
+func New(st *store.Store, checks *store.CheckCache, logger *slog.Logger) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.http = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "entitle_http_request_duration_seconds", Help: "HTTP requests by route template, method and status class.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route", "method", "code"})
+	m.checks = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "entitle_check_duration_seconds", Help: "Entitlement checks answered by the API (rate: the _count's rate).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"route", "code"})
+	m.Registry.MustRegister(m.http, m.checks, SCIMRequests, DriftRepairs,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if checks != nil {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "entitle_check_cache_hits_total", Help: "Account states answered from the in-process cache.",
+		}, func() float64 { h, _ := checks.CacheStats(); return float64(h) }))
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "entitle_check_cache_misses_total", Help: "Account states read from the database.",
+		}, func() float64 { _, mi := checks.CacheStats(); return float64(mi) }))
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "entitle_check_cache_hit_ratio", Help: "Hits over all account state lookups since the start.",
+		}, func() float64 {
+			h, mi := checks.CacheStats()
+			if h+mi == 0 {
+				return 0
+			}
+			return float64(h) / float64(h+mi)
+		}))
+	}
+	if st != nil {
+		m.Registry.MustRegister(&opsCollector{store: st, logger: logger})
+	}
+	return m
+}
+
+// Handler serves the registry in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// Middleware times every request by its route template (echo's c.Path());
+// requests that match no route are labelled "unmatched", so scanners
+// create no series.
+func (m *Metrics) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				if he, ok := err.(*echo.HTTPError); ok {
+					status = he.Code
+				} else if status < 400 {
+					status = http.StatusInternalServerError
+				}
+			}
+			route := c.Path()
+			if route == "" || route == "/*" || status == http.StatusNotFound && route == "/*" {
+				route = "unmatched"
+			}
+			code := strconv.Itoa(status/100) + "xx"
+			elapsed := time.Since(start).Seconds()
+			m.http.WithLabelValues(route, c.Request().Method, code).Observe(elapsed)
+			if checkRoutes[route] {
+				m.checks.WithLabelValues(route, code).Observe(elapsed)
+			}
+			return err
+		}
+	}
+}
+
+// opsCollector reads the database's figures at scrape time.
+type opsCollector struct {
+	store  *store.Store
+	logger *slog.Logger
+}
+
+var (
+	inboxDepthDesc = prometheus.NewDesc("entitle_webhook_inbox_depth", "Webhook events received and not yet applied.", nil, nil)
+	inboxAgeDesc   = prometheus.NewDesc("entitle_webhook_inbox_oldest_age_seconds", "Age of the oldest unapplied webhook event (0: none).", nil, nil)
+	appliedDesc    = prometheus.NewDesc("entitle_webhook_events_applied", "Webhook events applied (rows in the inbox).", nil, nil)
+	failedDesc     = prometheus.NewDesc("entitle_webhook_events_failed", "Webhook events parked as failed.", nil, nil)
+	purchasedDesc  = prometheus.NewDesc("entitle_seats_purchased", "Seats purchased across accounts, per product.", []string{"product"}, nil)
+	assignedDesc   = prometheus.NewDesc("entitle_seats_assigned", "Seats assigned across accounts, per product.", []string{"product"}, nil)
+)
+
+func (o *opsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{inboxDepthDesc, inboxAgeDesc, appliedDesc, failedDesc, purchasedDesc, assignedDesc} {
+		ch <- d
+	}
+}
+
+func (o *opsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f, err := o.store.OpsFigures(ctx)
+	if err != nil {
+		if o.logger != nil {
+			o.logger.Warn("metrics: database figures unavailable", "err", err)
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(inboxDepthDesc, prometheus.GaugeValue, float64(f.InboxDepth))
+	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, f.OldestPending.Seconds())
+	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(f.EventsApplied))
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(f.EventsFailed))
+	for _, p := range f.SeatsByProduct {
+		ch <- prometheus.MustNewConstMetric(purchasedDesc, prometheus.GaugeValue, float64(p.Purchased), p.Product)
+		ch <- prometheus.MustNewConstMetric(assignedDesc, prometheus.GaugeValue, float64(p.Assigned), p.Product)
+	}
+}

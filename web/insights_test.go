@@ -1,0 +1,257 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/store"
+)
+
+func globexSub(t *testing.T, p *portal) int64 {
+	t.Helper()
+	var id int64
+	if err := p.store.DB().QueryRow(`SELECT s.id FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.slug = 'globex'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestInsightsShowFiguresChartsAndTheDemosIdleSeats(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	_, doc := p.get(p.login("admin@globex.test"), "/insights?days=90")
+	if status, _ := doc.Find(`[data-testid="compliance"]`).Attr("data-status"); status != "compliant" {
+		t.Errorf("status %q: %s", status, text(doc, "compliance-reason"))
+	}
+	for id, want := range map[string]string{"insight-purchased": "10", "insight-assigned": "7", "insight-idle": "2", "insight-waiting": "0", "insight-over": "0"} {
+		if got := text(doc, id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	var idle []string
+	doc.Find(`[data-testid="idle-holder"]`).Each(func(_ int, s *goquery.Selection) { idle = append(idle, s.Find("td").Eq(1).Text()) })
+	if strings.Join(idle, ",") != "carol@globex.test,dave@globex.test" {
+		t.Errorf("idle holders %q", idle)
+	}
+	svg := doc.Find(`[data-chart="chart-seats-analytics"] svg`)
+	if role, _ := svg.Attr("role"); role != "img" || svg.Find("title").Text() == "" || svg.Find("polyline").Length() != 3 {
+		t.Errorf("the seats chart is no accessible SVG: role %q, title %q", role, svg.Find("title").Text())
+	}
+	if rows := doc.Find(`[data-chart="chart-seats-analytics"] [data-testid="chart-table"] tbody tr`).Length(); rows != 90 {
+		t.Errorf("the chart's table has %d days, want the demo's 90", rows)
+	}
+	if text(doc, "metered-used") != "4200" {
+		t.Errorf("api_calls used %q", text(doc, "metered-used"))
+	}
+	// A member may not look.
+	res, _ := p.get(p.login("alice@globex.test"), "/insights")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a member gets %d", res.StatusCode)
+	}
+}
+
+func TestReclaimIdleSeatsAfterThePreview(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	c := p.login("admin@globex.test")
+	_, doc := p.get(c, "/insights")
+	token := csrfToken(doc)
+	sub := globexSub(t, p)
+	_, doc = p.post(c, "/insights/reclaim/preview", url.Values{"_csrf": {token}, "subscription": {id(sub)}})
+	outcomes := map[string]int{}
+	doc.Find(`[data-testid="reclaim-row"]`).Each(func(_ int, s *goquery.Selection) { o, _ := s.Attr("data-outcome"); outcomes[o]++ })
+	if outcomes[store.SeatReclaimed] != 2 || outcomes[store.SeatNotIdle] != 5 {
+		t.Fatalf("preview %v", outcomes)
+	}
+	if n := queryCount(t, p, `SELECT count(*) FROM seat_assignment WHERE subscription_id = $1`, sub); n != 7 {
+		t.Fatalf("the preview changed seats: %d", n)
+	}
+	form := url.Values{"_csrf": {token}, "subscription": {id(sub)}}
+	doc.Find(`[data-testid="reclaim-confirm-form"] input[name="member_id"]`).Each(func(_ int, s *goquery.Selection) {
+		v, _ := s.Attr("value")
+		form.Add("member_id", v)
+	})
+	_, doc = p.post(c, "/insights/reclaim", form)
+	if text(doc, "insight-assigned") != "5" || text(doc, "insight-idle") != "0" {
+		t.Fatalf("after the reclaim: assigned %q, idle %q", text(doc, "insight-assigned"), text(doc, "insight-idle"))
+	}
+	if n := queryCount(t, p, `SELECT count(*) FROM audit_entry WHERE action = 'seat.reclaim'`); n != 2 {
+		t.Fatalf("%d reclaims audited", n)
+	}
+}
+
+func queryCount(t *testing.T, p *portal, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := p.store.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestComplianceCSVRowsMatchTheDatabase(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	res, err := p.login("owner@globex.test").Get(p.srv.URL + "/insights/report.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+queryCount(t, p, `SELECT count(*) FROM seat_assignment sa JOIN account a ON a.id = sa.account_id WHERE a.slug = 'globex'`) {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows[1:] {
+		// email, name, role, product, how, assigned_at, assignment_audit_id, ...
+		if queryCount(t, p, `SELECT count(*) FROM audit_entry e JOIN membership m ON m.id::text = e.target_id JOIN app_user u ON u.id = m.user_id
+			WHERE e.id = $1 AND e.action = 'seat.assign' AND u.email = $2`, r[6], r[0]) != 1 {
+			t.Errorf("row %v: audit entry %s is not the assignment", r, r[6])
+		}
+	}
+}
+
+// TestAChangeReachesAnOpenStream: the stream sends the fragment at once,
+// then again after a seat is assigned, through NOTIFY and the instance's
+// one listener (the check cache's).
+func TestAChangeReachesAnOpenStream(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	p := &portal{t: t, srv: a.srv, store: a.store, client: newClient()}
+	c := p.login("admin@globex.test")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a bound on failure, not a timed assertion
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.srv.URL+"/insights/stream", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	events := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<22)
+		var ev strings.Builder
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "" && ev.Len() > 0 {
+				events <- ev.String()
+				ev.Reset()
+				continue
+			}
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				ev.WriteString(data + "\n")
+			}
+		}
+		close(events)
+	}()
+	assigned := func(html string) string {
+		doc, _ := goquery.NewDocumentFromReader(strings.NewReader(html))
+		return text(doc, "insight-assigned")
+	}
+	if got := assigned(<-events); got != "7" {
+		t.Fatalf("first event: assigned %q", got)
+	}
+	admin := principalOf(t, p, "admin@globex.test")
+	if _, err := p.store.AssignSeats(ctx, admin, globexSub(t, p), []int64{principalOf(t, p, "erin@globex.test").MembershipID}); err != nil {
+		t.Fatal(err)
+	}
+	if got := assigned(<-events); got != "8" {
+		t.Fatalf("after the change: assigned %q", got)
+	}
+}
+
+func principalOf(t *testing.T, p *portal, email string) store.Principal {
+	t.Helper()
+	var pr store.Principal
+	err := p.store.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+		WHERE u.email = $1`, email).Scan(&pr.AccountID, &pr.MembershipID, &pr.UserID, &pr.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
+func TestVendorInsightsForOperators(t *testing.T) {
+	t.Parallel()
+	p, _, _ := newConsolePortal(t)
+	res, doc := p.get(p.staffLogin("ops@acme.test"), "/admin/insights")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("an operator gets %d: %s", res.StatusCode, text(doc, "error-message"))
+	}
+	if text(doc, "vendor-sold") != "18" || text(doc, "vendor-assigned") != "11" {
+		t.Errorf("sold %q assigned %q", text(doc, "vendor-sold"), text(doc, "vendor-assigned"))
+	}
+	waste := doc.Find(`[data-testid="vendor-waste"] [data-testid="vendor-row"] a`)
+	if href, _ := waste.First().Attr("href"); href != "/admin/accounts/globex" {
+		t.Errorf("the most wasteful account links to %q", href)
+	}
+	if !strings.Contains(doc.Find(`[data-testid="vendor-past-due"]`).Text(), "Umbrella") {
+		t.Error("Umbrella is not listed past due")
+	}
+	res, _ = p.get(p.staffLogin("support@acme.test"), "/admin/insights")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("support gets %d", res.StatusCode)
+	}
+}
+
+func TestMetricsAreServedApartWithBoundedLabels(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	m := metrics.New(a.store, a.cache, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := a.echo
+	e.Use(m.Middleware())
+	key := a.newKey("globex")
+	a.get("/api/v1/accounts/globex/entitlements/api_calls?user=carol@globex.test", key)
+	if r, err := http.Get(a.url + "/no/such/path/12345"); err == nil {
+		r.Body.Close()
+	}
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	out := string(body)
+	for _, want := range []string{
+		`entitle_seats_assigned{product="analytics"} 11`,
+		`entitle_webhook_inbox_depth`,
+		`entitle_check_cache_hit_ratio`,
+		`entitle_scim_requests_total`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(out, "12345") || strings.Contains(out, "globex") {
+		t.Error("a path or an account became a label")
+	}
+	// The portal's port serves no /metrics.
+	r, err := http.Get(a.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the portal: %d", r.StatusCode)
+	}
+}
