@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+	"github.com/entitle-dev/entitle/web"
+)
+
+// newLiveSession is newSession with the change listener running, as
+// `entitle serve` has it, so that open pages hear of changes.
+func newLiveSession(t *testing.T) *session {
+	t.Helper()
+	s := storetest.NewDemo(t, nil)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var name string
+	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	cache := store.NewCheckCache(s, logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = cache.Run(ctx, storetest.ServerURL(name)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); !cache.Live(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the change listener did not connect")
+		}
+	}
+	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Checks: cache,
+		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
+	t.Cleanup(srv.Close)
+	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+}
+
+// waitText waits until the element's text is want (the page changes by
+// itself: no reload).
+func (s *session) waitText(id, want string) {
+	s.t.Helper()
+	s.run(chromedp.Poll[chromedp.Void](`(document.querySelector('[data-testid="` + id + `"]') || {}).textContent === ` + strconv.Quote(want)))
+}
+
+func TestAdminReclaimsIdleSeatsAndSeesChangesLive(t *testing.T) {
+	t.Parallel()
+	s := newLiveSession(t)
+	s.login("admin@globex.test", store.DemoPassword)
+	s.run(chromedp.WaitVisible(tid("current-account")), chromedp.Navigate(s.base+"/insights"), chromedp.WaitVisible(tid("compliance")))
+	if got := get(s, chromedp.AttributeValue(tid("compliance"), "data-status")).Value; got != "compliant" {
+		t.Errorf("status %q", got)
+	}
+	for id, want := range map[string]string{"insight-purchased": "10", "insight-assigned": "7", "insight-idle": "2"} {
+		if got := s.textOf(id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	s.run(chromedp.WaitVisible(`[data-chart="chart-seats-analytics"] svg[role="img"] polyline`))
+	// The stream is open before anything changes.
+	s.run(chromedp.Poll[chromedp.Void](`document.getElementById('insights-stream').dataset.live === '1'`))
+	s.screenshot("insights")
+
+	// Preview, then confirm: the two idle seats go back to the pool.
+	s.run(chromedp.Click(tid("reclaim-preview")), chromedp.WaitVisible(tid("reclaim-confirm")))
+	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="reclaim-row"][data-outcome="reclaimed"]').length`)); n != 2 {
+		t.Fatalf("the preview reclaims %d seats", n)
+	}
+	s.screenshot("preview")
+	s.run(chromedp.Click(tid("reclaim-confirm")), chromedp.WaitVisible(`[data-testid="reclaim-preview-result"][data-done="true"]`))
+	s.waitText("insight-assigned", "5")
+	s.waitText("insight-idle", "0")
+	s.run(chromedp.Poll[chromedp.Void](`document.getElementById('insights-stream').dataset.live === '1'`))
+
+	// A second person assigns a seat in another browser session; the first
+	// page shows it without a reload.
+	other := &session{t: t, ctx: newTab(t), base: s.base, store: s.store}
+	other.login("owner@globex.test", store.DemoPassword)
+	other.run(
+		chromedp.WaitVisible(tid("current-account")),
+		chromedp.Navigate(s.base+"/seats"),
+		chromedp.WaitVisible(tid("assign-email")),
+		chromedp.SendKeys(tid("assign-email"), "erin@globex.test"),
+		chromedp.Click(tid("assign-submit")),
+		chromedp.WaitVisible(tid("pool-assigned")),
+	)
+	s.waitText("insight-assigned", "6")
+	s.screenshot("live")
+}
+
+func TestOperatorOpensTheVendorInsights(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	s.staffLogin("ops@acme.test")
+	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
+	if got := s.textOf("vendor-sold"); got != "18" {
+		t.Errorf("seats sold %q", got)
+	}
+	s.run(chromedp.Click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`), chromedp.WaitVisible(tid("admin-plan")))
+	s.screenshot("vendor")
+}
