@@ -30,7 +30,11 @@ func insightsDays(c echo.Context) int {
 
 // insightsLive gathers the live fragment's figures.
 func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string, days int) (views.InsightsLive, store.AccountInsights, error) {
-	in, err := h.Store.Insights(ctx, cur.AccountID)
+	checker, err := h.Checks.Checker(ctx, cur.AccountID) // the API's cached state when its listener runs
+	if err != nil {
+		return views.InsightsLive{}, store.AccountInsights{}, err
+	}
+	in, err := h.Store.Insights(ctx, cur.AccountID, checker)
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}

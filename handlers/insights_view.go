@@ -18,6 +18,7 @@ func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, can
 		pv := views.ProductInsightView{SubscriptionID: p.Pool.SubscriptionID, Key: p.Pool.ProductKey, Name: p.Pool.ProductName,
 			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Effective, Assigned: p.Pool.Assigned,
 			Active: p.Active, Waiting: p.Waiting, Over: p.Pool.Over()}
+		pv.IdleTotal = p.IdleCount
 		for _, a := range p.Idle {
 			pv.Idle = append(pv.Idle, views.IdleSeatView{MembershipID: a.MembershipID, Email: a.Email, Name: a.Name,
 				LastActivity: views.FormatActivity(a.LastActivity())})

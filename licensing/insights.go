@@ -28,22 +28,32 @@ func LastActivity(lastUse, lastSignIn time.Time) time.Time {
 // whole days. A seat that was never used counts from its assignment, so a
 // seat given yesterday is not idle yet. Exactly idleDays days is idle.
 func IsIdle(lastUse, lastSignIn, assignedAt, now time.Time, idleDays int) bool {
-	if idleDays <= 0 {
-		idleDays = DefaultIdleDays
-	}
 	since := LastActivity(lastUse, lastSignIn)
 	if since.IsZero() {
 		since = assignedAt
 	}
-	return !now.Before(since.Add(time.Duration(idleDays) * 24 * time.Hour))
+	return !since.After(IdleCutoff(now, idleDays))
+}
+
+// IdleCutoff is the latest activity that still counts as idle at now: a
+// seat whose last activity (or, never used, its assignment) is at or
+// before it is idle. The store counts idle seats with it in SQL.
+func IdleCutoff(now time.Time, idleDays int) time.Time {
+	if idleDays <= 0 {
+		idleDays = DefaultIdleDays
+	}
+	return now.Add(-time.Duration(idleDays) * 24 * time.Hour)
 }
 
 // IsActive reports whether a seat holder was active within ActiveWindow of
-// now.
+// now: their last activity is after ActiveCutoff.
 func IsActive(lastUse, lastSignIn, now time.Time) bool {
 	since := LastActivity(lastUse, lastSignIn)
-	return !since.IsZero() && now.Sub(since) < ActiveWindow
+	return !since.IsZero() && since.After(ActiveCutoff(now))
 }
+
+// ActiveCutoff is the time after which activity counts as active at now.
+func ActiveCutoff(now time.Time) time.Time { return now.Add(-ActiveWindow) }
 
 // Forecast projects a period's usage to its end at the rate seen so far:
 // used × (whole period ÷ elapsed). Before any time has elapsed it is used.

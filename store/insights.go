@@ -46,14 +46,33 @@ func (a SeatActivity) LastActivity() time.Time {
 
 const (
 	insightsSettingsSQL = `SELECT idle_days, auto_reclaim_days FROM account WHERE id = $1`
-	seatActivitySQL     = `
-SELECT sa.subscription_id, sa.membership_id, u.email, u.name, sa.assigned_at, sa.last_used_at, m.last_sign_in_at
+	// Counts per pool with licensing's cutoffs (IsActive, IsIdle as SQL:
+	// the store tests hold them to the same boundaries), then the idle
+	// holders listed, least recently active first.
+	seatFiguresSQL = `
+SELECT sa.subscription_id,
+       count(*) FILTER (WHERE greatest(sa.last_used_at, m.last_sign_in_at) > $2) AS active,
+       count(*) FILTER (WHERE coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $3) AS idle
 FROM seat_assignment sa
 JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
-JOIN app_user u ON u.id = m.user_id
 WHERE sa.account_id = $1
-ORDER BY sa.subscription_id, greatest(sa.last_used_at, m.last_sign_in_at) ASC NULLS FIRST, sa.assigned_at, sa.membership_id`
+GROUP BY sa.subscription_id`
+	idleHoldersSQL = `
+SELECT subscription_id, membership_id, email, name, assigned_at, last_used_at, last_sign_in_at FROM (
+  SELECT sa.subscription_id, sa.membership_id, u.email, u.name, sa.assigned_at, sa.last_used_at, m.last_sign_in_at,
+         row_number() OVER (PARTITION BY sa.subscription_id
+                            ORDER BY greatest(sa.last_used_at, m.last_sign_in_at) ASC NULLS FIRST, sa.membership_id) AS n
+  FROM seat_assignment sa
+  JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
+  JOIN app_user u ON u.id = m.user_id
+  WHERE sa.account_id = $1 AND coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $2) x
+WHERE n <= $3
+ORDER BY subscription_id, n`
 )
+
+// IdleListed is how many idle holders per product Insights names (the
+// least recently active first); IdleCount counts them all.
+const IdleListed = 100
 
 // InsightsSettings reads the account's idle threshold and reclaim policy.
 func (s *Store) InsightsSettings(ctx context.Context, accountID int64) (InsightsSettings, error) {
@@ -65,23 +84,16 @@ func (s *Store) InsightsSettings(ctx context.Context, accountID int64) (Insights
 	return out, err
 }
 
-// SeatActivity lists every seat of the account, least recently active
-// first within each subscription.
-func (s *Store) SeatActivity(ctx context.Context, accountID int64) ([]SeatActivity, error) {
-	var out []SeatActivity
-	err := s.db.SelectContext(ctx, &out, seatActivitySQL, accountID)
-	return out, err
-}
-
 // ProductInsight is one product's figures on the insights page.
 type ProductInsight struct {
-	Pool     SeatPool
-	Active   int
-	Idle     []SeatActivity
-	Waiting  int // the waiting list (provisioning, issue #8)
-	Metered  []MeteredInsight
-	PastDue  bool
-	Canceled bool
+	Pool      SeatPool
+	Active    int
+	Idle      []SeatActivity // the IdleListed least recently active, named
+	IdleCount int
+	Waiting   int // the waiting list (provisioning, issue #8)
+	Metered   []MeteredInsight
+	PastDue   bool
+	Canceled  bool
 }
 
 // MeteredInsight is a metered or limited feature's usage in its period.
@@ -102,8 +114,9 @@ type AccountInsights struct {
 	At         time.Time
 }
 
-// Insights gathers the account's figures at the store's clock.
-func (s *Store) Insights(ctx context.Context, accountID int64) (AccountInsights, error) {
+// Insights gathers the account's figures at the store's clock. checker
+// answers the metered figures (the API's cached one); nil reads the state.
+func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensing.Checker) (AccountInsights, error) {
 	now := s.Now()
 	out := AccountInsights{At: now}
 	var err error
@@ -114,32 +127,43 @@ func (s *Store) Insights(ctx context.Context, accountID int64) (AccountInsights,
 	if err != nil {
 		return out, err
 	}
-	seats, err := s.SeatActivity(ctx, accountID)
-	if err != nil {
+	var figures []struct {
+		SubID  int64 `db:"subscription_id"`
+		Active int   `db:"active"`
+		Idle   int   `db:"idle"`
+	}
+	cutoff := licensing.IdleCutoff(now, out.Settings.IdleDays)
+	if err := s.db.SelectContext(ctx, &figures, seatFiguresSQL, accountID, licensing.ActiveCutoff(now), cutoff); err != nil {
+		return out, err
+	}
+	var idle []SeatActivity
+	if err := s.db.SelectContext(ctx, &idle, idleHoldersSQL, accountID, cutoff, IdleListed); err != nil {
 		return out, err
 	}
 	waiting, err := s.waitingCounts(ctx, accountID)
 	if err != nil {
 		return out, err
 	}
-	state, err := s.AccountState(ctx, accountID)
-	if err != nil {
-		return out, err
+	if checker == nil {
+		state, err := s.AccountState(ctx, accountID)
+		if err != nil {
+			return out, err
+		}
+		checker = licensing.NewChecker(state)
 	}
-	checks := licensing.NewChecker(state).CheckAll("", now)
+	checks := checker.CheckAll("", now)
 	var facts licensing.ComplianceFacts
 	for _, p := range pools {
 		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID],
 			PastDue:  p.Status == string(licensing.PastDue) || p.Status == string(licensing.Suspended),
 			Canceled: p.Status == string(licensing.Canceled)}
-		for _, a := range seats {
-			if a.SubscriptionID != p.SubscriptionID {
-				continue
+		for _, f := range figures {
+			if f.SubID == p.SubscriptionID {
+				pi.Active, pi.IdleCount = f.Active, f.Idle
 			}
-			if a.Active(now) {
-				pi.Active++
-			}
-			if a.Idle(now, out.Settings.IdleDays) {
+		}
+		for _, a := range idle {
+			if a.SubscriptionID == p.SubscriptionID {
 				pi.Idle = append(pi.Idle, a)
 			}
 		}

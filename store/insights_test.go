@@ -41,7 +41,7 @@ func lastUsed(t *testing.T, s *store.Store, email string, at time.Time) {
 
 func idleEmails(t *testing.T, s *store.Store, accountID int64) []string {
 	t.Helper()
-	in, err := s.Insights(context.Background(), accountID)
+	in, err := s.Insights(context.Background(), accountID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestIdleSeatsAtTheNDayBoundary(t *testing.T) {
 	if got := strings.Join(idleEmails(t, s, owner.AccountID), ","); got != "dave@globex.test" {
 		t.Fatalf("idle at 7 days: %q", got)
 	}
-	in, _ := s.Insights(ctx, owner.AccountID)
+	in, _ := s.Insights(ctx, owner.AccountID, nil)
 	p := in.Products[0]
 	if p.Pool.Purchased != 10 || p.Pool.Assigned != 7 || p.Active != 7 {
 		t.Fatalf("figures: purchased %d assigned %d active %d", p.Pool.Purchased, p.Pool.Assigned, p.Active)
@@ -160,7 +160,7 @@ func TestAutoReclaimPolicy(t *testing.T) {
 func TestForecastOfMeteredUsage(t *testing.T) {
 	t.Parallel()
 	s, _, owner, _ := insightsDemo(t) // 10 of April's 30 days gone; demo Globex used 4200 api_calls
-	in, err := s.Insights(context.Background(), owner.AccountID)
+	in, err := s.Insights(context.Background(), owner.AccountID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestComplianceStatusForEachState(t *testing.T) {
 	s, _, owner, sub := insightsDemo(t)
 	ctx := context.Background()
 	status := func(accountID int64) licensing.ComplianceKind {
-		in, err := s.Insights(ctx, accountID)
+		in, err := s.Insights(ctx, accountID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,8 @@ type ProductInsightView struct {
 	Purchased      int
 	Assigned       int
 	Active         int
-	Idle           []IdleSeatView
+	Idle           []IdleSeatView // the first of them
+	IdleTotal      int
 	Waiting        int
 	Over           int
 	Metered        []MeteredView
