@@ -15,17 +15,18 @@ const (
 	CanReadOutbox       StaffCapability = "outbox"
 	CanReadAudit        StaffCapability = "audit"
 	CanManageStaff      StaffCapability = "staff"
-	CanViewInsights     StaffCapability = "insights" // insights across all accounts (issue #9)
+	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
+	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
 // admin may do everything.
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
-	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanViewInsights},
+	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
+	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff, CanViewInsights},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights},
 }
 
 // StaffCan reports whether a staff role has a capability.
