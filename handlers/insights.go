@@ -74,6 +74,11 @@ func (h *Handler) InsightsLive(c echo.Context) error {
 	return render(c, http.StatusOK, views.InsightsLiveFragment(live))
 }
 
+// sseMaxAge ends a stream after a while: the browser reconnects through
+// the session and permission checks again, so a member removed or demoted
+// meanwhile stops receiving figures.
+const sseMaxAge = 10 * time.Minute
+
 // sseKeepAlive is how often an idle stream sends a comment, so that proxies
 // and the browser keep it open.
 const sseKeepAlive = 15 * time.Second
@@ -126,9 +131,13 @@ func (h *Handler) stream(c echo.Context, wake <-chan struct{}, name string, rend
 	}
 	tick := time.NewTicker(sseKeepAlive)
 	defer tick.Stop()
+	end := time.NewTimer(sseMaxAge)
+	defer end.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-end.C:
 			return nil
 		case <-wake:
 			if err := send(); err != nil {

@@ -101,7 +101,7 @@ func reclaimLocked(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID in
 		return nil, err
 	}
 	var product string
-	if err := tx.GetContext(ctx, &product, productOfSubSQL, subID); err != nil {
+	if err := tx.GetContext(ctx, &product, productOfSubSQL, accountID, subID); err != nil {
 		return nil, err
 	}
 	held := map[int64]bool{}
