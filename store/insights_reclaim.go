@@ -31,7 +31,7 @@ WHERE sa.account_id = $1 AND sa.subscription_id = $2 AND (cardinality($3::bigint
 ORDER BY sa.membership_id
 FOR UPDATE OF sa`
 	reclaimSeatSQL    = `DELETE FROM seat_assignment WHERE account_id = $1 AND subscription_id = $2 AND membership_id = $3`
-	productOfSubSQL   = `SELECT p.name FROM subscription s JOIN product p ON p.id = s.product_id WHERE s.id = $1`
+	productOfSubSQL   = `SELECT p.name FROM subscription s JOIN product p ON p.id = s.product_id WHERE s.account_id = $1 AND s.id = $2`
 	autoReclaimersSQL = `
 SELECT a.id AS account_id, a.auto_reclaim_days, s.id AS subscription_id
 FROM account a JOIN subscription s ON s.account_id = a.id
