@@ -43,7 +43,7 @@ log "fresh database ${bench_db%%\?*}"
 bin/loadgen dropdb "$bench_db"
 export DATABASE_URL=$bench_db
 bin/entitle demo seed >/dev/null
-token=$(bin/entitle apikeys create globex --name bench --scopes check,usage | head -n 1)
+token=$(bin/entitle apikeys create globex --name bench --scopes check,usage | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
 
 # The limiter stays in the path, set far above what the machine can do.
 ADDR=127.0.0.1:$port API_RATE_LIMIT=100000000 API_RATE_BURST=100000000 SESSION_SECRET=bench-secret-bench-secret-bench-secret \

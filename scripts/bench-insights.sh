@@ -19,7 +19,7 @@ go build -o bin/bench-insights ./scripts/benchinsights
 log "seeding 10,000 members and 90 days of history into entitle_bench_insights"
 bin/bench-members prepare -db "$bench_url" -members 10000 >/dev/null
 bin/bench-insights seed -db "$bench_url"
-token=$(DATABASE_URL="$bench_url" bin/entitle apikeys create globex --name bench --scopes check | head -n 1)
+token=$(DATABASE_URL="$bench_url" bin/entitle apikeys create globex --name bench --scopes check | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
 port=$(bin/bench-members freeport)
 mport=$(bin/bench-members freeport)
 DATABASE_URL="$bench_url" ADDR="127.0.0.1:$port" METRICS_ADDR="127.0.0.1:$mport" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warn \
