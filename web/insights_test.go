@@ -255,3 +255,34 @@ func TestMetricsAreServedApartWithBoundedLabels(t *testing.T) {
 		t.Errorf("/metrics on the portal: %d", r.StatusCode)
 	}
 }
+
+// TestACheckNamingAUserRecordsTheSeatsLastUse: checks only note the use in
+// memory; the flush (every 5 s in serve, with the API keys' last use)
+// writes the seat's last use, whatever case the address was given in.
+func TestACheckNamingAUserRecordsTheSeatsLastUse(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.newKey("globex")
+	if _, err := a.store.DB().Exec(`UPDATE seat_assignment SET last_used_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	lastUse := func() int {
+		var n int
+		if err := a.store.DB().QueryRow(`SELECT count(*) FROM seat_assignment sa JOIN membership m ON m.id = sa.membership_id
+			JOIN app_user u ON u.id = m.user_id WHERE u.email = 'carol@globex.test' AND sa.last_used_at IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := 0; i < 3; i++ {
+		if r := a.get("/api/v1/accounts/globex/entitlements/dashboards?user=Carol@Globex.test", key); r.status != http.StatusOK {
+			t.Fatalf("check: %d", r.status)
+		}
+	}
+	if err := a.cache.FlushKeyUse(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if lastUse() != 1 {
+		t.Fatal("the flush did not record carol's seat use")
+	}
+}
