@@ -42,11 +42,15 @@ const (
 	ManageBilling    Action = "billing.manage"  // plans, seats bought, payment (the billing pages)
 	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
 	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
+	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
+	// seeing the identity provider's groups and the waiting lists.
+	ManageProvisioning Action = "provisioning.manage"
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
-	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ViewSupport, ConsentSupport}
+	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ViewSupport, ConsentSupport,
+	ManageProvisioning}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -67,6 +71,8 @@ var Permissions = map[Action][]Role{
 	ManageBilling:    {Owner, Billing},
 	ViewSupport:      {Owner, Admin},
 	ConsentSupport:   {Owner},
+	// Provisioning (issue #8).
+	ManageProvisioning: {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

@@ -20,6 +20,8 @@ func TestPermissionMatrix(t *testing.T) {
 		ManageBilling:    {Owner: true, Billing: true},
 		ViewSupport:      {Owner: true, Admin: true},
 		ConsentSupport:   {Owner: true},
+		// Provisioning (issue #8).
+		ManageProvisioning: {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

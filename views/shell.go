@@ -56,6 +56,8 @@ var Nav = []NavItem{
 	{"billing", "Billing", "/billing", licensing.ViewBilling},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
+	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
 }
 
 // navFor is the navigation a role sees.

@@ -60,11 +60,12 @@ func impersonation(h *handlers.Handler) echo.MiddlewareFunc {
 }
 
 // impersonationApplies is false for the console (where the staff member is
-// themselves) and for probes and static files.
+// themselves), for probes and static files, and for /scim/v2, which a
+// bearer token of the account's identity provider authenticates.
 func impersonationApplies(path string) bool {
 	switch {
 	case path == "/admin" || strings.HasPrefix(path, "/admin/"), strings.HasPrefix(path, "/static/"),
-		path == "/healthz", path == "/readyz":
+		path == "/healthz", path == "/readyz", isSCIM(path):
 		return false
 	}
 	return true

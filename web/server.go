@@ -27,6 +27,9 @@ type Options struct {
 	// Billing is the provider, inbox and worker; nil wires the local
 	// simulator (its worker is the caller's to run).
 	Billing *billing.Billing
+	// Reconciler allocates seats right after provisioning changes (issue #8);
+	// nil makes one whose periodic sweep is the caller's to run.
+	Reconciler *store.Reconciler
 }
 
 // New builds the server with every route mounted.
@@ -41,8 +44,11 @@ func New(opts Options) *echo.Echo {
 	if opts.Billing == nil {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
+	if opts.Reconciler == nil {
+		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
-		PublicURL: opts.PublicURL, Billing: opts.Billing}
+		PublicURL: opts.PublicURL, Billing: opts.Billing, Reconciler: opts.Reconciler}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
