@@ -61,12 +61,22 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 	}
 	s.screenshot("banner")
 
-	// Assigning a seat (an htmx POST, as the seats page sends it) is refused
-	// with a clear message in the page's error area.
-	s.run(chromedp.Evaluate[chromedp.Void](`void htmx.ajax('POST', '/seats/assign', {target: '#errors', values: {membership_id: '4'}})`))
-	s.run(chromedp.WaitVisible(`#errors [data-testid="error-message"]`))
+	// Assigning a seat on the seats page is refused with a clear message,
+	// and nothing is assigned.
+	s.run(
+		chromedp.Navigate(s.base+"/seats"),
+		chromedp.WaitVisible(tid("assign-form")),
+		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
+		chromedp.Click(tid("assign-submit")),
+		chromedp.WaitVisible(tid("error-message")),
+	)
 	if got := s.textOf("error-message"); !strings.Contains(got, "read-only support session") {
 		t.Errorf("refusal = %q", got)
+	}
+	var held int
+	if err := s.store.DB().Get(&held, `SELECT count(*) FROM seat_assignment sa JOIN membership m ON m.id = sa.membership_id
+		JOIN app_user u ON u.id = m.user_id WHERE u.email = 'frank@globex.test'`); err != nil || held != 0 {
+		t.Errorf("frank holds %d seats after a refused assignment (%v)", held, err)
 	}
 	s.screenshot("refused")
 

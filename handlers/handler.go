@@ -29,6 +29,11 @@ type Handler struct {
 	Billing   *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
 	// Provisioning (issue #8): allocates seats right after SCIM writes.
 	Reconciler *store.Reconciler
+
+	// Entitlement API (issue #6): the in-process cache checks are answered
+	// from, and how offline licences are issued.
+	Checks   *store.CheckCache
+	Licences store.LicenceOptions
 }
 
 // Cookie and context names shared with web's middleware.

@@ -56,5 +56,9 @@ func (h *Handler) Overview(c echo.Context) error {
 		}
 		o.Products = append(o.Products, po)
 	}
+	// Entitlement API (issue #6): metered usage per period.
+	if o.Usage, err = h.usageHistory(c, cur.AccountID); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.OverviewPage(shell, o))
 }

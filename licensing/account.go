@@ -25,6 +25,10 @@ type ProductState struct {
 	Values        map[string]PlanValue `json:"values"`
 	Grants        []Grant              `json:"grants"`
 	Usage         map[string]int64     `json:"usage"` // per feature, current period
+	// SeatHolders are the people holding a seat of the subscription, so that
+	// a check naming a user (online or from an offline licence) can tell
+	// whether they hold one. Added by the entitlement API (issue #6).
+	SeatHolders []SeatHolder `json:"seat_holders,omitempty"`
 }
 
 // FeatureDecision is one row of the entitlement matrix.

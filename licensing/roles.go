@@ -40,6 +40,7 @@ const (
 	ViewAudit        Action = "audit.view"
 	ViewBilling      Action = "billing.view"    // the billing page: plan, prices, what a change would do
 	ManageBilling    Action = "billing.manage"  // plans, seats bought, payment (the billing pages)
+	ManageAPIKeys    Action = "apikeys.manage"  // API keys and the offline licence file
 	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
 	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
 	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
@@ -49,7 +50,7 @@ const (
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
-	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ViewSupport, ConsentSupport,
+	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
 	ManageProvisioning}
 
 // Permissions is the permission matrix: which roles may take each action.
@@ -69,6 +70,7 @@ var Permissions = map[Action][]Role{
 	ViewAudit:        {Owner, Admin},
 	ViewBilling:      {Owner, Admin, Billing},
 	ManageBilling:    {Owner, Billing},
+	ManageAPIKeys:    {Owner, Admin},
 	ViewSupport:      {Owner, Admin},
 	ConsentSupport:   {Owner},
 	// Provisioning (issue #8).

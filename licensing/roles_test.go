@@ -18,6 +18,7 @@ func TestPermissionMatrix(t *testing.T) {
 		ViewAudit:        {Owner: true, Admin: true},
 		ViewBilling:      {Owner: true, Admin: true, Billing: true},
 		ManageBilling:    {Owner: true, Billing: true},
+		ManageAPIKeys:    {Owner: true, Admin: true},
 		ViewSupport:      {Owner: true, Admin: true},
 		ConsentSupport:   {Owner: true},
 		// Provisioning (issue #8).

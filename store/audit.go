@@ -68,9 +68,10 @@ INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 )
 
-// audit appends e to its account's chain inside tx. Every state-changing
-// store method calls it with its own transaction, so a change and its audit
-// entry commit together or not at all.
+// audit appends e to its account's chain inside tx, and announces the
+// account's change on ChangesChannel. Every state-changing store method
+// calls it with its own transaction, so a change, its audit entry and its
+// notification commit together or not at all.
 func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
 	if _, err := tx.ExecContext(ctx, lockAuditChainSQL, auditLockClass, e.AccountID); err != nil {
 		return fmt.Errorf("audit lock: %w", err)
@@ -101,6 +102,12 @@ func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
 		nullJSON(entry.Before), nullJSON(entry.After), entry.PrevHash, entry.Hash)
 	if err != nil {
 		return fmt.Errorf("audit insert: %w", err)
+	}
+	// Every change a customer would care about is audited, so announcing
+	// the account's change here means no write path can forget to drop the
+	// entitlement caches (PostgreSQL folds repeats within a transaction).
+	if e.AccountID != 0 {
+		return notifyAccountChanged(ctx, tx, e.AccountID)
 	}
 	return nil
 }

@@ -150,16 +150,7 @@ WHERE id = $1`
 	recordTrialSQL  = `
 INSERT INTO billing_trial (account_id, plan_id, started_at, event_id) VALUES ($1, $2, $3, $4)
 ON CONFLICT (account_id, plan_id) DO NOTHING`
-	notifyBillingChangeSQL = `SELECT pg_notify('entitle_changes', $1::text)`
 )
-
-// notifyBillingChange tells other instances (their caches) that an
-// account's entitlements may have changed. The merge with the API's
-// notifyAccountChanged will make this one helper.
-func notifyBillingChange(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
-	_, err := tx.ExecContext(ctx, notifyBillingChangeSQL, itoa(accountID))
-	return err
-}
 
 // applyStripeEvent applies one decoded event inside the worker's
 // transaction and says what it did. Every change is audited with Stripe as
@@ -199,7 +190,7 @@ func (s *Store) applyStripeEvent(ctx context.Context, tx *sqlx.Tx, now time.Time
 		return "", acct, err
 	}
 	if outcome == OutcomeApplied {
-		err = notifyBillingChange(ctx, tx, accountID)
+		err = notifyAccountChanged(ctx, tx, accountID)
 	}
 	return outcome, acct, err
 }

@@ -89,8 +89,12 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 				}
 			}
 		}
-		return nil
+		// Entitlement API (issue #6): every instance drops its cached states.
+		return notifyCatalogChanged(ctx, tx)
 	})
+	if err == nil {
+		s.committed(ChangedEverything)
+	}
 	return changes, err
 }
 

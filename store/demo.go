@@ -202,7 +202,7 @@ func seedDemoAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 			return err
 		}
 	}
-	return nil
+	return notifyAccountChanged(ctx, tx, accountID) // entitlement API (issue #6)
 }
 
 // ApplyDemo applies the demo catalog and seeds the demo accounts into an

@@ -119,15 +119,7 @@ UPDATE waiting_entry w SET position = x.position, rule_id = nullif(x.rule_id, 0)
 FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::bigint[]) AS x(subscription_id, membership_id, position, rule_id)
 WHERE w.account_id = $1 AND w.subscription_id = x.subscription_id AND w.membership_id = x.membership_id
   AND (w.position <> x.position OR coalesce(w.rule_id, 0) <> x.rule_id)`
-	provNotifySQL = `SELECT pg_notify('entitle_changes', $1::text)`
 )
-
-// announceAccountChange tells every instance's entitlement cache that the
-// account's seats or memberships changed (the API's NOTIFY channel).
-func announceAccountChange(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
-	_, err := tx.ExecContext(ctx, provNotifySQL, itoa(accountID))
-	return err
-}
 
 // apply makes changes (Diff's output, in Diff's order: removals first) in
 // tx with an audit entry each, and returns them as reported.

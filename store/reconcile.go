@@ -133,7 +133,7 @@ func reconcileLocked(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID 
 		}
 	}
 	if rep.Applied() > 0 {
-		err = announceAccountChange(ctx, tx, accountID)
+		err = notifyAccountChanged(ctx, tx, accountID)
 	}
 	return rep, err
 }

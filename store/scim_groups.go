@@ -101,7 +101,7 @@ func (s *Store) CreateSCIMGroup(ctx context.Context, tok SCIMToken, in SCIMGroup
 				"externalId": in.ExternalID, "members_added": orNone(added)}}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 	return g, err
 }
@@ -174,7 +174,7 @@ func (s *Store) UpdateSCIMGroup(ctx context.Context, tok SCIMToken, id string, w
 			Before: map[string]any{"displayName": cur.DisplayName, "externalId": cur.ExternalID.String}, After: after}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 	return g, err
 }
@@ -286,7 +286,7 @@ func (s *Store) DeleteSCIMGroup(ctx context.Context, tok SCIMToken, id string) e
 			Before: map[string]any{"displayName": cur.DisplayName, "members": len(left)}}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 }
 

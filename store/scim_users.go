@@ -161,7 +161,7 @@ func (s *Store) CreateSCIMUser(ctx context.Context, tok SCIMToken, in SCIMUserIn
 			TargetType: "membership", TargetID: itoa(membershipID), After: scimUserAudit(in)}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 	return u, err
 }
@@ -327,7 +327,7 @@ func (s *Store) UpdateSCIMUser(ctx context.Context, tok SCIMToken, id string, ch
 			After:  scimUserAudit(in)}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 	return u, err
 }
@@ -373,6 +373,6 @@ func (s *Store) DeleteSCIMUser(ctx context.Context, tok SCIMToken, id string) er
 			After:  map[string]any{"status": "deactivated", "sessions_ended": true}}); err != nil {
 			return err
 		}
-		return announceAccountChange(ctx, tx, tok.AccountID)
+		return notifyAccountChanged(ctx, tx, tok.AccountID)
 	})
 }

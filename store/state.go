@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/entitle-dev/entitle/licensing"
 )
@@ -85,19 +88,46 @@ WHERE u.account_id = $1 AND f.product_id = $2
        OR u.occurred_at >= CASE f.period WHEN 'day' THEN $3::timestamptz WHEN 'year' THEN $5::timestamptz
                                          ELSE $4::timestamptz END)
 GROUP BY f.key`
+	// Seat holders whose membership is not deactivated (issue #6).
+	stateSeatHoldersSQL = `
+SELECT sa.subscription_id, u.id AS user_id, u.email
+FROM seat_assignment sa
+JOIN membership m ON m.id = sa.membership_id AND m.account_id = sa.account_id
+JOIN app_user u ON u.id = m.user_id
+WHERE sa.account_id = $1 AND m.status <> 'deactivated'
+ORDER BY sa.subscription_id, lower(u.email)`
 )
 
 // AccountState assembles everything evaluation reads for an account, at the
 // store's clock. The portal, the API and the offline licence all evaluate
 // this snapshot with licensing.Evaluate.
 func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.AccountState, error) {
+	return s.accountState(ctx, s.db, accountID)
+}
+
+// accountState reads the snapshot through q: the pool, or a transaction
+// that must see its own locks' view (recording usage).
+func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, accountID int64) (licensing.AccountState, error) {
 	now := s.Now()
-	acct, err := s.AccountByID(ctx, accountID)
+	var acct Account
+	err := sqlx.GetContext(ctx, q, &acct, accountByIDSQL, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return licensing.AccountState{}, ErrNotFound
+	}
 	if err != nil {
 		return licensing.AccountState{}, err
 	}
-	subs, err := s.Subscriptions(ctx, accountID)
-	if err != nil {
+	var subs []Subscription
+	if err := sqlx.SelectContext(ctx, q, &subs, subscriptionsSQL, accountID); err != nil {
+		return licensing.AccountState{}, err
+	}
+	// Entitlement API (issue #6): who holds a seat, per subscription.
+	var holders []struct {
+		SubscriptionID int64  `db:"subscription_id"`
+		UserID         int64  `db:"user_id"`
+		Email          string `db:"email"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &holders, stateSeatHoldersSQL, accountID); err != nil {
 		return licensing.AccountState{}, err
 	}
 	var products []struct {
@@ -105,7 +135,7 @@ func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.Ac
 		Key  string `db:"key"`
 		Name string `db:"name"`
 	}
-	if err := s.db.SelectContext(ctx, &products, productsSQL); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &products, productsSQL); err != nil {
 		return licensing.AccountState{}, err
 	}
 	var grants []struct {
@@ -117,7 +147,7 @@ func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.Ac
 		Reason     string       `db:"reason"`
 		ExpiresAt  sql.NullTime `db:"expires_at"`
 	}
-	if err := s.db.SelectContext(ctx, &grants, activeGrantsSQL, accountID, now); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &grants, activeGrantsSQL, accountID, now); err != nil {
 		return licensing.AccountState{}, err
 	}
 
@@ -131,6 +161,11 @@ func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.Ac
 				ps.Subscription = sub.State()
 				ps.Seats, ps.SeatsAssigned = sub.Seats, sub.SeatsAssigned
 				planVersionID = sub.PlanVersionID
+				for _, h := range holders {
+					if h.SubscriptionID == sub.ID {
+						ps.SeatHolders = append(ps.SeatHolders, licensing.SeatHolder{UserID: h.UserID, Email: h.Email})
+					}
+				}
 			}
 		}
 		var rows []struct {
@@ -142,7 +177,7 @@ func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.Ac
 			Enabled   sql.NullBool  `db:"enabled"`
 			Limit     sql.NullInt64 `db:"limit_value"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, featureValuesSQL, p.ID, planVersionID); err != nil {
+		if err := sqlx.SelectContext(ctx, q, &rows, featureValuesSQL, p.ID, planVersionID); err != nil {
 			return licensing.AccountState{}, err
 		}
 		for _, r := range rows {
@@ -166,7 +201,7 @@ func (s *Store) AccountState(ctx context.Context, accountID int64) (licensing.Ac
 			Key  string `db:"key"`
 			Used int64  `db:"used"`
 		}
-		if err := s.db.SelectContext(ctx, &usage, usageSQL, accountID, p.ID,
+		if err := sqlx.SelectContext(ctx, q, &usage, usageSQL, accountID, p.ID,
 			licensing.PeriodStart(licensing.Daily, now), licensing.PeriodStart(licensing.Monthly, now),
 			licensing.PeriodStart(licensing.Yearly, now)); err != nil {
 			return licensing.AccountState{}, err

@@ -24,6 +24,9 @@ import (
 type Store struct {
 	db    *sqlx.DB
 	clock licensing.Clock
+	// Entitlement API (issue #6): this process's caches hear of its own
+	// committed changes at once; other processes through NOTIFY.
+	changes *changeHooks
 }
 
 // New wraps an open database.
@@ -31,7 +34,7 @@ func New(db *sqlx.DB, clock licensing.Clock) *Store {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &Store{db: db, clock: clock}
+	return &Store{db: db, clock: clock, changes: &changeHooks{}}
 }
 
 // DB exposes the pool for the few callers that manage it (tests, shutdown).

@@ -54,6 +54,8 @@ var Nav = []NavItem{
 	{"audit", "Audit log", "/audit", licensing.ViewAudit},
 	// Billing: plans, trials, seats bought, cancellation.
 	{"billing", "Billing", "/billing", licensing.ViewBilling},
+	// Entitlement API (issue #6): keys for the vendor's applications.
+	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -24,6 +25,18 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 		// Provisioning (issue #8): identity providers read SCIM error documents.
 		if isSCIM(c.Request().URL.Path) {
 			h.RenderSCIMError(c, err)
+			return
+		}
+		// Entitlement API (issue #6): errors are problem documents.
+		if handlers.IsAPIRequest(c) {
+			p := handlers.ProblemFor(err)
+			if p.Status >= 500 {
+				loggerFrom(c.Request().Context(), logger).Error("api request failed", "err", err,
+					"method", c.Request().Method, "path", c.Request().URL.Path)
+			}
+			if rerr := h.RenderProblem(c, p); rerr != nil {
+				logger.Error("render problem", "err", rerr)
+			}
 			return
 		}
 		status, message := classify(err)
@@ -70,6 +83,8 @@ func classify(err error) (int, string) {
 	case errors.Is(err, store.ErrNoSupportConsent):
 		return http.StatusForbidden, "Write access needs the customer's consent: an owner of the account must allow it under " +
 			"Support access. Start a read-only session instead."
+	case errors.Is(err, licensing.ErrUnknownFeature):
+		return http.StatusNotFound, "That feature does not exist."
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ve.Error()
 	case errors.As(err, &he):

@@ -60,12 +60,15 @@ func impersonation(h *handlers.Handler) echo.MiddlewareFunc {
 }
 
 // impersonationApplies is false for the console (where the staff member is
-// themselves), for probes and static files, and for /scim/v2, which a
-// bearer token of the account's identity provider authenticates.
+// themselves), for probes and static files, and for machine endpoints.
 func impersonationApplies(path string) bool {
 	switch {
 	case path == "/admin" || strings.HasPrefix(path, "/admin/"), strings.HasPrefix(path, "/static/"),
-		path == "/healthz", path == "/readyz", isSCIM(path):
+		path == "/healthz", path == "/readyz":
+		return false
+	// Machine endpoints authenticate by API key, SCIM token or Stripe
+	// signature; a staff cookie means nothing there.
+	case strings.HasPrefix(path, "/api/"), strings.HasPrefix(path, "/scim/"), strings.HasPrefix(path, "/webhooks/"):
 		return false
 	}
 	return true

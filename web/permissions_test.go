@@ -70,6 +70,9 @@ var routeCases = []routeCase{
 	{name: "upgrade preview", action: licensing.ManageBilling, own: func(fixture) request {
 		return request{method: "GET", path: "/billing/change?plan=business"}
 	}},
+	// The first view of the API keys page makes the vendor's first licence
+	// signing key (audited), so it counts as a change.
+	{name: "API keys page", action: licensing.ManageAPIKeys, changes: true, own: func(fixture) request { return request{method: "GET", path: "/settings/api-keys"} }},
 	{name: "support sessions", action: licensing.ViewSupport, own: func(fixture) request { return request{method: "GET", path: "/settings/support"} }},
 	{name: "support consent", action: licensing.ConsentSupport, changes: true, own: func(fixture) request {
 		return request{method: "POST", path: "/settings/support", form: url.Values{"allow": {"true"}}}
@@ -296,7 +299,7 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing Support access Provisioning",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Provisioning",
 		"billing@globex.test": "Overview Seats Billing",
 		"alice@globex.test":   "Overview",
 	} {

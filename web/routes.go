@@ -143,5 +143,22 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
 
+	// Entitlement API for vendors' applications (issue #6): API keys, not
+	// sessions, so no CSRF; errors are RFC 9457 problem documents
+	// (web/errors.go); every route is in handlers/openapi.json.
+	e.GET("/api/v1/openapi.json", h.OpenAPI)
+	e.GET("/api/v1/keys", h.APIPublicKeys)
+	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, newAPILimits(opts.APIRateLimit, opts.APIRateBurst)))
+	api.GET("/entitlements", h.APIEntitlements, requireScope(store.ScopeCheck))
+	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
+	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
+	api.GET("/license", h.APILicence, requireScope(store.ScopeLicense))
+	// The portal's side of it: API keys and the offline licence (owner/admin).
+	signedIn.GET("/settings/api-keys", h.APIKeysPage, requires(licensing.ManageAPIKeys))
+	signedIn.POST("/settings/api-keys", h.CreateAPIKey, requires(licensing.ManageAPIKeys))
+	signedIn.POST("/settings/api-keys/:id/revoke", h.RevokeAPIKey, requires(licensing.ManageAPIKeys))
+	signedIn.GET("/settings/licence", h.DownloadLicence, requires(licensing.ManageAPIKeys))
+	signedIn.GET("/settings/licence/keys.json", h.DownloadPublicKeys, requires(licensing.ManageAPIKeys))
+
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

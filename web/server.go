@@ -30,6 +30,15 @@ type Options struct {
 	// Reconciler allocates seats right after provisioning changes (issue #8);
 	// nil makes one whose periodic sweep is the caller's to run.
 	Reconciler *store.Reconciler
+
+	// Entitlement API (issue #6). Checks is the running cache checks are
+	// answered from (nil: one that reads the database every time);
+	// APIRateLimit is requests per second per API key (0: no limit) with
+	// bursts of APIRateBurst.
+	Checks       *store.CheckCache
+	Licences     store.LicenceOptions
+	APIRateLimit float64
+	APIRateBurst int
 }
 
 // New builds the server with every route mounted.
@@ -44,11 +53,15 @@ func New(opts Options) *echo.Echo {
 	if opts.Billing == nil {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
+	if opts.Checks == nil {
+		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
+	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
-		PublicURL: opts.PublicURL, Billing: opts.Billing, Reconciler: opts.Reconciler}
+		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
+		Reconciler: opts.Reconciler}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entitle-dev/entitle/store"
 )
 
 // Config is every setting Entitle reads, loaded from the environment in one
@@ -30,6 +32,18 @@ type Config struct {
 	StripeAPIBase         string        `env:"STRIPE_API_BASE" default:"" help:"Stripe API URL override, e.g. a stripe-mock on http://127.0.0.1:12111; empty means Stripe's"`
 	BillingWorkerInterval time.Duration `env:"BILLING_WORKER_INTERVAL" default:"2s" help:"how often the billing worker looks for due webhook events (new ones wake it at once)"`
 	BillingWorkers        int           `env:"BILLING_WORKERS" default:"2" help:"webhook events applied side by side in this process (FOR UPDATE SKIP LOCKED)"`
+
+	// Entitlement API (issue #6).
+	APIRateLimit     int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`
+	APIRateBurst     int           `env:"API_RATE_BURST" default:"200" help:"requests an API key may make in a burst above API_RATE_LIMIT"`
+	LicenceValidity  time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
+	LicenceGrace     time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
+	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
+}
+
+// Licences is how offline licences are issued.
+func (c Config) Licences() store.LicenceOptions {
+	return store.LicenceOptions{Validity: c.LicenceValidity, Grace: c.LicenceGrace, Secret: []byte(c.SigningKeySecret)}
 }
 
 // LoadConfig reads the environment, applying defaults.

@@ -27,6 +27,15 @@ Usage:
   entitle audit verify               check every audit chain; prints the first broken link or OK
   entitle staff list                 list vendor staff accounts with role and state
   entitle staff disable EMAIL        disable a staff account: ends its sessions and impersonations at once
+  entitle apikeys create ACCOUNT [--name NAME] [--scopes check,usage,license]
+                                     create an API key for the account; prints it once
+  entitle apikeys list ACCOUNT       list the account's API keys (prefix, scopes, last use)
+  entitle apikeys revoke ACCOUNT PREFIX
+                                     revoke an API key; it fails at once on every instance
+  entitle keys rotate                create a new licence signing key (older keys keep verifying)
+  entitle keys list                  list licence signing keys
+  entitle keys retire KEY_ID         stop offering a signing key for verification
+  entitle keys public                print the public key file applications verify licences with
   entitle --help                     this text
 
 Environment:
@@ -85,6 +94,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return staffList(ctx, cfg, stdout)
 	case cmd == "staff disable" && len(args) == 3:
 		return staffDisable(ctx, cfg, args[2], stdout)
+	// Entitlement API (issue #6).
+	case args[0] == "apikeys":
+		return apiKeysCommand(ctx, cfg, args[1:], stdout)
+	case args[0] == "keys":
+		return keysCommand(ctx, cfg, args[1:], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -41,8 +42,6 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	defer bill.stop()
-	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
-		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing})
 
 	// Members and seats: the outbox worker sends invitation mail.
 	sender, err := mailSender(cfg, logger)
@@ -51,6 +50,22 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	go (&mailer.Worker{Store: s, Sender: sender, Logger: logger}).Run(ctx)
 
+	// Entitlement API (issue #6): checks are answered from memory, kept
+	// fresh by LISTEN on the changes channel.
+	checks := store.NewCheckCache(s, logger)
+	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
+	cacheDone := make(chan struct{})
+	go func() {
+		defer close(cacheDone)
+		if err := checks.Run(cacheCtx, cfg.DatabaseURL); err != nil {
+			logger.Error("entitlement cache stopped: checks read the database", "err", err)
+		}
+	}()
+	defer func() { stopCache(); <-cacheDone }() // writes the last API key use before the pool closes
+
+	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
+		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
+		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

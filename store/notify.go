@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ChangesChannel is the PostgreSQL NOTIFY channel on which every change to
+// what feeds entitlement evaluation is announced, so that every instance's
+// in-process caches drop what changed. Payloads:
+//
+//	"<account id>"  the account's subscription, seats, grants or usage changed
+//	"*"             the catalog changed: every account may be affected
+//	"apikeys"       an API key was revoked
+//
+// A notification is sent inside the transaction that makes the change, so
+// it is delivered if and only if the change commits, and only after it has.
+const ChangesChannel = "entitle_changes"
+
+// Payloads of ChangesChannel other than an account id.
+const (
+	ChangedEverything = "*"
+	ChangedAPIKeys    = "apikeys"
+)
+
+const notifySQL = `SELECT pg_notify($1, $2)`
+
+// notifyAccountChanged announces, inside tx, that what feeds the account's
+// entitlements changed. Every store method that changes a subscription,
+// seats, grants, usage or memberships of an account calls it in its
+// transaction; PostgreSQL folds repeats within one transaction into one.
+func notifyAccountChanged(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
+	return notify(ctx, tx, strconv.FormatInt(accountID, 10))
+}
+
+// notifyCatalogChanged announces a catalog change (every account may be
+// affected).
+func notifyCatalogChanged(ctx context.Context, tx *sqlx.Tx) error {
+	return notify(ctx, tx, ChangedEverything)
+}
+
+func notify(ctx context.Context, tx *sqlx.Tx, payload string) error {
+	_, err := tx.ExecContext(ctx, notifySQL, ChangesChannel, payload)
+	return err
+}
+
+// changeHooks are this process's listeners for changes it committed itself,
+// called right after commit, so that a key revoked through this instance
+// fails on this instance at once rather than when the NOTIFY comes back.
+type changeHooks struct {
+	mu  sync.RWMutex
+	fns []func(payload string)
+}
+
+// OnCommittedChange registers fn to hear of changes this Store committed
+// (same payloads as ChangesChannel).
+func (s *Store) OnCommittedChange(fn func(payload string)) {
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
+	s.changes.fns = append(s.changes.fns, fn)
+}
+
+// committed tells the local hooks about a change that has committed.
+func (s *Store) committed(payloads ...string) {
+	s.changes.mu.RLock()
+	defer s.changes.mu.RUnlock()
+	for _, fn := range s.changes.fns {
+		for _, p := range payloads {
+			fn(p)
+		}
+	}
+}
+
+func accountPayload(accountID int64) string { return strconv.FormatInt(accountID, 10) }
