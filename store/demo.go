@@ -132,6 +132,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				return err
 			}
 		}
+		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning (issue #8): Initech's IdP
+			return fmt.Errorf("demo provisioning: %w", err)
+		}
 		return seedDemoBilling(ctx, tx, now, actor) // billing: simulated Stripe customers for the demo accounts
 	})
 	return err == nil, err

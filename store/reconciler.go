@@ -55,7 +55,13 @@ func NewReconciler(s *Store, logger *slog.Logger) *Reconciler {
 
 // Kick asks for the account to be reconciled soon; kicks while a run is
 // pending or running fold into one more run.
-func (r *Reconciler) Kick(accountID int64) {
+func (r *Reconciler) Kick(accountID int64) { r.kick(accountID, r.minGap) }
+
+// listenerDelay is how long a kick from the changes channel waits: every
+// audited change is announced there (usage too), so those kicks gather.
+const listenerDelay = 250 * time.Millisecond
+
+func (r *Reconciler) kick(accountID int64, delay time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil {
@@ -68,12 +74,11 @@ func (r *Reconciler) Kick(accountID int64) {
 	st := &kickState{}
 	r.pending[accountID] = st
 	r.wg.Add(1)
-	go r.loop(accountID, st)
+	go r.loop(accountID, st, delay)
 }
 
-func (r *Reconciler) loop(accountID int64, st *kickState) {
+func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 	defer r.wg.Done()
-	gap := r.minGap
 	for {
 		select {
 		case <-r.ctx.Done():
@@ -139,7 +144,7 @@ func (r *Reconciler) Run(ctx context.Context, databaseURL string, interval time.
 			}
 		})
 		defer l.Close()
-		if err := l.Listen("entitle_changes"); err != nil {
+		if err := l.Listen(ChangesChannel); err != nil {
 			r.logger.Error("reconciler: listen for changes; only the periodic sweep runs", "err", err)
 		} else {
 			go func() {
@@ -155,7 +160,7 @@ func (r *Reconciler) Run(ctx context.Context, databaseURL string, interval time.
 							continue
 						}
 						if id, err := strconv.ParseInt(n.Extra, 10, 64); err == nil {
-							r.Kick(id)
+							r.kick(id, listenerDelay)
 						}
 					}
 				}

@@ -39,6 +39,9 @@ type Config struct {
 	LicenceValidity  time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
 	LicenceGrace     time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
+
+	// Provisioning (issue #8).
+	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
 }
 
 // Licences is how offline licences are issued.

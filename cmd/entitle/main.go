@@ -36,6 +36,14 @@ Usage:
   entitle keys list                  list licence signing keys
   entitle keys retire KEY_ID         stop offering a signing key for verification
   entitle keys public                print the public key file applications verify licences with
+  entitle scim-tokens create ACCOUNT [NAME]
+                                     create a SCIM token for the account's identity provider; prints it once
+  entitle scim-tokens list ACCOUNT   list the account's SCIM tokens (prefix, last use, revoked)
+  entitle scim-tokens revoke ACCOUNT NAME
+                                     revoke the account's SCIM tokens with that name (or prefix)
+  entitle provisioning reconcile [ACCOUNT] [--dry-run]
+                                     compare the rules' desired seats with the database and repair (or only
+                                     print, --dry-run) every difference; exits non-zero when there were any
   entitle --help                     this text
 
 Environment:
@@ -99,6 +107,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return apiKeysCommand(ctx, cfg, args[1:], stdout)
 	case args[0] == "keys":
 		return keysCommand(ctx, cfg, args[1:], stdout)
+	// Provisioning (issue #8).
+	case args[0] == "scim-tokens":
+		return scimTokensCommand(ctx, cfg, args[1:], stdout)
+	case cmd == "provisioning reconcile":
+		return provisioningReconcile(ctx, cfg, args[2:], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)
