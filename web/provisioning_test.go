@@ -112,8 +112,8 @@ func TestAdminPreviewsAndSavesARule(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(text(doc, "flash"), "pinned") {
 		t.Fatalf("pin: %d %q", res.StatusCode, text(doc, "flash"))
 	}
-	annSCIM := p.idp.get("/Users?filter=" + url.QueryEscape(`userName eq "ann@globex.test"`)).str("Resources", 0, "id")
-	gidNow := p.idp.get("/Groups?filter=" + url.QueryEscape(`displayName eq "Engineering"`)).str("Resources", 0, "id")
+	annSCIM := p.idp.get("/Users?filter="+url.QueryEscape(`userName eq "ann@globex.test"`)).str("Resources", 0, "id")
+	gidNow := p.idp.get("/Groups?filter="+url.QueryEscape(`displayName eq "Engineering"`)).str("Resources", 0, "id")
 	p.idp.do(http.MethodPatch, "/Groups/"+gidNow, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"remove","path":"members[value eq \"`+annSCIM+`\"]"}]}`).ok(t, http.StatusNoContent)
 	settle(t, p.store, p.reconciler, p.globex)

@@ -98,14 +98,14 @@ func TestEntraProvisioningSequence(t *testing.T) {
 		"meta":{"resourceType":"Group"},"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group",
 		"http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"]}`).ok(t, http.StatusCreated)
 	gid := group.str("id")
-	byName := idp.get("/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "group1"`)).ok(t, http.StatusOK)
+	byName := idp.get("/Groups?excludedAttributes=members&filter="+url.QueryEscape(`displayName eq "group1"`)).ok(t, http.StatusOK)
 	if byName.integer(t, "totalResults") != 1 || byName.resources(t)[0]["id"] != gid || byName.resources(t)[0]["members"] != nil {
 		t.Fatalf("group by name: %s", byName.body)
 	}
 	idp.do(http.MethodPatch, "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"Add","path":"members","value":[{"$ref":null,"value":"`+id+`"},{"$ref":null,"value":"`+manager+`"}]}]}`).
 		ok(t, http.StatusNoContent)
-	if g := idp.get("/Groups/" + gid + "?excludedAttributes=members").ok(t, http.StatusOK); g.at("members") != nil || g.str("displayName") != "Group1" {
+	if g := idp.get("/Groups/"+gid+"?excludedAttributes=members").ok(t, http.StatusOK); g.at("members") != nil || g.str("displayName") != "Group1" {
 		t.Fatalf("excludedAttributes=members: %s", g.body)
 	}
 	if g := idp.get("/Groups/" + gid); len(g.at("members").([]any)) != 2 {

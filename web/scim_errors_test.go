@@ -29,7 +29,7 @@ func TestSCIMDiscoverySaysWhatIsSupported(t *testing.T) {
 	if schemas.integer(t, "totalResults") != 3 || len(schemas.resources(t)) != 3 {
 		t.Errorf("Schemas is a ListResponse of three: %s", schemas.body)
 	}
-	if s := p.idp.get("/Schemas/" + entraEnterprise).ok(t, http.StatusOK); s.str("id") != entraEnterprise {
+	if s := p.idp.get("/Schemas/"+entraEnterprise).ok(t, http.StatusOK); s.str("id") != entraEnterprise {
 		t.Errorf("the enterprise schema: %s", s.body)
 	}
 }
@@ -148,8 +148,8 @@ func TestSCIMTokenSeesOnlyItsAccount(t *testing.T) {
 	og := other.do(http.MethodPost, "/Groups", `{"displayName":"Initech group"}`).ok(t, http.StatusCreated).str("id")
 	other.do(http.MethodPatch, "/Groups/"+og, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"add","path":"members","value":[{"value":"`+uid+`"}]}]}`).scimError(t, http.StatusBadRequest, "invalidValue")
-	u := p.idp.get("/Users/" + uid).ok(t, http.StatusOK)
-	g := p.idp.get("/Groups/" + gid).ok(t, http.StatusOK)
+	u := p.idp.get("/Users/"+uid).ok(t, http.StatusOK)
+	g := p.idp.get("/Groups/"+gid).ok(t, http.StatusOK)
 	if u.at("active") != true || u.str("userName") != "only@globex.test" || g.str("displayName") != "Globex group" ||
 		len(g.at("members").([]any)) != 1 {
 		t.Errorf("Initech's requests changed Globex: %s %s", u.body, g.body)

@@ -57,7 +57,7 @@ func TestOktaProvisioningSequence(t *testing.T) {
 	}
 	var seen []string
 	for start := 1; start <= 4; start += 2 {
-		page := idp.get("/Users?startIndex=" + itoa(int64(start)) + "&count=2").ok(t, http.StatusOK)
+		page := idp.get("/Users?startIndex="+itoa(int64(start))+"&count=2").ok(t, http.StatusOK)
 		for _, r := range page.resources(t) {
 			seen = append(seen, r["userName"].(string))
 		}
@@ -68,7 +68,7 @@ func TestOktaProvisioningSequence(t *testing.T) {
 
 	// 5. Profile update: GET, change, PUT the whole object back (id, meta,
 	// schemas, groups included).
-	user := idp.get("/Users/" + id).ok(t, http.StatusOK)
+	user := idp.get("/Users/"+id).ok(t, http.StatusOK)
 	body := strings.Replace(string(user.body), `"familyName":"User"`, `"familyName":"Userson"`, 1)
 	put := idp.do(http.MethodPut, "/Users/"+id, body).ok(t, http.StatusOK)
 	if put.str("name", "familyName") != "Userson" || put.str("id") != id || put.str("userName") != "test.user@okta.local" {
@@ -93,12 +93,12 @@ func TestOktaProvisioningSequence(t *testing.T) {
 		"Operations":[{"op":"replace","value":{"id":"`+gid+`","displayName":"Test SCIMv2 renamed"}},
 		{"op":"remove","path":"members[value eq \"`+other+`\"]"},
 		{"op":"add","path":"members","value":[{"value":"`+id+`","display":"test.user@okta.local"}]}]}`).ok(t, http.StatusNoContent)
-	g := idp.get("/Groups/" + gid).ok(t, http.StatusOK)
+	g := idp.get("/Groups/"+gid).ok(t, http.StatusOK)
 	members, _ := g.at("members").([]any)
 	if g.str("id") != gid || g.str("displayName") != "Test SCIMv2 renamed" || len(members) != 1 || at(members, 0, "value") != id {
 		t.Fatalf("group after the PATCHes: %s", g.body)
 	}
-	if u := idp.get("/Users/" + id).ok(t, http.StatusOK); u.str("groups", 0, "value") != gid {
+	if u := idp.get("/Users/"+id).ok(t, http.StatusOK); u.str("groups", 0, "value") != gid {
 		t.Errorf("the user's groups: %s", u.body)
 	}
 	// A full push replaces the members.
@@ -114,7 +114,7 @@ func TestOktaProvisioningSequence(t *testing.T) {
 	if off.at("active") != false {
 		t.Fatalf("deactivate: %s", off.body)
 	}
-	if u := idp.get("/Users/" + id).ok(t, http.StatusOK); u.at("active") != false {
+	if u := idp.get("/Users/"+id).ok(t, http.StatusOK); u.at("active") != false {
 		t.Fatalf("a deactivated user: %s", u.body)
 	}
 	if found := idp.get(filter(`userName eq "test.user@okta.local"`)); found.integer(t, "totalResults") != 1 {

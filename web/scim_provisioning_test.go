@@ -107,7 +107,7 @@ func TestFiftyConcurrentSCIMAddsForFiveFreeSeats(t *testing.T) {
 	if err != nil || len(rep.Changes) != 0 {
 		t.Fatalf("left for a later run: %v %v", rep.Changes, err)
 	}
-	g := p.idp.get("/Groups/" + gid).ok(t, http.StatusOK)
+	g := p.idp.get("/Groups/"+gid).ok(t, http.StatusOK)
 	if len(g.at("members").([]any)) != 50 {
 		t.Fatalf("the group has %d members", len(g.at("members").([]any)))
 	}
