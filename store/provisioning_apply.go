@@ -99,21 +99,42 @@ func isPersonLocal(c licensing.Change) bool {
 	return false
 }
 
+// The reconciler applies each kind of change as one statement over arrays
+// (a run may give thousands of seats and waiting entries).
 const (
-	provUnassignSQL = `DELETE FROM seat_assignment WHERE account_id = $1 AND subscription_id = $2 AND membership_id = $3`
-	provAssignSQL   = `
-INSERT INTO seat_assignment (account_id, subscription_id, membership_id, assigned_at, source, rule_id, pinned)
-VALUES ($1, $2, $3, $4, $5, nullif($6, 0::bigint), $7) ON CONFLICT (subscription_id, membership_id) DO NOTHING`
+	provUnassignSQL = `
+DELETE FROM seat_assignment sa USING unnest($2::bigint[], $3::bigint[]) AS x(sub, mem)
+WHERE sa.account_id = $1 AND sa.subscription_id = x.sub AND sa.membership_id = x.mem
+RETURNING sa.subscription_id, sa.membership_id`
+	provUnwaitSQL = `
+DELETE FROM waiting_entry w USING unnest($2::bigint[], $3::bigint[]) AS x(sub, mem)
+WHERE w.account_id = $1 AND w.subscription_id = x.sub AND w.membership_id = x.mem
+RETURNING w.subscription_id, w.membership_id`
+	provDismissSQL       = `UPDATE membership SET status = 'deactivated' WHERE account_id = $1 AND id = ANY($2)`
+	provEndSessionsSQL   = `DELETE FROM web_session WHERE kind = 'customer' AND account_id = $1 AND user_id = ANY($2)`
+	provRevokeInvitesSQL = `
+UPDATE invitation SET revoked_at = $3 WHERE account_id = $1 AND membership_id = ANY($2) AND used_at IS NULL AND revoked_at IS NULL`
+	provAdmitSQL = `
+UPDATE membership m SET status = 'active', role = x.role FROM unnest($2::bigint[], $3::text[]) AS x(id, role)
+WHERE m.account_id = $1 AND m.id = x.id`
+	provRoleSQL = `
+UPDATE membership m SET role = x.role FROM unnest($2::bigint[], $3::text[]) AS x(id, role)
+WHERE m.account_id = $1 AND m.id = x.id`
 	provRetagSQL = `
-UPDATE seat_assignment SET source = $4, rule_id = nullif($5, 0::bigint)
-WHERE account_id = $1 AND subscription_id = $2 AND membership_id = $3`
+UPDATE seat_assignment sa SET source = x.source, rule_id = nullif(x.rule, 0)
+FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) AS x(sub, mem, source, rule)
+WHERE sa.account_id = $1 AND sa.subscription_id = x.sub AND sa.membership_id = x.mem`
+	provAssignSQL = `
+INSERT INTO seat_assignment (account_id, subscription_id, membership_id, assigned_at, source, rule_id, pinned)
+SELECT $1, x.sub, x.mem, $2, x.source, nullif(x.rule, 0), x.pinned
+FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[]) AS x(sub, mem, source, rule, pinned)
+ON CONFLICT (subscription_id, membership_id) DO NOTHING
+RETURNING subscription_id, membership_id`
 	provWaitSQL = `
 INSERT INTO waiting_entry (account_id, subscription_id, membership_id, rule_id, since, reason, position)
-VALUES ($1, $2, $3, nullif($4, 0::bigint), $5, $6, $7) ON CONFLICT (subscription_id, membership_id) DO NOTHING`
-	provUnwaitSQL   = `DELETE FROM waiting_entry WHERE account_id = $1 AND subscription_id = $2 AND membership_id = $3`
-	provAdmitSQL    = `UPDATE membership SET status = 'active', role = $3 WHERE account_id = $1 AND id = $2`
-	provDismissSQL  = `UPDATE membership SET status = 'deactivated' WHERE account_id = $1 AND id = $2`
-	provRoleSQL     = `UPDATE membership SET role = $3 WHERE account_id = $1 AND id = $2`
+SELECT $1, x.sub, x.mem, nullif(x.rule, 0), $2, x.reason, x.position
+FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::int[]) AS x(sub, mem, rule, reason, position)
+ON CONFLICT (subscription_id, membership_id) DO NOTHING`
 	provPositionSQL = `
 UPDATE waiting_entry w SET position = x.position, rule_id = nullif(x.rule_id, 0)
 FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::bigint[]) AS x(subscription_id, membership_id, position, rule_id)
@@ -121,31 +142,54 @@ WHERE w.account_id = $1 AND w.subscription_id = x.subscription_id AND w.membersh
   AND (w.position <> x.position OR coalesce(w.rule_id, 0) <> x.rule_id)`
 )
 
-// apply makes changes (Diff's output, in Diff's order: removals first) in
-// tx with an audit entry each, and returns them as reported.
+type seatRef struct{ sub, mem int64 }
+
+// apply makes changes (Diff's output, in Diff's order: seats taken before
+// seats given, so the pool is never exceeded at any step) in tx, one
+// statement per kind, with an audit entry each, and returns them as
+// reported.
 func (snap *provSnapshot) apply(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, mode reconcileMode,
 	want licensing.Desired, changes []licensing.Change) ([]ReconcileChange, error) {
-	positions := map[[2]any]int{}
-	for _, w := range want.Waiting {
-		positions[[2]any{w.MembershipID, w.Product}] = w.Position
-	}
 	var out []ReconcileChange
 	for _, c := range changes {
 		if mode == modeLocal && !isPersonLocal(c) {
 			continue
 		}
-		p := snap.people[c.MembershipID]
-		rc := ReconcileChange{Change: c, Email: p.Email, Drift: mode == modeSweep && !isAllocation(c)}
-		var err error
-		rc.Skipped, err = snap.applyOne(ctx, tx, now, actor, rc, p, positions[[2]any{c.MembershipID, c.Product}])
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", c.Kind, p.Email, err)
-		}
-		out = append(out, rc)
+		out = append(out, ReconcileChange{Change: c, Email: snap.people[c.MembershipID].Email,
+			Drift: mode == modeSweep && !isAllocation(c)})
 	}
-	if mode != modeLocal && len(want.Waiting) > 0 {
-		var subs, members, rules []int64
-		var pos []int64
+	positions := map[seatRef]int{}
+	for _, w := range want.Waiting {
+		if pool := snap.pools[w.Product]; pool != nil {
+			positions[seatRef{pool.ID, w.MembershipID}] = w.Position
+		}
+	}
+	for _, kind := range []licensing.ChangeKind{licensing.ChangeUnassign, licensing.ChangeUnwait, licensing.ChangeDismiss,
+		licensing.ChangeAdmit, licensing.ChangeRole, licensing.ChangeRetag, licensing.ChangeAssign, licensing.ChangeWait} {
+		var batch []*ReconcileChange
+		for i := range out {
+			if out[i].Kind == kind {
+				batch = append(batch, &out[i])
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if err := snap.applyKind(ctx, tx, now, kind, batch, positions); err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	var events []AuditEvent
+	for _, rc := range out {
+		if rc.Skipped == "" {
+			events = append(events, snap.auditEvent(rc, positions))
+		}
+	}
+	if err := auditMany(ctx, tx, now, snap.accountID, actor, events); err != nil {
+		return nil, err
+	}
+	if mode != modeLocal && len(positions) > 0 {
+		var subs, members, rules, pos []int64
 		for _, w := range want.Waiting {
 			if pool := snap.pools[w.Product]; pool != nil {
 				subs, members, rules = append(subs, pool.ID), append(members, w.MembershipID), append(rules, w.RuleID)
@@ -160,125 +204,219 @@ func (snap *provSnapshot) apply(ctx context.Context, tx *sqlx.Tx, now time.Time,
 	return out, nil
 }
 
-// applyOne makes one change and audits it. It answers why it skipped the
-// change, if it did.
-func (snap *provSnapshot) applyOne(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, rc ReconcileChange,
-	p provPerson, position int) (string, error) {
-	acct, id := snap.accountID, rc.MembershipID
-	pool := snap.pools[rc.Product]
-	ev := AuditEvent{AccountID: acct, Actor: actor, TargetType: "membership", TargetID: itoa(id)}
+// applyKind makes one kind of change for every change of the batch, and
+// marks the ones it skipped and why.
+func (snap *provSnapshot) applyKind(ctx context.Context, tx *sqlx.Tx, now time.Time, kind licensing.ChangeKind,
+	batch []*ReconcileChange, positions map[seatRef]int) error {
+	acct := snap.accountID
+	var subs, mems, rules []int64
+	var texts []string
+	var flags []bool
+	var ints []int64
+	var todo []*ReconcileChange
+	seat := func(rc *ReconcileChange) (*provPool, bool) {
+		pool := snap.pools[rc.Product]
+		if pool == nil {
+			rc.Skipped = "no such subscription"
+			return nil, false
+		}
+		subs, mems, todo = append(subs, pool.ID), append(mems, rc.MembershipID), append(todo, rc)
+		return pool, true
+	}
+	// done marks the changes whose row a statement did not touch.
+	done := func(rows *sqlx.Rows, err error, why string) (map[seatRef]bool, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		hit := map[seatRef]bool{}
+		for rows.Next() {
+			var r seatRef
+			if err := rows.Scan(&r.sub, &r.mem); err != nil {
+				return nil, err
+			}
+			hit[r] = true
+		}
+		for i, rc := range todo {
+			if !hit[seatRef{subs[i], mems[i]}] {
+				rc.Skipped = why
+			}
+		}
+		return hit, rows.Err()
+	}
+
+	switch kind {
+	case licensing.ChangeUnassign:
+		for _, rc := range batch {
+			seat(rc)
+		}
+		rows, err := tx.QueryxContext(ctx, provUnassignSQL, acct, pq.Array(subs), pq.Array(mems))
+		hit, err := done(rows, err, "already gone")
+		if err != nil {
+			return err
+		}
+		for r := range hit {
+			for _, p := range snap.pools {
+				if p.ID == r.sub {
+					p.Assigned--
+				}
+			}
+		}
+		return nil
+	case licensing.ChangeUnwait:
+		for _, rc := range batch {
+			seat(rc)
+		}
+		rows, err := tx.QueryxContext(ctx, provUnwaitSQL, acct, pq.Array(subs), pq.Array(mems))
+		_, err = done(rows, err, "already gone")
+		return err
+	case licensing.ChangeDismiss:
+		var users []int64
+		for _, rc := range batch {
+			p := snap.people[rc.MembershipID]
+			if p.Role == string(licensing.Owner) {
+				// One owner at a time, so that the last active owner stays.
+				if err := keepsAnOwner(ctx, tx, acct, member{ID: p.ID, Role: p.Role, Status: p.Status}); err != nil {
+					rc.Skipped = "the last active owner stays"
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, provDismissSQL, acct, pq.Array([]int64{p.ID})); err != nil {
+					return err
+				}
+			}
+			mems, users = append(mems, p.ID), append(users, p.UserID)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{provDismissSQL, []any{acct, pq.Array(mems)}},
+			{provEndSessionsSQL, []any{acct, pq.Array(users)}},
+			{provRevokeInvitesSQL, []any{acct, pq.Array(mems), now}},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	case licensing.ChangeAdmit, licensing.ChangeRole:
+		for _, rc := range batch {
+			p := snap.people[rc.MembershipID]
+			role := rc.Role
+			if p.Role == string(licensing.Owner) { // the rules never give or take the owner role
+				if kind == licensing.ChangeRole {
+					rc.Skipped = "an owner's role is the owners' to change"
+					continue
+				}
+				role = p.Role
+			}
+			rc.Role = role
+			mems, texts = append(mems, p.ID), append(texts, role)
+		}
+		q := provAdmitSQL
+		if kind == licensing.ChangeRole {
+			q = provRoleSQL
+		}
+		_, err := tx.ExecContext(ctx, q, acct, pq.Array(mems), pq.Array(texts))
+		return err
+	case licensing.ChangeRetag:
+		for _, rc := range batch {
+			if _, ok := seat(rc); ok {
+				texts, rules = append(texts, string(rc.Source)), append(rules, rc.RuleID)
+			}
+		}
+		_, err := tx.ExecContext(ctx, provRetagSQL, acct, pq.Array(subs), pq.Array(mems), pq.Array(texts), pq.Array(rules))
+		return err
+	case licensing.ChangeAssign:
+		for _, rc := range batch {
+			pool := snap.pools[rc.Product]
+			switch {
+			case pool == nil || !pool.hasSeats():
+				rc.Skipped = "the subscription has no seats"
+				continue
+			case pool.Assigned >= pool.Effective:
+				rc.Skipped = "no seat left" // never oversold, whatever the snapshot said
+				continue
+			}
+			pool.Assigned++
+			seat(rc)
+			texts, rules, flags = append(texts, string(rc.Source)), append(rules, rc.RuleID), append(flags, rc.Pinned)
+		}
+		rows, err := tx.QueryxContext(ctx, provAssignSQL, acct, now, pq.Array(subs), pq.Array(mems), pq.Array(texts),
+			pq.Array(rules), pq.Array(flags))
+		hit, err := done(rows, err, "held already")
+		if err != nil {
+			return err
+		}
+		for i, rc := range todo {
+			if !hit[seatRef{subs[i], mems[i]}] {
+				snap.pools[rc.Product].Assigned--
+			}
+		}
+		return nil
+	case licensing.ChangeWait:
+		for _, rc := range batch {
+			if pool, ok := seat(rc); ok {
+				rules, texts = append(rules, rc.RuleID), append(texts, rc.Reason)
+				ints = append(ints, int64(max(positions[seatRef{pool.ID, rc.MembershipID}], 1)))
+			}
+		}
+		_, err := tx.ExecContext(ctx, provWaitSQL, acct, now, pq.Array(subs), pq.Array(mems), pq.Array(rules),
+			pq.Array(texts), pq.Array(ints))
+		return err
+	}
+	for _, rc := range batch {
+		rc.Skipped = "unknown change"
+	}
+	return nil
+}
+
+// auditEvent is a change's audit entry.
+func (snap *provSnapshot) auditEvent(rc ReconcileChange, positions map[seatRef]int) AuditEvent {
+	p := snap.people[rc.MembershipID]
+	ev := AuditEvent{AccountID: snap.accountID, TargetType: "membership", TargetID: itoa(rc.MembershipID)}
 	seat := map[string]any{"email": p.Email, "product": rc.Product}
+	pool := snap.pools[rc.Product]
 	if pool != nil {
 		seat["subscription"] = pool.ID
 	}
-	if rc.RuleID != 0 {
-		seat["rule"] = rc.RuleID
-	}
-	after := func(m map[string]any) map[string]any {
+	with := func(m map[string]any, kv ...any) map[string]any {
 		out := map[string]any{"cause": rc.Cause()}
 		for k, v := range m {
 			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
 		}
 		return out
 	}
 	switch rc.Kind {
 	case licensing.ChangeUnassign:
-		if pool == nil {
-			return "no such subscription", nil
-		}
-		res, err := tx.ExecContext(ctx, provUnassignSQL, acct, pool.ID, id)
-		if err != nil {
-			return "", err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return "already gone", nil
-		}
-		pool.Assigned--
-		ev.Action, ev.Before, ev.After = "seat.unassign", seat, after(nil)
+		ev.Action, ev.Before, ev.After = "seat.unassign", with(seat, "source", string(rc.Source), "rule", rc.RuleID), map[string]any{"cause": rc.Cause()}
 	case licensing.ChangeAssign:
-		switch {
-		case pool == nil || !pool.hasSeats():
-			return "the subscription has no seats", nil
-		case pool.Assigned >= pool.Effective:
-			return "no seat left", nil // never oversold, whatever the snapshot said
-		}
-		res, err := tx.ExecContext(ctx, provAssignSQL, acct, pool.ID, id, now, string(rc.Source), rc.RuleID, rc.Pinned)
-		if err != nil {
-			return "", err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return "held already", nil
-		}
-		pool.Assigned++
-		ev.Action, ev.After = "seat.assign", after(map[string]any{"email": p.Email, "product": rc.Product,
-			"subscription": pool.ID, "source": string(rc.Source), "rule": rc.RuleID})
+		ev.Action, ev.After = "seat.assign", with(seat, "source", string(rc.Source), "rule", rc.RuleID, "pinned", rc.Pinned)
 	case licensing.ChangeRetag:
-		if pool == nil {
-			return "no such subscription", nil
-		}
-		if _, err := tx.ExecContext(ctx, provRetagSQL, acct, pool.ID, id, string(rc.Source), rc.RuleID); err != nil {
-			return "", err
-		}
-		ev.Action, ev.After = "seat.retag", after(map[string]any{"email": p.Email, "product": rc.Product,
-			"source": string(rc.Source), "rule": rc.RuleID})
+		ev.Action, ev.After = "seat.retag", with(seat, "source", string(rc.Source), "rule", rc.RuleID)
 	case licensing.ChangeWait:
-		if pool == nil {
-			return "no such subscription", nil
+		position := 0
+		if pool != nil {
+			position = positions[seatRef{pool.ID, rc.MembershipID}]
 		}
-		if _, err := tx.ExecContext(ctx, provWaitSQL, acct, pool.ID, id, rc.RuleID, now, rc.Reason, max(position, 1)); err != nil {
-			return "", err
-		}
-		ev.Action, ev.After = "seat.wait", after(map[string]any{"email": p.Email, "product": rc.Product,
-			"rule": rc.RuleID, "position": position})
+		ev.Action, ev.After = "seat.wait", with(seat, "rule", rc.RuleID, "position", position)
 	case licensing.ChangeUnwait:
-		if pool == nil {
-			return "no such subscription", nil
-		}
-		if _, err := tx.ExecContext(ctx, provUnwaitSQL, acct, pool.ID, id); err != nil {
-			return "", err
-		}
-		ev.Action, ev.Before, ev.After = "seat.unwait", seat, after(nil)
+		ev.Action, ev.Before, ev.After = "seat.unwait", seat, map[string]any{"cause": rc.Cause()}
 	case licensing.ChangeAdmit:
-		role := rc.Role
-		if p.Role == string(licensing.Owner) {
-			role = p.Role // the rules never give or take the owner role
-		}
-		if _, err := tx.ExecContext(ctx, provAdmitSQL, acct, id, role); err != nil {
-			return "", err
-		}
 		ev.Action = "member.admit"
 		ev.Before = map[string]any{"email": p.Email, "status": p.Status, "role": p.Role}
-		ev.After = after(map[string]any{"email": p.Email, "status": "active", "role": role})
+		ev.After = with(nil, "email", p.Email, "status", "active", "role", rc.Role)
 	case licensing.ChangeDismiss:
-		if p.Role == string(licensing.Owner) {
-			if err := keepsAnOwner(ctx, tx, acct, member{ID: id, Role: p.Role, Status: p.Status}); err != nil {
-				return "the last active owner stays", nil
-			}
-		}
-		if _, err := tx.ExecContext(ctx, provDismissSQL, acct, id); err != nil {
-			return "", err
-		}
-		if _, err := tx.ExecContext(ctx, endSessionsSQL, acct, p.UserID); err != nil {
-			return "", err
-		}
-		if _, err := tx.ExecContext(ctx, revokeInvSQL, acct, id, now); err != nil {
-			return "", err
-		}
 		ev.Action = "member.dismiss"
 		ev.Before = map[string]any{"email": p.Email, "status": p.Status, "role": p.Role}
-		ev.After = after(map[string]any{"email": p.Email, "status": "deactivated", "sessions_ended": true})
+		ev.After = with(nil, "email", p.Email, "status", "deactivated", "sessions_ended", true)
 	case licensing.ChangeRole:
-		if p.Role == string(licensing.Owner) {
-			return "an owner's role is the owners' to change", nil
-		}
-		if _, err := tx.ExecContext(ctx, provRoleSQL, acct, id, rc.Role); err != nil {
-			return "", err
-		}
 		ev.Action = "member.role"
 		ev.Before = map[string]any{"email": p.Email, "role": p.Role}
-		ev.After = after(map[string]any{"email": p.Email, "role": rc.Role})
-	default:
-		return "unknown change", nil
+		ev.After = with(nil, "email", p.Email, "role", rc.Role)
 	}
-	return "", audit(ctx, tx, now, ev)
+	return ev
 }

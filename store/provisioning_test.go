@@ -217,3 +217,44 @@ func TestLinkingAManualMemberKeepsTheOwner(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A new provisioned person's standing, decided as the user is created, is
+// the one the rules decide: the reconciler finds nothing to change.
+func TestNewUsersStandingIsWhatTheRulesDecide(t *testing.T) {
+	t.Parallel()
+	e := newProvEnv(t)
+	create := func(name string, active bool) {
+		doc, _ := json.Marshal(map[string]any{"userName": name, "active": active})
+		if _, err := e.s.CreateSCIMUser(e.ctx, e.tok, store.SCIMUserInput{UserName: name, Email: name, Active: active, Attributes: doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("on@globex.test", true)
+	create("off@globex.test", false)
+	if _, err := e.s.ChangeProvisioningRules(e.ctx, e.owner, store.RuleChange{Unmatched: licensing.UnmatchedDeny}, false); err != nil {
+		t.Fatal(err)
+	}
+	create("denied@globex.test", true)
+	for email, want := range map[string]string{"on@globex.test": "deactivated/member", "off@globex.test": "deactivated/member",
+		"denied@globex.test": "deactivated/member"} {
+		if got := e.status(email); got != want {
+			t.Errorf("%s = %s, want %s", email, got, want)
+		}
+	}
+	if rep, err := e.s.Reconcile(e.ctx, e.owner.AccountID, store.ReconcileOptions{DryRun: true}); err != nil || len(rep.Changes) != 0 {
+		t.Fatalf("the reconciler disagrees: %v %v", rep.Changes, err)
+	}
+	if _, err := e.s.ChangeProvisioningRules(e.ctx, e.owner, store.RuleChange{Unmatched: licensing.UnmatchedMember}, false); err != nil {
+		t.Fatal(err)
+	}
+	create("admitted@globex.test", true)
+	if got := e.status("admitted@globex.test"); got != "active/member" {
+		t.Errorf("admitted = %s", got)
+	}
+	if got := e.status("on@globex.test"); got != "active/member" {
+		t.Errorf("on@ after the policy is member again = %s", got)
+	}
+	if rep, _ := e.s.Reconcile(e.ctx, e.owner.AccountID, store.ReconcileOptions{DryRun: true}); len(rep.Changes) != 0 {
+		t.Fatalf("the reconciler disagrees: %v", rep.Changes)
+	}
+}

@@ -170,3 +170,81 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// provisioningFingerprintSQL digests what the seats of an account depend
+// on (the memberships in a group, holding a seat or waiting for one, group
+// memberships, rules, the unmatched policy, subscriptions, live seat
+// grants, seats, waiting entries): equal digests, nothing for the
+// background reconciler to do. A person in no group, without a seat or a
+// place on a waiting list, is settled by the SCIM write that touched them,
+// so the many creates of an initial import do not wake it; the periodic
+// sweep reconciles everyone regardless.
+const provisioningFingerprintSQL = `
+SELECT md5(
+  coalesce((SELECT string_agg(m.id || ':' || m.status || ':' || m.role || ':' || m.source || ':' || m.scim_active::text || ':' ||
+                              (m.scim_id IS NOT NULL)::text, ',' ORDER BY m.id)
+            FROM membership m WHERE m.account_id = $1 AND m.id IN (
+              SELECT membership_id FROM idp_group_member WHERE account_id = $1
+              UNION SELECT membership_id FROM seat_assignment WHERE account_id = $1
+              UNION SELECT membership_id FROM waiting_entry WHERE account_id = $1)), '') || '|' ||
+  coalesce((SELECT string_agg(gm.group_id || ':' || gm.membership_id || ':' || gm.since::text, ',' ORDER BY gm.group_id, gm.membership_id)
+            FROM idp_group_member gm JOIN idp_group g ON g.id = gm.group_id
+            WHERE gm.account_id = $1 AND g.deleted_at IS NULL), '') || '|' ||
+  coalesce((SELECT string_agg(r.id || ':' || r.group_id || ':' || r.role || ':' || coalesce(r.product_id, 0) || ':' || r.priority, ','
+                              ORDER BY r.id)
+            FROM provisioning_rule r WHERE r.account_id = $1), '') || '|' ||
+  (SELECT unmatched_policy FROM account WHERE id = $1) || '|' ||
+  coalesce((SELECT string_agg(s.id || ':' || s.seats || ':' || s.status || ':' || s.plan_version_id, ',' ORDER BY s.id)
+            FROM subscription s WHERE s.account_id = $1), '') || '|' ||
+  coalesce((SELECT string_agg(g.id || ':' || g.amount, ',' ORDER BY g.id) FROM entitlement_grant g
+            WHERE g.account_id = $1 AND g.kind = 'extra_seats' AND g.revoked_at IS NULL
+              AND (g.expires_at IS NULL OR g.expires_at > $2)), '') || '|' ||
+  coalesce((SELECT string_agg(sa.subscription_id || ':' || sa.membership_id || ':' || sa.source || ':' ||
+                              coalesce(sa.rule_id, 0) || ':' || sa.pinned::text, ',' ORDER BY sa.subscription_id, sa.membership_id)
+            FROM seat_assignment sa WHERE sa.account_id = $1), '') || '|' ||
+  coalesce((SELECT string_agg(w.subscription_id || ':' || w.membership_id || ':' || coalesce(w.rule_id, 0) || ':' || w.position, ','
+                              ORDER BY w.subscription_id, w.membership_id)
+            FROM waiting_entry w WHERE w.account_id = $1), ''))`
+
+func provisioningFingerprint(ctx context.Context, q sqlx.QueryerContext, now time.Time, accountID int64) (string, error) {
+	var fp string
+	err := sqlx.GetContext(ctx, q, &fp, provisioningFingerprintSQL, accountID, now)
+	return fp, err
+}
+
+// reconcileIfChanged is the background reconciler's run: it does nothing
+// (and takes no lock) when the account's provisioning state is the one its
+// last run started from, and otherwise reconciles, returning the digest of
+// the state this run started from. A change committed after that digest
+// was taken changes the next digest, so it is never skipped.
+func (s *Store) reconcileIfChanged(ctx context.Context, accountID int64, last string) (ReconcileReport, string, error) {
+	if last != "" {
+		fp, err := provisioningFingerprint(ctx, s.db, s.Now(), accountID)
+		if err != nil || fp == last {
+			return ReconcileReport{}, last, err
+		}
+	}
+	var rep ReconcileReport
+	var start string
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tx(ctx, func(tx *sqlx.Tx) error {
+			if err := lockProvisioning(ctx, tx, accountID, true); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, lockProvPoolsSQL, accountID); err != nil {
+				return err
+			}
+			now := s.Now()
+			var err error
+			if start, err = provisioningFingerprint(ctx, tx, now, accountID); err != nil {
+				return err
+			}
+			rep, err = reconcileLocked(ctx, tx, now, accountID, ReconcilerActor, modeSweep, true)
+			return err
+		})
+		if !retryable40(err) || attempt == 3 {
+			return rep, start, err
+		}
+	}
+}

@@ -36,10 +36,12 @@ type Reconciler struct {
 
 	mu      sync.Mutex
 	pending map[int64]*kickState
+	last    map[int64]string // digest of the state each account's last run started from
 }
 
 type kickState struct {
 	again bool // kicked while running: run once more
+	soon  bool // a kick asked for a run soon, not after listenerDelay
 }
 
 // NewReconciler makes a reconciler over s. Kick works at once; Run adds
@@ -50,7 +52,7 @@ func NewReconciler(s *Store, logger *slog.Logger) *Reconciler {
 		logger = slog.Default()
 	}
 	return &Reconciler{store: s, logger: logger, minGap: 50 * time.Millisecond, ctx: ctx, cancel: cancel,
-		pending: map[int64]*kickState{}}
+		pending: map[int64]*kickState{}, last: map[int64]string{}}
 }
 
 // Kick asks for the account to be reconciled soon; kicks while a run is
@@ -69,9 +71,10 @@ func (r *Reconciler) kick(accountID int64, delay time.Duration) {
 	}
 	if st, ok := r.pending[accountID]; ok {
 		st.again = true
+		st.soon = st.soon || delay == r.minGap
 		return
 	}
-	st := &kickState{}
+	st := &kickState{soon: delay == r.minGap}
 	r.pending[accountID] = st
 	r.wg.Add(1)
 	go r.loop(accountID, st, delay)
@@ -86,10 +89,16 @@ func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 		case <-time.After(gap):
 		}
 		r.mu.Lock()
-		st.again = false
+		st.again, st.soon = false, false
+		last := r.last[accountID]
 		r.mu.Unlock()
 		start := time.Now()
-		rep, err := r.store.Reconcile(r.ctx, accountID, ReconcileOptions{})
+		rep, digest, err := r.store.reconcileIfChanged(r.ctx, accountID, last)
+		if err == nil {
+			r.mu.Lock()
+			r.last[accountID] = digest
+			r.mu.Unlock()
+		}
 		took := time.Since(start)
 		switch {
 		case err != nil && r.ctx.Err() == nil:
@@ -105,8 +114,11 @@ func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 			r.mu.Unlock()
 			return
 		}
+		gap = max(listenerDelay, 2*took)
+		if st.soon {
+			gap = max(r.minGap, 2*took)
+		}
 		r.mu.Unlock()
-		gap = max(r.minGap, 2*took)
 	}
 }
 

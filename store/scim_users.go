@@ -59,12 +59,21 @@ ORDER BY g.display_name, g.id`
 	upsertUserSQL = `
 INSERT INTO app_user (email, name, created_at) VALUES ($1, $2, $3)
 ON CONFLICT ((lower(email))) DO NOTHING RETURNING id`
-	membershipOfSQL     = `SELECT id, scim_id IS NOT NULL AS live FROM membership WHERE account_id = $1 AND user_id = $2 FOR UPDATE`
+	membershipOfSQL   = `SELECT id, scim_id IS NOT NULL AS live FROM membership WHERE account_id = $1 AND user_id = $2 FOR UPDATE`
+	scimUserReturning = `RETURNING id, scim_id, scim_user_name, external_id, scim_active, scim_attributes, scim_created_at, scim_updated_at`
+	// A new provisioned person has no group, seat or waiting entry yet, so
+	// their standing is what licensing.Provision decides for such a person:
+	// admitted as a member when active and the account admits people no
+	// rule matches, else not admitted. Deciding it in the insert saves the
+	// reconciler's round trips on every create of an initial import.
 	insertSCIMMemberSQL = `
 INSERT INTO membership (account_id, user_id, role, status, source, created_at, scim_id, external_id, scim_user_name,
                         scim_attributes, scim_active, scim_created_at, scim_updated_at)
-VALUES ($1, $2, 'member', 'active', 'scim', $3, gen_random_uuid()::text, nullif($4, ''), $5, $6, $7, $3, $3)
-RETURNING id`
+VALUES ($1, $2, 'member',
+        CASE WHEN $7 AND (SELECT unmatched_policy FROM account WHERE id = $1) = 'member' THEN 'active' ELSE 'deactivated' END,
+        'scim', $3, gen_random_uuid()::text, nullif($4, ''), $5, $6, $7, $3, $3)
+ON CONFLICT (account_id, user_id) DO NOTHING
+` + scimUserReturning
 	linkSCIMMemberSQL = `
 UPDATE membership SET source = 'scim', scim_id = gen_random_uuid()::text, external_id = nullif($3, ''),
        scim_user_name = $4, scim_attributes = $5, scim_active = $6, scim_created_at = $7, scim_updated_at = $7
@@ -123,58 +132,60 @@ func (s *Store) CreateSCIMUser(ctx context.Context, tok SCIMToken, in SCIMUserIn
 		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
 			return err
 		}
-		userID, err := userForEmail(ctx, tx, now, in.Email, in.Name)
+		userID, created, err := userForEmail(ctx, tx, now, in.Email, in.Name)
 		if err != nil {
 			return err
 		}
-		var existing struct {
-			ID   int64 `db:"id"`
-			Live bool  `db:"live"`
-		}
-		var membershipID int64
-		err = tx.GetContext(ctx, &existing, membershipOfSQL, tok.AccountID, userID)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			err = tx.GetContext(ctx, &membershipID, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID,
-				in.UserName, string(in.Attributes), in.Active)
-		case err != nil:
-		case existing.Live:
-			return fmt.Errorf("%w: %s is already provisioned as another user", ErrConflict, in.Email)
-		default:
-			membershipID = existing.ID
-			_, err = tx.ExecContext(ctx, linkSCIMMemberSQL, tok.AccountID, membershipID, in.ExternalID, in.UserName,
-				string(in.Attributes), in.Active, now)
+		err = tx.GetContext(ctx, &u, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID, in.UserName,
+			string(in.Attributes), in.Active)
+		if errors.Is(err, sql.ErrNoRows) { // a member already: provisioned from now on
+			u, err = linkSCIMUser(ctx, tx, now, tok, userID, in)
 		}
 		if err != nil {
 			return scimConflict(err, in)
 		}
-		if err := renameOwnUser(ctx, tx, tok.AccountID, userID, in); err != nil {
-			return err
+		if !created {
+			if err := renameOwnUser(ctx, tx, tok.AccountID, userID, in); err != nil {
+				return err
+			}
 		}
-		if err := settlePeople(ctx, tx, now, tok.AccountID, tok.Actor(), []int64{membershipID}); err != nil {
-			return err
-		}
-		if u, err = scimUserIn(ctx, tx, tok.AccountID, membershipID); err != nil {
-			return err
-		}
-		if err := audit(ctx, tx, now, AuditEvent{AccountID: tok.AccountID, Actor: tok.Actor(), Action: "scim.user.create",
-			TargetType: "membership", TargetID: itoa(membershipID), After: scimUserAudit(in)}); err != nil {
-			return err
-		}
-		return notifyAccountChanged(ctx, tx, tok.AccountID)
+		return audit(ctx, tx, now, AuditEvent{AccountID: tok.AccountID, Actor: tok.Actor(), Action: "scim.user.create",
+			TargetType: "membership", TargetID: itoa(u.MembershipID), After: scimUserAudit(in)})
 	})
 	return u, err
 }
 
-// userForEmail finds the login of an address, or creates one without a
-// password.
-func userForEmail(ctx context.Context, tx *sqlx.Tx, now time.Time, email, name string) (int64, error) {
-	var id int64
-	err := tx.GetContext(ctx, &id, upsertUserSQL, email, name, now)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.GetContext(ctx, &id, userByEmailSQL, email)
+// linkSCIMUser makes an existing membership provisioned, and settles what
+// that means for it (the rules now decide its standing and role).
+func linkSCIMUser(ctx context.Context, tx *sqlx.Tx, now time.Time, tok SCIMToken, userID int64, in SCIMUserInput) (SCIMUser, error) {
+	var existing struct {
+		ID   int64 `db:"id"`
+		Live bool  `db:"live"`
 	}
-	return id, err
+	if err := tx.GetContext(ctx, &existing, membershipOfSQL, tok.AccountID, userID); err != nil {
+		return SCIMUser{}, err
+	}
+	if existing.Live {
+		return SCIMUser{}, fmt.Errorf("%w: %s is already provisioned as another user", ErrConflict, in.Email)
+	}
+	if _, err := tx.ExecContext(ctx, linkSCIMMemberSQL, tok.AccountID, existing.ID, in.ExternalID, in.UserName,
+		string(in.Attributes), in.Active, now); err != nil {
+		return SCIMUser{}, err
+	}
+	if err := settlePeople(ctx, tx, now, tok.AccountID, tok.Actor(), []int64{existing.ID}); err != nil {
+		return SCIMUser{}, err
+	}
+	return scimUserIn(ctx, tx, tok.AccountID, existing.ID)
+}
+
+// userForEmail finds the login of an address, or creates one without a
+// password (created says which).
+func userForEmail(ctx context.Context, tx *sqlx.Tx, now time.Time, email, name string) (id int64, created bool, err error) {
+	err = tx.GetContext(ctx, &id, upsertUserSQL, email, name, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, false, tx.GetContext(ctx, &id, userByEmailSQL, email)
+	}
+	return id, err == nil, err
 }
 
 // renameOwnUser keeps the portal's name and address of a login the

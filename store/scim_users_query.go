@@ -31,26 +31,37 @@ WHERE m.account_id = $1 AND m.scim_id IS NOT NULL
                                             WHEN 'array' THEN m.scim_attributes->'emails' ELSE '[]'::jsonb END) e
         WHERE lower(e->>'value') = lower($5) AND ($6::text IS NULL OR lower(e->>'type') = lower($6))))
   AND ($7::text IS NULL OR lower(m.scim_attributes->>'displayName') = lower($7))`
-	scimUsersSQL      = `SELECT ` + scimUserColumns + ` FROM membership m` + scimUserWhere + ` ORDER BY m.id OFFSET $8 LIMIT $9`
+	scimUsersSQL      = `SELECT ` + scimUserColumns + `, count(*) OVER () AS total FROM membership m` + scimUserWhere + ` ORDER BY m.id OFFSET $8 LIMIT $9`
 	countSCIMUsersSQL = `SELECT count(*) FROM membership m` + scimUserWhere
 	allSCIMUsersSQL   = `SELECT ` + scimUserColumns + ` FROM membership m WHERE m.account_id = $1 AND m.scim_id IS NOT NULL ORDER BY m.id`
 )
 
-// SCIMUsers answers one page of a query and the total number of matches.
+// SCIMUsers answers one page of a query and the total number of matches,
+// in one query when the page is not past the end.
 func (s *Store) SCIMUsers(ctx context.Context, accountID int64, q SCIMUserQuery) ([]SCIMUser, int, error) {
 	args := []any{accountID, q.UserName, q.ExternalID, q.ID, q.Email, q.EmailType, q.DisplayName}
-	var total int
-	if err := s.db.GetContext(ctx, &total, countSCIMUsersSQL, args...); err != nil {
-		return nil, 0, err
+	var rows []struct {
+		SCIMUser
+		Total int `db:"total"`
 	}
-	if q.Limit <= 0 || q.Offset >= total {
-		return []SCIMUser{}, total, nil
+	if q.Limit > 0 {
+		if err := s.db.SelectContext(ctx, &rows, scimUsersSQL, append(args, q.Offset, q.Limit)...); err != nil {
+			return nil, 0, err
+		}
 	}
-	var users []SCIMUser
-	if err := s.db.SelectContext(ctx, &users, scimUsersSQL, append(args, q.Offset, q.Limit)...); err != nil {
-		return nil, 0, err
+	if len(rows) == 0 {
+		if q.Limit > 0 && q.Offset == 0 { // nothing matched (Okta's existence check of a newcomer)
+			return []SCIMUser{}, 0, nil
+		}
+		var total int // a page past the end, or count=0: how many match
+		err := s.db.GetContext(ctx, &total, countSCIMUsersSQL, args...)
+		return []SCIMUser{}, total, err
 	}
-	return users, total, attachUserGroups(ctx, s.db, accountID, users)
+	users := make([]SCIMUser, len(rows))
+	for i, r := range rows {
+		users[i] = r.SCIMUser
+	}
+	return users, rows[0].Total, attachUserGroups(ctx, s.db, accountID, users)
 }
 
 // AllSCIMUsers lists every provisioned user of the account, for filters
