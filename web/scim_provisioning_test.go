@@ -154,7 +154,9 @@ func TestDeprovisioningDeniesAChecksWithin100ms(t *testing.T) {
 	gid := idp.do(http.MethodPost, "/Groups", `{"displayName":"Analysts","members":[`+strings.Join(members, ",")+`]}`).ok(t, http.StatusCreated).str("id")
 	addRule(t, a.store, "globex", "owner@globex.test", groupRowID(t, a.store, gid), "member", 10)
 	key := a.newKey("globex", store.ScopeCheck)
-	checkOf := func(name string) string { return "/api/v1/accounts/globex/entitlements/dashboards?user=" + name + "@globex.test" }
+	checkOf := func(name string) string {
+		return "/api/v1/accounts/globex/entitlements/dashboards?user=" + name + "@globex.test"
+	}
 	for name := range ids {
 		if c := a.get(checkOf(name), key).check(t); !c.HasAccess {
 			t.Fatalf("%s before: %+v", name, c)

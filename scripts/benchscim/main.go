@@ -236,8 +236,8 @@ func importUsers(args []string) error {
 		}
 		u, err := p.send("POST /Users", http.MethodPost, "/Users", map[string]any{
 			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": email,
-			"name":   map[string]any{"givenName": "Person", "familyName": fmt.Sprint(i)},
-			"emails": []any{map[string]any{"primary": true, "value": email, "type": "work"}},
+			"name":        map[string]any{"givenName": "Person", "familyName": fmt.Sprint(i)},
+			"emails":      []any{map[string]any{"primary": true, "value": email, "type": "work"}},
 			"displayName": fmt.Sprintf("Person %d", i), "externalId": fmt.Sprintf("00u%08d", i),
 			"locale": "en-US", "groups": []any{}, "password": "not-kept", "active": true}, http.StatusCreated)
 		if err != nil {
