@@ -58,6 +58,7 @@ func (h *Handler) adminShell(c echo.Context, title, active string) views.AdminSh
 // consoleNavCapability is what each console navigation item needs.
 var consoleNavCapability = map[string]store.StaffCapability{
 	"accounts": store.CanFindAccounts,
+	"billing":  store.CanSimulateBilling,
 	"events":   store.CanManageEvents,
 	"outbox":   store.CanReadOutbox,
 	"audit":    store.CanReadAudit,

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -34,8 +35,7 @@ func (h *Handler) Audit(c echo.Context) error {
 	v := views.AuditView{Filter: vf, Actions: actions, Next: page.Next}
 	for _, e := range page.Entries {
 		v.Entries = append(v.Entries, views.AuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorText(e),
-			Impersonator: e.Impersonator, Action: e.Action, Target: strings.TrimSpace(e.TargetType + " " + e.TargetID),
-			Details: detailsText(e)})
+			Impersonator: e.Impersonator, Action: e.Action, Target: targetText(e), Details: detailsText(e)})
 	}
 	return render(c, http.StatusOK, views.AuditPage(h.shell(c, "Audit log", "audit"), v))
 }
@@ -114,4 +114,18 @@ func detailsText(e store.AuditEntry) string {
 		return "was " + before
 	}
 	return before + " → " + after
+}
+
+// targetText names the target as a person reads it: the email the entry
+// recorded, when it has one, rather than a row id alone.
+func targetText(e store.AuditEntry) string {
+	for _, raw := range [][]byte{e.After, e.Before} {
+		var fields struct {
+			Email string `json:"email"`
+		}
+		if json.Unmarshal(raw, &fields) == nil && fields.Email != "" {
+			return strings.TrimSpace(e.TargetType + " " + fields.Email + " (#" + e.TargetID + ")")
+		}
+	}
+	return strings.TrimSpace(e.TargetType + " " + e.TargetID)
 }

@@ -33,8 +33,8 @@ func (h *Handler) Overview(c echo.Context) error {
 	o := views.Overview{AccountName: state.AccountName, ShowSeatFigures: licensing.Can(role, licensing.ViewSeats)}
 	shell := h.shell(c, "Overview", "overview")
 	for _, p := range state.Products {
-		po := views.ProductOverview{Product: p.Product, ProductName: p.ProductName, Seats: p.EffectiveSeats(now),
-			SeatsAssigned: p.SeatsAssigned, TrialDaysLeft: -1, Features: p.Evaluate(now), HoldsSeat: mine[p.Product]}
+		po := views.ProductOverview{Product: p.Product, ProductName: p.ProductName, Seats: p.Seats,
+			SeatsGranted: p.EffectiveSeats(now) - p.Seats, SeatsAssigned: p.SeatsAssigned, TrialDaysLeft: -1, Features: p.Evaluate(now), HoldsSeat: mine[p.Product]}
 		if !o.ShowSeatFigures {
 			seat := licensing.SeatNotHeld
 			if po.HoldsSeat {
@@ -47,6 +47,7 @@ func (h *Handler) Overview(c echo.Context) error {
 			po.Status = string(p.Subscription.EffectiveStatus(now))
 			if p.Subscription.Status == licensing.Trialing && !p.Subscription.TrialEndsAt.IsZero() {
 				po.TrialDaysLeft = max(0, int(p.Subscription.TrialEndsAt.Sub(now).Hours()+23)/24)
+				po.TrialEnds = p.Subscription.TrialEndsAt.UTC().Format("2 Jan 2006")
 			}
 		}
 		for _, sub := range subs {

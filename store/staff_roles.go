@@ -15,16 +15,17 @@ const (
 	CanReadOutbox       StaffCapability = "outbox"
 	CanReadAudit        StaffCapability = "audit"
 	CanManageStaff      StaffCapability = "staff"
+	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
 // admin may do everything.
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
-	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox},
+	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
+	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling},
 }
 
 // StaffCan reports whether a staff role has a capability.

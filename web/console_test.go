@@ -133,8 +133,9 @@ func TestOperatorGrantShowsOnTheCustomersOverviewUntilRevoked(t *testing.T) {
 	if got := strings.TrimSpace(row.Find(`[data-testid="feature-granted"]`).Text()); got != wantUntil {
 		t.Errorf("grant note = %q, want %q", got, wantUntil)
 	}
-	if got := text(doc, "seats-purchased"); got != "15" {
-		t.Errorf("seats with 5 granted = %q, want 15", got)
+	if got, granted, free := text(doc, "seats-purchased"), text(doc, "seats-granted"), text(doc, "seats-free"); got != "10" ||
+		granted != "+5 granted by the vendor" || free != "8" {
+		t.Errorf("seats with 5 granted: purchased %q, granted %q, free %q; want 10, +5 granted by the vendor, 8", got, granted, free)
 	}
 	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'grant.create' AND actor_type = 'staff' AND actor_label = 'ops@acme.test'`); n != 2 {
 		t.Errorf("%d grant.create entries", n)
@@ -308,8 +309,8 @@ func TestConsoleNavigationFollowsTheRole(t *testing.T) {
 	p, _, _ := newConsolePortal(t)
 	for email, want := range map[string]string{
 		"support@acme.test": "Accounts",
-		"ops@acme.test":     "Accounts Failed events Mail outbox",
-		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff",
+		"ops@acme.test":     "Accounts Failed events Mail outbox Billing",
+		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff Billing",
 	} {
 		_, doc := p.get(p.staffLogin(email), "/admin")
 		var got []string

@@ -105,9 +105,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 
 	// Billing in the console: the simulator's controls (failed webhook
 	// events are the console's /admin/events above).
-	staff.GET("/billing", h.AdminBillingList)
-	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling)
-	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate)
+	staff.GET("/billing", h.AdminBillingList, requireStaffCan(store.CanSimulateBilling))
+	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling, requireStaffCan(store.CanSimulateBilling))
+	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate, requireStaffCan(store.CanSimulateBilling))
 
 	// Provisioning (issue #8): SCIM 2.0 for identity providers, behind a
 	// bearer token of one account (no session, no CSRF, no impersonation;
