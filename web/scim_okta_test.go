@@ -108,6 +108,13 @@ func TestOktaProvisioningSequence(t *testing.T) {
 		t.Fatalf("full push: %s", g.body)
 	}
 
+	// A PUT of the group replaces its name and members, and keeps its id.
+	put = idp.do(http.MethodPut, "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"`+gid+`",
+		"displayName":"Test SCIMv2 put","members":[{"value":"`+id+`"},{"value":"`+other+`"}]}`).ok(t, http.StatusOK)
+	if put.str("id") != gid || put.str("displayName") != "Test SCIMv2 put" || len(put.at("members").([]any)) != 2 {
+		t.Fatalf("group PUT: %s", put.body)
+	}
+
 	// 7. Deactivate with a path-less PATCH: still readable, and filterable.
 	off := idp.do(http.MethodPatch, "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"replace","value":{"active":false}}]}`).ok(t, http.StatusOK)
