@@ -64,6 +64,16 @@ func TestEntraProvisioningSequence(t *testing.T) {
 		t.Errorf("a filter answered by matching: %s", a.body)
 	}
 
+	// attributes and excludedAttributes trim the answer; id always stays.
+	if a := idp.get("/Users/"+id+"?attributes=userName,"+entraEnterprise+":department").ok(t, http.StatusOK); a.str("userName") == "" ||
+		a.str("id") != id || a.at("emails") != nil || a.str(entraEnterprise, "department") != "Sales" {
+		t.Errorf("attributes=: %s", a.body)
+	}
+	if a := idp.get("/Users/"+id+"?excludedAttributes=emails,name").ok(t, http.StatusOK); a.at("emails") != nil || a.at("name") != nil ||
+		a.str("userName") == "" {
+		t.Errorf("excludedAttributes=: %s", a.body)
+	}
+
 	// Disable with the string "False", as Entra does without the flag.
 	off := idp.do(http.MethodPatch, "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 		"Operations":[{"op":"Replace","path":"active","value":"False"}]}`).ok(t, http.StatusOK)
