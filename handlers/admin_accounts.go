@@ -97,6 +97,13 @@ func (h *Handler) AdminAccount(c echo.Context) error {
 			ExpiresAt: g.ExpiresAt.Time, CreatedAt: g.CreatedAt})
 	}
 	a.Impersonations = impersonationRows(d.Impersonations)
+	// Provisioning (issue #8): drifts the reconciler repaired.
+	pf, err := h.Store.ProvisioningFigures(c.Request().Context(), d.Account.ID)
+	if err != nil {
+		return err
+	}
+	a.Provisioning = views.AdminProvisioning{Provisioned: pf.Provisioned, Waiting: pf.Waiting, Drifts: pf.Drifts,
+		ReconciledAt: pf.ReconciledAt.Time, Unmatched: pf.Unmatched}
 	return render(c, http.StatusOK, views.AdminAccountPage(h.adminShell(c, d.Account.Name, "accounts"), a))
 }
 

@@ -141,6 +141,11 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 	if !p.EffectiveAt.IsZero() {
 		cv.EffectiveAt = p.EffectiveAt.UTC().Format("2 Jan 2006")
 	}
+	if p.Direction == billing.Downgrade && p.Plan.SeatBased { // provisioning (issue #8)
+		if err := h.previewWaitlist(c, cur.AccountID, p.Plan.ProductKey, p.Seats, &cv.Waitlisted, &cv.SeatsToFree); err != nil {
+			return err
+		}
+	}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.ChangeConfirm(cv))
 	}
@@ -166,6 +171,13 @@ func (h *Handler) BillingSeatsPreview(c echo.Context) error {
 		sv.Charge = views.FormatMoney(p.Charge.AmountDue, p.Charge.Currency)
 	} else {
 		sv.EffectiveAt = p.EffectiveAt.UTC().Format("2 Jan 2006")
+		st, err := h.Billing.State(c.Request().Context(), cur.AccountID) // provisioning (issue #8)
+		if err != nil {
+			return err
+		}
+		if err := h.previewWaitlist(c, cur.AccountID, st.ProductKey, p.To, &sv.Waitlisted, &sv.SeatsToFree); err != nil {
+			return err
+		}
 	}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.SeatConfirm(sv))

@@ -27,6 +27,8 @@ type Handler struct {
 	// taken from the request, as in tests).
 	PublicURL string
 	Billing   *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
+	// Provisioning (issue #8): allocates seats right after SCIM writes.
+	Reconciler *store.Reconciler
 
 	// Entitlement API (issue #6): the in-process cache checks are answered
 	// from, and how offline licences are issued.

@@ -190,6 +190,11 @@ func (h *Handler) reclaim(c echo.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	if !dryRun && h.Reconciler != nil {
+		// Provisioning (#8): freed seats go back to the rules, and the
+		// waiting list is served, at once rather than at the next sweep.
+		h.Reconciler.Kick(cur.AccountID)
+	}
 	v := &views.ReclaimView{SubscriptionID: subID, Done: !dryRun}
 	pools, err := h.seatPools(c, cur.AccountID)
 	if err != nil {

@@ -26,13 +26,26 @@ func (h *Handler) Seats(c echo.Context) error {
 }
 
 func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) error {
-	cur, _ := Current(c)
-	ctx := c.Request().Context()
-	pools, err := h.seatPools(c, cur.AccountID)
+	v, err := h.seatsView(c, results)
 	if err != nil {
 		return err
 	}
-	v := views.SeatsView{CanAssign: licensing.Can(licensing.Role(cur.Role), licensing.AssignSeats), Results: results}
+	return render(c, http.StatusOK, views.SeatsPage(h.shell(c, "Seats", "seats"), v))
+}
+
+func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (views.SeatsView, error) {
+	cur, _ := Current(c)
+	ctx := c.Request().Context()
+	version, err := h.Store.SeatsVersion(ctx, cur.AccountID) // provisioning (issue #8): read before the pools
+	if err != nil {
+		return views.SeatsView{}, err
+	}
+	pools, err := h.seatPools(c, cur.AccountID)
+	if err != nil {
+		return views.SeatsView{}, err
+	}
+	v := views.SeatsView{CanAssign: licensing.Can(licensing.Role(cur.Role), licensing.AssignSeats), Results: results,
+		Version: version}
 	for _, p := range pools {
 		pv := views.SeatPoolView{ID: p.SubscriptionID, ProductKey: p.ProductKey, ProductName: p.ProductName,
 			PlanName: p.PlanName, Status: p.Status, SeatBased: p.SeatBased, Purchased: p.Purchased, Granted: p.Granted(),
@@ -41,7 +54,7 @@ func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) er
 		if p.SeatBased {
 			holders, err := h.Store.SeatHolders(ctx, cur.AccountID, p.SubscriptionID, holdersShown)
 			if err != nil {
-				return err
+				return views.SeatsView{}, err
 			}
 			for i, hd := range holders {
 				pv.Holders = append(pv.Holders, views.SeatHolderView{MembershipID: hd.MembershipID, Name: hd.Name,
@@ -49,9 +62,14 @@ func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) er
 					AssignedAt: hd.AssignedAt.UTC().Format("2 Jan 2006"), Suggested: i < p.Over()})
 			}
 		}
+		if p.SeatBased { // provisioning (issue #8): where seats came from, who waits
+			if err := h.provisioningPool(c, cur.AccountID, &pv); err != nil {
+				return views.SeatsView{}, err
+			}
+		}
 		v.Pools = append(v.Pools, pv)
 	}
-	return render(c, http.StatusOK, views.SeatsPage(h.shell(c, "Seats", "seats"), v))
+	return v, nil
 }
 
 // AssignSeats assigns seats of one subscription to the members selected

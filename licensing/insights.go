@@ -107,7 +107,7 @@ func ComplianceStatus(f ComplianceFacts) Compliance {
 	case len(f.OverAllocated) > 0:
 		return Compliance{OverAllocatedStatus, "More seats are assigned than purchased for " + joinNames(f.OverAllocated) + ".", "/seats"}
 	case f.DriftCount > 0:
-		return Compliance{DriftFoundStatus, strconv.Itoa(f.DriftCount) + " seat assignments disagree with the provisioning rules.", "/seats"}
+		return Compliance{DriftFoundStatus, strconv.Itoa(f.DriftCount) + " seat assignments disagreed with the provisioning rules in the last 24 hours (repaired).", "/settings/provisioning"}
 	}
 	return Compliance{CompliantStatus, "Every product is paid for and no pool is over-allocated.", ""}
 }

@@ -66,7 +66,7 @@ func TestComplianceStatusForEachState(t *testing.T) {
 		fix   string
 	}{
 		{ComplianceFacts{}, CompliantStatus, ""},
-		{ComplianceFacts{DriftCount: 2}, DriftFoundStatus, "/seats"},
+		{ComplianceFacts{DriftCount: 2}, DriftFoundStatus, "/settings/provisioning"},
 		{ComplianceFacts{OverAllocated: []string{"Anvil"}, DriftCount: 2}, OverAllocatedStatus, "/seats"},
 		{ComplianceFacts{PastDueProducts: []string{"Anvil"}, OverAllocated: []string{"Anvil"}}, PastDueStatus, "/billing"},
 	}

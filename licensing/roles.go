@@ -46,12 +46,15 @@ const (
 	// Insights (issue #9): allocation, consumption, waste and compliance.
 	ViewInsights Action = "insights.view"    // the insights page, its live updates and the compliance report
 	ReclaimSeats Action = "insights.reclaim" // reclaim idle seats and set the idle and auto-reclaim policy
+	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
+	// seeing the identity provider's groups and the waiting lists.
+	ManageProvisioning Action = "provisioning.manage"
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats}
+	ViewInsights, ReclaimSeats, ManageProvisioning}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -75,6 +78,8 @@ var Permissions = map[Action][]Role{
 	ConsentSupport:   {Owner},
 	ViewInsights:     {Owner, Admin, Billing},
 	ReclaimSeats:     {Owner, Admin},
+	// Provisioning (issue #8).
+	ManageProvisioning: {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

@@ -23,6 +23,8 @@ func TestPermissionMatrix(t *testing.T) {
 		ConsentSupport:   {Owner: true},
 		ViewInsights:     {Owner: true, Admin: true, Billing: true},
 		ReclaimSeats:     {Owner: true, Admin: true},
+		// Provisioning (issue #8).
+		ManageProvisioning: {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

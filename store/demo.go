@@ -132,6 +132,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				return err
 			}
 		}
+		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning (issue #8): Initech's IdP
+			return fmt.Errorf("demo provisioning: %w", err)
+		}
 		if err := seedDemoInsights(ctx, tx, now); err != nil { // insights (issue #9): history and last use
 			return err
 		}

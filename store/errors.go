@@ -54,3 +54,10 @@ var (
 	// ErrInvitationInvalid: the invitation link is unknown, used, replaced or expired.
 	ErrInvitationInvalid = errors.New("invitation link invalid or expired")
 )
+
+// Provisioning (issue #8).
+var (
+	// ErrManagedByIdP: the identity provider owns what the change would touch
+	// (a provisioned member's standing, role, name or email).
+	ErrManagedByIdP = errors.New("managed by the identity provider")
+)

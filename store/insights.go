@@ -194,14 +194,35 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 	return out, nil
 }
 
-// waitingCounts is the waiting list per subscription. The waiting list
-// arrives with provisioning (issue #8); until then nobody waits.
+const waitingCountsSQL = `
+SELECT subscription_id, count(*) AS n FROM waiting_entry WHERE account_id = $1 GROUP BY subscription_id`
+
+// waitingCounts is the waiting list per subscription (provisioning, #8).
 func (s *Store) waitingCounts(ctx context.Context, accountID int64) (map[int64]int, error) {
-	return map[int64]int{}, nil
+	var rows []struct {
+		SubID int64 `db:"subscription_id"`
+		N     int   `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, waitingCountsSQL, accountID); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.SubID] = r.N
+	}
+	return out, nil
 }
 
-// driftCount is how many seat assignments disagree with the provisioning
-// rules (issue #8); until the reconciler exists there is none.
+// driftCountSQL counts the reconciler's drift repairs (provisioning, #8)
+// of the last day: audit entries whose cause says so.
+const driftCountSQL = `
+SELECT count(*) FROM audit_entry
+WHERE account_id = $1 AND at > $2 AND after->>'cause' LIKE 'drift repaired:%'`
+
+// driftCount is how many seat assignments were found to disagree with the
+// provisioning rules (and were repaired) in the last 24 hours.
 func (s *Store) driftCount(ctx context.Context, accountID int64) (int, error) {
-	return 0, nil
+	var n int
+	err := s.db.GetContext(ctx, &n, driftCountSQL, accountID, s.Now().Add(-24*time.Hour))
+	return n, err
 }

@@ -122,12 +122,23 @@ type ReportRow struct {
 	ActorLabel     string        `db:"actor_label"`
 	MembershipID   int64         `db:"membership_id"`
 	SubscriptionID int64         `db:"subscription_id"`
+	Source         string        `db:"source"` // manual or rule (provisioning, #8)
+	Pinned         bool          `db:"pinned"`
+	RuleGroup      string        `db:"rule_group"`
 }
 
 // How tells how the seat was given: by a person (manual) or by Entitle
 // (auto-assign, a provisioning rule), as the assignment's audit entry
 // records it.
 func (r ReportRow) How() string {
+	switch {
+	case r.Source == "rule" && r.RuleGroup != "":
+		return "rule: group " + r.RuleGroup
+	case r.Source == "rule":
+		return "rule"
+	case r.Pinned:
+		return "pinned"
+	}
 	switch r.ActorType {
 	case "user", "staff":
 		return "manual"
@@ -152,8 +163,11 @@ WITH assigned AS (
   ORDER BY a.target_id, a.after->>'subscription', a.id DESC)
 SELECT u.email, u.name, m.role, p.name AS product, sa.assigned_at, m.last_sign_in_at, sa.last_used_at,
        x.id AS audit_id, coalesce(x.actor_type, '') AS actor_type, coalesce(x.actor_label, '') AS actor_label,
-       m.id AS membership_id, s.id AS subscription_id
+       m.id AS membership_id, s.id AS subscription_id,
+       sa.source, sa.pinned, coalesce(g.display_name, '') AS rule_group
 FROM seat_assignment sa
+LEFT JOIN provisioning_rule r ON r.account_id = sa.account_id AND r.id = sa.rule_id
+LEFT JOIN idp_group g ON g.account_id = r.account_id AND g.id = r.group_id
 JOIN subscription s ON s.id = sa.subscription_id
 JOIN product p ON p.id = s.product_id
 JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id

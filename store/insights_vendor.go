@@ -95,8 +95,12 @@ func (s *Store) VendorInsights(ctx context.Context) (VendorInsights, error) {
 	return out, err
 }
 
-// driftRepairs counts the reconciler's repairs since `since` (provisioning,
-// issue #8); none until it exists.
+const driftRepairsSQL = `SELECT count(*) FROM audit_entry WHERE at > $1 AND after->>'cause' LIKE 'drift repaired:%'`
+
+// driftRepairs counts the reconciler's drift repairs since `since`
+// (provisioning, #8), from their audit entries.
 func (s *Store) driftRepairs(ctx context.Context, since time.Time) (int, error) {
-	return 0, nil
+	var n int
+	err := s.db.GetContext(ctx, &n, driftRepairsSQL, since)
+	return n, err
 }

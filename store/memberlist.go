@@ -32,6 +32,7 @@ type MemberRow struct {
 	LastSignInAt sql.NullTime   `db:"last_sign_in_at"`
 	Products     pq.StringArray `db:"products"` // names of the products whose seats they hold
 	SortKey      string         `db:"sort_key"`
+	Source       string         `db:"source"` // scim: managed by the identity provider (issue #8)
 }
 
 // MemberPage is one page of the members list; Next and Prev are cursors,
@@ -49,7 +50,7 @@ type MemberPage struct {
 const (
 	memberSortKey = `u.sort_key`
 	memberSelect  = `
-SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at,
+SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at, m.source,
        ` + memberSortKey + ` AS sort_key,
        coalesce((SELECT array_agg(p.name ORDER BY p.name) FROM seat_assignment sa
                    JOIN subscription s ON s.id = sa.subscription_id JOIN product p ON p.id = s.product_id

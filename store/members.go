@@ -73,11 +73,12 @@ type member struct {
 	Email  string `db:"email"`
 	Role   string `db:"role"`
 	Status string `db:"status"`
+	Source string `db:"source"` // scim: the identity provider manages it (issue #8)
 }
 
 const (
 	lockMemberSQL = `
-SELECT m.id, m.user_id, u.email, m.role, m.status
+SELECT m.id, m.user_id, u.email, m.role, m.status, m.source
 FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND m.id = $2 FOR UPDATE OF m`
 	otherOwnersSQL = `
@@ -132,6 +133,9 @@ func (s *Store) ChangeRole(ctx context.Context, p Principal, membershipID int64,
 		if m.Status == "deactivated" {
 			return ErrNotFound
 		}
+		if m.Source == "scim" { // provisioning (issue #8): the rules give roles
+			return ErrManagedByIdP
+		}
 		if !licensing.CanChangeRole(actorRole, licensing.Role(m.Role), role) {
 			return ErrForbidden
 		}
@@ -183,6 +187,9 @@ func (s *Store) RemoveMember(ctx context.Context, p Principal, membershipID int6
 		}
 		if m.Status == "deactivated" {
 			return nil
+		}
+		if m.Source == "scim" { // provisioning (issue #8): deactivate them in the identity provider
+			return ErrManagedByIdP
 		}
 		if err := keepsAnOwner(ctx, tx, p.AccountID, m); err != nil {
 			return err

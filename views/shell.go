@@ -60,6 +60,8 @@ var Nav = []NavItem{
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
 	// Insights (issue #9): allocation, consumption, waste and compliance.
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
+	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
+	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
 }
 
 // navFor is the navigation a role sees.

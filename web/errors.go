@@ -22,6 +22,11 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 		if c.Response().Committed {
 			return
 		}
+		// Provisioning (issue #8): identity providers read SCIM error documents.
+		if isSCIM(c.Request().URL.Path) {
+			h.RenderSCIMError(c, err)
+			return
+		}
 		// Entitlement API (issue #6): errors are problem documents.
 		if handlers.IsAPIRequest(c) {
 			p := handlers.ProblemFor(err)
@@ -66,6 +71,9 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "An account needs at least one active owner: make someone else owner first."
 	case errors.Is(err, store.ErrInvitationInvalid):
 		return http.StatusGone, "This invitation link no longer works: it was used, replaced by a newer one, or it expired. Ask for a new invitation."
+	// Provisioning (issue #8).
+	case errors.Is(err, store.ErrManagedByIdP):
+		return http.StatusConflict, "This member is managed by your identity provider: change them there, or through the provisioning rules."
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
 	// Vendor console (issue #5).

@@ -135,6 +135,29 @@ var routeCases = []routeCase{
 		foreign: []func(f fixture) request{func(f fixture) request {
 			return request{method: "POST", path: "/seats/csv/apply", form: url.Values{"subscription": {id(f.umbrellaSub)}, "email": {"alice@umbrella.test"}}}
 		}}},
+	// Provisioning (issue #8).
+	{name: "provisioning page", action: licensing.ManageProvisioning, own: func(fixture) request {
+		return request{method: "GET", path: "/settings/provisioning"}
+	}},
+	{name: "create a SCIM token", action: licensing.ManageProvisioning, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/provisioning/tokens", form: url.Values{"name": {"Okta"}}}
+	}},
+	{name: "preview the unmatched policy", action: licensing.ManageProvisioning, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/provisioning/rules/preview", form: url.Values{"op": {"unmatched"}, "unmatched": {"deny"}}}
+	}},
+	{name: "seats page poll", action: licensing.ViewSeats, own: func(fixture) request { return request{method: "GET", path: "/seats/live?v=x"} }},
+	{name: "pin a seat", action: licensing.AssignSeats, changes: true,
+		own: func(f fixture) request {
+			return request{method: "POST", path: "/seats/pin", form: url.Values{"subscription": {id(f.globexSub)}, "pin": {id(f.member["frank"]) + ":true"}}}
+		},
+		foreign: []func(f fixture) request{
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/pin", form: url.Values{"subscription": {id(f.umbrellaSub)}, "pin": {id(f.member["frank"]) + ":true"}}}
+			},
+			func(f fixture) request {
+				return request{method: "POST", path: "/seats/pin", form: url.Values{"subscription": {id(f.globexSub)}, "pin": {id(f.foreignMember) + ":true"}}}
+			},
+		}},
 	{name: "auto-assign", action: licensing.AssignSeats, changes: true,
 		own: func(f fixture) request {
 			return request{method: "POST", path: "/seats/auto-assign", form: url.Values{"subscription": {id(f.globexSub)}, "on": {"true"}}}
@@ -296,7 +319,7 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights Provisioning",
 		"billing@globex.test": "Overview Seats Billing Insights",
 		"alice@globex.test":   "Overview",
 	} {

@@ -109,6 +109,37 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling, requireStaffCan(store.CanSimulateBilling))
 	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate, requireStaffCan(store.CanSimulateBilling))
 
+	// Provisioning (issue #8): SCIM 2.0 for identity providers, behind a
+	// bearer token of one account (no session, no CSRF, no impersonation;
+	// errors are SCIM error documents, web/errors.go).
+	scimAPI := e.Group("/scim/v2", scimAuth(h))
+	scimAPI.GET("/ServiceProviderConfig", h.SCIMServiceProviderConfig)
+	scimAPI.GET("/ResourceTypes", h.SCIMResourceTypes)
+	scimAPI.GET("/ResourceTypes/:id", h.SCIMResourceType)
+	scimAPI.GET("/Schemas", h.SCIMSchemas)
+	scimAPI.GET("/Schemas/:id", h.SCIMSchema)
+	scimAPI.GET("/Users", h.SCIMListUsers)
+	scimAPI.POST("/Users", h.SCIMCreateUser)
+	scimAPI.GET("/Users/:id", h.SCIMGetUser)
+	scimAPI.PUT("/Users/:id", h.SCIMReplaceUser)
+	scimAPI.PATCH("/Users/:id", h.SCIMPatchUser)
+	scimAPI.DELETE("/Users/:id", h.SCIMDeleteUser)
+	scimAPI.GET("/Groups", h.SCIMListGroups)
+	scimAPI.POST("/Groups", h.SCIMCreateGroup)
+	scimAPI.GET("/Groups/:id", h.SCIMGetGroup)
+	scimAPI.PUT("/Groups/:id", h.SCIMReplaceGroup)
+	scimAPI.PATCH("/Groups/:id", h.SCIMPatchGroup)
+	scimAPI.DELETE("/Groups/:id", h.SCIMDeleteGroup)
+	// The portal's side: tokens, rules and the unmatched policy (owners and
+	// admins); pins and the live seats page.
+	signedIn.GET("/settings/provisioning", h.ProvisioningPage, requires(licensing.ManageProvisioning))
+	signedIn.POST("/settings/provisioning/tokens", h.CreateSCIMToken, requires(licensing.ManageProvisioning))
+	signedIn.POST("/settings/provisioning/tokens/:id/revoke", h.RevokeSCIMToken, requires(licensing.ManageProvisioning))
+	signedIn.POST("/settings/provisioning/rules/preview", h.PreviewRuleChange, requires(licensing.ManageProvisioning))
+	signedIn.POST("/settings/provisioning/rules", h.SaveRuleChange, requires(licensing.ManageProvisioning))
+	signedIn.GET("/seats/live", h.SeatsLive, requires(licensing.ViewSeats))
+	signedIn.POST("/seats/pin", h.PinSeat, requires(licensing.AssignSeats))
+
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
 

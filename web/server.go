@@ -28,6 +28,9 @@ type Options struct {
 	// Billing is the provider, inbox and worker; nil wires the local
 	// simulator (its worker is the caller's to run).
 	Billing *billing.Billing
+	// Reconciler allocates seats right after provisioning changes (issue #8);
+	// nil makes one whose periodic sweep is the caller's to run.
+	Reconciler *store.Reconciler
 
 	// Entitlement API (issue #6). Checks is the running cache checks are
 	// answered from (nil: one that reads the database every time);
@@ -58,8 +61,12 @@ func New(opts Options) *echo.Echo {
 	if opts.Checks == nil {
 		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
 	}
+	if opts.Reconciler == nil {
+		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
-		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences}
+		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
+		Reconciler: opts.Reconciler}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

@@ -92,7 +92,12 @@ func demoSeed(ctx context.Context, cfg Config, out io.Writer) error {
 	for _, l := range store.DemoLogins() {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Email, l.Role, l.Where)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Provisioning (issue #8): Initech's identity provider, for curl.
+	fmt.Fprintf(out, "Initech's SCIM endpoint: %s/scim/v2 with Authorization: Bearer %s\n", cfg.PublicURL, store.DemoSCIMToken)
+	return nil
 }
 
 func accountsList(ctx context.Context, cfg Config, out io.Writer) error {

@@ -42,6 +42,9 @@ type Config struct {
 	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
 	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
+
+	// Provisioning (issue #8).
+	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
 }
 
 // Licences is how offline licences are issued.

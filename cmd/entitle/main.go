@@ -37,6 +37,14 @@ Usage:
   entitle keys retire KEY_ID         stop offering a signing key for verification
   entitle keys public                print the public key file applications verify licences with
   entitle insights snapshot          write today's insights snapshot and run the idle reclaim policies (serve does it hourly)
+  entitle scim-tokens create ACCOUNT [NAME]
+                                     create a SCIM token for the account's identity provider; prints it once
+  entitle scim-tokens list ACCOUNT   list the account's SCIM tokens (prefix, last use, revoked)
+  entitle scim-tokens revoke ACCOUNT NAME
+                                     revoke the account's SCIM tokens with that name (or prefix)
+  entitle provisioning reconcile [ACCOUNT] [--dry-run]
+                                     compare the rules' desired seats with the database and repair (or only
+                                     print, --dry-run) every difference; exits non-zero when there were any
   entitle --help                     this text
 
 Environment:
@@ -102,6 +110,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return keysCommand(ctx, cfg, args[1:], stdout)
 	case cmd == "insights snapshot": // insights (issue #9)
 		return insightsSnapshot(ctx, cfg, stdout)
+	// Provisioning (issue #8).
+	case args[0] == "scim-tokens":
+		return scimTokensCommand(ctx, cfg, args[1:], stdout)
+	case cmd == "provisioning reconcile":
+		return provisioningReconcile(ctx, cfg, args[2:], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	printEnvHelp(stderr)

@@ -73,11 +73,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	defer stopMetrics()
 	go runInsightsJobs(ctx, s, cfg.InsightsInterval, logger)
+	// Provisioning (issue #8): the reconciler allocates seats right after
+	// SCIM writes and billing changes (LISTEN), and sweeps every account.
+	reconciler := store.NewReconciler(s, logger)
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
+	defer func() { stopSweep(); <-sweepDone; reconciler.Close() }()
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg})
+		Metrics: reg, Reconciler: reconciler})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
