@@ -267,3 +267,32 @@ func TestSeatUseAndSnapshots(t *testing.T) {
 		t.Fatalf("today's snapshot %+v", last)
 	}
 }
+
+// TestWaitingListAndDriftFromProvisioning: the waiting list (#8) shows per
+// product, and a drift the reconciler repaired in the last day makes the
+// status drift_found.
+func TestWaitingListAndDriftFromProvisioning(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, sub := insightsDemo(t)
+	ctx := context.Background()
+	if _, err := s.DB().Exec(`INSERT INTO waiting_entry (account_id, subscription_id, membership_id, since, reason, position)
+		VALUES ($1, $2, $3, $4, 'no seat left', 1)`, owner.AccountID, sub, membershipOf(t, s, "frank@globex.test"), clock.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(`INSERT INTO audit_entry (account_id, seq, at, actor_type, action, after, prev_hash, hash)
+		VALUES ($1, 999999, $2, 'system', 'seat.assign', '{"cause": "drift repaired: seat missing"}', '', '')`,
+		owner.AccountID, clock.now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Insights(ctx, owner.AccountID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Products[0].Waiting != 1 || in.Compliance.Kind != licensing.DriftFoundStatus {
+		t.Fatalf("waiting %d, status %s", in.Products[0].Waiting, in.Compliance.Kind)
+	}
+	v, err := s.VendorInsights(ctx)
+	if err != nil || v.DriftRepairs != 1 {
+		t.Fatalf("vendor drift repairs %d, %v", v.DriftRepairs, err)
+	}
+}
