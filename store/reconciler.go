@@ -30,6 +30,10 @@ type Reconciler struct {
 	logger *slog.Logger
 	minGap time.Duration
 
+	// OnDrift, when set before Run, hears how many drifts each run
+	// repaired (the /metrics counter); store imports no metrics package.
+	OnDrift func(drifts int)
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -105,6 +109,7 @@ func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 			r.logger.Error("reconcile", "account_id", accountID, "err", err)
 		case rep.Drifts > 0:
 			r.logger.Warn("reconcile repaired drift", "account_id", accountID, "drifts", rep.Drifts, "changes", len(rep.Changes))
+			r.drifted(rep.Drifts)
 		case len(rep.Changes) > 0:
 			r.logger.Debug("reconcile", "account_id", accountID, "changes", len(rep.Changes), "duration_ms", took.Milliseconds())
 		}
@@ -193,8 +198,15 @@ func (r *Reconciler) Run(ctx context.Context, databaseURL string, interval time.
 			for _, rep := range reps {
 				if rep.Drifts > 0 {
 					r.logger.Warn("reconcile sweep repaired drift", "account", rep.AccountSlug, "drifts", rep.Drifts)
+					r.drifted(rep.Drifts)
 				}
 			}
 		}
+	}
+}
+
+func (r *Reconciler) drifted(n int) {
+	if r.OnDrift != nil {
+		r.OnDrift(n)
 	}
 }
