@@ -164,6 +164,10 @@ func TestUmbrellaGraceSuspensionAndReactivation(t *testing.T) {
 
 	ops.simulate("umbrella", "sim-advance") // the retry fails too
 	s.reloadUntil("/", tid("banner-suspended"))
+	// The page that first shows the banner may have read the features a
+	// moment before the webhook landed (two reads in one request): read
+	// them from a page loaded after it.
+	s.run(chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(tid("banner-suspended")))
 	reasons := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="feature-access"]')].map(td => td.dataset.reason)`))
 	for _, r := range reasons {
 		if r != "suspended" {
