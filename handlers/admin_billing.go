@@ -106,7 +106,6 @@ func (h *Handler) AdminSimulate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/accounts/"+acct.Slug+"/billing")
 }
 
-func itoaID(id int64) string { return strconv.FormatInt(id, 10) }
 
 // aheadBy says how far the simulated clock runs ahead, in days.
 func aheadBy(seconds int64) string {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,30 +21,18 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// SCIMRequests counts SCIM requests by outcome (ok, client_error,
-// server_error, unauthorized); provisioning (issue #8) increments it.
-var SCIMRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "entitle_scim_requests_total", Help: "SCIM requests by outcome.",
-}, []string{"outcome"})
-
-func init() {
-	for _, outcome := range []string{"ok", "client_error", "unauthorized", "server_error"} {
-		SCIMRequests.WithLabelValues(outcome) // every outcome shows, at 0, before the first request
-	}
-}
-
-// DriftRepairs counts seat assignments the provisioning reconciler repaired
-// (issue #8 increments it).
-var DriftRepairs = prometheus.NewCounter(prometheus.CounterOpts{
-	Name: "entitle_drift_repairs_total", Help: "Seat assignments repaired to match the provisioning rules.",
-})
-
 // Metrics holds the registry and the collectors the server feeds.
 type Metrics struct {
 	Registry *prometheus.Registry
 	http     *prometheus.HistogramVec
 	checks   *prometheus.HistogramVec
+	scim     *prometheus.CounterVec // SCIM requests by outcome
+	drift    prometheus.Counter     // seat assignments the reconciler repaired
 }
+
+// scimOutcomes are the SCIM request outcomes, each shown (at 0) before the
+// first request.
+var scimOutcomes = []string{"ok", "client_error", "unauthorized", "server_error"}
 
 // checkRoutes are the entitlement API's check routes, timed on their own.
 var checkRoutes = map[string]bool{
@@ -63,7 +52,16 @@ func New(st *store.Store, checks *store.CheckCache, logger *slog.Logger) *Metric
 		Name: "entitle_check_duration_seconds", Help: "Entitlement checks answered by the API (rate: the _count's rate).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"route", "code"})
-	m.Registry.MustRegister(m.http, m.checks, SCIMRequests, DriftRepairs,
+	m.scim = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "entitle_scim_requests_total", Help: "SCIM requests by outcome.",
+	}, []string{"outcome"})
+	for _, outcome := range scimOutcomes {
+		m.scim.WithLabelValues(outcome)
+	}
+	m.drift = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "entitle_drift_repairs_total", Help: "Seat assignments repaired to match the provisioning rules.",
+	})
+	m.Registry.MustRegister(m.http, m.checks, m.scim, m.drift,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if checks != nil {
 		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -86,6 +84,23 @@ func New(st *store.Store, checks *store.CheckCache, logger *slog.Logger) *Metric
 		m.Registry.MustRegister(&opsCollector{store: st, logger: logger})
 	}
 	return m
+}
+
+// DriftRepaired counts drifts the provisioning reconciler repaired (its
+// OnDrift hook).
+func (m *Metrics) DriftRepaired(n int) { m.drift.Add(float64(n)) }
+
+// scimOutcome classifies a SCIM answer for entitle_scim_requests_total.
+func scimOutcome(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "unauthorized"
+	case status >= 500:
+		return "server_error"
+	case status >= 400:
+		return "client_error"
+	}
+	return "ok"
 }
 
 // Handler serves the registry in Prometheus' text format.
@@ -118,6 +133,9 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			m.http.WithLabelValues(route, c.Request().Method, code).Observe(elapsed)
 			if checkRoutes[route] {
 				m.checks.WithLabelValues(route, code).Observe(elapsed)
+			}
+			if strings.HasPrefix(c.Request().URL.Path, "/scim/v2") {
+				m.scim.WithLabelValues(scimOutcome(status)).Inc()
 			}
 			return err
 		}

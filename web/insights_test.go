@@ -223,6 +223,9 @@ func TestMetricsAreServedApartWithBoundedLabels(t *testing.T) {
 	if r, err := http.Get(a.url + "/no/such/path/12345"); err == nil {
 		r.Body.Close()
 	}
+	if r, err := http.Get(a.url + "/scim/v2/Users"); err == nil { // no token
+		r.Body.Close()
+	}
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
@@ -236,7 +239,9 @@ func TestMetricsAreServedApartWithBoundedLabels(t *testing.T) {
 		`entitle_seats_assigned{product="analytics"} 14`,
 		`entitle_webhook_inbox_depth`,
 		`entitle_check_cache_hit_ratio`,
-		`entitle_scim_requests_total`,
+		`entitle_scim_requests_total{outcome="unauthorized"} 1`,
+		`entitle_scim_requests_total{outcome="ok"} 0`,
+		`entitle_drift_repairs_total 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %s", want)

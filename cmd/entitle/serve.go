@@ -76,7 +76,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	// Provisioning (issue #8): the reconciler allocates seats right after
 	// SCIM writes and billing changes (LISTEN), and sweeps every account.
 	reconciler := store.NewReconciler(s, logger)
-	reconciler.OnDrift = func(n int) { metrics.DriftRepairs.Add(float64(n)) }
+	reconciler.OnDrift = reg.DriftRepaired
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
