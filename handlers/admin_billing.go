@@ -106,7 +106,6 @@ func (h *Handler) AdminSimulate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/accounts/"+acct.Slug+"/billing")
 }
 
-
 // aheadBy says how far the simulated clock runs ahead, in days.
 func aheadBy(seconds int64) string {
 	return strconv.FormatFloat(float64(seconds)/86400, 'f', 1, 64) + " days"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -88,7 +89,7 @@ func (h *Handler) renderAPIKeysStatus(c echo.Context, cur store.Session, status 
 	m.Scopes = store.Scopes
 	for _, k := range keys {
 		row := views.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: when(k.CreatedAt),
-			CreatedBy: k.CreatedBy, LastUsed: "never", Revoked: k.RevokedAt.Valid}
+			CreatedBy: strings.TrimPrefix(strings.TrimPrefix(k.CreatedBy, "user:"), "staff:"), LastUsed: "never", Revoked: k.RevokedAt.Valid}
 		if k.LastUsedAt.Valid {
 			row.LastUsed = when(k.LastUsedAt.Time)
 		}

@@ -74,7 +74,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		problems["quantity"] = fmt.Sprintf("a whole number from 1 to %d", int64(maxUsageQuantity))
 	}
 	if k := r.IdempotencyKey; k == "" || len(k) > 255 || strings.ContainsFunc(k, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-		problems["idempotency_key"] = "1 to 255 printable ASCII characters without spaces, unique per report"
+		problems["idempotency_key"] = "send an Idempotency-Key header: 1 to 255 printable ASCII characters without spaces, unique per report"
 	}
 	if len(problems) > 0 {
 		return UsageResult{}, &ValidationError{Fields: problems}
