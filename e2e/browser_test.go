@@ -99,7 +99,7 @@ func newSession(t *testing.T) *session {
 func newTab(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second) // generous: 15 tabs share 2 cores
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	return ctx
 }

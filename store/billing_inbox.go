@@ -189,6 +189,12 @@ func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, 
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: leave the events as they were
 	}
+	if retryable40(applyErr) {
+		// A deadlock or serialization failure is the moment's fault, not the
+		// event's: roll the whole batch back so that every event stays due
+		// with no attempt counted, and the worker's next pass applies it.
+		return applyErr
+	}
 	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT apply_event`); err != nil {
 		return err
 	}
