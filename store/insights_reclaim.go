@@ -56,7 +56,7 @@ type ReclaimResult struct {
 func (s *Store) ReclaimIdleSeats(ctx context.Context, p Principal, subID int64, membershipIDs []int64, dryRun bool) ([]ReclaimResult, error) {
 	now := s.Now()
 	var results []ReclaimResult
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err := s.txPreview(ctx, dryRun, func(tx *sqlx.Tx) error {
 		if _, err := authorize(ctx, tx, p, licensing.ReclaimSeats); err != nil {
 			return err
 		}
@@ -71,14 +71,8 @@ func (s *Store) ReclaimIdleSeats(ctx context.Context, p Principal, subID int64, 
 		}
 		var err error
 		results, err = reclaimLocked(ctx, tx, now, p.AccountID, p.actor(), subID, membershipIDs, idleDays)
-		if err == nil && dryRun {
-			return errDryRun
-		}
 		return err
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-	}
 	return results, err
 }
 

@@ -82,7 +82,7 @@ RETURNING r.group_id, g.display_name, r.role, r.priority, coalesce((SELECT key F
 func (s *Store) ChangeProvisioningRules(ctx context.Context, p Principal, ch RuleChange, dryRun bool) (RuleEffect, error) {
 	now := s.Now()
 	var eff RuleEffect
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err := s.txPreview(ctx, dryRun, func(tx *sqlx.Tx) error {
 		if err := lockProvisioning(ctx, tx, p.AccountID, true); err != nil {
 			return err
 		}
@@ -97,14 +97,8 @@ func (s *Store) ChangeProvisioningRules(ctx context.Context, p Principal, ch Rul
 			return err
 		}
 		eff.Changes = rep.Changes
-		if dryRun {
-			return errDryRun
-		}
 		return nil
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-	}
 	return eff, err
 }
 

@@ -62,7 +62,7 @@ func (s *Store) Reconcile(ctx context.Context, accountID int64, opts ReconcileOp
 	var rep ReconcileReport
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		err = s.txPreview(ctx, opts.DryRun, func(tx *sqlx.Tx) error {
 			if err := lockProvisioning(ctx, tx, accountID, true); err != nil {
 				return err
 			}
@@ -72,14 +72,8 @@ func (s *Store) Reconcile(ctx context.Context, accountID int64, opts ReconcileOp
 			}
 			rep, err = reconcileLocked(ctx, tx, s.Now(), accountID, opts.Actor, modeSweep, !opts.DryRun)
 			rep.AccountSlug = slug
-			if err == nil && opts.DryRun {
-				return errDryRun
-			}
 			return err
 		})
-		if errors.Is(err, errDryRun) {
-			return rep, nil
-		}
 		if !retryable40(err) || attempt == 3 {
 			return rep, err
 		}

@@ -301,13 +301,10 @@ func (s *Store) PreviewSeatCSV(ctx context.Context, p Principal, subID int64, da
 	return s.assignLines(ctx, p, subID, lines, true)
 }
 
-// errDryRun rolls a preview's transaction back.
-var errDryRun = errors.New("dry run")
-
 func (s *Store) assignLines(ctx context.Context, p Principal, subID int64, lines []licensing.AddressLine, dryRun bool) ([]SeatResult, error) {
 	now := s.Now()
 	var results []SeatResult
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err := s.txPreview(ctx, dryRun, func(tx *sqlx.Tx) error {
 		if err := s.checkPool(ctx, tx, p, subID); err != nil {
 			return err
 		}
@@ -316,14 +313,8 @@ func (s *Store) assignLines(ctx context.Context, p Principal, subID int64, lines
 			return err
 		}
 		results, err = assignLocked(ctx, tx, now, p.AccountID, p.actor(), subID, targets, false)
-		if err == nil && dryRun {
-			return errDryRun
-		}
 		return err
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-	}
 	return results, err
 }
 

@@ -105,6 +105,13 @@ func createDatabase(ctx context.Context, databaseURL string, timeout time.Durati
 
 // tx runs fn in a transaction, committing when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.txPreview(ctx, false, fn)
+}
+
+// txPreview runs fn in a transaction like tx, but when preview is set it
+// rolls back after fn succeeds: a preview runs the very change, under the
+// same locks, so its answers are exact, and keeps nothing.
+func (s *Store) txPreview(ctx context.Context, preview bool, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -112,6 +119,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
+	}
+	if preview {
+		return tx.Rollback()
 	}
 	return tx.Commit()
 }
