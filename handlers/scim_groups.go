@@ -138,15 +138,7 @@ func (h *Handler) SCIMGetGroup(c echo.Context) error {
 // "members": [], Entra an extra schema URI and no members).
 func (h *Handler) SCIMCreateGroup(c echo.Context) error {
 	tok, cfg := scimToken(c), h.scimConfig(c)
-	doc, err := readDoc(c)
-	if err != nil {
-		return err
-	}
-	prepared, err := scim.GroupAttributes().Prepare(doc)
-	if err != nil {
-		return err
-	}
-	in, members, err := groupInput(prepared)
+	in, members, err := readGroup(c)
 	if err != nil {
 		return err
 	}
@@ -167,15 +159,7 @@ func (h *Handler) SCIMCreateGroup(c echo.Context) error {
 // SCIMReplaceGroup answers PUT /Groups/{id}: name and members replaced.
 func (h *Handler) SCIMReplaceGroup(c echo.Context) error {
 	tok, cfg := scimToken(c), h.scimConfig(c)
-	doc, err := readDoc(c)
-	if err != nil {
-		return err
-	}
-	prepared, err := scim.GroupAttributes().Prepare(doc)
-	if err != nil {
-		return err
-	}
-	in, members, err := groupInput(prepared)
+	in, members, err := readGroup(c)
 	if err != nil {
 		return err
 	}
@@ -339,4 +323,18 @@ func (h *Handler) SCIMDeleteGroup(c echo.Context) error {
 	}
 	h.kick(tok.AccountID)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// readGroup reads a Group document from the request body as create and PUT
+// take it: read-only attributes dropped, then the fields the store keeps.
+func readGroup(c echo.Context) (store.SCIMGroupInput, []string, error) {
+	doc, err := readDoc(c)
+	if err != nil {
+		return store.SCIMGroupInput{}, nil, err
+	}
+	prepared, err := scim.GroupAttributes().Prepare(doc)
+	if err != nil {
+		return store.SCIMGroupInput{}, nil, err
+	}
+	return groupInput(prepared)
 }

@@ -182,15 +182,7 @@ func (h *Handler) SCIMGetUser(c echo.Context) error {
 // for a userName in use (in any case).
 func (h *Handler) SCIMCreateUser(c echo.Context) error {
 	tok, cfg := scimToken(c), h.scimConfig(c)
-	doc, err := readDoc(c)
-	if err != nil {
-		return err
-	}
-	prepared, err := scim.UserAttributes().Prepare(doc)
-	if err != nil {
-		return err
-	}
-	in, err := userInput(prepared)
+	in, err := readUser(c)
 	if err != nil {
 		return err
 	}
@@ -206,15 +198,7 @@ func (h *Handler) SCIMCreateUser(c echo.Context) error {
 // SCIMReplaceUser answers PUT /Users/{id}: the body replaces the document
 // (Okta PUTs back what it read, id, meta and groups included: ignored).
 func (h *Handler) SCIMReplaceUser(c echo.Context) error {
-	doc, err := readDoc(c)
-	if err != nil {
-		return err
-	}
-	prepared, err := scim.UserAttributes().Prepare(doc)
-	if err != nil {
-		return err
-	}
-	in, err := userInput(prepared)
+	in, err := readUser(c)
 	if err != nil {
 		return err
 	}
@@ -271,3 +255,17 @@ func (h *Handler) SCIMDeleteUser(c echo.Context) error {
 }
 
 func readBody(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Body) }
+
+// readUser reads a User document from the request body as create and PUT
+// take it: read-only attributes dropped, then the fields the store keeps.
+func readUser(c echo.Context) (store.SCIMUserInput, error) {
+	doc, err := readDoc(c)
+	if err != nil {
+		return store.SCIMUserInput{}, err
+	}
+	prepared, err := scim.UserAttributes().Prepare(doc)
+	if err != nil {
+		return store.SCIMUserInput{}, err
+	}
+	return userInput(prepared)
+}
