@@ -14,7 +14,11 @@ type Account struct {
 	Name             string         `db:"name" json:"name"`
 	StripeCustomerID sql.NullString `db:"stripe_customer_id" json:"-"`
 	SupportAccess    bool           `db:"support_access" json:"support_access"`
-	CreatedAt        time.Time      `db:"created_at" json:"created_at"`
+	// ExternalID is the vendor's own id for this customer (unique when set);
+	// Country is ISO 3166-1 alpha-2, empty when unknown.
+	ExternalID sql.NullString `db:"external_id" json:"-"`
+	Country    sql.NullString `db:"country" json:"-"`
+	CreatedAt  time.Time      `db:"created_at" json:"created_at"`
 }
 
 // AccountSummary is one line of `entitle accounts list`.
@@ -26,7 +30,7 @@ type AccountSummary struct {
 }
 
 const (
-	accountColumns   = `a.id, a.slug, a.name, a.stripe_customer_id, a.support_access, a.created_at`
+	accountColumns   = `a.id, a.slug, a.name, a.stripe_customer_id, a.support_access, a.external_id, a.country, a.created_at`
 	accountByIDSQL   = `SELECT ` + accountColumns + ` FROM account a WHERE a.id = $1`
 	accountBySlugSQL = `SELECT ` + accountColumns + ` FROM account a WHERE a.slug = $1`
 	listAccountsSQL  = `
