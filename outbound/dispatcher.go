@@ -198,24 +198,32 @@ func (d *Dispatcher) round(ctx context.Context, wg *sync.WaitGroup) (int, error)
 	return len(due), nil
 }
 
-// sendBatch sends one endpoint's deliveries, PerEndpoint at a time. Once
-// one fails, the ones not yet started wait for the endpoint's backoff
+// sendBatch sends one endpoint's deliveries, PerEndpoint at a time after
+// the first. Once one fails, the ones not yet started wait for the endpoint's backoff
 // instead of being tried against a receiver that is down.
 func (d *Dispatcher) sendBatch(ctx context.Context, batch []store.DueWebhook) []store.WebhookOutcome {
 	out := make([]store.WebhookOutcome, len(batch))
 	sem := make(chan struct{}, d.PerEndpoint)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	failed := false
+	// The first goes alone: when the receiver is down, one request finds
+	// out, not a whole batch of them.
+	out[0] = d.Send(ctx, batch[0])
+	failed := !out[0].OK()
 	for i, w := range batch {
+		if i == 0 {
+			continue
+		}
 		sem <- struct{}{}
 		mu.Lock()
 		skip := failed || ctx.Err() != nil
 		mu.Unlock()
 		if skip {
 			<-sem
-			out[i] = store.WebhookOutcome{DeliveryID: w.DeliveryID, EndpointID: w.EndpointID, Attempts: w.Attempts,
-				CreatedAt: w.CreatedAt, At: d.Store.Now(), Deferred: true, Err: "not tried: an earlier delivery to this endpoint failed"}
+			// It waits as long as the endpoint's failed probe does.
+			out[i] = store.WebhookOutcome{DeliveryID: w.DeliveryID, EndpointID: w.EndpointID,
+				Attempts: max(w.Attempts, batch[0].Attempts+1), CreatedAt: w.CreatedAt, At: d.Store.Now(), Deferred: true,
+				Err: "not tried: an earlier delivery to this endpoint failed"}
 			continue
 		}
 		wg.Add(1)

@@ -68,7 +68,8 @@ type WebhookOutcome struct {
 	Response   string // the first bytes of the answer
 	Err        string
 	// Deferred: not attempted (an earlier delivery to the endpoint just
-	// failed); it waits with the endpoint's backoff, its attempts unchanged.
+	// failed); it waits the backoff of Attempts, and its own count of
+	// attempts is unchanged.
 	Deferred bool
 }
 
@@ -323,7 +324,8 @@ func (s *Store) ReplayWebhooksSince(ctx context.Context, actor Actor, endpointID
 }
 
 const testDeliverySQL = `
-INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at) VALUES ($1, $4, $3, $3)`
+INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at)
+SELECT $1, $4::bigint, $3, $3 WHERE $2::text = 'webhook.test'`
 
 // SendTestWebhook queues a webhook.test event for one endpoint only.
 func (s *Store) SendTestWebhook(ctx context.Context, actor Actor, endpointID int64) error {
