@@ -13,6 +13,7 @@ import (
 
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -37,6 +38,9 @@ type Handler struct {
 
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub
+
+	// Webhooks is the address policy endpoints are registered under.
+	Webhooks outbound.Guard
 }
 
 // Cookie and context names shared with web's middleware.

@@ -174,5 +174,17 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.GET("/insights", h.AdminInsights, requireStaffCan(store.CanViewInsights))
 	staff.GET("/insights/stream", h.AdminInsightsStream, requireStaffCan(store.CanViewInsights))
 
+	// Outbound webhooks to the vendor's systems: endpoints, delivery log,
+	// test events and replays (operators).
+	staff.GET("/webhooks", h.AdminWebhooks, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks", h.CreateWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.GET("/webhooks/:id", h.AdminWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/enable", h.EnableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/disable", h.DisableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/rotate", h.RotateWebhookSecret, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/test", h.SendTestWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/replay", h.ReplayWebhooksSince, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/deliveries/:delivery/replay", h.ReplayWebhookDelivery, requireStaffCan(store.CanManageWebhooks))
+
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -44,6 +45,10 @@ type Options struct {
 	// Insights (issue #9): the Prometheus registry requests are timed into
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
+
+	// Webhooks is the address policy outbound endpoints are registered
+	// under (the zero Guard: https and public addresses only).
+	Webhooks outbound.Guard
 }
 
 // New builds the server with every route mounted.
@@ -66,7 +71,7 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler}
+		Reconciler: opts.Reconciler, Webhooks: opts.Webhooks}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

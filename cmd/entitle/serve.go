@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -82,10 +84,20 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
 	defer func() { stopSweep(); <-sweepDone; reconciler.Close() }()
 
+	// Outbound webhooks: the dispatcher delivers the event outbox to the
+	// vendor's endpoints.
+	guard, err := cfg.WebhookGuard()
+	if err != nil {
+		return err
+	}
+	dispatcher := &outbound.Dispatcher{Store: s, Client: guard.Client(), Logger: logger, Interval: cfg.WebhooksInterval,
+		ConsoleURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	go dispatcher.Run(ctx)
+
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg, Reconciler: reconciler})
+		Metrics: reg, Reconciler: reconciler, Webhooks: guard})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
