@@ -55,6 +55,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/seats/auto-assign", h.SetAutoAssign, requires(licensing.AssignSeats))
 	signedIn.GET("/audit", h.Audit, requires(licensing.ViewAudit))
 	signedIn.GET("/audit.csv", h.ExportAudit, requires(licensing.ViewAudit))
+	// Alerts before anyone hits a wall: each person's switch.
+	signedIn.GET("/settings/alerts", h.AlertSettings, requires(licensing.ReceiveAlerts))
+	signedIn.POST("/settings/alerts", h.SetAlertSettings, requires(licensing.ReceiveAlerts))
 
 	// Vendor console (issue #5): the customer's view of support sessions
 	// and their consent to write-mode impersonation.

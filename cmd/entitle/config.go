@@ -52,6 +52,7 @@ type Config struct {
 	WebhooksAllowInsecure bool          `env:"WEBHOOKS_ALLOW_INSECURE" default:"false" help:"local development only: allow http:// webhook endpoints and private, loopback and link-local addresses"`
 	WebhooksAllowNetworks string        `env:"WEBHOOKS_ALLOW_NETWORKS" default:"" help:"comma-separated CIDR ranges webhook endpoints may reach although private (e.g. 10.20.0.0/16); every other private, loopback or link-local address is refused after DNS resolution"`
 	WebhooksInterval      time.Duration `env:"WEBHOOKS_INTERVAL" default:"1s" help:"how often the webhook dispatcher looks for due deliveries when idle"`
+	AlertsInterval        time.Duration `env:"ALERTS_INTERVAL" default:"15m" help:"how often trials ending in 3 days and full seat pools with people waiting are looked for (mail to customer admins, webhooks to the vendor)"`
 }
 
 // WebhookGuard is the address policy of outbound webhook endpoints.

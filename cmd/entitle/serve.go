@@ -93,6 +93,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	dispatcher := &outbound.Dispatcher{Store: s, Client: guard.Client(), Logger: logger, Interval: cfg.WebhooksInterval,
 		ConsoleURL: strings.TrimSuffix(cfg.PublicURL, "/")}
 	go dispatcher.Run(ctx)
+	go runAlerts(ctx, s, cfg.AlertsInterval, logger) // trials ending, full seat pools
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
