@@ -122,3 +122,13 @@ func (s *Store) RevokeVendorKey(ctx context.Context, actor Actor, keyID int64) e
 func (k APIKey) Actor() Actor {
 	return Actor{Type: "api_key", ID: k.Prefix, Label: k.Name}
 }
+
+// AccountKeyID is the key's id when it is an account's key, else 0: usage
+// events name the account key that reported them, and a vendor key is no
+// account's.
+func (k APIKey) AccountKeyID() int64 {
+	if k.Vendor {
+		return 0
+	}
+	return k.ID
+}

@@ -151,7 +151,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	// (web/errors.go); every route is in handlers/openapi.json.
 	e.GET("/api/v1/openapi.json", h.OpenAPI)
 	e.GET("/api/v1/keys", h.APIPublicKeys)
-	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, newAPILimits(opts.APIRateLimit, opts.APIRateBurst)))
+	limits := newAPILimits(opts.APIRateLimit, opts.APIRateBurst)
+	// The accounts API, for vendor keys (every account; {account} is the
+	// slug or ext:<the vendor's external id>).
+	accountsAPI := e.Group("/api/v1/accounts", apiKeyAuth(h, limits))
+	accountsAPI.GET("", h.APIListAccounts, requireScope(store.ScopeAccountsRead))
+	accountsAPI.POST("", h.APICreateAccount, requireScope(store.ScopeAccountsWrite))
+	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, limits))
+	api.GET("", h.APIGetAccount, requireScope(store.ScopeAccountsRead))
+	api.PATCH("", h.APIUpdateAccount, requireScope(store.ScopeAccountsWrite))
 	api.GET("/entitlements", h.APIEntitlements, requireScope(store.ScopeCheck))
 	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
 	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
