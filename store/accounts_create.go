@@ -50,10 +50,10 @@ type NewAccount struct {
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 
 const (
-	insertAccountSQL    = `INSERT INTO account (slug, name, external_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
-	slugTakenSQL        = `SELECT count(*) FROM account WHERE slug = $1 OR slug LIKE $1 || '-%'`
-	externalIDOwnerSQL  = `SELECT slug FROM account WHERE external_id = $1`
-	planForAccountSQL   = `
+	insertAccountSQL   = `INSERT INTO account (slug, name, external_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
+	slugTakenSQL       = `SELECT count(*) FROM account WHERE slug = $1 OR slug LIKE $1 || '-%'`
+	externalIDOwnerSQL = `SELECT slug FROM account WHERE external_id = $1`
+	planForAccountSQL  = `
 SELECT pv.id, pr.id AS product_id, pv.seat_based, pv.trial_days FROM plan pl
 JOIN product pr ON pr.id = pl.product_id
 JOIN plan_version pv ON pv.plan_id = pl.id
