@@ -196,6 +196,10 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/webhooks/:id/test", h.SendTestWebhook, requireStaffCan(store.CanManageWebhooks))
 	staff.POST("/webhooks/:id/replay", h.ReplayWebhooksSince, requireStaffCan(store.CanManageWebhooks))
 	staff.POST("/webhooks/:id/deliveries/:delivery/replay", h.ReplayWebhookDelivery, requireStaffCan(store.CanManageWebhooks))
+	// Vendor API keys: the vendor's backend reaches every account (admins).
+	staff.GET("/api-keys", h.AdminVendorKeys, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys", h.CreateVendorKey, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys/:id/revoke", h.RevokeVendorKey, requireStaffCan(store.CanManageVendorKeys))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }
