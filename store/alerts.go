@@ -58,6 +58,12 @@ func mailAlert(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID int64,
 	return nil
 }
 
+func accountName(ctx context.Context, tx *sqlx.Tx, accountID int64) (string, error) {
+	var name string
+	err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID)
+	return name, err
+}
+
 func rolesFor(a licensing.Action) []string {
 	var out []string
 	for _, r := range licensing.Permissions[a] {
@@ -82,8 +88,8 @@ func usageAlerts(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID int6
 	if f.Kind == licensing.Limit { // a standing limit has no period
 		start, end = time.Time{}, time.Time{}
 	}
-	var name string
-	if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+	name, err := accountName(ctx, tx, accountID)
+	if err != nil {
 		return err
 	}
 	var emits []map[string]any
@@ -184,8 +190,8 @@ func (s *Store) alertTrialEnding(ctx context.Context, now time.Time, accountID, 
 		if err != nil || !first {
 			return err
 		}
-		var name string
-		if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+		name, err := accountName(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
 		sent = true
@@ -218,8 +224,8 @@ func (s *Store) alertPoolFull(ctx context.Context, now time.Time, accountID, sub
 		if err != nil || !first {
 			return err
 		}
-		var name string
-		if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+		name, err := accountName(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
 		sent = true
