@@ -254,3 +254,19 @@ func (s *Store) RemoveSSODomain(ctx context.Context, actor Actor, accountID, id 
 			TargetType: "sso_domain", TargetID: itoa(d.ID), Before: map[string]any{"domain": d.Domain}})
 	})
 }
+
+// SSOOwner is an active owner, who may be the break-glass person.
+type SSOOwner struct {
+	ID    int64  `db:"id"`
+	Email string `db:"email"`
+}
+
+const ssoOwnerChoicesSQL = `SELECT m.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+WHERE m.account_id = $1 AND m.role = 'owner' AND m.status = 'active' ORDER BY lower(u.email), m.id`
+
+// SSOOwners lists the account's active owners.
+func (s *Store) SSOOwners(ctx context.Context, accountID int64) ([]SSOOwner, error) {
+	var out []SSOOwner
+	err := s.db.SelectContext(ctx, &out, ssoOwnerChoicesSQL, accountID)
+	return out, err
+}
