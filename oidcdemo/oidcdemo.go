@@ -7,7 +7,9 @@
 package oidcdemo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -43,10 +45,13 @@ type Client struct {
 }
 
 // Tampering makes the provider issue ID tokens a hostile or broken provider
-// would: another nonce (a replayed token) or another audience.
+// would: another nonce (a replayed token), another audience (a token for
+// another application) or another issuer (signed with the same keys, so
+// only the issuer check can tell).
 type Tampering struct {
 	Nonce    string
 	Audience []string
+	Issuer   string
 }
 
 // Provider is a running provider.
@@ -55,8 +60,10 @@ type Provider struct {
 	server *http.Server
 	users  *userStore
 
-	mu     sync.Mutex
-	tamper Tampering
+	storage *storage
+	mu      sync.Mutex
+	tamper  Tampering
+	foreign map[string]http.Handler // token endpoints answering as another issuer
 }
 
 // Start serves a provider on addr (such as "127.0.0.1:0") whose issuer is
@@ -74,9 +81,9 @@ func Start(addr string, clients []Client, users []User) (*Provider, error) {
 	for _, c := range clients {
 		registered[c.ID] = exstorage.WebClient(c.ID, c.Secret, c.RedirectURIs...)
 	}
-	st := &storage{Storage: exstorage.NewStorageWithClients(p.users, registered), p: p}
-	router := exampleop.SetupServer(p.Issuer, st, nil, false)
-	p.server = &http.Server{Handler: loginPage(router), ReadHeaderTimeout: 10 * time.Second}
+	p.storage = &storage{Storage: exstorage.NewStorageWithClients(p.users, registered), p: p}
+	router := exampleop.SetupServer(p.Issuer, p.storage, nil, false)
+	p.server = &http.Server{Handler: loginPage(p.otherAudience(p.foreignIssuer(router))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
 	return p, nil
 }
@@ -103,6 +110,29 @@ func (p *Provider) tampering() Tampering {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.tamper
+}
+
+// foreignIssuer answers the token endpoint as the tampering's issuer when
+// one is set: the same codes and keys, another "iss".
+func (p *Provider) foreignIssuer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		iss := p.tampering().Issuer
+		if iss == "" || r.URL.Path != "/oauth/token" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p.mu.Lock()
+		h, ok := p.foreign[iss]
+		if !ok {
+			h = exampleop.SetupServer(iss, p.storage, nil, false)
+			if p.foreign == nil {
+				p.foreign = map[string]http.Handler{}
+			}
+			p.foreign[iss] = h
+		}
+		p.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // userStore is the provider's users, looked up by subject or login name.
@@ -183,7 +213,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if err != nil {
 		return nil, err
 	}
-	return tampered{AuthRequest: r, t: s.p.tampering()}, nil
+	return tampered{AuthRequest: r, nonce: s.p.tampering().Nonce}, nil
 }
 
 // claimsInIDToken puts the userinfo claims (email, email_verified, name,
@@ -194,22 +224,73 @@ func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 type tampered struct {
 	op.AuthRequest
-	t Tampering
+	nonce string
 }
 
 func (r tampered) GetNonce() string {
-	if r.t.Nonce != "" {
-		return r.t.Nonce
+	if r.nonce != "" {
+		return r.nonce
 	}
 	return r.AuthRequest.GetNonce()
 }
 
-func (r tampered) GetAudience() []string {
-	if len(r.t.Audience) > 0 {
-		return r.t.Audience
-	}
-	return r.AuthRequest.GetAudience()
+// forClient is an authorization as if another application had asked.
+type forClient struct {
+	op.AuthRequest
+	client string
 }
+
+func (r forClient) GetClientID() string   { return r.client }
+func (r forClient) GetAudience() []string { return []string{r.client} }
+
+// otherAudience answers the token endpoint with an ID token minted for
+// the tampering's audience (another application of the same provider)
+// in place of the one the client asked for.
+func (p *Provider) otherAudience(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		aud := p.tampering().Audience
+		if len(aud) == 0 || r.URL.Path != "/oauth/token" || r.ParseForm() != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		ar, err := p.storage.Storage.AuthRequestByCode(ctx, r.PostForm.Get("code"))
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &capture{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		var body map[string]any
+		if rec.status == http.StatusOK && json.Unmarshal(rec.body.Bytes(), &body) == nil {
+			if client, err := p.storage.GetClientByClientID(ctx, aud[0]); err == nil {
+				if idt, err := op.CreateIDToken(ctx, p.Issuer, forClient{ar, aud[0]}, time.Hour, "", "", p.storage, client); err == nil {
+					body["id_token"] = idt
+					out, _ := json.Marshal(body)
+					rec.body.Reset()
+					rec.body.Write(out)
+					rec.header.Del("Content-Length")
+				}
+			}
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+	})
+}
+
+// capture keeps a response to rewrite it.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) Header() http.Header         { return c.header }
+func (c *capture) Write(b []byte) (int, error) { return c.body.Write(b) }
+func (c *capture) WriteHeader(status int)      { c.status = status }
 
 // loginPage serves the provider's sign-in form (an accessible page of our
 // own; the example's handles the post).
