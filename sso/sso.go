@@ -153,7 +153,7 @@ func (s *Service) VerifyDomainByDNS(ctx context.Context, actor store.Actor, acco
 	if !found {
 		why := "no TXT record " + d.TXTRecord() + " was found at " + d.Domain
 		if err != nil && !isNotFound(err) {
-			why = "the DNS lookup of " + d.Domain + " failed"
+			why += " (the DNS lookup failed)"
 		}
 		return d, store.Invalid("domain", "Not verified yet: "+why+". DNS changes can take a while to show.")
 	}

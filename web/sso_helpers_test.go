@@ -2,9 +2,9 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,7 +53,7 @@ func (r *txtRecords) LookupTXT(_ context.Context, name string) ([]string, error)
 	if v, ok := r.records[name]; ok {
 		return v, nil
 	}
-	return nil, errors.New("no such host")
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
 func (r *txtRecords) publish(name, value string) {
