@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/oidcdemo"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
@@ -89,11 +90,22 @@ var ssoUsers = []oidcdemo.User{
 // (settings, verified domain hooli.test, group Engineering with a seat
 // rule), the way `make run` does.
 func newSSORig(t *testing.T) *ssoRig {
+	r, _ := newSSORigWithBilling(t)
+	return r
+}
+
+// newSSORigWithBilling is newSSORig with the billing simulator in reach.
+func newSSORigWithBilling(t *testing.T) (*ssoRig, *billing.Billing) {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	r := &ssoRig{clock: &ssoClock{at: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}, dns: &txtRecords{records: map[string][]string{}}}
 	svc := sso.New(s, r.clock, nil, r.dns)
-	e := web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := billing.New(s, nil, logger, billing.Config{PublicURL: "http://portal.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := web.New(web.Options{Store: s, Logger: logger, Billing: b,
 		SessionSecret: []byte("test-secret-test-secret-test-secret!"), SSO: svc})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -116,7 +128,7 @@ func newSSORig(t *testing.T) *ssoRig {
 		t.Fatal(err)
 	}
 	r.hooli = acct.ID
-	return r
+	return r, b
 }
 
 // startSSO posts the sign-in form with the password left empty and
