@@ -41,7 +41,7 @@ type provPerson struct {
 	Status     string `db:"status"`
 	Source     string `db:"source"`
 	SCIMActive bool   `db:"scim_active"`
-	Live       bool   `db:"live"` // the identity provider has not deleted it
+	Live       bool   `db:"live"`     // the identity provider has not deleted it
 	JITRole    string `db:"jit_role"` // set for people single sign-on created just in time
 }
 

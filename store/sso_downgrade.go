@@ -22,7 +22,7 @@ SELECT coalesce(bool_or(pf.enabled) FILTER (WHERE pf.plan_version_id = $2), fals
                          AND (g.expires_at IS NULL OR g.expires_at > $4))
 FROM plan_feature pf JOIN feature f ON f.id = pf.feature_id
 WHERE f.key = 'sso' AND pf.plan_version_id IN ($2, $3)`
-	ssoOwnersSQL    = `SELECT u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+	ssoOwnersSQL = `SELECT u.email FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND m.role = 'owner' AND m.status = 'active' ORDER BY lower(u.email)`
 	setSSONoticeSQL = `UPDATE sso_config SET downgrade_notice = $2 WHERE account_id = $1`
 )
@@ -59,7 +59,7 @@ func noticeSSODowngrade(ctx context.Context, tx *sqlx.Tx, now time.Time, actor A
 	for _, to := range owners {
 		if err := enqueueMail(ctx, tx, now, accountID, Mail{Kind: "sso_downgrade", To: to,
 			Subject: "Single sign-on stops when your plan changes",
-			Body: fmt.Sprintf("Your account moves to a plan without single sign-on %s. From then on the portal asks for email and password again and \"require SSO\" no longer applies; people who only ever signed in through SSO have no password.\n\nKeep your current plan on the billing page to keep single sign-on.", when)}); err != nil {
+			Body:    fmt.Sprintf("Your account moves to a plan without single sign-on %s. From then on the portal asks for email and password again and \"require SSO\" no longer applies; people who only ever signed in through SSO have no password.\n\nKeep your current plan on the billing page to keep single sign-on.", when)}); err != nil {
 			return err
 		}
 	}
