@@ -73,7 +73,8 @@ type CatalogDiffChange struct {
 	// Affected lists the subscribers (account slugs) whose access changes
 	// the moment the catalog is applied: regional and export rules are not
 	// versioned, so they reach existing subscribers at once.
-	Affected []string `json:"affected,omitempty"`
+	Affected      []string `json:"affected,omitempty"`
+	AffectedCount int      `json:"affected_count,omitempty"`
 }
 
 // PlanApply is what applying does to a plan's content.
@@ -152,7 +153,10 @@ func DiffCatalog(cur StoredCatalog, next []Product) CatalogDiff {
 	return d
 }
 
-func (d *CatalogDiff) add(c CatalogDiffChange) { d.Changes = append(d.Changes, c) }
+func (d *CatalogDiff) add(c CatalogDiffChange) {
+	c.AffectedCount = len(c.Affected)
+	d.Changes = append(d.Changes, c)
+}
 
 func (d *CatalogDiff) diffProduct(cur StoredCatalog, cp, np Product, subs map[string][]CatalogSubscriber) {
 	at := CatalogDiffChange{Product: np.Key}
