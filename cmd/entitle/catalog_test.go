@@ -116,7 +116,7 @@ func TestCatalogDiffSaysWhatWouldChangeAndWhoIsOnIt(t *testing.T) {
 		"  limit_lowered api_calls: 50000 → 40000",
 		"analytics/free: version 1 updated in place (nobody is on it)",
 		"  price_changed month usd: 0 usd per month (price_analytics_free_monthly) → 500 usd per month (price_analytics_free_monthly)",
-		"Plans: 0 created, 1 new versions, 1 updated in place, 2 unchanged.",
+		"Plans: 0 created, 1 new versions, 1 updated in place, 3 unchanged.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
