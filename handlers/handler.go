@@ -14,6 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
@@ -42,6 +43,8 @@ type Handler struct {
 
 	// SSO is the OpenID Connect relying party of every account.
 	SSO *sso.Service
+	// Webhooks is the address policy endpoints are registered under.
+	Webhooks outbound.Guard
 }
 
 // Cookie and context names shared with web's middleware.

@@ -58,6 +58,7 @@ var Nav = []NavItem{
 	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
 	// Insights (issue #9): allocation, consumption, waste and compliance.
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
