@@ -15,6 +15,7 @@ import (
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/outbound"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -40,6 +41,8 @@ type Handler struct {
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub
 
+	// SSO is the OpenID Connect relying party of every account.
+	SSO *sso.Service
 	// Webhooks is the address policy endpoints are registered under.
 	Webhooks outbound.Guard
 }

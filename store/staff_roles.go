@@ -17,6 +17,8 @@ const (
 	CanManageStaff      StaffCapability = "staff"
 	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
 	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
+	CanApproveDomains   StaffCapability = "approve_domains"  // verify an account's SSO email domain by hand
+	CanManageCatalog    StaffCapability = "catalog"          // pilot lists and accounts' countries
 	CanManageWebhooks   StaffCapability = "webhooks"         // outbound webhook endpoints and their deliveries
 	CanManageVendorKeys StaffCapability = "vendor_keys"      // vendor API keys, which reach every account
 )
@@ -27,10 +29,10 @@ var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
 	"operator": {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights,
-		CanManageWebhooks},
+		CanApproveDomains, CanManageCatalog, CanManageWebhooks},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanManageWebhooks,
-		CanManageVendorKeys},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanApproveDomains, CanManageCatalog,
+		CanManageWebhooks, CanManageVendorKeys},
 }
 
 // StaffCan reports whether a staff role has a capability.

@@ -5,6 +5,7 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/gorilla/sessions"
@@ -16,6 +17,7 @@ import (
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/outbound"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -47,6 +49,9 @@ type Options struct {
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
 
+	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
+	// resolver, sealing client secrets with Licences.Secret).
+	SSO *sso.Service
 	// Webhooks is the address policy outbound endpoints are registered
 	// under (the zero Guard: https and public addresses only).
 	Webhooks outbound.Guard
@@ -70,9 +75,12 @@ func New(opts Options) *echo.Echo {
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
 	}
+	if opts.SSO == nil {
+		opts.SSO = sso.New(opts.Store, opts.Clock, opts.Licences.Secret, net.DefaultResolver)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler, Webhooks: opts.Webhooks}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

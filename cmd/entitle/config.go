@@ -48,6 +48,8 @@ type Config struct {
 	// Provisioning (issue #8).
 	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
 
+	// Single sign-on.
+	DemoIdPAddr string `env:"DEMO_IDP_ADDR" default:"" help:"where serve starts the demo OpenID provider for the demo Enterprise account Hooli (make run: 127.0.0.1:8099); empty: none"`
 	// Outbound webhooks to the vendor's systems.
 	WebhooksAllowInsecure bool          `env:"WEBHOOKS_ALLOW_INSECURE" default:"false" help:"local development only: allow http:// webhook endpoints and private, loopback and link-local addresses"`
 	WebhooksAllowNetworks string        `env:"WEBHOOKS_ALLOW_NETWORKS" default:"" help:"comma-separated CIDR ranges webhook endpoints may reach although private (e.g. 10.20.0.0/16); every other private, loopback or link-local address is refused after DNS resolution"`

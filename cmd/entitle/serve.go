@@ -85,6 +85,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
 	defer func() { stopSweep(); <-sweepDone; reconciler.Close() }()
 
+	stopIdP, err := startDemoIdP(ctx, s, cfg, logger) // single sign-on: the demo account's identity provider
+	if err != nil {
+		return err
+	}
+	defer stopIdP()
 	// Outbound webhooks: the dispatcher delivers the event outbox to the
 	// vendor's endpoints.
 	guard, err := cfg.WebhookGuard()
