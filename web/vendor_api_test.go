@@ -203,3 +203,34 @@ func TestAccountsAPIListsCreatesAndRenames(t *testing.T) {
 		t.Fatalf("external_id null did not clear it: %s", res.body)
 	}
 }
+
+func TestWebhookEndpointsThroughTheAPINeedTheWebhooksScope(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	ctx := context.Background()
+	ep, err := a.store.CreateWebhookEndpoint(ctx, store.SystemActor("test"), store.WebhookEndpointInput{URL: "https://crm.example.com/hooks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.SendTestWebhook(ctx, store.SystemActor("test"), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	monitor := a.newVendorKey(store.ScopeWebhooks)
+	res := a.get("/api/v1/webhooks/endpoints", monitor)
+	if res.status != http.StatusOK || strings.Contains(string(res.body), ep.Secret) || !strings.Contains(string(res.body), `"pending":1`) {
+		t.Fatalf("endpoints: %d %s", res.status, res.body)
+	}
+	var log struct {
+		Deliveries []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"deliveries"`
+	}
+	a.get("/api/v1/webhooks/endpoints/"+itoa(ep.ID)+"/deliveries?status=pending", monitor).json(t, &log)
+	if len(log.Deliveries) != 1 || log.Deliveries[0].Type != store.EventWebhookTest {
+		t.Fatalf("deliveries: %+v", log.Deliveries)
+	}
+	a.get("/api/v1/webhooks/endpoints/999/deliveries", monitor).problem(t, http.StatusNotFound, "not-found")
+	a.get("/api/v1/webhooks/endpoints", a.newVendorKey(store.ScopeCheck)).problem(t, http.StatusForbidden, "insufficient-scope")
+	a.get("/api/v1/webhooks/endpoints", a.newKey("globex")).problem(t, http.StatusForbidden, "insufficient-scope")
+}
