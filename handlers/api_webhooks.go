@@ -98,4 +98,3 @@ func (h *Handler) APIWebhookDeliveries(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
-
