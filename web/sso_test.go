@@ -33,12 +33,19 @@ func TestAColleagueSignsInThroughTheIdPAndBecomesAMemberJustInTime(t *testing.T)
 		Seats  int    `db:"seats"`
 		Signed bool   `db:"signed"`
 	}
-	if err := r.store.DB().Get(&m, `
+	// The seat comes from the reconciler, kicked after the sign-in: wait for
+	// it (generously; the machine may be busy).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err := r.store.DB().Get(&m, `
 SELECT m.role, m.status, m.last_sign_in_at IS NOT NULL AS signed,
        (SELECT count(*) FROM seat_assignment sa WHERE sa.membership_id = m.id) AS seats
 FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND u.email = 'jared@hooli.test'`, r.hooli); err != nil {
-		t.Fatal(err)
+			t.Fatal(err)
+		}
+		if m.Seats > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if m.Role != "billing" || m.Status != "active" || m.Seats != 1 || !m.Signed {
 		t.Fatalf("just-in-time member = %+v, want the default role billing, active, a seat by the Engineering rule, a last sign-in", m)
