@@ -146,18 +146,18 @@ func TestAccountsAPIListsCreatesAndRenames(t *testing.T) {
 
 	// Create with an owner invitation, an external id and a trial.
 	res := a.do(http.MethodPost, "/api/v1/accounts", vendor,
-		`{"name":"Hooli","owner_email":"gavin@hooli.test","external_id":"crm-9","plan":"business","start":"trial"}`)
+		`{"name":"Pied Piper","owner_email":"richard@piedpiper.test","external_id":"crm-9","plan":"business","start":"trial"}`)
 	var created accountDoc
 	res.json(t, &created)
-	if res.status != http.StatusCreated || created.Slug != "hooli" || created.ExternalID == nil || *created.ExternalID != "crm-9" ||
+	if res.status != http.StatusCreated || created.Slug != "pied-piper" || created.ExternalID == nil || *created.ExternalID != "crm-9" ||
 		len(created.Subscriptions) != 1 || created.Subscriptions[0].Status != "trialing" || len(created.Entitlements) == 0 {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
-	if res.header.Get("Location") != "/api/v1/accounts/hooli" {
+	if res.header.Get("Location") != "/api/v1/accounts/pied-piper" {
 		t.Errorf("Location = %q", res.header.Get("Location"))
 	}
 	mails, _ := a.store.Outbox(context.Background(), 10)
-	if len(mails) == 0 || mails[0].To != "gavin@hooli.test" || !strings.Contains(mails[0].Body, "/invitations/") {
+	if len(mails) == 0 || mails[0].To != "richard@piedpiper.test" || !strings.Contains(mails[0].Body, "/invitations/") {
 		t.Fatalf("the owner was not invited: %+v", mails)
 	}
 	// Read it back by the vendor's id.
@@ -189,15 +189,15 @@ func TestAccountsAPIListsCreatesAndRenames(t *testing.T) {
 
 	// Rename and move the external id: the new id works at once, the old
 	// one no longer names the account.
-	res = a.do(http.MethodPatch, "/api/v1/accounts/ext:crm-9", vendor, `{"name":"Hooli XYZ","external_id":"erp-77"}`)
+	res = a.do(http.MethodPatch, "/api/v1/accounts/ext:crm-9", vendor, `{"name":"Pied Piper XYZ","external_id":"erp-77"}`)
 	res.json(t, &got)
-	if res.status != http.StatusOK || got.Name != "Hooli XYZ" || *got.ExternalID != "erp-77" {
+	if res.status != http.StatusOK || got.Name != "Pied Piper XYZ" || *got.ExternalID != "erp-77" {
 		t.Fatalf("update: %d %s", res.status, res.body)
 	}
 	a.get("/api/v1/accounts/ext:erp-77", reader).json(t, &got)
 	a.get("/api/v1/accounts/ext:crm-9", reader).problem(t, http.StatusNotFound, "not-found")
-	a.do(http.MethodPatch, "/api/v1/accounts/hooli", vendor, `{"slug":"x"}`).problem(t, http.StatusBadRequest, "invalid-request")
-	res = a.do(http.MethodPatch, "/api/v1/accounts/hooli", vendor, `{"external_id":null}`)
+	a.do(http.MethodPatch, "/api/v1/accounts/pied-piper", vendor, `{"slug":"x"}`).problem(t, http.StatusBadRequest, "invalid-request")
+	res = a.do(http.MethodPatch, "/api/v1/accounts/pied-piper", vendor, `{"external_id":null}`)
 	res.json(t, &got)
 	if got.ExternalID != nil {
 		t.Fatalf("external_id null did not clear it: %s", res.body)
