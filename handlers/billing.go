@@ -65,7 +65,7 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		pv := views.BillingPlanView{Key: p.PlanKey, Name: p.Name, SeatBased: p.SeatBased, TrialDays: p.TrialDays,
 			Values: p.Values, Current: st.Subscription != nil && st.Subscription.PlanKey == p.PlanKey}
 		if p.PriceID.Valid {
-			pv.Price = views.FormatMoney(p.UnitAmount, p.Currency) + map[bool]string{true: " per seat / month", false: " / month"}[p.SeatBased]
+			pv.Price = views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)
 			switch {
 			case st.Subscription == nil:
 				pv.Action = "subscribe"

@@ -34,14 +34,7 @@ func (h *Handler) Login(c echo.Context) error {
 		h.log(c).Info("sign-in refused", "status", status)
 		return render(c, status, views.LoginPage(h.shell(c, "Sign in", ""), email, message))
 	}
-	token, err := h.Store.CreateCustomerSession(c.Request().Context(), login)
-	if err != nil {
-		return err
-	}
-	if err := h.saveSessionCookie(c, SessionCookie, token); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/")
+	return h.startSession(c, login)
 }
 
 // Logout ends the session in the database and clears the cookie.

@@ -129,34 +129,9 @@ func (s *Store) BillingState(ctx context.Context, accountID int64) (BillingState
 	}
 	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
 
-	var features []struct {
-		Key    string `db:"key"`
-		Name   string `db:"name"`
-		Kind   string `db:"kind"`
-		Period string `db:"period"`
-	}
-	if err := s.db.SelectContext(ctx, &features, productFeaturesSQL, st.ProductID); err != nil {
-		return st, err
-	}
-	for _, f := range features {
-		st.Features = append(st.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
-	}
-	if err := s.db.SelectContext(ctx, &st.Plans, `SELECT * FROM (`+billingPlansSQL+`) v ORDER BY rank`, st.ProductID); err != nil {
-		return st, err
-	}
-	ids := []int64{}
-	for _, p := range st.Plans {
-		ids = append(ids, p.ID)
-	}
-	if st.Subscription != nil {
-		ids = append(ids, st.Subscription.PlanVersionID)
-	}
-	values, err := s.planValues(ctx, ids)
+	values, err := s.loadProductPlans(ctx, &st)
 	if err != nil {
 		return st, err
-	}
-	for i := range st.Plans {
-		st.Plans[i].Values = values[st.Plans[i].ID]
 	}
 	if st.Subscription != nil {
 		st.CurrentValues = values[st.Subscription.PlanVersionID]
@@ -218,4 +193,61 @@ func (s *Store) SetStripeCustomer(ctx context.Context, actor Actor, accountID in
 		return audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "billing.customer_create",
 			TargetType: "account", TargetID: itoa(accountID), After: map[string]any{"stripe_customer": customerID}})
 	})
+}
+
+// loadProductPlans fills st's features and plans (with their values) for
+// st.ProductID and returns the values of every version read, the
+// subscription's own version included.
+func (s *Store) loadProductPlans(ctx context.Context, st *BillingState) (map[int64]map[string]licensing.PlanValue, error) {
+	var features []struct {
+		Key    string `db:"key"`
+		Name   string `db:"name"`
+		Kind   string `db:"kind"`
+		Period string `db:"period"`
+	}
+	if err := s.db.SelectContext(ctx, &features, productFeaturesSQL, st.ProductID); err != nil {
+		return nil, err
+	}
+	for _, f := range features {
+		st.Features = append(st.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
+	}
+	if err := s.db.SelectContext(ctx, &st.Plans, `SELECT * FROM (`+billingPlansSQL+`) v ORDER BY rank`, st.ProductID); err != nil {
+		return nil, err
+	}
+	ids := []int64{}
+	for _, p := range st.Plans {
+		ids = append(ids, p.ID)
+	}
+	if st.Subscription != nil {
+		ids = append(ids, st.Subscription.PlanVersionID)
+	}
+	values, err := s.planValues(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Plans {
+		st.Plans[i].Values = values[st.Plans[i].ID]
+	}
+	return values, nil
+}
+
+// Pricing is the catalog as the public pricing page shows it: the first
+// product's features and its plans with their values, in rank order.
+func (s *Store) Pricing(ctx context.Context) (BillingState, error) {
+	var st BillingState
+	var product struct {
+		ID   int64  `db:"id"`
+		Key  string `db:"key"`
+		Name string `db:"name"`
+	}
+	err := s.db.GetContext(ctx, &product, firstProductSQL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, ErrNotFound
+	}
+	if err != nil {
+		return st, err
+	}
+	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
+	_, err = s.loadProductPlans(ctx, &st)
+	return st, err
 }

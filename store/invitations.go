@@ -19,7 +19,7 @@ import (
 const InvitationLifetime = 7 * 24 * time.Hour
 
 // MinPasswordLength is the shortest password a new member may choose.
-const MinPasswordLength = 10
+const MinPasswordLength = licensing.MinPasswordLength
 
 // Per-address answers to an invitation (stable strings the portal shows).
 const (
@@ -145,19 +145,10 @@ func (s *Store) inviteOne(ctx context.Context, tx *sqlx.Tx, now time.Time, p Pri
 	if _, err := tx.ExecContext(ctx, revokeInvSQL, p.AccountID, m.ID, now); err != nil {
 		return "", 0, err
 	}
-	token, hash, err := newToken()
+	expires, err := issueInvitation(ctx, tx, now, invitationMail{AccountID: p.AccountID, AccountName: accountName,
+		MembershipID: m.ID, InvitedBy: sql.NullInt64{Int64: p.UserID, Valid: p.UserID != 0}, Inviter: p.Email,
+		Email: email, Role: role, BaseURL: req.BaseURL})
 	if err != nil {
-		return "", 0, err
-	}
-	expires := now.Add(InvitationLifetime)
-	if _, err := tx.ExecContext(ctx, newInvitationSQL, p.AccountID, m.ID, hash, p.UserID, now, expires); err != nil {
-		return "", 0, err
-	}
-	link := strings.TrimRight(req.BaseURL, "/") + "/invitations/" + token
-	if err := enqueueMail(ctx, tx, now, p.AccountID, Mail{Kind: "invitation", To: email,
-		Subject: fmt.Sprintf("%s invited you to %s on Entitle", p.Email, accountName),
-		Body: fmt.Sprintf("%s invited you to join %s on Entitle as %s.\n\nAccept the invitation here (the link works once, until %s):\n%s\n\nIf you did not expect this, ignore this mail.\n",
-			p.Email, accountName, role, expires.Format("2 Jan 2006 15:04 MST"), link)}); err != nil {
 		return "", 0, err
 	}
 	return outcome, m.ID, audit(ctx, tx, now, AuditEvent{AccountID: p.AccountID, Actor: p.actor(), Action: "member.invite",
@@ -243,14 +234,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, req AcceptRequest) (Login,
 			}
 			name = inv.Name
 		} else {
-			fields := map[string]string{}
-			if name == "" || len(name) > 200 {
-				fields["name"] = "enter your name (at most 200 characters)"
-			}
-			if len(req.Password) < MinPasswordLength || len(req.Password) > 72 {
-				fields["password"] = fmt.Sprintf("choose a password of %d to 72 characters", MinPasswordLength)
-			}
-			if len(fields) > 0 {
+			if fields := licensing.NewPersonProblems(name, true, req.Password); len(fields) > 0 {
 				return &ValidationError{Fields: fields}
 			}
 			hash, err := HashPassword(req.Password)
@@ -287,4 +271,33 @@ func (s *Store) AcceptInvitation(ctx context.Context, req AcceptRequest) (Login,
 		return nil
 	})
 	return login, err
+}
+
+// invitationMail is one invitation to issue and mail.
+type invitationMail struct {
+	AccountID    int64
+	AccountName  string
+	MembershipID int64
+	InvitedBy    sql.NullInt64 // the inviting member; unset when the vendor invites
+	Inviter      string        // who the mail says invites
+	Email, Role  string
+	BaseURL      string
+}
+
+// issueInvitation stores a new single-use invitation link (only its hash)
+// and mails it through the outbox, in tx.
+func issueInvitation(ctx context.Context, tx *sqlx.Tx, now time.Time, in invitationMail) (time.Time, error) {
+	token, hash, err := newToken()
+	if err != nil {
+		return time.Time{}, err
+	}
+	expires := now.Add(InvitationLifetime)
+	if _, err := tx.ExecContext(ctx, newInvitationSQL, in.AccountID, in.MembershipID, hash, in.InvitedBy, now, expires); err != nil {
+		return time.Time{}, err
+	}
+	link := strings.TrimRight(in.BaseURL, "/") + "/invitations/" + token
+	return expires, enqueueMail(ctx, tx, now, in.AccountID, Mail{Kind: "invitation", To: in.Email,
+		Subject: fmt.Sprintf("%s invited you to %s on Entitle", in.Inviter, in.AccountName),
+		Body: fmt.Sprintf("%s invited you to join %s on Entitle as %s.\n\nAccept the invitation here (the link works once, until %s):\n%s\n\nIf you did not expect this, ignore this mail.\n",
+			in.Inviter, in.AccountName, in.Role, expires.Format("2 Jan 2006 15:04 MST"), link)})
 }

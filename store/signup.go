@@ -209,6 +209,9 @@ func upsertPerson(ctx context.Context, tx *sqlx.Tx, now time.Time, email, name, 
 	return u.ID, err
 }
 
+// reservedSlugs would be shadowed by console routes (/admin/accounts/new).
+var reservedSlugs = map[string]bool{"new": true}
+
 // newAccount is a freshly inserted account.
 type newAccount struct {
 	ID   int64
@@ -229,8 +232,15 @@ func insertAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, name string,
 	if _, err := tx.ExecContext(ctx, lockSlugsSQL); err != nil {
 		return newAccount{}, err
 	}
-	slug := base
-	for n := 2; ; n++ {
+	var slug string
+	for n := 1; ; n++ {
+		slug = base
+		if n > 1 {
+			slug = fmt.Sprintf("%s-%d", base, n)
+		}
+		if reservedSlugs[slug] {
+			continue
+		}
 		var taken bool
 		if err := tx.GetContext(ctx, &taken, slugTakenSQL, slug); err != nil {
 			return newAccount{}, err
@@ -238,7 +248,6 @@ func insertAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, name string,
 		if !taken {
 			break
 		}
-		slug = fmt.Sprintf("%s-%d", base, n)
 	}
 	a := newAccount{Slug: slug, Name: name}
 	err := tx.GetContext(ctx, &a.ID, insertAccountSQL, slug, name, externalID, now)

@@ -17,6 +17,7 @@ const (
 	CanManageStaff      StaffCapability = "staff"
 	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
 	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
+	CanCreateAccounts   StaffCapability = "create_accounts"  // /admin/accounts/new and `entitle accounts create`
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
@@ -24,9 +25,9 @@ const (
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights},
+	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights, CanCreateAccounts},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanCreateAccounts},
 }
 
 // StaffCan reports whether a staff role has a capability.
