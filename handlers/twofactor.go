@@ -26,7 +26,7 @@ const (
 
 // savePending remembers a half-done sign-in in cookie.
 func (h *Handler) savePending(c echo.Context, cookie string, id, accountID, membershipID int64) error {
-	sess, _ := h.Sessions.New(c.Request(), cookie)
+	sess, _ := h.Sessions.Get(c.Request(), cookie)
 	sess.Values = map[any]any{pendingLogin: id, pendingAccount: accountID, pendingMember: membershipID,
 		pendingUntil: h.Clock.Now().Add(pendingWindow).Unix()}
 	return sess.Save(c.Request(), c.Response())
