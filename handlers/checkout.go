@@ -67,5 +67,5 @@ func (h *Handler) Checkout(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, pending.RedirectURL)
 	}
 	h.addFlash(c, "Payment received: your subscription is starting.")
-	return redirectAfterPost(c, "/billing")
+	return redirectAfterPost(c, "/")
 }

@@ -169,8 +169,8 @@ func TestBuyingTeamThroughTheSimulatorCheckoutAndAbandoningIt(t *testing.T) {
 		t.Errorf("zero seats: %d, %q", res.StatusCode, text(doc, "error-seats"))
 	}
 	res, _ = p.submit(buyer, "/billing/checkout?plan=team", "/billing/checkout", url.Values{"plan": {"team"}, "seats": {"4"}})
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("pay: %d", res.StatusCode)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("pay: %d → %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	process(t, b)
 	_, doc = p.get(buyer, "/")
