@@ -91,4 +91,3 @@ func inConsole(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return p == "/admin" || strings.HasPrefix(p, "/admin/")
 }
-
