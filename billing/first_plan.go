@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/entitle-dev/entitle/store"
 )
@@ -87,20 +86,3 @@ func FreePlan(st store.BillingState) (store.BillingPlan, bool) {
 	return store.BillingPlan{}, false
 }
 
-// CreateAccount is how the vendor creates a customer account (console and
-// CLI alike): the store creates it with its owner invited and any granted
-// plan; a trial then starts through the provider, needing no card.
-func (b *Billing) CreateAccount(ctx context.Context, actor store.Actor, in store.NewCustomerAccount) (store.CreatedAccount, error) {
-	acct, err := b.Store.CreateAccount(ctx, actor, in)
-	if err != nil || !in.Trial {
-		return acct, err
-	}
-	pending, err := b.StartFirstPlan(ctx, acct.ID, FirstPlan{PlanKey: in.Plan, Trial: true, ReturnURL: "/billing"})
-	if err == nil && pending.RedirectURL != "" {
-		err = &ProviderError{Message: "Stripe needs the owner to confirm the trial in Checkout: it starts from their billing page."}
-	}
-	if err != nil {
-		return acct, fmt.Errorf("account %s was created, but its trial did not start: %w", acct.Slug, err)
-	}
-	return acct, nil
-}

@@ -96,7 +96,7 @@ func (h *Handler) SwitchAccount(c echo.Context) error {
 	}
 	for _, a := range h.accountChoices(c, cur) {
 		if a.Slug == slug {
-			h.addFlash(c, "You are now working in "+a.Name+".")
+			h.addFlash(c, SessionCookie, "You are now working in "+a.Name+".")
 		}
 	}
 	return redirectAfterPost(c, "/")

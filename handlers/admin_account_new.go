@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -41,20 +42,24 @@ func (h *Handler) AdminCreateAccount(c echo.Context) error {
 		}
 		seats = n
 	}
-	acct, err := h.Billing.CreateAccount(c.Request().Context(), actorFrom(c), store.NewCustomerAccount{Name: form.Name,
-		OwnerEmail: form.Owner, Plan: form.Plan, Trial: form.Plan != "" && form.Grant == "trial", Seats: seats,
+	start := ""
+	if form.Plan != "" {
+		start = "grant"
+		if form.Grant == "trial" {
+			start = "trial"
+		}
+	}
+	acct, err := h.Store.CreateAccount(c.Request().Context(), actorFrom(c), store.NewAccount{Name: form.Name,
+		OwnerEmail: strings.TrimSpace(form.Owner), Plan: form.Plan, Start: start, Seats: seats,
 		ExternalID: form.ExternalID, BaseURL: h.baseURL(c)})
-	if ve, ok := asValidation(err); ok && acct.ID == 0 {
+	if ve, ok := asValidation(err); ok {
 		form.Problems = ve.Fields
 		return h.renderNewAccount(c, http.StatusUnprocessableEntity, form)
 	}
-	if err != nil && acct.ID == 0 {
+	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("%s is created; %s is invited as its owner.", acct.Name, acct.Owner)
-	if err != nil {
-		msg += " " + err.Error()
-	}
+	msg := fmt.Sprintf("%s is created; %s is invited as its owner.", acct.Name, strings.TrimSpace(form.Owner))
 	h.addConsoleFlash(c, msg)
 	return redirectAfterPost(c, "/admin/accounts/"+acct.Slug)
 }

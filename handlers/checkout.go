@@ -66,6 +66,6 @@ func (h *Handler) Checkout(c echo.Context) error {
 	if pending.RedirectURL != "" {
 		return c.Redirect(http.StatusSeeOther, pending.RedirectURL)
 	}
-	h.addFlash(c, "Payment received: your subscription is starting.")
+	h.addFlash(c, SessionCookie, "Payment received: your subscription is starting.")
 	return redirectAfterPost(c, "/")
 }

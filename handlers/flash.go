@@ -9,30 +9,22 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// Flash messages ride in a signed cookie from a form post to the page it
-// redirects to (Post/Redirect/Get): the portal's cookie, signed in or not,
-// or the console's.
-func (h *Handler) addFlash(c echo.Context, msg string) { h.addFlashIn(c, SessionCookie, msg) }
-
-func (h *Handler) takeFlash(c echo.Context) string { return h.takeFlashIn(c, SessionCookie) }
-
-func (h *Handler) addConsoleFlash(c echo.Context, msg string) { h.addFlashIn(c, StaffCookie, msg) }
-
-func (h *Handler) takeConsoleFlash(c echo.Context) string { return h.takeFlashIn(c, StaffCookie) }
-
-func (h *Handler) addFlashIn(c echo.Context, cookie, msg string) {
+// addFlash keeps a one-time message in the signed cookie name (the staff
+// or the customer session) until the next page shows it: the "flash" of
+// Post/Redirect/Get.
+func (h *Handler) addFlash(c echo.Context, cookie, msg string) {
 	sess, err := h.Sessions.Get(c.Request(), cookie)
 	if err != nil {
 		return
 	}
 	sess.AddFlash(msg)
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("save flash", "err", err)
+		h.Logger.Warn("save flash", "cookie", cookie, "err", err)
 	}
 }
 
-// takeFlashIn reads and clears the flash left by the previous request.
-func (h *Handler) takeFlashIn(c echo.Context, cookie string) string {
+// takeFlash reads and clears the messages addFlash kept.
+func (h *Handler) takeFlash(c echo.Context, cookie string) string {
 	sess, err := h.Sessions.Get(c.Request(), cookie)
 	if err != nil {
 		return ""
@@ -42,7 +34,7 @@ func (h *Handler) takeFlashIn(c echo.Context, cookie string) string {
 		return ""
 	}
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("clear flash", "err", err)
+		h.Logger.Warn("clear flash", "cookie", cookie, "err", err)
 	}
 	msgs := make([]string, 0, len(flashes))
 	for _, f := range flashes {
@@ -51,6 +43,20 @@ func (h *Handler) takeFlashIn(c echo.Context, cookie string) string {
 		}
 	}
 	return strings.Join(msgs, " ")
+}
+
+// redirectWithFlash answers a plain form post: back to page, with msg shown
+// once there (the page's handler calls showFlash).
+func (h *Handler) redirectWithFlash(c echo.Context, page, msg string) error {
+	h.addFlash(c, SessionCookie, msg)
+	return c.Redirect(303, page)
+}
+
+// showFlash puts the customer's pending flash message on this page.
+func (h *Handler) showFlash(c echo.Context) {
+	if msg := h.takeFlash(c, SessionCookie); msg != "" {
+		c.Set(ctxFlash, msg)
+	}
 }
 
 // asValidation tells whether err is a ValidationError, for handlers that

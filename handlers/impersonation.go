@@ -91,3 +91,9 @@ func inConsole(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return p == "/admin" || strings.HasPrefix(p, "/admin/")
 }
+
+// Console flash messages ride in the staff cookie until the next console
+// page shows them.
+func (h *Handler) addConsoleFlash(c echo.Context, msg string) { h.addFlash(c, StaffCookie, msg) }
+
+func (h *Handler) takeConsoleFlash(c echo.Context) string { return h.takeFlash(c, StaffCookie) }

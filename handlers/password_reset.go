@@ -38,7 +38,7 @@ func (h *Handler) Forgot(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.addFlash(c, resetSent)
+	h.addFlash(c, SessionCookie, resetSent)
 	return redirectAfterPost(c, "/password/forgot")
 }
 
@@ -72,6 +72,6 @@ func (h *Handler) Reset(c echo.Context) error {
 	if err := h.endSession(c, SessionCookie, ""); err != nil {
 		return err
 	}
-	h.addFlash(c, "Your password is changed and every session of yours has ended. Sign in with the new password.")
+	h.addFlash(c, SessionCookie, "Your password is changed and every session of yours has ended. Sign in with the new password.")
 	return redirectAfterPost(c, "/login")
 }

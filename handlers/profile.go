@@ -48,7 +48,7 @@ func (h *Handler) SetProfileName(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.addFlash(c, "Name saved.")
+	h.addFlash(c, SessionCookie, "Name saved.")
 	return redirectAfterPost(c, "/profile")
 }
 
@@ -69,7 +69,7 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	h.addFlash(c, "Password changed; your other sessions have ended.")
+	h.addFlash(c, SessionCookie, "Password changed; your other sessions have ended.")
 	return redirectAfterPost(c, "/profile")
 }
 
@@ -80,6 +80,6 @@ func (h *Handler) EndOtherSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.addFlash(c, fmt.Sprintf("Signed out of %d other %s.", n, plural(n, "session", "sessions")))
+	h.addFlash(c, SessionCookie, fmt.Sprintf("Signed out of %d other %s.", n, plural(n, "session", "sessions")))
 	return redirectAfterPost(c, "/profile")
 }

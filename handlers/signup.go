@@ -58,7 +58,7 @@ func (h *Handler) Signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.addFlash(c, signupSent)
+	h.addFlash(c, SessionCookie, signupSent)
 	return redirectAfterPost(c, "/signup/sent")
 }
 
@@ -104,19 +104,19 @@ func (h *Handler) Verify(c echo.Context) error {
 	plan, ok := st.Plan(planKey)
 	switch {
 	case !ok:
-		h.addFlash(c, "Your account is ready. Choose a plan to start.")
+		h.addFlash(c, SessionCookie, "Your account is ready. Choose a plan to start.")
 		return redirectAfterPost(c, "/billing")
 	case billing.Free(plan) || plan.TrialDays > 0:
 		_, err := h.Billing.StartFirstPlan(ctx, done.AccountID, billing.FirstPlan{PlanKey: plan.PlanKey,
 			Trial: plan.TrialDays > 0 && !billing.Free(plan), ReturnURL: "/"})
 		if err != nil {
 			h.log(c).Warn("first plan at sign-up", "err", err)
-			h.addFlash(c, "Your account is ready, but the plan could not start: choose it again on the billing page.")
+			h.addFlash(c, SessionCookie, "Your account is ready, but the plan could not start: choose it again on the billing page.")
 			return redirectAfterPost(c, "/billing")
 		}
-		h.addFlash(c, "Welcome to Entitle: your account "+st.Account.Name+" is ready on "+plan.Name+".")
+		h.addFlash(c, SessionCookie, "Welcome to Entitle: your account "+st.Account.Name+" is ready on "+plan.Name+".")
 		return redirectAfterPost(c, "/")
 	}
-	h.addFlash(c, "Your account is ready. Complete the checkout to start "+plan.Name+".")
+	h.addFlash(c, SessionCookie, "Your account is ready. Complete the checkout to start "+plan.Name+".")
 	return redirectAfterPost(c, "/billing/checkout?plan="+plan.PlanKey)
 }

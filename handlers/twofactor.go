@@ -146,7 +146,7 @@ func (h *Handler) LoginCodeForm(c echo.Context) error {
 func (h *Handler) LoginCode(c echo.Context) error {
 	userID, accountID, membershipID, ok := h.pending(c, SessionCookie)
 	if !ok {
-		h.addFlash(c, "Your sign-in took too long: enter your password again.")
+		h.addFlash(c, SessionCookie, "Your sign-in took too long: enter your password again.")
 		return redirectAfterPost(c, "/login")
 	}
 	problem, status, err := h.checkCode(c, store.TwoFactorOwner{ID: userID}, c.FormValue("code"))
@@ -212,6 +212,6 @@ func (h *Handler) DisableProfileTwoFactor(c echo.Context) error {
 	if err := h.Store.DisableTOTP(c.Request().Context(), customerOwner(cur)); err != nil {
 		return err
 	}
-	h.addFlash(c, "Two-factor sign-in is off.")
+	h.addFlash(c, SessionCookie, "Two-factor sign-in is off.")
 	return redirectAfterPost(c, "/profile")
 }

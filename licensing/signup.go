@@ -3,7 +3,6 @@ package licensing
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,7 +12,7 @@ const (
 	MinPasswordLength = 10
 	MaxPasswordLength = 72 // bcrypt reads no further
 	MaxNameLength     = 200
-	MaxCompanyLength  = 200
+	MaxCompanyLength  = 100
 	MaxEmailLength    = 254
 )
 
@@ -74,57 +73,8 @@ func PasswordProblem(password string) string {
 // CompanyProblem is "" for a company name that may be used.
 func CompanyProblem(name string) string {
 	n := strings.TrimSpace(name)
-	if n == "" || utf8.RuneCountInString(n) > MaxCompanyLength || Slugify(n) == "" {
-		return fmt.Sprintf("enter your company's name (letters or digits, at most %d characters)", MaxCompanyLength)
+	if n == "" || utf8.RuneCountInString(n) > MaxCompanyLength {
+		return fmt.Sprintf("enter your company's name (at most %d characters)", MaxCompanyLength)
 	}
 	return ""
-}
-
-// Slugify derives an account slug from a company name: lower-case ASCII
-// letters and digits joined by single hyphens, at most 40 characters
-// ("Wayne Enterprises, Inc." → "wayne-enterprises-inc"). Letters with
-// accents keep their base letter where it is plain ASCII; others are
-// dropped.
-func Slugify(name string) string {
-	var b strings.Builder
-	hyphen := false
-	for _, r := range strings.ToLower(name) {
-		r = foldAccent(r)
-		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			if hyphen && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			hyphen = false
-			b.WriteRune(r)
-		default:
-			hyphen = true
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	return strings.Trim(b.String(), "-")
-}
-
-func foldAccent(r rune) rune {
-	switch {
-	case strings.ContainsRune("àáâãäå", r):
-		return 'a'
-	case strings.ContainsRune("èéêë", r):
-		return 'e'
-	case strings.ContainsRune("ìíîï", r):
-		return 'i'
-	case strings.ContainsRune("òóôõöø", r):
-		return 'o'
-	case strings.ContainsRune("ùúûü", r):
-		return 'u'
-	case r == 'ç':
-		return 'c'
-	case r == 'ñ':
-		return 'n'
-	case r == 'ß':
-		return 's'
-	}
-	return r
 }

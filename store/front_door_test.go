@@ -298,37 +298,6 @@ func TestATwoFactorCodeIsAcceptedOncePerStep(t *testing.T) {
 	}
 }
 
-func TestTheVendorCreatesAnAccountWithItsOwnerInvited(t *testing.T) {
-	t.Parallel()
-	s, _ := newFrontDoor(t)
-	ctx := context.Background()
-	actor := store.SystemActor("test")
-	acct, err := s.CreateAccount(ctx, actor, store.NewCustomerAccount{Name: "Stark Industries", OwnerEmail: "tony@stark.test",
-		Plan: "team", Seats: 12, ExternalID: "crm-4711", BaseURL: "http://portal.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := countOf(t, s, `SELECT count(*) FROM subscription WHERE account_id = $1 AND status = 'active' AND seats = 12`, acct.ID); n != 1 {
-		t.Error("the granted plan is not active with 12 seats")
-	}
-	if n := countOf(t, s, `SELECT count(*) FROM audit_entry WHERE account_id = $1 AND action = 'account.create'`, acct.ID); n != 1 {
-		t.Error("creation not audited")
-	}
-	token := mailedToken(t, s, "tony@stark.test", "invitation", "/invitations/")
-	login, err := s.AcceptInvitation(ctx, store.AcceptRequest{Token: token, Name: "Tony", Password: "i am iron man"})
-	if err != nil || login.AccountID != acct.ID {
-		t.Fatalf("owner accepts: %+v, %v", login, err)
-	}
-	var ve *store.ValidationError
-	_, err = s.CreateAccount(ctx, actor, store.NewCustomerAccount{Name: "Other", OwnerEmail: "x@other.test", ExternalID: "crm-4711"})
-	if !errors.As(err, &ve) || ve.Fields["external_id"] == "" {
-		t.Errorf("duplicate external id: %v", err)
-	}
-	if n := countOf(t, s, `SELECT count(*) FROM account WHERE name = 'Other'`); n != 0 {
-		t.Error("a refused creation left an account behind")
-	}
-}
-
 func TestStaffCreatedWithALinkChoosesTheirPassword(t *testing.T) {
 	t.Parallel()
 	s, _ := newFrontDoor(t)

@@ -141,11 +141,10 @@ type SignedUp struct {
 }
 
 const (
-	insertPersonSQL  = `INSERT INTO app_user (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
-	slugTakenSQL     = `SELECT EXISTS (SELECT 1 FROM account WHERE slug = $1)`
-	lockSlugsSQL     = `SELECT pg_advisory_xact_lock(hashtext('account-slug'))`
-	insertAccountSQL = `
-INSERT INTO account (slug, name, external_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
+	insertPersonSQL = `INSERT INTO app_user (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
+	// Slugs are chosen one sign-up at a time, so that two sign-ups for the
+	// same company cannot both take the same free slug.
+	lockSlugsSQL   = `SELECT pg_advisory_xact_lock(hashtext('account-slug'))`
 	insertOwnerSQL = `
 INSERT INTO membership (account_id, user_id, role, status, source, last_sign_in_at, created_at)
 VALUES ($1, $2, 'owner', 'active', 'manual', $3, $3) RETURNING id`
@@ -172,22 +171,29 @@ func (s *Store) CompleteSignup(ctx context.Context, token string) (SignedUp, err
 		if err != nil {
 			return err
 		}
-		acct, err := insertAccount(ctx, tx, now, p.Company, sql.NullString{})
+		if _, err := tx.ExecContext(ctx, lockSlugsSQL); err != nil {
+			return err
+		}
+		slug, err := freeSlug(ctx, tx, p.Company)
 		if err != nil {
 			return err
 		}
+		var accountID int64
+		if err := tx.GetContext(ctx, &accountID, insertAccountSQL, slug, p.Company, sql.NullString{}, now); err != nil {
+			return err
+		}
 		var membershipID int64
-		if err := tx.GetContext(ctx, &membershipID, insertOwnerSQL, acct.ID, userID, now); err != nil {
+		if err := tx.GetContext(ctx, &membershipID, insertOwnerSQL, accountID, userID, now); err != nil {
 			return err
 		}
 		actor := Actor{Type: "user", ID: itoa(userID), Label: t.Email}
-		if err := audit(ctx, tx, now, AuditEvent{AccountID: acct.ID, Actor: actor, Action: "account.signup",
-			TargetType: "account", TargetID: acct.Slug,
-			After: map[string]any{"name": acct.Name, "slug": acct.Slug, "owner": t.Email, "plan": p.Plan}}); err != nil {
+		if err := audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "account.signup",
+			TargetType: "account", TargetID: slug,
+			After: map[string]any{"name": p.Company, "slug": slug, "owner": t.Email, "plan": p.Plan}}); err != nil {
 			return err
 		}
-		out = SignedUp{Login: Login{UserID: userID, AccountID: acct.ID, MembershipID: membershipID},
-			AccountSlug: acct.Slug, Plan: p.Plan}
+		out = SignedUp{Login: Login{UserID: userID, AccountID: accountID, MembershipID: membershipID},
+			AccountSlug: slug, Plan: p.Plan}
 		return nil
 	})
 	return out, err
@@ -207,51 +213,6 @@ func upsertPerson(ctx context.Context, tx *sqlx.Tx, now time.Time, email, name, 
 	}
 	_, err = tx.ExecContext(ctx, setUserSQL, u.ID, name, hash)
 	return u.ID, err
-}
-
-// reservedSlugs would be shadowed by console routes (/admin/accounts/new).
-var reservedSlugs = map[string]bool{"new": true}
-
-// newAccount is a freshly inserted account.
-type newAccount struct {
-	ID   int64
-	Slug string
-	Name string
-}
-
-// insertAccount creates an account named name with a slug derived from it,
-// made unique by a number ("acme", "acme-2", ...).
-func insertAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, name string, externalID sql.NullString) (newAccount, error) {
-	name = strings.TrimSpace(name)
-	base := licensing.Slugify(name)
-	if base == "" {
-		return newAccount{}, Invalid("name", licensing.CompanyProblem(name))
-	}
-	// Serialise slug choice so that two sign-ups for the same company cannot
-	// both pick the same free slug.
-	if _, err := tx.ExecContext(ctx, lockSlugsSQL); err != nil {
-		return newAccount{}, err
-	}
-	var slug string
-	for n := 1; ; n++ {
-		slug = base
-		if n > 1 {
-			slug = fmt.Sprintf("%s-%d", base, n)
-		}
-		if reservedSlugs[slug] {
-			continue
-		}
-		var taken bool
-		if err := tx.GetContext(ctx, &taken, slugTakenSQL, slug); err != nil {
-			return newAccount{}, err
-		}
-		if !taken {
-			break
-		}
-	}
-	a := newAccount{Slug: slug, Name: name}
-	err := tx.GetContext(ctx, &a.ID, insertAccountSQL, slug, name, externalID, now)
-	return a, err
 }
 
 // enqueuePersonalMail queues a mail to a person rather than to an account

@@ -351,7 +351,7 @@ func TestConsoleCreatesAnAccountAndTheOwnerAccepts(t *testing.T) {
 	p := newPortal(t)
 	admin := p.staffLogin("admin@acme.test")
 	res, doc := p.submit(admin, "/admin/accounts/new", "/admin/accounts/new", url.Values{"name": {""}, "owner": {"nope"}})
-	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-name") == "" || text(doc, "error-owner") == "" {
+	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-name") == "" || text(doc, "error-owner_email") == "" {
 		t.Errorf("bad form: %d", res.StatusCode)
 	}
 	res, _ = p.submit(admin, "/admin/accounts/new", "/admin/accounts/new", url.Values{"name": {"Stark Industries"},

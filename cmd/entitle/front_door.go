@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
-	"github.com/entitle-dev/entitle/billing"
-	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -66,18 +63,19 @@ func accountsCreate(ctx context.Context, cfg Config, args []string, out io.Write
 		return err
 	}
 	defer s.DB().Close()
-	b, err := billing.New(s, licensing.SystemClock{}, slog.New(slog.NewTextHandler(io.Discard, nil)), billing.Config{
-		SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase, PublicURL: cfg.PublicURL})
-	if err != nil {
-		return err
+	start := ""
+	if *plan != "" {
+		start = map[bool]string{true: "trial", false: "grant"}[*trial]
 	}
-	acct, err := b.CreateAccount(ctx, store.SystemActor("entitle accounts create"), store.NewCustomerAccount{Name: args[0],
-		OwnerEmail: *owner, Plan: *plan, Trial: *trial, Seats: *seats, ExternalID: *external, BaseURL: cfg.PublicURL})
-	if acct.ID == 0 {
+	acct, err := s.CreateAccount(ctx, store.SystemActor("entitle accounts create"), store.NewAccount{Name: args[0],
+		OwnerEmail: strings.TrimSpace(*owner), Plan: *plan, Start: start, Seats: *seats, ExternalID: *external,
+		BaseURL: cfg.PublicURL})
+	if err != nil {
 		return validationLines(err)
 	}
-	fmt.Fprintf(out, "Account %s (%s) created; %s is invited as its owner (the invitation is in the outbox).\n", acct.Name, acct.Slug, acct.Owner)
-	return err
+	fmt.Fprintf(out, "Account %s (%s) created; %s is invited as its owner (the invitation is in the outbox).\n",
+		acct.Name, acct.Slug, strings.TrimSpace(*owner))
+	return nil
 }
 
 // validationLines turns a refused form into one line per field.
