@@ -31,14 +31,14 @@ type MigrationTarget struct {
 // MigrationCandidate is one subscriber a move would take, with what it
 // gains and loses (licensing.DiffPlans, as on /billing).
 type MigrationCandidate struct {
-	AccountID      int64          `db:"account_id"`
-	Slug           string         `db:"slug"`
-	Name           string         `db:"name"`
-	SubscriptionID int64          `db:"subscription_id"`
-	FromVersionID  int64          `db:"from_version_id"`
-	FromVersion    int            `db:"from_version"`
-	Status         string         `db:"status"`
-	PeriodEnd      sql.NullTime   `db:"current_period_end"`
+	AccountID      int64        `db:"account_id"`
+	Slug           string       `db:"slug"`
+	Name           string       `db:"name"`
+	SubscriptionID int64        `db:"subscription_id"`
+	FromVersionID  int64        `db:"from_version_id"`
+	FromVersion    int          `db:"from_version"`
+	Status         string       `db:"status"`
+	PeriodEnd      sql.NullTime `db:"current_period_end"`
 	Changes        []licensing.FeatureChange
 }
 
