@@ -64,6 +64,8 @@ var consoleNavCapability = map[string]store.StaffCapability{
 	"audit":    store.CanReadAudit,
 	"staff":    store.CanManageStaff,
 	"insights": store.CanViewInsights, // insights (issue #9)
+	"webhooks": store.CanManageWebhooks,
+	"api-keys": store.CanManageVendorKeys,
 }
 
 // AdminLoginForm shows the console's sign-in page.

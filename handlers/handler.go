@@ -12,7 +12,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/outbound"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -32,11 +35,16 @@ type Handler struct {
 
 	// Entitlement API (issue #6): the in-process cache checks are answered
 	// from, and how offline licences are issued.
-	Checks   *store.CheckCache
+	Checks   *checks.Cache
 	Licences store.LicenceOptions
 
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub
+
+	// SSO is the OpenID Connect relying party of every account.
+	SSO *sso.Service
+	// Webhooks is the address policy endpoints are registered under.
+	Webhooks outbound.Guard
 }
 
 // Cookie and context names shared with web's middleware.

@@ -39,6 +39,9 @@ type APIKey struct {
 	CreatedAt   time.Time      `db:"created_at"`
 	LastUsedAt  sql.NullTime   `db:"last_used_at"`
 	RevokedAt   sql.NullTime   `db:"revoked_at"`
+	// Vendor: a vendor key, for every account (AccountID 0 until the
+	// request names one).
+	Vendor bool `db:"vendor"`
 }
 
 // HasScope reports whether the key grants scope.
@@ -60,8 +63,8 @@ func newAPIKeyToken() (token, prefix string, err error) {
 }
 
 const (
-	apiKeyColumns = `k.id, k.account_id, a.slug AS account_slug, k.name, k.prefix, k.scopes, k.created_by,
-       k.created_at, k.last_used_at, k.revoked_at`
+	apiKeyColumns = `k.id, coalesce(k.account_id, 0) AS account_id, coalesce(a.slug, '') AS account_slug, k.name, k.prefix,
+       k.scopes, k.created_by, k.created_at, k.last_used_at, k.revoked_at, k.account_id IS NULL AS vendor`
 	insertAPIKeySQL = `
 INSERT INTO api_key (account_id, name, prefix, hash, scopes, created_by, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
@@ -69,7 +72,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
 WHERE k.id = $1 AND k.account_id = $2`
 	apiKeysSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k JOIN account a ON a.id = k.account_id
 WHERE k.account_id = $1 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC`
-	apiKeyByHashSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k JOIN account a ON a.id = k.account_id
+	apiKeyByHashSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k LEFT JOIN account a ON a.id = k.account_id
 WHERE k.hash = $1 AND k.revoked_at IS NULL`
 	revokeAPIKeySQL = `
 UPDATE api_key SET revoked_at = $3 WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL`

@@ -58,10 +58,12 @@ var Nav = []NavItem{
 	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
 	// Insights (issue #9): allocation, consumption, waste and compliance.
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
 	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
+	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
 }
 
 // navFor is the navigation a role sees.

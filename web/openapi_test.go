@@ -57,6 +57,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 
 	// One successful call per route, each validated by a.do.
 	key := a.newKey("globex")
+	vendor := a.newVendorKey()
 	calls := map[string]int{
 		"GET /api/v1/openapi.json":                              a.get("/api/v1/openapi.json", "").status,
 		"GET /api/v1/keys":                                      a.get("/api/v1/keys", "").status,
@@ -65,6 +66,12 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		"POST /api/v1/accounts/{account}/usage": a.do(http.MethodPost, "/api/v1/accounts/globex/usage", key,
 			`{"feature":"api_calls","quantity":1}`, "Idempotency-Key", "openapi-1").status,
 		"GET /api/v1/accounts/{account}/license": a.get("/api/v1/accounts/globex/license", key).status,
+		"GET /api/v1/accounts":                   a.get("/api/v1/accounts", vendor).status,
+		"POST /api/v1/accounts": a.do(http.MethodPost, "/api/v1/accounts", vendor,
+			`{"name":"OpenAPI Inc","owner_email":"owner@openapi.test"}`).status,
+		"GET /api/v1/accounts/{account}": a.get("/api/v1/accounts/globex", vendor).status,
+		"PATCH /api/v1/accounts/{account}": a.do(http.MethodPatch, "/api/v1/accounts/globex", vendor,
+			`{"external_id":"crm-openapi"}`).status,
 	}
 	for route := range routes {
 		if status, ok := calls[route]; !ok || status >= 300 {

@@ -34,6 +34,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	portal.GET("/login", h.LoginForm)
 	portal.POST("/login", h.Login)
 	portal.POST("/logout", h.Logout)
+	portal.GET("/login/sso", h.SSOCheck)
+	portal.GET("/sso/callback", h.SSOCallback)
 
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
@@ -55,6 +57,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/seats/auto-assign", h.SetAutoAssign, requires(licensing.AssignSeats))
 	signedIn.GET("/audit", h.Audit, requires(licensing.ViewAudit))
 	signedIn.GET("/audit.csv", h.ExportAudit, requires(licensing.ViewAudit))
+	// Alerts before anyone hits a wall: each person's switch.
+	signedIn.GET("/settings/alerts", h.AlertSettings, requires(licensing.ReceiveAlerts))
+	signedIn.POST("/settings/alerts", h.SetAlertSettings, requires(licensing.ReceiveAlerts))
 
 	// Vendor console (issue #5): the customer's view of support sessions
 	// and their consent to write-mode impersonation.
@@ -140,6 +145,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/settings/provisioning/rules/preview", h.PreviewRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.POST("/settings/provisioning/rules", h.SaveRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.GET("/seats/live", h.SeatsLive, requires(licensing.ViewSeats))
+	// Single sign-on: the account's OpenID provider and email domains
+	// (gated by the `sso` entitlement inside), and the console's view.
+	signedIn.GET("/settings/sso", h.SSOSettingsPage, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso", h.SaveSSOSettings, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains", h.AddSSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/verify", h.VerifySSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/remove", h.RemoveSSODomain, requires(licensing.ManageSSO))
+	staff.GET("/accounts/:slug/sso", h.AdminSSO, requireStaffCan(store.CanFindAccounts))
+	staff.POST("/accounts/:slug/sso/domains/:id/approve", h.AdminApproveSSODomain, requireStaffCan(store.CanApproveDomains))
 	signedIn.POST("/seats/pin", h.PinSeat, requires(licensing.AssignSeats))
 
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
@@ -150,7 +164,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	// (web/errors.go); every route is in handlers/openapi.json.
 	e.GET("/api/v1/openapi.json", h.OpenAPI)
 	e.GET("/api/v1/keys", h.APIPublicKeys)
-	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, newAPILimits(opts.APIRateLimit, opts.APIRateBurst)))
+	limits := newAPILimits(opts.APIRateLimit, opts.APIRateBurst)
+	// The accounts API, for vendor keys (every account; {account} is the
+	// slug or ext:<the vendor's external id>).
+	accountsAPI := e.Group("/api/v1/accounts", apiKeyAuth(h, limits))
+	accountsAPI.GET("", h.APIListAccounts, requireScope(store.ScopeAccountsRead))
+	accountsAPI.POST("", h.APICreateAccount, requireScope(store.ScopeAccountsWrite))
+	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, limits))
+	api.GET("", h.APIGetAccount, requireScope(store.ScopeAccountsRead))
+	api.PATCH("", h.APIUpdateAccount, requireScope(store.ScopeAccountsWrite))
 	api.GET("/entitlements", h.APIEntitlements, requireScope(store.ScopeCheck))
 	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
 	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
@@ -175,6 +197,22 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/insights/settings", h.SetInsightsSettings, requires(licensing.ReclaimSeats))
 	staff.GET("/insights", h.AdminInsights, requireStaffCan(store.CanViewInsights))
 	staff.GET("/insights/stream", h.AdminInsightsStream, requireStaffCan(store.CanViewInsights))
+
+	// Outbound webhooks to the vendor's systems: endpoints, delivery log,
+	// test events and replays (operators).
+	staff.GET("/webhooks", h.AdminWebhooks, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks", h.CreateWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.GET("/webhooks/:id", h.AdminWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/enable", h.EnableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/disable", h.DisableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/rotate", h.RotateWebhookSecret, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/test", h.SendTestWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/replay", h.ReplayWebhooksSince, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/deliveries/:delivery/replay", h.ReplayWebhookDelivery, requireStaffCan(store.CanManageWebhooks))
+	// Vendor API keys: the vendor's backend reaches every account (admins).
+	staff.GET("/api-keys", h.AdminVendorKeys, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys", h.CreateVendorKey, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys/:id/revoke", h.RevokeVendorKey, requireStaffCan(store.CanManageVendorKeys))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

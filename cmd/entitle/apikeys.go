@@ -17,6 +17,9 @@ func apiKeysCommand(ctx context.Context, cfg Config, args []string, out io.Write
 	if len(args) < 2 {
 		return errors.New("usage: entitle apikeys create|list|revoke ACCOUNT ...")
 	}
+	if args[1] == "--vendor" {
+		return vendorKeysCommand(ctx, cfg, args[0], args[2:], out)
+	}
 	s, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

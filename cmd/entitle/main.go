@@ -42,6 +42,10 @@ Usage:
   entitle apikeys list ACCOUNT       list the account's API keys (prefix, scopes, last use)
   entitle apikeys revoke ACCOUNT PREFIX
                                      revoke an API key; it fails at once on every instance
+  entitle apikeys create|list --vendor [--name NAME] [--scopes check,usage,license,accounts:read,accounts:write,webhooks]
+                                     vendor API keys: one key of the vendor's backend for every account (printed once)
+  entitle apikeys revoke --vendor PREFIX
+                                     revoke a vendor API key
   entitle keys rotate                create a new licence signing key (older keys keep verifying)
   entitle keys list                  list licence signing keys
   entitle keys retire KEY_ID         stop offering a signing key for verification
