@@ -212,6 +212,10 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	accountsAPI := e.Group("/api/v1/accounts", apiKeyAuth(h, limits))
 	accountsAPI.GET("", h.APIListAccounts, requireScope(store.ScopeAccountsRead))
 	accountsAPI.POST("", h.APICreateAccount, requireScope(store.ScopeAccountsWrite))
+	// Outbound webhooks as the vendor's monitoring sees them (vendor keys).
+	webhooksAPI := e.Group("/api/v1/webhooks", apiKeyAuth(h, limits), requireScope(store.ScopeWebhooks))
+	webhooksAPI.GET("/endpoints", h.APIWebhookEndpoints)
+	webhooksAPI.GET("/endpoints/:id/deliveries", h.APIWebhookDeliveries)
 	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, limits))
 	api.GET("", h.APIGetAccount, requireScope(store.ScopeAccountsRead))
 	api.PATCH("", h.APIUpdateAccount, requireScope(store.ScopeAccountsWrite))
