@@ -26,7 +26,22 @@ const (
 	ChangedAPIKeys    = "apikeys"
 )
 
-const notifySQL = `SELECT pg_notify($1, $2)`
+// notifySQL announces the change and remembers its payload in the
+// transaction (a transaction-local setting) for stampChangesSQL.
+const notifySQL = `SELECT pg_notify($1, $2),
+       set_config('entitle.changed', coalesce(current_setting('entitle.changed', true), '') || $2 || ',', true)`
+
+// stampChangesSQL gives each account the transaction announced (0 for the
+// catalog) a new change number. It runs as the last statement before
+// commit, so the row lock it takes is held by a transaction that takes no
+// other lock afterwards, in account order: it cannot be part of a deadlock.
+const stampChangesSQL = `
+INSERT INTO account_change (account_id, seq)
+SELECT id, nextval('account_change_seq')
+FROM (SELECT DISTINCT CASE p WHEN '*' THEN 0 ELSE p::bigint END AS id
+      FROM unnest(string_to_array(coalesce(current_setting('entitle.changed', true), ''), ',')) AS p
+      WHERE p ~ '^([0-9]+|\*)$' ORDER BY 1) AS changed
+ON CONFLICT (account_id) DO UPDATE SET seq = excluded.seq`
 
 // notifyAccountChanged announces, inside tx, that what feeds the account's
 // entitlements changed. Every store method that changes a subscription,

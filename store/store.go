@@ -123,6 +123,10 @@ func (s *Store) txPreview(ctx context.Context, preview bool, fn func(tx *sqlx.Tx
 	if preview {
 		return tx.Rollback()
 	}
+	if _, err := tx.ExecContext(ctx, stampChangesSQL); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
 	return tx.Commit()
 }
 

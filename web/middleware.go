@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/store"
 )
 
 // requestLog logs one structured line per request with its id, and puts a
@@ -80,6 +81,9 @@ func loadCustomer(h *handlers.Handler) echo.MiddlewareFunc {
 			}
 			if tok := h.SessionToken(c); tok != "" {
 				s, err := h.Store.CustomerSession(c.Request().Context(), tok)
+				if store.IsUnavailable(err) { // not signed out: "try again in a minute"
+					return err
+				}
 				if err == nil {
 					handlers.SetCurrent(c, s)
 				}
@@ -110,7 +114,11 @@ func loadStaff(h *handlers.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if tok := h.StaffToken(c); tok != "" {
-				if s, err := h.Store.StaffSessionByToken(c.Request().Context(), tok); err == nil {
+				s, err := h.Store.StaffSessionByToken(c.Request().Context(), tok)
+				if store.IsUnavailable(err) {
+					return err
+				}
+				if err == nil {
 					handlers.SetCurrentStaff(c, s)
 				}
 			}

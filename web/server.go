@@ -60,7 +60,7 @@ func New(opts Options) *echo.Echo {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
 	if opts.Checks == nil {
-		opts.Checks = checks.New(opts.Store, opts.Logger)
+		opts.Checks = checks.New(opts.Store, opts.Logger, 0)
 	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)

@@ -11,8 +11,8 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
 func TestHelpListsEveryCommandAndVariable(t *testing.T) {
@@ -84,5 +84,22 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 	var errOut bytes.Buffer
 	if err := run(context.Background(), []string{"accounts", "show", "nope"}, &errOut, &errOut, vars); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("unknown account: %v", err)
+	}
+}
+
+func TestEmptyMetricsAddrTurnsMetricsOff(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(env(map[string]string{"METRICS_ADDR": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MetricsAddr != "" {
+		t.Errorf("METRICS_ADDR= gives %q, want metrics off", cfg.MetricsAddr)
+	}
+	if cfg, _ := LoadConfig(env(nil)); cfg.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("METRICS_ADDR unset gives %q, want the default", cfg.MetricsAddr)
+	}
+	if cfg, _ := LoadConfig(env(map[string]string{"CHECK_STALE_LIMIT": ""})); cfg.CheckStaleLimit != time.Hour {
+		t.Errorf("CHECK_STALE_LIMIT= gives %v, want the default", cfg.CheckStaleLimit)
 	}
 }

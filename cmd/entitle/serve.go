@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Entitlement API (issue #6): checks are answered from memory, kept
 	// fresh by LISTEN on the changes channel.
-	checkCache := checks.New(s, logger)
+	checkCache := checks.New(s, logger, cfg.CheckStaleLimit)
 	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
 	cacheDone := make(chan struct{})
 	go func() {
