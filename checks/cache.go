@@ -277,6 +277,7 @@ func (c *Cache) run(ctx context.Context, accountID int64, e *stateEntry) {
 // invalidate notes what a change payload names: the next check of it reads
 // the database again.
 func (c *Cache) invalidate(payload string) {
+	payload, _ = store.ParseChange(payload)
 	now := time.Now()
 	switch payload {
 	case store.ChangedEverything: // the catalog: every account's state, not the keys

@@ -8,7 +8,11 @@ import (
 
 	"github.com/lib/pq"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // OnNotify registers fn to hear every payload of store.ChangesChannel the
@@ -152,8 +156,16 @@ func (c *Cache) Run(ctx context.Context, databaseURL string) error {
 				catchUp()
 				continue
 			}
-			c.invalidate(n.Extra)
-			c.tell(n.Extra)
+			what, traceparent := store.ParseChange(n.Extra)
+			if traceparent != "" { // the change was traced: the refresh joins its trace
+				_, span := tracing.Start(tracing.WithTraceParent(ctx, traceparent), "checks.cache.refresh",
+					trace.WithAttributes(attribute.String("entitle.change", what)))
+				c.invalidate(what)
+				span.End()
+			} else {
+				c.invalidate(what)
+			}
+			c.tell(what)
 		case <-connected:
 			catchUp()
 		case <-retry.C:

@@ -26,6 +26,7 @@ type StripeEvent struct {
 	LastError     string         `db:"last_error"`
 	FailedAt      sql.NullTime   `db:"failed_at"`
 	Outcome       string         `db:"outcome"`
+	TraceParent   string         `db:"trace_parent"` // W3C trace context of the delivery, "" when not traced
 }
 
 // NewStripeEvent is a verified event about to enter the inbox.
@@ -34,6 +35,7 @@ type NewStripeEvent struct {
 	CustomerID           string // lets the inbox name the account at once
 	Created              time.Time
 	Payload              []byte
+	TraceParent          string // the delivery's trace context, continued by the apply
 }
 
 // EventError is why an event could not be applied. A permanent one (a
@@ -72,11 +74,11 @@ func backoff(attempts int) time.Duration {
 
 const (
 	insertStripeEventSQL = `
-INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at)
-VALUES ($1, $2, $3, (SELECT id FROM account WHERE stripe_customer_id = $4 AND $4 <> ''), $5, $6, $7, $7)
+INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at, trace_parent)
+VALUES ($1, $2, $3, (SELECT id FROM account WHERE stripe_customer_id = $4 AND $4 <> ''), $5, $6, $7, $7, $8)
 ON CONFLICT (id) DO NOTHING`
 	stripeEventColumns = `e.id, e.type, e.api_version, e.account_id, a.slug AS account_slug, e.created, e.payload,
-       e.received_at, e.processed_at, e.attempts, e.next_attempt_at, e.last_error, e.failed_at, e.outcome`
+       e.received_at, e.processed_at, e.attempts, e.next_attempt_at, e.last_error, e.failed_at, e.outcome, e.trace_parent`
 	// The accounts with due events, the one whose oldest due event is
 	// oldest first (NULL: events whose account is not known yet).
 	dueAccountsSQL = `
@@ -124,7 +126,7 @@ FROM stripe_event`
 // same id changes nothing. It reports whether the event was new.
 func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, error) {
 	res, err := s.db.ExecContext(ctx, insertStripeEventSQL, e.ID, e.Type, e.APIVersion, e.CustomerID,
-		e.Created.UTC(), string(e.Payload), s.Now())
+		e.Created.UTC(), string(e.Payload), s.Now(), e.TraceParent)
 	if err != nil {
 		return false, err
 	}
@@ -216,7 +218,26 @@ func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, 
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
 		return err
 	}
+	if s.applyHook != nil {
+		var end func(outcome string, err error)
+		ctx, end = s.applyHook(ctx, ev)
+		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+		end(outcome, applyErr)
+		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+	}
 	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+}
+
+// OnApplyEvent registers fn to be called around each inbox event's apply:
+// it returns the context the apply runs in (the event's trace, say) and a
+// function told the outcome. Call before the worker runs.
+func (s *Store) OnApplyEvent(fn func(ctx context.Context, ev StripeEvent) (context.Context, func(outcome string, err error))) {
+	s.applyHook = fn
+}
+
+// finishClaimed marks an applied event processed, or records its failure.
+func (s *Store) finishClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, outcome string, accountID sql.NullInt64, applyErr error) error {
 	if applyErr == nil {
 		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT apply_event`); err != nil {
 			return err

@@ -8,9 +8,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // requestLog logs one structured line per request with its id, and puts a
@@ -21,6 +23,10 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			start := time.Now()
 			id := c.Response().Header().Get(echo.HeaderXRequestID)
 			reqLogger := logger.With("request_id", id)
+			if tid := tracing.TraceID(c.Request().Context()); tid != "" { // tracing on: the span is named by route
+				reqLogger = reqLogger.With("trace_id", tid)
+				trace.SpanFromContext(c.Request().Context()).SetName(c.Request().Method + " " + c.Path())
+			}
 			c.SetRequest(c.Request().WithContext(withLogger(c.Request().Context(), reqLogger)))
 			err := next(c)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Options is what the server needs from its caller.
@@ -47,6 +48,10 @@ type Options struct {
 	// Insights (issue #9): the Prometheus registry requests are timed into
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
+
+	// Tracing makes every request a span continuing the caller's trace
+	// (cmd/entitle sets it when tracing is configured).
+	Tracing bool
 
 	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
 	// resolver, sealing client secrets with Licences.Secret).
@@ -91,6 +96,9 @@ func New(opts Options) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(h, opts.Logger)
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, nil, opts.Logger)
+	}
+	if opts.Tracing {
+		e.Use(echo.WrapMiddleware(tracing.Handler))
 	}
 	e.Use(opts.Metrics.Middleware()) // insights (issue #9): by route template
 	routes(e, h, opts)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Config is every setting Entitle reads, loaded from the environment in one
@@ -39,6 +40,10 @@ type Config struct {
 	LicenceValidity time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
 	CheckStaleLimit time.Duration `env:"CHECK_STALE_LIMIT" default:"1h" help:"how long checks keep being answered from memory, marked stale, while the database or its change feed is unreachable; past it they answer 503"`
 	LicenceGrace    time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
+	// Tracing (OpenTelemetry): off unless an endpoint or exporter is set.
+	OTLPEndpoint   string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" default:"" help:"OTLP/HTTP collector URL (e.g. http://127.0.0.1:4318): traces are sent there; empty: tracing off, at no cost"`
+	TracesExporter string `env:"OTEL_TRACES_EXPORTER" default:"" help:"otlp turns tracing on (to the SDK's default endpoint when OTEL_EXPORTER_OTLP_ENDPOINT is empty); none turns it off"`
+	ServiceName    string `env:"OTEL_SERVICE_NAME" default:"entitle" help:"service name on the traces"`
 	// Insights (issue #9).
 	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" emptyoff:"true" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
 	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
@@ -49,6 +54,11 @@ type Config struct {
 
 	// Single sign-on.
 	DemoIdPAddr string `env:"DEMO_IDP_ADDR" default:"" help:"where serve starts the demo OpenID provider for the demo Enterprise account Hooli (make run: 127.0.0.1:8099); empty: none"`
+}
+
+// Tracing is where traces go.
+func (c Config) Tracing() tracing.Config {
+	return tracing.Config{Endpoint: c.OTLPEndpoint, Exporter: c.TracesExporter, ServiceName: c.ServiceName}
 }
 
 // Licences is how offline licences are issued.

@@ -15,6 +15,7 @@ import (
 	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -37,6 +38,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		logger.Warn("SESSION_SECRET is not set: using a random key, so a restart signs everyone out")
 	} else if len(secret) < 32 {
 		return errors.New("SESSION_SECRET must be at least 32 characters")
+	}
+
+	stopTracing, err := tracing.Setup(ctx, cfg.Tracing())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }() // sends the last spans
+	if cfg.Tracing().On() {
+		logger.Info("tracing on", "endpoint", cfg.OTLPEndpoint)
 	}
 
 	bill, err := startBilling(ctx, s, cfg, logger) // billing: provider, webhook inbox, worker
@@ -92,7 +102,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg, Reconciler: reconciler})
+		Metrics: reg, Tracing: cfg.Tracing().On(), Reconciler: reconciler})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
