@@ -213,4 +213,3 @@ func post(client *http.Client, target string, payloads [][]byte, conc int, sign 
 	}
 	return float64(len(payloads)) / time.Since(start).Seconds(), nil
 }
-
