@@ -70,6 +70,18 @@ func TestChecksSurviveADatabaseOutage(t *testing.T) {
 	}
 	owner := a.portal(t).login("owner@globex.test")
 
+	rate := func() float64 { // checks per second, one client: a figure for the closing note, not an assertion
+		const n = 500
+		start := time.Now()
+		for range n {
+			if status := plainStatus(t, a.url+"/api/v1/accounts/globex/entitlements/api_calls", globexKey); status != http.StatusOK {
+				t.Fatalf("check: %d", status)
+			}
+		}
+		return n / time.Since(start).Seconds()
+	}
+	rateBefore := rate()
+
 	crashedAt := time.Now()
 	cluster.Crash()
 
@@ -146,7 +158,12 @@ func TestChecksSurviveADatabaseOutage(t *testing.T) {
 	if hook.StatusCode != http.StatusServiceUnavailable && hook.StatusCode != http.StatusBadRequest {
 		t.Errorf("stripe webhook during the outage: %d", hook.StatusCode)
 	}
-	t.Logf("checks during the outage by status: %v", statuses)
+	_, missesBefore := a.cache.Stats()
+	rateDuring := rate()
+	if _, misses := a.cache.Stats(); misses != missesBefore {
+		t.Errorf("checks of a held account went to the database during the outage (%d times)", misses-missesBefore)
+	}
+	t.Logf("checks during the outage by status: %v; %.0f checks/s before, %.0f during (%.2f×)", statuses, rateBefore, rateDuring, rateDuring/rateBefore)
 
 	cluster.Start()
 	eventually(t, "checks are fresh again after the restart", func() bool {
