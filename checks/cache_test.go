@@ -28,20 +28,28 @@ func accountID(t *testing.T, s *store.Store, slug string) int64 {
 	return a.ID
 }
 
+// startCache runs a cache over s until the test ends and waits until it is
+// in sync; it returns the cache and the database's name.
+func startCache(t *testing.T, s *store.Store) (*checks.Cache, string) {
+	t.Helper()
+	var name string
+	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := checks.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx, storetest.ServerURL(name)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the cache is in sync", c.Live)
+	return c, name
+}
+
 func TestCacheLoadsOnceAndForgetsWhatChanged(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var name string
-	_ = s.DB().Get(&name, `SELECT current_database()`)
-	c := checks.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
-	go func() { _ = c.Run(ctx, storetest.ServerURL(name)) }()
-	for deadline := time.Now().Add(10 * time.Second); !c.Live(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("listener did not connect")
-		}
-	}
+	ctx := context.Background()
+	c, _ := startCache(t, s)
 	globex := accountID(t, s, "globex")
 	var wg sync.WaitGroup
 	got := make([]*licensing.Checker, 32)
@@ -84,15 +92,8 @@ func TestCacheLoadsOnceAndForgetsWhatChanged(t *testing.T) {
 func TestNoChangeIsMissedWhenTheListenerDrops(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var name string
-	_ = s.DB().Get(&name, `SELECT current_database()`)
-	c := checks.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx, storetest.ServerURL(name)) }()
-	defer func() { cancel(); <-done }()
-	waitFor(t, "the cache is in sync", c.Live)
+	ctx := context.Background()
+	c, name := startCache(t, s)
 	slugs := []string{"globex", "initech", "umbrella"}
 	ids := map[string]int64{}
 	used := map[string]int64{}
