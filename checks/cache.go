@@ -45,6 +45,7 @@ type Cache struct {
 	catalogGen uint64 // bumped by every catalog change
 	keys       *keyCache
 	keysStale  chan struct{} // a key was revoked: reload the keys
+	refs       accountRefs   // vendor keys' account names
 
 	uses  *useBatch
 	hooks []func(payload string)
@@ -106,6 +107,8 @@ func New(s *store.Store, logger *slog.Logger, staleLimit time.Duration) *Cache {
 		uses: newUseBatch()}
 	c.lostAt.Store(time.Now().UnixNano())
 	s.OnCommittedChange(c.invalidate)
+	s.OnCommittedChange(c.refs.invalidate)
+	c.OnNotify(c.refs.invalidate)
 	return c
 }
 
