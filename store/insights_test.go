@@ -253,10 +253,10 @@ func TestSeatUseAndSnapshots(t *testing.T) {
 	if err := s.DB().QueryRow(`SELECT last_used_at FROM seat_assignment WHERE membership_id = $1`, carol.MembershipID).Scan(&at); err != nil || !at.Equal(clock.now) {
 		t.Fatalf("carol's last use %v, %v", at, err)
 	}
-	if n, err := s.SnapshotInsights(ctx); err != nil || n != 3 {
+	if n, err := s.SnapshotInsights(ctx); err != nil || n != 4 { // one per seat-based demo subscription
 		t.Fatalf("snapshot wrote %d rows, %v", n, err)
 	}
-	if n, err := s.SnapshotInsights(ctx); err != nil || n != 3 { // rewritten, not doubled
+	if n, err := s.SnapshotInsights(ctx); err != nil || n != 4 { // rewritten, not doubled
 		t.Fatalf("second snapshot wrote %d rows, %v", n, err)
 	}
 	days, err := s.InsightsHistory(ctx, owner.AccountID, 7)
