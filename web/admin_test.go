@@ -28,8 +28,8 @@ func TestStaffSignInToTheConsoleAndSeeAccounts(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("/admin: %d", res.StatusCode)
 	}
-	if n := doc.Find(`[data-testid="admin-account-row"]`).Length(); n != 3 {
-		t.Errorf("%d accounts listed, want 3", n)
+	if n := doc.Find(`[data-testid="admin-account-row"]`).Length(); n != 4 {
+		t.Errorf("%d accounts listed, want 4", n)
 	}
 	if got := text(doc, "current-staff"); got != "support@acme.test · support" {
 		t.Errorf("current staff = %q", got)

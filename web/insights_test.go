@@ -196,7 +196,7 @@ func TestVendorInsightsForOperators(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("an operator gets %d: %s", res.StatusCode, text(doc, "error-message"))
 	}
-	if text(doc, "vendor-sold") != "18" || text(doc, "vendor-assigned") != "14" {
+	if text(doc, "vendor-sold") != "38" || text(doc, "vendor-assigned") != "16" {
 		t.Errorf("sold %q assigned %q", text(doc, "vendor-sold"), text(doc, "vendor-assigned"))
 	}
 	waste := doc.Find(`[data-testid="vendor-waste"] [data-testid="vendor-row"] a`)
@@ -236,7 +236,7 @@ func TestMetricsAreServedApartWithBoundedLabels(t *testing.T) {
 	res.Body.Close()
 	out := string(body)
 	for _, want := range []string{
-		`entitle_seats_assigned{product="analytics"} 14`,
+		`entitle_seats_assigned{product="analytics"} 16`,
 		`entitle_webhook_inbox_depth`,
 		`entitle_check_cache_hit_ratio`,
 		`entitle_scim_requests_total{outcome="unauthorized"} 1`,
