@@ -36,7 +36,7 @@ const (
 WITH swept AS (DELETE FROM sso_login WHERE expires_at < $8)
 INSERT INTO sso_login (state_hash, account_id, nonce, verifier, email, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	takeSSOLoginSQL       = `
+	takeSSOLoginSQL = `
 UPDATE sso_login SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2
 RETURNING account_id, nonce, verifier, email`
 )
