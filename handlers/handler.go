@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
@@ -33,7 +34,7 @@ type Handler struct {
 
 	// Entitlement API (issue #6): the in-process cache checks are answered
 	// from, and how offline licences are issued.
-	Checks   *store.CheckCache
+	Checks   *checks.Cache
 	Licences store.LicenceOptions
 
 	// Insights (issue #9): the change feed for live pages.

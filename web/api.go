@@ -9,8 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
-	"github.com/entitle-dev/entitle/store"
 )
 
 // apiKeyAuth authenticates /api/v1/accounts/:account/... requests by their
@@ -26,7 +26,7 @@ func apiKeyAuth(h *handlers.Handler, limits *apiLimits) echo.MiddlewareFunc {
 				return handlers.ProblemUnauthorized("Send the account's API key as `Authorization: Bearer <key>`.")
 			}
 			key, err := h.Checks.Authenticate(c.Request().Context(), strings.TrimSpace(token))
-			if errors.Is(err, store.ErrUnknownAPIKey) {
+			if errors.Is(err, checks.ErrUnknownAPIKey) {
 				return handlers.ProblemUnauthorized("The API key is unknown or was revoked.")
 			}
 			if err != nil {

@@ -95,6 +95,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/impersonation/end", h.EndImpersonation)
 	staff.POST("/accounts/:slug/grants", h.CreateGrant, requireStaffCan(store.CanManageGrants))
 	staff.POST("/accounts/:slug/grants/:id/revoke", h.RevokeGrant, requireStaffCan(store.CanManageGrants))
+	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))

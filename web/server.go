@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
@@ -38,7 +39,7 @@ type Options struct {
 	// answered from (nil: one that reads the database every time);
 	// APIRateLimit is requests per second per API key (0: no limit) with
 	// bursts of APIRateBurst.
-	Checks       *store.CheckCache
+	Checks       *checks.Cache
 	Licences     store.LicenceOptions
 	APIRateLimit float64
 	APIRateBurst int
@@ -65,7 +66,7 @@ func New(opts Options) *echo.Echo {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
 	if opts.Checks == nil {
-		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
+		opts.Checks = checks.New(opts.Store, opts.Logger)
 	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/metrics"
@@ -53,12 +54,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Entitlement API (issue #6): checks are answered from memory, kept
 	// fresh by LISTEN on the changes channel.
-	checks := store.NewCheckCache(s, logger)
+	checkCache := checks.New(s, logger)
 	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
 	cacheDone := make(chan struct{})
 	go func() {
 		defer close(cacheDone)
-		if err := checks.Run(cacheCtx, cfg.DatabaseURL); err != nil {
+		if err := checkCache.Run(cacheCtx, cfg.DatabaseURL); err != nil {
 			logger.Error("entitlement cache stopped: checks read the database", "err", err)
 		}
 	}()
@@ -66,7 +67,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Insights (issue #9): /metrics on its own address, and the job that
 	// writes the daily snapshot and runs the idle reclaim policies.
-	reg := metrics.New(s, checks, logger)
+	reg := metrics.New(s, checkCache, logger)
 	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, logger)
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
-		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
+		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
 		Metrics: reg, Reconciler: reconciler})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
