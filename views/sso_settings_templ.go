@@ -288,7 +288,7 @@ func ssoProviderForm(s Shell, v SSOSettings) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "(not sealed: set SIGNING_KEY_SECRET to seal secrets).")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "(not sealed: with SIGNING_KEY_SECRET set, enter the secret again to seal it).")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
