@@ -201,3 +201,14 @@ func (r *ssoRig) count(query string, args ...any) int {
 	}
 	return n
 }
+
+// eventually waits (10 s at most) for what the background reconciler does
+// right after a commit, such as the seat a rule gives.
+func (r *ssoRig) eventually(what string, cond func() bool) {
+	r.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("never happened: %s", what)
+		}
+	}
+}
