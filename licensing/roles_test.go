@@ -25,6 +25,7 @@ func TestPermissionMatrix(t *testing.T) {
 		ReclaimSeats:       {Owner: true, Admin: true},
 		ManageProvisioning: {Owner: true, Admin: true},
 		ManageSSO:          {Owner: true, Admin: true},
+		ReceiveAlerts:      {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

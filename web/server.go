@@ -16,6 +16,7 @@ import (
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
 	// resolver, sealing client secrets with Licences.Secret).
 	SSO *sso.Service
+	// Webhooks is the address policy outbound endpoints are registered
+	// under (the zero Guard: https and public addresses only).
+	Webhooks outbound.Guard
 }
 
 // New builds the server with every route mounted.
@@ -76,7 +80,7 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler, SSO: opts.SSO}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()
