@@ -151,7 +151,7 @@ func (s *Service) VerifyDomainByDNS(ctx context.Context, actor store.Actor, acco
 		}
 	}
 	if !found {
-		why := "no TXT record " + d.TXTRecord() + " was found at " + d.Domain
+		why := "the TXT record shown for " + d.Domain + " was not found there"
 		if err != nil && !isNotFound(err) {
 			why += " (the DNS lookup failed)"
 		}
