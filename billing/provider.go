@@ -56,6 +56,10 @@ type SubscribeInput struct {
 	Quantity   int
 	SuccessURL string
 	CancelURL  string
+	// TrialDays > 0 starts the subscription as a trial needing no card;
+	// without one by the end it moves to TrialFallbackPriceID.
+	TrialDays            int
+	TrialFallbackPriceID string
 }
 
 // Preview is a prorated charge.

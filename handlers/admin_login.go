@@ -89,14 +89,7 @@ func (h *Handler) AdminLogin(c echo.Context) error {
 		h.log(c).Info("staff sign-in refused", "status", status)
 		return render(c, status, views.AdminLoginPage(h.adminShell(c, "Staff sign in", ""), email, message))
 	}
-	token, err := h.Store.CreateStaffSession(c.Request().Context(), staff.StaffID)
-	if err != nil {
-		return err
-	}
-	if err := h.saveSessionCookie(c, StaffCookie, token); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin")
+	return h.startStaffSession(c, staff)
 }
 
 // AdminLogout ends the staff session.

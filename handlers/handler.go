@@ -80,13 +80,18 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 	s := views.Shell{Title: title, Active: active}
 	s.CSRF, _ = c.Get(ctxCSRF).(string)
 	if cur, ok := Current(c); ok {
-		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName}
+		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName, AccountSlug: cur.AccountSlug}
 		s.Banners = h.accountBanners(c, cur.AccountID)
 		if cur.Impersonated() {
 			s.Impersonation = impersonationBanner(cur, h.Clock.Now())
+		} else {
+			s.User.Accounts = h.accountChoices(c, cur)
 		}
 	}
 	s.Flash, _ = c.Get(ctxFlash).(string)
+	if s.Flash == "" {
+		s.Flash = h.takeFlash(c, SessionCookie)
+	}
 	return s
 }
 

@@ -19,7 +19,7 @@ import (
 const InvitationLifetime = 7 * 24 * time.Hour
 
 // MinPasswordLength is the shortest password a new member may choose.
-const MinPasswordLength = 10
+const MinPasswordLength = licensing.MinPasswordLength
 
 // Per-address answers to an invitation (stable strings the portal shows).
 const (
@@ -256,14 +256,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, req AcceptRequest) (Login,
 			}
 			name = inv.Name
 		} else {
-			fields := map[string]string{}
-			if name == "" || len(name) > 200 {
-				fields["name"] = "enter your name (at most 200 characters)"
-			}
-			if len(req.Password) < MinPasswordLength || len(req.Password) > 72 {
-				fields["password"] = fmt.Sprintf("choose a password of %d to 72 characters", MinPasswordLength)
-			}
-			if len(fields) > 0 {
+			if fields := licensing.NewPersonProblems(name, true, req.Password); len(fields) > 0 {
 				return &ValidationError{Fields: fields}
 			}
 			hash, err := HashPassword(req.Password)

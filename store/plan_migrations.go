@@ -96,22 +96,6 @@ func (s *Store) PlanMigrationTarget(ctx context.Context, productKey, planKey str
 	return t, nil
 }
 
-func (s *Store) productFeatures(ctx context.Context, productID int64) ([]licensing.Feature, error) {
-	var rows []struct {
-		Key    string `db:"key"`
-		Name   string `db:"name"`
-		Kind   string `db:"kind"`
-		Period string `db:"period"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, productFeaturesSQL, productID); err != nil {
-		return nil, err
-	}
-	out := make([]licensing.Feature, 0, len(rows))
-	for _, f := range rows {
-		out = append(out, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
-	}
-	return out, nil
-}
 
 // MigrationMove is one subscriber's scheduled move.
 type MigrationMove struct {

@@ -21,6 +21,7 @@ const (
 	CanManageCatalog    StaffCapability = "catalog"          // pilot lists and accounts' countries
 	CanManageWebhooks   StaffCapability = "webhooks"         // outbound webhook endpoints and their deliveries
 	CanManageVendorKeys StaffCapability = "vendor_keys"      // vendor API keys, which reach every account
+	CanCreateAccounts   StaffCapability = "create_accounts"  // /admin/accounts/new
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
@@ -29,10 +30,10 @@ var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
 	"operator": {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights,
-		CanApproveDomains, CanManageCatalog, CanManageWebhooks},
+		CanApproveDomains, CanManageCatalog, CanManageWebhooks, CanCreateAccounts},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
 		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanApproveDomains, CanManageCatalog,
-		CanManageWebhooks, CanManageVendorKeys},
+		CanManageWebhooks, CanManageVendorKeys, CanCreateAccounts},
 }
 
 // StaffCan reports whether a staff role has a capability.

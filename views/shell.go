@@ -29,6 +29,15 @@ type User struct {
 	Name        string
 	Role        string
 	AccountName string
+	AccountSlug string
+	// Accounts lists every account the person may switch to (the switcher
+	// shows when there are two or more).
+	Accounts []AccountChoice
+}
+
+// AccountChoice is one account of the switcher.
+type AccountChoice struct {
+	Slug, Name, Role string
 }
 
 // Banner is an account-wide notice (past due, over-allocated, ...).
