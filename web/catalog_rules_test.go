@@ -369,3 +369,34 @@ func TestOperatorPreviewsAndSchedulesAMoveToANewPlanVersion(t *testing.T) {
 		t.Errorf("support opening the move form: %d, want 403", res.StatusCode)
 	}
 }
+
+func TestPricingShowsAPilotOnlyToASignedInAccountOnItsList(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	if err := p.store.SetPilotAccount(context.Background(), store.SystemActor("test"), "initech", "analytics", "scale", true); err != nil {
+		t.Fatal(err)
+	}
+	pricing := func(c *http.Client) *goquery.Selection {
+		t.Helper()
+		res, doc := p.get(c, "/pricing")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("/pricing: %d", res.StatusCode)
+		}
+		if doc.Find(`[data-testid="pricing-plan"][data-plan="enterprise"]`).Length() != 1 {
+			t.Fatal("/pricing lacks the public plans")
+		}
+		return doc.Find(`[data-testid="pricing-plan"][data-plan="scale"]`)
+	}
+	if n := pricing(newClient()).Length(); n != 0 {
+		t.Errorf("a visitor sees the pilot on /pricing")
+	}
+	if n := pricing(p.login("owner@globex.test")).Length(); n != 0 {
+		t.Errorf("Globex, not on the pilot's list, sees it on /pricing")
+	}
+	scale := pricing(p.login("owner@initech.test"))
+	if scale.Find(`[data-testid="pricing-pilot"]`).Length() != 1 ||
+		scale.Find(`[data-testid="pricing-action-scale"]`).AttrOr("href", "") != "/billing/change?plan=scale" {
+		t.Errorf("Initech's /pricing: pilot %d, link %q", scale.Find(`[data-testid="pricing-pilot"]`).Length(),
+			scale.Find(`[data-testid="pricing-action-scale"]`).AttrOr("href", ""))
+	}
+}
