@@ -96,7 +96,6 @@ func (s *Store) PlanMigrationTarget(ctx context.Context, productKey, planKey str
 	return t, nil
 }
 
-
 // MigrationMove is one subscriber's scheduled move.
 type MigrationMove struct {
 	Candidate   MigrationCandidate
