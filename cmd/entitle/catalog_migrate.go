@@ -127,7 +127,7 @@ func migratePlan(ctx context.Context, s *store.Store, f migrateFlags, out io.Wri
 			b.WriteString("    no feature or limit changes\n")
 		}
 		for _, ch := range c.Changes {
-			fmt.Fprintf(&b, "    %s %s: %s → %s\n", ch.Kind, ch.Feature.Key, describePlanValue(ch.Feature, ch.From), describePlanValue(ch.Feature, ch.To))
+			fmt.Fprintf(&b, "    %s %s: %s → %s\n", ch.Kind, ch.Feature.Key, licensing.DescribeValue(ch.Feature, ch.From), licensing.DescribeValue(ch.Feature, ch.To))
 		}
 	}
 	if len(p.Rows) == 0 {
@@ -149,16 +149,4 @@ func migratePlan(ctx context.Context, s *store.Store, f migrateFlags, out io.Wri
 	}
 	fmt.Fprintf(out, "Scheduled migration %d: %s to move; the server mails the owners and moves them on those dates.\n", id, count(n, "account"))
 	return nil
-}
-
-func describePlanValue(f licensing.Feature, v licensing.PlanValue) string {
-	switch {
-	case !v.Enabled:
-		return "off"
-	case f.Kind == licensing.Boolean:
-		return "on"
-	case v.Limit == nil:
-		return "unlimited"
-	}
-	return strconv.FormatInt(*v.Limit, 10)
 }
