@@ -168,8 +168,9 @@ func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
 			v.add(fat, "key", "duplicate feature key")
 		}
 		kindOK := true
+		v.deviceFields(fat, f)
 		switch f.Kind {
-		case Boolean, Limit:
+		case Boolean, Limit, Concurrent, Machines:
 			if f.Period != "" {
 				v.add(fat, "period", "only metered features have a period, got %q for a %s feature", f.Period, f.Kind)
 			}
@@ -179,7 +180,7 @@ func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
 			}
 		default:
 			kindOK = false
-			v.add(fat, "kind", `want "boolean", "limit" or "metered", got %q`, f.Kind)
+			v.add(fat, "kind", `want "boolean", "limit", "metered", "concurrent" or "machines", got %q`, f.Kind)
 		}
 		if kindOK && !seen[f.Key] {
 			known[f.Key] = f

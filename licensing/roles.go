@@ -49,12 +49,17 @@ const (
 	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
 	// seeing the identity provider's groups and the waiting lists.
 	ManageProvisioning Action = "provisioning.manage"
+	// Devices: every member sees and deactivates their own machines;
+	// admins see every machine and floating lease of the account, and
+	// deactivate or force-release any.
+	ManageOwnDevices Action = "devices.own"
+	ManageDevices    Action = "devices.manage"
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats, ManageProvisioning}
+	ViewInsights, ReclaimSeats, ManageProvisioning, ManageOwnDevices, ManageDevices}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -80,6 +85,8 @@ var Permissions = map[Action][]Role{
 	ReclaimSeats:     {Owner, Admin},
 	// Provisioning (issue #8).
 	ManageProvisioning: {Owner, Admin},
+	ManageOwnDevices:   {Owner, Admin, Billing, Member},
+	ManageDevices:      {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

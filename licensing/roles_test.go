@@ -25,6 +25,8 @@ func TestPermissionMatrix(t *testing.T) {
 		ReclaimSeats:     {Owner: true, Admin: true},
 		// Provisioning (issue #8).
 		ManageProvisioning: {Owner: true, Admin: true},
+		ManageOwnDevices:   {Owner: true, Admin: true, Billing: true, Member: true},
+		ManageDevices:      {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

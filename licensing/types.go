@@ -58,6 +58,12 @@ type Feature struct {
 	Name   string      `yaml:"name" json:"name"`
 	Kind   FeatureKind `yaml:"kind" json:"kind"`
 	Period Period      `yaml:"period,omitempty" json:"period,omitempty"` // metered only
+	// LeaseTTLSeconds is how long a lease of a concurrent feature lives
+	// without a heartbeat (0: DefaultLeaseTTL).
+	LeaseTTLSeconds int `yaml:"lease_ttl_seconds,omitempty" json:"lease_ttl_seconds,omitempty"`
+	// Per says what a machines feature's limit counts: machines per seat
+	// holder ("seat") or for the whole account ("account").
+	Per MachinesPer `yaml:"per,omitempty" json:"per,omitempty"`
 }
 
 // PlanValue is a plan's value for one feature. For a boolean feature only

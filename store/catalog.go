@@ -73,6 +73,9 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 					return fmt.Errorf("product %q, feature %q: %w", p.Key, f.Key, err)
 				}
 				featureIDs[f.Key] = id
+				if err := applyFeatureDevices(ctx, tx, id, f); err != nil {
+					return fmt.Errorf("product %q, feature %q: %w", p.Key, f.Key, err)
+				}
 			}
 			for _, plan := range p.Plans {
 				what, err := s.applyPlan(ctx, tx, productID, featureIDs, plan)
