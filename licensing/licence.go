@@ -48,8 +48,8 @@ type Licence struct {
 	// Machine binds the licence to one activated machine (nil: the
 	// account's licence, usable anywhere). VerifyMachineLicence checks it.
 	Machine *MachineBinding `json:"machine,omitempty"`
-	checker      *Checker            // built by VerifyLicence
-	_            struct{}            // keep keyed literals
+	checker *Checker        // built by VerifyLicence
+	_       struct{}        // keep keyed literals
 }
 
 // IssuedEntitlement is one feature's decision when the licence was issued.
