@@ -35,7 +35,7 @@ func (e *DeviceRefusedError) Full() bool { return e.Decision.Reason == licensing
 const (
 	applyFeatureDevicesSQL = `UPDATE feature SET lease_ttl_seconds = $2, machines_per = $3 WHERE id = $1`
 	deviceFeatureSQL       = `
-SELECT f.id FROM feature f JOIN product p ON p.id = f.product_id WHERE p.key = $1 AND f.key = $2`
+SELECT f.id, f.lease_ttl_seconds, f.machines_per FROM feature f JOIN product p ON p.id = f.product_id WHERE p.key = $1 AND f.key = $2`
 	// One lock per account and feature serialises checkouts and
 	// activations of that pool across every instance; the count and the
 	// insert happen under it.
@@ -85,9 +85,17 @@ func (s *Store) lockDevicePool(ctx context.Context, tx *sqlx.Tx, accountID int64
 	case pool.feature.Kind != kind:
 		return devicePool{}, Invalid("feature", fmt.Sprintf("%s is a %s feature, not a %s one", pool.feature.Key, pool.feature.Kind, kind))
 	}
-	if err := tx.GetContext(ctx, &pool.featureID, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
+	// The evaluated state carries what evaluation reads; the device
+	// settings come from the feature row.
+	var row struct {
+		ID       int64  `db:"id"`
+		LeaseTTL int    `db:"lease_ttl_seconds"`
+		Per      string `db:"machines_per"`
+	}
+	if err := tx.GetContext(ctx, &row, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
 		return devicePool{}, err
 	}
+	pool.featureID, pool.feature.LeaseTTLSeconds, pool.feature.Per = row.ID, row.LeaseTTL, licensing.MachinesPer(row.Per)
 	if _, err := tx.ExecContext(ctx, lockDevicePoolSQL, accountID, pool.featureID); err != nil {
 		return devicePool{}, err
 	}
