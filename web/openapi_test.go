@@ -66,6 +66,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			`{"feature":"api_calls","quantity":1}`, "Idempotency-Key", "openapi-1").status,
 		"GET /api/v1/accounts/{account}/license": a.get("/api/v1/accounts/globex/license", key).status,
 	}
+	exerciseDeviceRoutes(t, a, key, calls)
 	for route := range routes {
 		if status, ok := calls[route]; !ok || status >= 300 {
 			t.Errorf("route %s: not exercised here (status %d); add it to this test", route, status)
