@@ -14,6 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -38,6 +39,9 @@ type Handler struct {
 
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub
+
+	// SSO is the OpenID Connect relying party of every account.
+	SSO *sso.Service
 }
 
 // Cookie and context names shared with web's middleware.

@@ -94,34 +94,6 @@ func inConsole(c echo.Context) bool {
 
 // Console flash messages ride in the staff cookie until the next console
 // page shows them.
-func (h *Handler) addConsoleFlash(c echo.Context, msg string) {
-	sess, err := h.Sessions.Get(c.Request(), StaffCookie)
-	if err != nil {
-		return
-	}
-	sess.AddFlash(msg)
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("save console flash", "err", err)
-	}
-}
+func (h *Handler) addConsoleFlash(c echo.Context, msg string) { h.addFlash(c, StaffCookie, msg) }
 
-func (h *Handler) takeConsoleFlash(c echo.Context) string {
-	sess, err := h.Sessions.Get(c.Request(), StaffCookie)
-	if err != nil {
-		return ""
-	}
-	flashes := sess.Flashes()
-	if len(flashes) == 0 {
-		return ""
-	}
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("clear console flash", "err", err)
-	}
-	msgs := make([]string, 0, len(flashes))
-	for _, f := range flashes {
-		if m, ok := f.(string); ok {
-			msgs = append(msgs, m)
-		}
-	}
-	return strings.Join(msgs, " ")
-}
+func (h *Handler) takeConsoleFlash(c echo.Context) string { return h.takeFlash(c, StaffCookie) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
 
@@ -22,6 +23,10 @@ func (h *Handler) LoginForm(c echo.Context) error {
 func (h *Handler) Login(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
+	step, err := h.passwordSignIn(c, email, password)
+	if err != nil || step.answered {
+		return err
+	}
 	if email == "" || password == "" {
 		return render(c, http.StatusUnprocessableEntity, views.LoginPage(h.shell(c, "Sign in", ""), email, "Enter your email and password."))
 	}
@@ -34,6 +39,15 @@ func (h *Handler) Login(c echo.Context) error {
 		h.log(c).Info("sign-in refused", "status", status)
 		return render(c, status, views.LoginPage(h.shell(c, "Sign in", ""), email, message))
 	}
+	if err := step.after(c.Request().Context(), login); err != nil {
+		return err
+	}
+	return h.startSession(c, login)
+}
+
+// startSession starts a fresh session for a sign-in and lands on the
+// overview.
+func (h *Handler) startSession(c echo.Context, login store.Login) error {
 	token, err := h.Store.CreateCustomerSession(c.Request().Context(), login)
 	if err != nil {
 		return err

@@ -49,6 +49,9 @@ const (
 	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
 	// seeing the identity provider's groups and the waiting lists.
 	ManageProvisioning Action = "provisioning.manage"
+	// Single sign-on: the identity provider, the email domains it covers,
+	// "require SSO" and the break-glass owner.
+	ManageSSO Action = "sso.manage"
 	// Devices: every member sees and deactivates their own machines;
 	// admins see every machine and floating lease of the account, and
 	// deactivate or force-release any.
@@ -59,7 +62,7 @@ const (
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats, ManageProvisioning, ManageOwnDevices, ManageDevices}
+	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ManageOwnDevices, ManageDevices}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -85,6 +88,7 @@ var Permissions = map[Action][]Role{
 	ReclaimSeats:     {Owner, Admin},
 	// Provisioning (issue #8).
 	ManageProvisioning: {Owner, Admin},
+	ManageSSO:          {Owner, Admin},
 	ManageOwnDevices:   {Owner, Admin, Billing, Member},
 	ManageDevices:      {Owner, Admin},
 }

@@ -25,6 +25,7 @@ func TestPermissionMatrix(t *testing.T) {
 		ReclaimSeats:     {Owner: true, Admin: true},
 		// Provisioning (issue #8).
 		ManageProvisioning: {Owner: true, Admin: true},
+		ManageSSO:          {Owner: true, Admin: true},
 		ManageOwnDevices:   {Owner: true, Admin: true, Billing: true, Member: true},
 		ManageDevices:      {Owner: true, Admin: true},
 	}

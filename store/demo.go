@@ -56,6 +56,15 @@ var demoAccounts = []demoAccount{
 		},
 		assigned: 2, apiCalls: 12000,
 	},
+	{
+		// Hooli signs its people in through its own identity provider (the
+		// demo one `make run` starts): see ConfigureDemoSSO.
+		slug: "hooli", name: "Hooli", plan: "enterprise", status: "active", seats: 20, owner: "owner@hooli.test",
+		others: []demoPerson{
+			{"cto@hooli.test", "Carla Walton", "owner"},
+		},
+		assigned: 2, apiCalls: 300,
+	},
 }
 
 var demoStaff = []demoPerson{

@@ -17,6 +17,8 @@ const (
 	CanManageStaff      StaffCapability = "staff"
 	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
 	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
+	CanApproveDomains   StaffCapability = "approve_domains"  // verify an account's SSO email domain by hand
+	CanManageCatalog    StaffCapability = "catalog"          // pilot lists and accounts' countries
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
@@ -24,9 +26,10 @@ const (
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights},
+	"operator": {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights,
+		CanApproveDomains, CanManageCatalog},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanApproveDomains, CanManageCatalog},
 }
 
 // StaffCan reports whether a staff role has a capability.

@@ -62,6 +62,7 @@ var Nav = []NavItem{
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
 	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
+	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
 }
 
 // navFor is the navigation a role sees.

@@ -185,6 +185,15 @@ var routeCases = []routeCase{
 	{name: "idle policy", action: licensing.ReclaimSeats, changes: true, own: func(fixture) request {
 		return request{method: "POST", path: "/insights/settings", form: url.Values{"idle_days": {"20"}, "auto_reclaim_days": {"0"}}}
 	}},
+	// Single sign-on: Globex's plan (team) has no `sso`, so an allowed
+	// change is answered with the explanation and changes nothing.
+	{name: "SSO settings page", action: licensing.ManageSSO, own: func(fixture) request { return request{method: "GET", path: "/settings/sso"} }},
+	{name: "SSO settings", action: licensing.ManageSSO, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/sso", form: url.Values{"issuer": {"http://127.0.0.1:1"}, "client_id": {"x"}}}
+	}},
+	{name: "SSO domain", action: licensing.ManageSSO, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/sso/domains", form: url.Values{"domain": {"globex.test"}}}
+	}},
 }
 
 // snapshot fingerprints everything the actions may change (and counts the
@@ -319,7 +328,7 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights Provisioning",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights Provisioning Single sign-on",
 		"billing@globex.test": "Overview Seats Billing Insights",
 		"alice@globex.test":   "Overview",
 	} {

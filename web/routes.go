@@ -34,6 +34,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	portal.GET("/login", h.LoginForm)
 	portal.POST("/login", h.Login)
 	portal.POST("/logout", h.Logout)
+	portal.GET("/login/sso", h.SSOCheck)
+	portal.GET("/sso/callback", h.SSOCallback)
 
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
@@ -93,6 +95,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/impersonation/end", h.EndImpersonation)
 	staff.POST("/accounts/:slug/grants", h.CreateGrant, requireStaffCan(store.CanManageGrants))
 	staff.POST("/accounts/:slug/grants/:id/revoke", h.RevokeGrant, requireStaffCan(store.CanManageGrants))
+	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))
@@ -138,6 +142,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/settings/provisioning/rules/preview", h.PreviewRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.POST("/settings/provisioning/rules", h.SaveRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.GET("/seats/live", h.SeatsLive, requires(licensing.ViewSeats))
+	// Single sign-on: the account's OpenID provider and email domains
+	// (gated by the `sso` entitlement inside), and the console's view.
+	signedIn.GET("/settings/sso", h.SSOSettingsPage, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso", h.SaveSSOSettings, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains", h.AddSSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/verify", h.VerifySSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/remove", h.RemoveSSODomain, requires(licensing.ManageSSO))
+	staff.GET("/accounts/:slug/sso", h.AdminSSO, requireStaffCan(store.CanFindAccounts))
+	staff.POST("/accounts/:slug/sso/domains/:id/approve", h.AdminApproveSSODomain, requireStaffCan(store.CanApproveDomains))
 	signedIn.POST("/seats/pin", h.PinSeat, requires(licensing.AssignSeats))
 
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.

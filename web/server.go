@@ -5,6 +5,7 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/gorilla/sessions"
@@ -15,6 +16,7 @@ import (
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -45,6 +47,10 @@ type Options struct {
 	// Insights (issue #9): the Prometheus registry requests are timed into
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
+
+	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
+	// resolver, sealing client secrets with Licences.Secret).
+	SSO *sso.Service
 }
 
 // New builds the server with every route mounted.
@@ -65,9 +71,12 @@ func New(opts Options) *echo.Echo {
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
 	}
+	if opts.SSO == nil {
+		opts.SSO = sso.New(opts.Store, opts.Clock, opts.Licences.Secret, net.DefaultResolver)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler}
+		Reconciler: opts.Reconciler, SSO: opts.SSO}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

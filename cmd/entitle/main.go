@@ -19,7 +19,13 @@ const usage = `Entitle: licences as a service.
 Usage:
   entitle serve                      run the portal (applies migrations first)
   entitle migrate                    apply pending database migrations
-  entitle catalog apply FILE         validate a catalog file, then upsert it (idempotent)
+  entitle catalog apply FILE [--dry-run] [--json] [--verbose]
+                                     validate a catalog file, then upsert it (idempotent); --dry-run prints
+                                     what "catalog diff" prints and changes nothing
+  entitle catalog diff FILE [--json] [--verbose]
+                                     what applying the file would change, per product and plan, and who is on
+                                     each plan (names with --verbose); exit 0: nothing, 2: changes, 1: invalid
+  entitle catalog export             write the current catalog as a catalog file (apply it: nothing changes)
   entitle demo seed                  apply the demo catalog and seed demo accounts into an empty database
   entitle accounts list              list accounts with plan, status and members
   entitle accounts show SLUG [--json]
@@ -54,6 +60,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(status.code)
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "entitle:", err)
 		}
@@ -83,11 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, logger)
 	case args[0] == "migrate":
 		return migrate(ctx, cfg, stdout)
-	case cmd == "catalog apply":
-		if len(args) != 3 {
-			return errors.New("catalog apply needs exactly one FILE: entitle catalog apply catalog.yaml")
-		}
-		return catalogApply(ctx, cfg, args[2], stdout)
+	case args[0] == "catalog":
+		return catalogCommand(ctx, cfg, args[1:], stdout)
 	case cmd == "demo seed":
 		return demoSeed(ctx, cfg, stdout)
 	case cmd == "accounts list":

@@ -83,6 +83,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
 	defer func() { stopSweep(); <-sweepDone; reconciler.Close() }()
 
+	stopIdP, err := startDemoIdP(ctx, s, cfg, logger) // single sign-on: the demo account's identity provider
+	if err != nil {
+		return err
+	}
+	defer stopIdP()
+
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
