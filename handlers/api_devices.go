@@ -231,12 +231,7 @@ func (h *Handler) deviceProblem(err error) error {
 				p.retryAfter = max(next.Sub(h.Clock.Now()), time.Second)
 			}
 		case refused.Full():
-			per := "for the account"
-			if refused.Per == licensing.PerSeat {
-				per = "per seat holder"
-			}
-			p = problem(http.StatusConflict, "machine-limit-reached", "Machine limit reached",
-				fmt.Sprintf("The plan allows %s machines %s (%s), and all are active: deactivate one first.", limitText(d.Limit), per, refused.Feature))
+			p = problem(http.StatusConflict, "machine-limit-reached", "Machine limit reached", machineLimitSentence(refused))
 		default:
 			p = problem(http.StatusForbidden, "no-access", "The account has no access to this feature",
 				fmt.Sprintf("%s refused: %s.", refused.Feature, d.Reason))
@@ -259,4 +254,14 @@ func limitText(limit *int64) string {
 		return "unlimited"
 	}
 	return fmt.Sprint(*limit)
+}
+
+// machineLimitSentence names the machine limit a refused activation ran
+// into, for the API's problem and the portal's form alike.
+func machineLimitSentence(r *store.DeviceRefusedError) string {
+	per := "for the account"
+	if r.Per == licensing.PerSeat {
+		per = "per seat holder"
+	}
+	return fmt.Sprintf("The plan allows %s machines %s (%s), and all are active: deactivate one first.", limitText(r.Decision.Limit), per, r.Feature)
 }

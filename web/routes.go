@@ -183,6 +183,13 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/settings/api-keys/:id/revoke", h.RevokeAPIKey, requires(licensing.ManageAPIKeys))
 	signedIn.GET("/settings/licence", h.DownloadLicence, requires(licensing.ManageAPIKeys))
 	signedIn.GET("/settings/licence/keys.json", h.DownloadPublicKeys, requires(licensing.ManageAPIKeys))
+	// Devices: machines activated in the vendor's applications (members
+	// their own, admins all) and the floating licences in use.
+	signedIn.GET("/devices", h.Devices, requires(licensing.ManageOwnDevices))
+	signedIn.POST("/devices/machines/:id/deactivate", h.DeactivateDevice, requires(licensing.ManageOwnDevices))
+	signedIn.GET("/devices/machines/:id/licence", h.DownloadMachineLicence, requires(licensing.ManageDevices))
+	signedIn.POST("/devices/activate", h.ActivateFromRequest, requires(licensing.ManageDevices))
+	signedIn.POST("/devices/leases/:id/release", h.ReleaseLease, requires(licensing.ManageDevices))
 
 	// Insights (issue #9): figures, trends, idle seats and the compliance
 	// report; the stream pushes the live fragment on every change (no gzip
