@@ -67,10 +67,13 @@ func (h *Handler) APICheckOutLease(c echo.Context) error {
 func (h *Handler) APIHeartbeatLease(c echo.Context) error {
 	key := APIKeyOf(c)
 	ctx := c.Request().Context()
-	if _, err := h.Store.HeartbeatLease(ctx, key.AccountID, c.Param("lease")); err != nil {
-		return h.deviceProblem(err)
+	var l store.Lease
+	var err error
+	if h.Leases != nil {
+		l, err = h.Leases.Heartbeat(ctx, key.AccountID, c.Param("lease"))
+	} else if _, err = h.Store.HeartbeatLease(ctx, key.AccountID, c.Param("lease")); err == nil {
+		l, err = h.Store.Lease(ctx, key.AccountID, c.Param("lease"))
 	}
-	l, err := h.Store.Lease(ctx, key.AccountID, c.Param("lease"))
 	if err != nil {
 		return h.deviceProblem(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/entitle-dev/entitle/licensing"
 )
@@ -16,6 +17,7 @@ import (
 // Lease is one checked-out slot of a concurrent feature's pool.
 type Lease struct {
 	ID            int64          `db:"id"`
+	AccountID     int64          `db:"account_id"`
 	Token         string         `db:"token"`
 	Feature       string         `db:"feature_key"`
 	FeatureName   string         `db:"feature_name"`
@@ -68,12 +70,22 @@ l.checked_out_at, l.heartbeat_at, l.expires_at, l.released_at, l.release_reason`
 UPDATE lease SET heartbeat_at = $3, expires_at = $3 + make_interval(secs => ttl_seconds)
 WHERE token = $1 AND account_id = $2 AND released_at IS NULL AND expires_at > $3
 RETURNING id, expires_at`
-	leaseByTokenSQL = `SELECT` + leaseColumns + `
+	// The batch form: one UPDATE for every heartbeat that arrived while the
+	// previous batch was being written; each pair keeps its account.
+	heartbeatLeasesSQL = `
+WITH renewed AS (
+  UPDATE lease l SET heartbeat_at = $3, expires_at = $3 + make_interval(secs => l.ttl_seconds)
+  FROM (SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[]) AS r(account_id, token)) r
+  WHERE l.token = r.token AND l.account_id = r.account_id AND l.released_at IS NULL AND l.expires_at > $3
+  RETURNING l.*)
+SELECT l.account_id,` + leaseColumns + `
+FROM renewed l JOIN feature f ON f.id = l.feature_id`
+	leaseByTokenSQL = `SELECT l.account_id,` + leaseColumns + `
 FROM lease l JOIN feature f ON f.id = l.feature_id WHERE l.token = $1 AND l.account_id = $2`
 	checkInLeaseSQL = `
 UPDATE lease SET released_at = $3, release_reason = 'checked_in'
 WHERE token = $1 AND account_id = $2 AND released_at IS NULL AND expires_at > $3`
-	liveLeasesSQL = `SELECT` + leaseColumns + `
+	liveLeasesSQL = `SELECT l.account_id,` + leaseColumns + `
 FROM lease l JOIN feature f ON f.id = l.feature_id
 WHERE l.account_id = $1 AND l.released_at IS NULL AND l.expires_at > $2
 ORDER BY l.checked_out_at, l.id`
@@ -159,6 +171,43 @@ func (s *Store) HeartbeatLease(ctx context.Context, accountID int64, token strin
 		return time.Time{}, s.leaseGone(ctx, accountID, token, now)
 	}
 	return row.ExpiresAt, err
+}
+
+// LeaseRef names a lease of an account, for a batch of heartbeats.
+type LeaseRef struct {
+	AccountID int64
+	Token     string
+}
+
+// HeartbeatLeases renews many leases in one statement (the heartbeat
+// group commit) and returns, for each ref, the renewed lease or why it
+// holds no slot (*LeaseGoneError, ErrNotFound). Each ref is renewed only
+// within its own account.
+func (s *Store) HeartbeatLeases(ctx context.Context, refs []LeaseRef) ([]Lease, []error, error) {
+	accounts := make([]int64, len(refs))
+	tokens := make([]string, len(refs))
+	for i, r := range refs {
+		accounts[i], tokens[i] = r.AccountID, r.Token
+	}
+	now := s.Now()
+	var renewed []Lease
+	if err := s.db.SelectContext(ctx, &renewed, heartbeatLeasesSQL, pq.Array(accounts), pq.Array(tokens), now); err != nil {
+		return nil, nil, err
+	}
+	byToken := make(map[LeaseRef]Lease, len(renewed))
+	for _, l := range renewed {
+		byToken[LeaseRef{l.AccountID, l.Token}] = l
+	}
+	leases, errs := make([]Lease, len(refs)), make([]error, len(refs))
+	for i, r := range refs {
+		l, ok := byToken[r]
+		if !ok {
+			errs[i] = s.leaseGone(ctx, r.AccountID, r.Token, now)
+			continue
+		}
+		leases[i] = l
+	}
+	return leases, errs, nil
 }
 
 // leaseGone explains why a lease holds no slot.
