@@ -63,6 +63,21 @@ func (h *Handler) renderDevices(c echo.Context, cur store.Session, status int, v
 		csrf, _ := c.Get(ctxCSRF).(string)
 		return render(c, status, views.DevicesLive(v, csrf))
 	}
+	if v.Admin {
+		pools, err := h.Store.LeaseUsage(ctx, cur.AccountID, 14)
+		if err != nil {
+			return err
+		}
+		for _, p := range pools {
+			row := views.PoolUsageRow{Name: p.Name, Pool: p.Pool, InUse: p.InUse}
+			for i := len(p.Days) - 1; i >= 0; i-- {
+				if d := p.Days[i]; d.Peak > 0 || d.Denials > 0 {
+					row.Days = append(row.Days, views.PoolDayRow{Day: d.Day, Peak: d.Peak, Denials: d.Denials})
+				}
+			}
+			v.Pools = append(v.Pools, row)
+		}
+	}
 	return render(c, status, views.DevicesPage(h.shell(c, "Devices", "devices"), v))
 }
 

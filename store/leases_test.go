@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -202,5 +203,41 @@ func TestCheckoutRefusesWhatThePlanLacks(t *testing.T) {
 	}
 	if n := queryInt(t, s, `SELECT count(*) FROM lease_denial WHERE account_id = $1`, globex); n != 0 {
 		t.Fatalf("a refusal for no access counted as a full pool: %d", n)
+	}
+}
+
+func TestLeaseUsageShowsPeakPerDayAgainstThePoolAndDenials(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 6, 10, 9, 0, 0, 0, time.UTC)
+	clock := &fixedClock{now: t0.AddDate(0, 0, -1)}
+	s := storetest.NewDemo(t, clock)
+	ctx := context.Background()
+	globex := accountID(t, s, "globex")
+	take := func(n int) {
+		for range n {
+			if _, err := s.CheckOutLease(ctx, globex, store.LeaseRequest{Feature: "desktop_floating"}); err != nil {
+				var refused *store.DeviceRefusedError
+				if !errors.As(err, &refused) {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	take(5) // yesterday: 3 held, 2 refused; they expire two minutes later
+	clock.now = t0
+	take(1)
+	usage, err := s.LeaseUsage(ctx, globex, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(usage) != 1 || usage[0].Feature != "desktop_floating" || usage[0].Pool == nil || *usage[0].Pool != 3 || usage[0].InUse != 1 {
+		t.Fatalf("usage = %+v", usage)
+	}
+	var peaks, denials []int
+	for _, d := range usage[0].Days {
+		peaks, denials = append(peaks, d.Peak), append(denials, d.Denials)
+	}
+	if fmt.Sprint(peaks) != "[0 3 1]" || fmt.Sprint(denials) != "[0 2 0]" {
+		t.Fatalf("peaks %v denials %v, want [0 3 1] and [0 2 0]", peaks, denials)
 	}
 }

@@ -1,5 +1,7 @@
 package views
 
+import "strconv"
+
 // personLabel shows who or where a device belongs to, or a dash when the
 // application did not say.
 func personLabel(s string) string {
@@ -7,4 +9,12 @@ func personLabel(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// poolLabel is a floating licence pool's size.
+func poolLabel(pool *int64) string {
+	if pool == nil {
+		return "unlimited pool"
+	}
+	return "pool of " + strconv.FormatInt(*pool, 10)
 }

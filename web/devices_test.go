@@ -67,6 +67,9 @@ func TestAdminSeesDevicesAndLeasesAndFreesThem(t *testing.T) {
 	if got := rows(doc, "lease-user"); len(got) != 1 || got[0] != "carol@globex.test" || text(doc, "lease-machine") != "ws-c" {
 		t.Fatalf("owner sees leases %v", got)
 	}
+	if text(doc, "pool-peak") != "1" || text(doc, "pool-denials") != "0" || !strings.Contains(text(doc, "pool-usage"), "pool of 3, 1 in use now") {
+		t.Fatalf("pool usage: %q", text(doc, "pool-usage"))
+	}
 	// Force release, answered with a redirect and a flash.
 	form := doc.Find(`[data-testid="lease-row"] form`)
 	action, _ := form.Attr("action")
