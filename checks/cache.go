@@ -28,6 +28,7 @@ type Cache struct {
 	mu       sync.RWMutex
 	accounts map[int64]*stateEntry
 	keys     *keyCache
+	refs     accountRefs // vendor keys' account names
 
 	uses  *useBatch
 	hooks []func(payload string)
@@ -52,6 +53,8 @@ func New(s *store.Store, logger *slog.Logger) *Cache {
 	c := &Cache{store: s, logger: logger, maxAge: cacheMaxAge,
 		accounts: map[int64]*stateEntry{}, keys: newKeyCache(storeKeys{s}), uses: newUseBatch()}
 	s.OnCommittedChange(c.invalidate)
+	s.OnCommittedChange(c.refs.invalidate)
+	c.OnNotify(c.refs.invalidate)
 	return c
 }
 

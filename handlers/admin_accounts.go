@@ -30,6 +30,9 @@ func (h *Handler) AdminHome(c echo.Context) error {
 	v := views.AdminAccountSearch{Query: q.Text, Plan: q.Plan, Status: q.Status, Plans: res.Plans,
 		Statuses: consoleStatuses, Total: res.Total, Page: res.Page,
 		Pages: (res.Total + res.PerPage - 1) / res.PerPage}
+	if st, ok := CurrentStaff(c); ok {
+		v.CanCreate = st.Can(store.CanCreateAccounts)
+	}
 	for _, a := range res.Accounts {
 		v.Rows = append(v.Rows, views.AdminAccountRow{Slug: a.Slug, Name: a.Name, Plan: a.Plan.String,
 			Status: a.Status.String, Members: a.Members})

@@ -68,7 +68,7 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		pv.Retired = !p.Buyable && pv.Current && !pv.Pilot
 		pv.RegionRestricted = !p.Available && !pv.Current
 		if p.PriceID.Valid {
-			pv.Price = views.FormatMoney(p.UnitAmount, p.Currency) + map[bool]string{true: " per seat / month", false: " / month"}[p.SeatBased]
+			pv.Price = views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)
 		}
 		if p.PriceID.Valid && p.Buyable && !pv.RegionRestricted {
 			switch {

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/store"
 )
 
 // addFlash keeps a one-time message in the signed cookie name (the staff
@@ -54,4 +57,12 @@ func (h *Handler) showFlash(c echo.Context) {
 	if msg := h.takeFlash(c, SessionCookie); msg != "" {
 		c.Set(ctxFlash, msg)
 	}
+}
+
+// asValidation tells whether err is a ValidationError, for handlers that
+// re-render their form with the messages beside the fields.
+func asValidation(err error) (*store.ValidationError, bool) {
+	var ve *store.ValidationError
+	ok := errors.As(err, &ve)
+	return ve, ok
 }

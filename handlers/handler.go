@@ -15,6 +15,7 @@ import (
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
@@ -45,6 +46,8 @@ type Handler struct {
 
 	// SSO is the OpenID Connect relying party of every account.
 	SSO *sso.Service
+	// Webhooks is the address policy endpoints are registered under.
+	Webhooks outbound.Guard
 }
 
 // Cookie and context names shared with web's middleware.
@@ -80,13 +83,18 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 	s := views.Shell{Title: title, Active: active}
 	s.CSRF, _ = c.Get(ctxCSRF).(string)
 	if cur, ok := Current(c); ok {
-		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName}
+		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName, AccountSlug: cur.AccountSlug}
 		s.Banners = h.accountBanners(c, cur.AccountID)
 		if cur.Impersonated() {
 			s.Impersonation = impersonationBanner(cur, h.Clock.Now())
+		} else {
+			s.User.Accounts = h.accountChoices(c, cur)
 		}
 	}
 	s.Flash, _ = c.Get(ctxFlash).(string)
+	if s.Flash == "" {
+		s.Flash = h.takeFlash(c, SessionCookie)
+	}
 	return s
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
 
@@ -43,19 +42,6 @@ func (h *Handler) Login(c echo.Context) error {
 		return err
 	}
 	return h.startSession(c, login)
-}
-
-// startSession starts a fresh session for a sign-in and lands on the
-// overview.
-func (h *Handler) startSession(c echo.Context, login store.Login) error {
-	token, err := h.Store.CreateCustomerSession(c.Request().Context(), login)
-	if err != nil {
-		return err
-	}
-	if err := h.saveSessionCookie(c, SessionCookie, token); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/")
 }
 
 // Logout ends the session in the database and clears the cookie.

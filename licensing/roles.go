@@ -52,6 +52,9 @@ const (
 	// Single sign-on: the identity provider, the email domains it covers,
 	// "require SSO" and the break-glass owner.
 	ManageSSO Action = "sso.manage"
+	// Alerts: mail when usage nears its limit, a seat pool is full with
+	// people waiting, or a trial is ending; each person switches their own.
+	ReceiveAlerts Action = "alerts.receive"
 	// Devices: every member sees and deactivates their own machines;
 	// admins see every machine and floating lease of the account, and
 	// deactivate or force-release any.
@@ -62,7 +65,7 @@ const (
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ManageOwnDevices, ManageDevices}
+	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ReceiveAlerts, ManageOwnDevices, ManageDevices}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -89,6 +92,7 @@ var Permissions = map[Action][]Role{
 	// Provisioning (issue #8).
 	ManageProvisioning: {Owner, Admin},
 	ManageSSO:          {Owner, Admin},
+	ReceiveAlerts:      {Owner, Admin},
 	ManageOwnDevices:   {Owner, Admin, Billing, Member},
 	ManageDevices:      {Owner, Admin},
 }

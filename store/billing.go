@@ -141,17 +141,8 @@ func (s *Store) BillingState(ctx context.Context, accountID int64) (BillingState
 	}
 	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
 
-	var features []struct {
-		Key    string `db:"key"`
-		Name   string `db:"name"`
-		Kind   string `db:"kind"`
-		Period string `db:"period"`
-	}
-	if err := s.db.SelectContext(ctx, &features, productFeaturesSQL, st.ProductID); err != nil {
+	if st.Features, err = s.productFeatures(ctx, st.ProductID); err != nil {
 		return st, err
-	}
-	for _, f := range features {
-		st.Features = append(st.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
 	}
 	var current []string
 	if st.Subscription != nil {
@@ -222,4 +213,47 @@ func (s *Store) SetStripeCustomer(ctx context.Context, actor Actor, accountID in
 		return audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "billing.customer_create",
 			TargetType: "account", TargetID: itoa(accountID), After: map[string]any{"stripe_customer": customerID}})
 	})
+}
+
+// productFeatures lists a product's features in catalog order.
+func (s *Store) productFeatures(ctx context.Context, productID int64) ([]licensing.Feature, error) {
+	var rows []struct {
+		Key    string `db:"key"`
+		Name   string `db:"name"`
+		Kind   string `db:"kind"`
+		Period string `db:"period"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, productFeaturesSQL, productID); err != nil {
+		return nil, err
+	}
+	out := make([]licensing.Feature, 0, len(rows))
+	for _, f := range rows {
+		out = append(out, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
+	}
+	return out, nil
+}
+
+// Pricing is the catalog as the public pricing page shows it: the first
+// product's features and the plans a visitor is offered (no pilot or
+// retired plans), with their values, in rank order.
+func (s *Store) Pricing(ctx context.Context) (BillingState, error) {
+	var st BillingState
+	var product struct {
+		ID   int64  `db:"id"`
+		Key  string `db:"key"`
+		Name string `db:"name"`
+	}
+	err := s.db.GetContext(ctx, &product, firstProductSQL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, ErrNotFound
+	}
+	if err != nil {
+		return st, err
+	}
+	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
+	if st.Features, err = s.productFeatures(ctx, st.ProductID); err != nil {
+		return st, err
+	}
+	st.Plans, err = s.PlansOffered(ctx, st.ProductID, 0)
+	return st, err
 }

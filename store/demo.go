@@ -80,8 +80,13 @@ func DemoLogins() []DemoLogin {
 	for _, a := range demoAccounts {
 		out = append(out, DemoLogin{a.owner, "owner of " + a.name + " (" + a.plan + ", " + a.status + ")", "/login"})
 	}
+	out = append(out, DemoLogin{DemoTwoAccountPerson, "admin of Initech and billing of Umbrella (account switcher)", "/login"})
 	for _, s := range demoStaff {
-		out = append(out, DemoLogin{s.email, "vendor " + s.role, "/admin/login"})
+		role := "vendor " + s.role
+		if StaffNeedsTwoFactor(s.role) {
+			role += " (two-factor: secret " + DemoTOTPSecret + ")"
+		}
+		out = append(out, DemoLogin{s.email, role, "/admin/login"})
 	}
 	return out
 }
@@ -140,6 +145,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				TargetID: st.email, After: map[string]any{"role": st.role}}); err != nil {
 				return err
 			}
+		}
+		if err := seedDemoFrontDoor(ctx, tx, now, actor, hash); err != nil { // two-factor staff, a person in two accounts
+			return fmt.Errorf("demo front door: %w", err)
 		}
 		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning (issue #8): Initech's IdP
 			return fmt.Errorf("demo provisioning: %w", err)

@@ -118,9 +118,3 @@ func publicID(prefix string) (string, error) {
 	}
 	return prefix + hex.EncodeToString(b), nil
 }
-
-// Actor is the key as the actor of what an application does with it
-// (machine activations).
-func (k APIKey) Actor() Actor {
-	return Actor{Type: "api_key", ID: itoa(k.ID), Label: k.Name + " (" + k.Prefix + ")"}
-}

@@ -203,8 +203,21 @@ func (s *Store) IssueLicence(ctx context.Context, accountID int64, opts LicenceO
 		return nil, err
 	}
 	now := s.Now()
-	return licensing.SignLicence(licensing.Licence{ID: hex.EncodeToString(idBytes), IssuedAt: now,
-		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state, Machine: opts.Machine}, keyID, priv)
+	lic := licensing.Licence{ID: hex.EncodeToString(idBytes), IssuedAt: now,
+		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state, Machine: opts.Machine}
+	file, err := licensing.SignLicence(lic, keyID, priv)
+	if err != nil {
+		return nil, err
+	}
+	// The vendor's systems hear of every licence issued (licence.issued).
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		return emitWebhookLocked(ctx, tx, now, accountID, EventLicenceIssued, map[string]any{"licence_id": lic.ID,
+			"key_id": keyID, "issued_at": lic.IssuedAt, "valid_until": lic.ValidUntil, "grace_until": lic.GraceUntil})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // sealKey encrypts a private key with AES-256-GCM under a key derived from

@@ -215,7 +215,7 @@ func DevicesPage(s Shell, v DevicesView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					} else {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<div class=\"table-wrap\"><table data-testid=\"pool-days\"><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Peak in use</th><th scope=\"col\">Turned away</th></tr></thead> <tbody>")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<div class=\"table-scroll\"><table data-testid=\"pool-days\"><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Peak in use</th><th scope=\"col\">Turned away</th></tr></thead> <tbody>")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
@@ -374,7 +374,7 @@ func DevicesLive(v DevicesView, csrf string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<div class=\"table-wrap\"><table data-testid=\"machines\"><thead><tr><th scope=\"col\">Machine</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<div class=\"table-scroll\"><table data-testid=\"machines\"><thead><tr><th scope=\"col\">Machine</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -574,7 +574,7 @@ func DevicesLive(v DevicesView, csrf string) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<div class=\"table-wrap\"><table data-testid=\"leases\"><thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Who</th><th scope=\"col\">Where</th><th scope=\"col\">Since</th><th scope=\"col\">Expires</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<div class=\"table-scroll\"><table data-testid=\"leases\"><thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Who</th><th scope=\"col\">Where</th><th scope=\"col\">Since</th><th scope=\"col\">Expires</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

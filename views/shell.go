@@ -29,6 +29,15 @@ type User struct {
 	Name        string
 	Role        string
 	AccountName string
+	AccountSlug string
+	// Accounts lists every account the person may switch to (the switcher
+	// shows when there are two or more).
+	Accounts []AccountChoice
+}
+
+// AccountChoice is one account of the switcher.
+type AccountChoice struct {
+	Slug, Name, Role string
 }
 
 // Banner is an account-wide notice (past due, over-allocated, ...).
@@ -58,6 +67,7 @@ var Nav = []NavItem{
 	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	// Vendor console (issue #5): the customer's view of support sessions.
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
 	// Insights (issue #9): allocation, consumption, waste and compliance.
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.

@@ -17,6 +17,7 @@ import (
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -52,6 +53,9 @@ type Options struct {
 	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
 	// resolver, sealing client secrets with Licences.Secret).
 	SSO *sso.Service
+	// Webhooks is the address policy outbound endpoints are registered
+	// under (the zero Guard: https and public addresses only).
+	Webhooks outbound.Guard
 }
 
 // New builds the server with every route mounted.
@@ -77,7 +81,8 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler, SSO: opts.SSO, Leases: leases.New(opts.Store)}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks,
+		Leases: leases.New(opts.Store)}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -88,11 +90,21 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	defer stopIdP()
+	// Outbound webhooks: the dispatcher delivers the event outbox to the
+	// vendor's endpoints.
+	guard, err := cfg.WebhookGuard()
+	if err != nil {
+		return err
+	}
+	dispatcher := &outbound.Dispatcher{Store: s, Client: guard.Client(), Logger: logger, Interval: cfg.WebhooksInterval,
+		ConsoleURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	go dispatcher.Run(ctx)
+	go runAlerts(ctx, s, cfg.AlertsInterval, logger) // trials ending, full seat pools
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg, Reconciler: reconciler})
+		Metrics: reg, Reconciler: reconciler, Webhooks: guard})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
