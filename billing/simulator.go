@@ -229,6 +229,20 @@ func (s *Simulator) StartTrial(ctx context.Context, subID, priceID string, quant
 	})
 }
 
+// ExtendTrial moves the trial's end, as Stripe does when trial_end is
+// updated: the period ends with the trial, nothing is charged now.
+func (s *Simulator) ExtendTrial(ctx context.Context, subID string, trialEnd time.Time) error {
+	return s.update(ctx, subID, func(_ *store.SimAccount, sub *store.SimSubscription, now time.Time, evs *events) error {
+		if sub.Status != "trialing" {
+			return &ProviderError{Message: "Only a trialing subscription's trial can be extended."}
+		}
+		sub.TrialEnd.Time, sub.TrialEnd.Valid = trialEnd, true
+		sub.CurrentPeriodEnd = trialEnd
+		evs.subscription("customer.subscription.updated", sub, now)
+		return nil
+	})
+}
+
 // SetCancelAtPeriodEnd cancels at period end, or resumes.
 func (s *Simulator) SetCancelAtPeriodEnd(ctx context.Context, subID string, cancel bool) error {
 	return s.update(ctx, subID, func(_ *store.SimAccount, sub *store.SimSubscription, now time.Time, evs *events) error {

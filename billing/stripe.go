@@ -245,6 +245,14 @@ func (s *Stripe) StartTrial(ctx context.Context, subID, priceID string, quantity
 	return providerError(err)
 }
 
+// ExtendTrial sets a new trial end; Stripe moves the first invoice with it
+// and sends customer.subscription.updated, which the worker applies.
+func (s *Stripe) ExtendTrial(ctx context.Context, subID string, trialEnd time.Time) error {
+	_, err := s.subs.Update(subID, withContext(ctx, &stripe.SubscriptionParams{
+		TrialEnd: stripe.Int64(trialEnd.Unix()), ProrationBehavior: stripe.String("none")}))
+	return providerError(err)
+}
+
 // SetCancelAtPeriodEnd cancels at period end, or resumes.
 func (s *Stripe) SetCancelAtPeriodEnd(ctx context.Context, subID string, cancel bool) error {
 	_, err := s.subs.Update(subID, withContext(ctx, &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(cancel)}))

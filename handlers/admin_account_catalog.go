@@ -3,9 +3,12 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -14,11 +17,54 @@ import (
 // console page.
 func (h *Handler) adminAccountCatalog(c echo.Context, acct store.Account, canEdit bool) (views.AdminAccountCatalog, error) {
 	v := views.AdminAccountCatalog{Country: acct.Country.String, CountryInput: acct.Country.String, CanEdit: canEdit}
-	pilots, err := h.Store.PilotPlans(c.Request().Context(), acct.ID)
+	staff, _ := CurrentStaff(c)
+	v.Trial.CanExtend = staff.Can(store.CanManageGrants) && h.Billing != nil
+	v.Trial.DaysInput = "7"
+	ctx := c.Request().Context()
+	subs, err := h.Store.Subscriptions(ctx, acct.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, sub := range subs {
+		if sub.Status == string(licensing.Trialing) && sub.TrialEndsAt.Valid {
+			v.Trial.EndsAt = sub.TrialEndsAt.Time
+		}
+	}
+	pilots, err := h.Store.PilotPlans(ctx, acct.ID)
 	for _, p := range pilots {
 		v.Pilots = append(v.Pilots, views.AdminPilotPlan{ProductKey: p.ProductKey, PlanKey: p.PlanKey, Name: p.Name, Listed: p.Listed})
 	}
 	return v, err
+}
+
+// ExtendTrial gives a trialing account more days, through the billing
+// provider; a refused form shows its messages beside the fields.
+func (h *Handler) ExtendTrial(c echo.Context) error {
+	if h.Billing == nil {
+		return echo.ErrNotFound
+	}
+	slug, daysInput, reason := c.Param("slug"), c.FormValue("days"), c.FormValue("reason")
+	acct, err := h.Store.AccountBySlug(c.Request().Context(), slug)
+	if err != nil {
+		return err
+	}
+	days, convErr := strconv.Atoi(strings.TrimSpace(daysInput))
+	if convErr != nil {
+		err = store.Invalid("days", "enter a whole number of days")
+	} else {
+		_, err = h.Billing.ExtendTrial(c.Request().Context(), actorFrom(c), acct.ID, days, reason)
+	}
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return h.adminAccountPage(c, http.StatusUnprocessableEntity, func(a *views.AdminAccount) {
+			a.Catalog.Trial.DaysInput, a.Catalog.Trial.ReasonInput, a.Catalog.Trial.Errors = daysInput, reason, ve.Fields
+		})
+	}
+	if err != nil {
+		return err
+	}
+	h.addConsoleFlash(c, "Trial extension sent to billing: the new end shows once its confirmation lands.")
+	return redirectAfterPost(c, "/admin/accounts/"+slug+"#region-and-pilots")
 }
 
 // SetAccountCountry sets the account's country, which regional rules read.

@@ -19,16 +19,20 @@ CREATE TABLE webhook_endpoint (
 );
 
 -- Per-account sequence numbers, so receivers can order an account's events.
+-- The account_id columns of these tables carry no foreign key on purpose:
+-- they are written under the account's audit lock, and a key check would
+-- take a share lock on the account row, which other transactions lock
+-- before taking the audit lock (a deadlock). Accounts are never deleted.
 CREATE TABLE webhook_sequence (
-    account_id bigint PRIMARY KEY REFERENCES account (id),
+    account_id bigint PRIMARY KEY,
     last_seq   bigint NOT NULL
 );
 
 CREATE TABLE webhook_event (
     id          bigserial PRIMARY KEY,
     message_id  text NOT NULL UNIQUE, -- webhook-id: receivers de-duplicate by it
-    account_id  bigint REFERENCES account (id), -- null: a test event
-    seq         bigint NOT NULL,                -- 0 for a test event
+    account_id  bigint,               -- null: a test event
+    seq         bigint NOT NULL,      -- 0 for a test event
     type        text NOT NULL,
     payload     jsonb NOT NULL,       -- the whole body as sent
     created_at  timestamptz NOT NULL,
@@ -40,7 +44,7 @@ CREATE INDEX webhook_event_created_idx ON webhook_event (created_at);
 -- entitlements.changed event is still to be written (by the dispatcher,
 -- which evaluates the state once for many changes in a row).
 CREATE TABLE webhook_entitlements_pending (
-    account_id bigint PRIMARY KEY REFERENCES account (id),
+    account_id bigint PRIMARY KEY,
     since      timestamptz NOT NULL
 );
 

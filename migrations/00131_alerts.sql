@@ -6,8 +6,10 @@
 -- person can switch them off for an account.
 ALTER TABLE membership ADD COLUMN alerts boolean NOT NULL DEFAULT true;
 
+-- No foreign key on account_id: rows are written under the account's audit
+-- lock (see 00130).
 CREATE TABLE alert_sent (
-    account_id bigint NOT NULL REFERENCES account (id),
+    account_id bigint NOT NULL,
     kind       text NOT NULL,  -- usage_threshold, seat_pool_full, trial_ending
     subject    text NOT NULL,  -- feature:threshold, or the subscription id
     period     text NOT NULL,  -- the usage period's start, the billing period's end, the trial's end

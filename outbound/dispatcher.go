@@ -59,11 +59,14 @@ func (d *Dispatcher) init() {
 		d.busy = map[int64]bool{}
 		d.wake = make(chan struct{}, 1)
 	}
-	if d.Batch <= 0 {
-		d.Batch = 500
-	}
 	if d.PerEndpoint <= 0 {
 		d.PerEndpoint = 16
+	}
+	// A batch to one endpoint must end within the lease even when every
+	// request takes the whole timeout; half of it, to be safe.
+	most := d.PerEndpoint * int(store.WebhookLease/Timeout) / 2
+	if d.Batch <= 0 || d.Batch > most {
+		d.Batch = min(200, most)
 	}
 	if d.Interval <= 0 {
 		d.Interval = time.Second

@@ -67,7 +67,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 
 	// Another instance takes over once the dead one's leases run out.
 	d := dispatcher(s, loopback)
-	c.Advance(2 * time.Minute)
+	c.Advance(store.WebhookLease + time.Minute)
 	drain(t, d)
 	var ids []string
 	if err := s.DB().Select(&ids, `SELECT e.message_id FROM webhook_delivery d JOIN webhook_event e ON e.id = d.event_id

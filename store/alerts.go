@@ -58,6 +58,12 @@ func mailAlert(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID int64,
 	return nil
 }
 
+func accountName(ctx context.Context, tx *sqlx.Tx, accountID int64) (string, error) {
+	var name string
+	err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID)
+	return name, err
+}
+
 func rolesFor(a licensing.Action) []string {
 	var out []string
 	for _, r := range licensing.Permissions[a] {
@@ -82,19 +88,18 @@ func usageAlerts(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID int6
 	if f.Kind == licensing.Limit { // a standing limit has no period
 		start, end = time.Time{}, time.Time{}
 	}
-	var name string
-	if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+	name, err := accountName(ctx, tx, accountID)
+	if err != nil {
 		return err
 	}
+	var emits []map[string]any
 	for _, pct := range crossed {
 		first, err := alertOnce(ctx, tx, now, accountID, alertUsage, fmt.Sprintf("%s:%d", f.Key, pct), start.Format(time.RFC3339))
-		if err != nil || !first {
+		if err != nil {
 			return err
 		}
-		if err := emitWebhookLocked(ctx, tx, now, accountID, EventUsageThreshold, map[string]any{
-			"product": product, "feature": f.Key, "threshold": pct, "limit": *d.Limit, "used": d.Used,
-			"period_start": start, "period_end": end}); err != nil {
-			return err
+		if !first {
+			continue
 		}
 		subject := fmt.Sprintf("%s has used %d%% of its %s", name, pct, f.Name)
 		body := fmt.Sprintf("%s has used %d of %d %s this period (%d%%).", name, d.Used, *d.Limit, f.Name, pct)
@@ -104,6 +109,16 @@ func usageAlerts(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID int6
 			body += " Further use is refused at the limit; upgrade the plan on the billing page to raise it."
 		}
 		if err := mailAlert(ctx, tx, now, accountID, subject, body); err != nil {
+			return err
+		}
+		emits = append(emits, map[string]any{
+			"product": product, "feature": f.Key, "threshold": pct, "limit": *d.Limit, "used": d.Used,
+			"period_start": start, "period_end": end})
+	}
+	// The events after the mail: the outbox row's key check takes a share
+	// lock on the account, which must come before the audit lock.
+	for _, data := range emits {
+		if err := emitWebhookLocked(ctx, tx, now, accountID, EventUsageThreshold, data); err != nil {
 			return err
 		}
 	}
@@ -175,20 +190,21 @@ func (s *Store) alertTrialEnding(ctx context.Context, now time.Time, accountID, 
 		if err != nil || !first {
 			return err
 		}
-		days := int(sub.TrialEndsAt.Sub(now).Hours() / 24)
-		if err := emitWebhookLocked(ctx, tx, now, accountID, EventTrialEnding, map[string]any{
-			"subscription": sub, "trial_ends_at": sub.TrialEndsAt, "days_left": days}); err != nil {
-			return err
-		}
-		var name string
-		if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+		name, err := accountName(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
 		sent = true
-		return mailAlert(ctx, tx, now, accountID, fmt.Sprintf("%s: the %s trial ends on %s", name, sub.PlanName,
+		if err := mailAlert(ctx, tx, now, accountID, fmt.Sprintf("%s: the %s trial ends on %s", name, sub.PlanName,
 			sub.TrialEndsAt.UTC().Format("2 January 2006")),
 			fmt.Sprintf("The %s trial of %s ends on %s. Choose a plan on the billing page to keep its features; "+
-				"otherwise the account falls back to its previous plan.", sub.PlanName, name, sub.TrialEndsAt.UTC().Format("2 January 2006 15:04 UTC")))
+				"otherwise the account falls back to its previous plan.", sub.PlanName, name, sub.TrialEndsAt.UTC().Format("2 January 2006 15:04 UTC"))); err != nil {
+			return err
+		}
+		// The event after the mail (the outbox's key check before the audit lock).
+		days := int(sub.TrialEndsAt.Sub(now).Hours() / 24)
+		return emitWebhookLocked(ctx, tx, now, accountID, EventTrialEnding, map[string]any{
+			"subscription": sub, "trial_ends_at": sub.TrialEndsAt, "days_left": days})
 	})
 	return sent, err
 }
@@ -208,13 +224,8 @@ func (s *Store) alertPoolFull(ctx context.Context, now time.Time, accountID, sub
 		if err != nil || !first {
 			return err
 		}
-		if err := emitWebhookLocked(ctx, tx, now, accountID, EventSeatPoolFull, map[string]any{
-			"subscription_id": sub.ID, "product": sub.Product, "seats": sub.Seats, "seats_assigned": sub.SeatsAssigned,
-			"waiting": waiting}); err != nil {
-			return err
-		}
-		var name string
-		if err := tx.GetContext(ctx, &name, alertAccountNameSQL, accountID); err != nil {
+		name, err := accountName(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
 		sent = true
@@ -222,9 +233,14 @@ func (s *Store) alertPoolFull(ctx context.Context, now time.Time, accountID, sub
 		if waiting != 1 {
 			people = fmt.Sprintf("%d people are", waiting)
 		}
-		return mailAlert(ctx, tx, now, accountID, fmt.Sprintf("%s: every %s seat is taken, %d waiting", name, sub.Product, waiting),
+		if err := mailAlert(ctx, tx, now, accountID, fmt.Sprintf("%s: every %s seat is taken, %d waiting", name, sub.Product, waiting),
 			fmt.Sprintf("All %d seats of %s (%s) are assigned and %s waiting for one. Buy seats on the billing page, "+
-				"or free seats on the seats page.", sub.Seats, name, sub.PlanName, people))
+				"or free seats on the seats page.", sub.Seats, name, sub.PlanName, people)); err != nil {
+			return err
+		}
+		return emitWebhookLocked(ctx, tx, now, accountID, EventSeatPoolFull, map[string]any{
+			"subscription_id": sub.ID, "product": sub.Product, "seats": sub.Seats, "seats_assigned": sub.SeatsAssigned,
+			"waiting": waiting})
 	})
 	return sent, err
 }

@@ -85,29 +85,9 @@ WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`
 // CreateAPIKey creates a key for the account and returns it with its token,
 // which is never stored and cannot be shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, actor Actor, accountID int64, name string, scopes []string) (string, APIKey, error) {
-	name = strings.TrimSpace(name)
-	problems := map[string]string{}
-	if name == "" {
-		problems["name"] = "give the key a name, such as the application that will use it"
-	} else if utf8.RuneCountInString(name) > 100 {
-		problems["name"] = "at most 100 characters"
-	}
-	var clean pq.StringArray
-	for _, sc := range Scopes { // canonical order, no repeats
-		if slices.Contains(scopes, sc) {
-			clean = append(clean, sc)
-		}
-	}
-	for _, sc := range scopes {
-		if !slices.Contains(Scopes, sc) {
-			problems["scopes"] = "unknown scope " + sc + "; want check, usage or license"
-		}
-	}
-	if len(clean) == 0 && problems["scopes"] == "" {
-		problems["scopes"] = "choose at least one scope"
-	}
-	if len(problems) > 0 {
-		return "", APIKey{}, &ValidationError{Fields: problems}
+	name, clean, err := checkKeyInput(name, "the application", scopes, Scopes)
+	if err != nil {
+		return "", APIKey{}, err
 	}
 	token, prefix, err := newAPIKeyToken()
 	if err != nil {
@@ -134,6 +114,36 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor Actor, accountID int64, 
 		return "", APIKey{}, err
 	}
 	return token, key, nil
+}
+
+// checkKeyInput checks a new key's name and scopes (of allowed), and
+// returns them cleaned: trimmed, scopes in allowed's order without repeats.
+func checkKeyInput(name, user string, scopes, allowed []string) (string, pq.StringArray, error) {
+	name = strings.TrimSpace(name)
+	problems := map[string]string{}
+	if name == "" {
+		problems["name"] = "give the key a name, such as " + user + " that will use it"
+	} else if utf8.RuneCountInString(name) > 100 {
+		problems["name"] = "at most 100 characters"
+	}
+	var clean pq.StringArray
+	for _, sc := range allowed { // canonical order, no repeats
+		if slices.Contains(scopes, sc) {
+			clean = append(clean, sc)
+		}
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(allowed, sc) {
+			problems["scopes"] = "unknown scope " + sc + "; want " + strings.Join(allowed, ", ")
+		}
+	}
+	if len(clean) == 0 && problems["scopes"] == "" {
+		problems["scopes"] = "choose at least one scope"
+	}
+	if len(problems) > 0 {
+		return name, nil, &ValidationError{Fields: problems}
+	}
+	return name, clean, nil
 }
 
 // APIKeys lists the account's keys, usable ones first, newest first.

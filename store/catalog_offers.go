@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -187,4 +188,20 @@ func (s *Store) SetAccountCountry(ctx context.Context, actor Actor, slug, countr
 		s.committed(accountPayload(accountID))
 	}
 	return err
+}
+
+// RecordTrialExtension audits an operator's request to extend a trial,
+// before the billing provider is asked: the provider's event then changes
+// the subscription, audited as Stripe's.
+func (s *Store) RecordTrialExtension(ctx context.Context, actor Actor, accountID, subscriptionID int64, from, to time.Time, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Invalid("reason", "say why the trial is extended")
+	}
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		return audit(ctx, tx, s.Now(), AuditEvent{AccountID: accountID, Actor: actor, Action: "billing.trial_extension",
+			TargetType: "subscription", TargetID: itoa(subscriptionID),
+			Before: map[string]any{"trial_ends_at": from.UTC().Format(time.RFC3339)},
+			After:  map[string]any{"trial_ends_at": to.UTC().Format(time.RFC3339), "reason": reason}})
+	})
 }

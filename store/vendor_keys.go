@@ -4,12 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // Vendor key scopes, beside check, usage and license.
@@ -37,29 +33,9 @@ WHERE k.account_id IS NULL ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC,
 // is never stored and cannot be shown again. It is audited in the vendor's
 // own chain.
 func (s *Store) CreateVendorKey(ctx context.Context, actor Actor, name string, scopes []string) (string, APIKey, error) {
-	name = strings.TrimSpace(name)
-	problems := map[string]string{}
-	if name == "" {
-		problems["name"] = "give the key a name, such as the backend that will use it"
-	} else if utf8.RuneCountInString(name) > 100 {
-		problems["name"] = "at most 100 characters"
-	}
-	var clean pq.StringArray
-	for _, sc := range VendorScopes {
-		if slices.Contains(scopes, sc) {
-			clean = append(clean, sc)
-		}
-	}
-	for _, sc := range scopes {
-		if !slices.Contains(VendorScopes, sc) {
-			problems["scopes"] = "unknown scope " + sc + "; want " + strings.Join(VendorScopes, ", ")
-		}
-	}
-	if len(clean) == 0 && problems["scopes"] == "" {
-		problems["scopes"] = "choose at least one scope"
-	}
-	if len(problems) > 0 {
-		return "", APIKey{}, &ValidationError{Fields: problems}
+	name, clean, err := checkKeyInput(name, "the backend", scopes, VendorScopes)
+	if err != nil {
+		return "", APIKey{}, err
 	}
 	token, prefix, err := newAPIKeyToken()
 	if err != nil {

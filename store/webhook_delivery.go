@@ -18,10 +18,11 @@ import (
 // disabled (and the operators are mailed).
 const WebhookRetention = 72 * time.Hour
 
-// webhookLease is how long a claimed delivery is left alone: longer than
-// any attempt takes, so that a process killed mid-delivery leaves it to be
-// taken again once the lease runs out (at least once, never lost).
-const webhookLease = time.Minute
+// WebhookLease is how long a claimed delivery is left alone: longer than a
+// batch to one endpoint can take (the dispatcher sizes its batches for it),
+// so that a process killed mid-delivery leaves it to be taken again once
+// the lease runs out (at least once, never lost).
+const WebhookLease = 5 * time.Minute
 
 // WebhookBackoff is the wait after the n-th failed attempt: 5 s, 15 s,
 // 45 s, ... tripling up to 8 hours.
@@ -111,7 +112,7 @@ WHERE d.id = v.id`
 func (s *Store) ClaimWebhooks(ctx context.Context, limit int, busy []int64) ([]DueWebhook, error) {
 	now := s.Now()
 	var out []DueWebhook
-	err := s.db.SelectContext(ctx, &out, claimWebhooksSQL, now, now.Add(webhookLease), limit, pq.Int64Array(orNone(busy)))
+	err := s.db.SelectContext(ctx, &out, claimWebhooksSQL, now, now.Add(WebhookLease), limit, pq.Int64Array(orNone(busy)))
 	return out, err
 }
 

@@ -131,8 +131,16 @@ func insertWebhookEventRow(ctx context.Context, tx *sqlx.Tx, at time.Time, acct 
 // entitlementActions are the audited changes after which an account's
 // evaluated entitlements may differ.
 func changesEntitlements(action string) bool {
+	switch action {
+	case "subscription.auto_assign", "subscription.trial_will_end",
+		"subscription.migration_scheduled", "subscription.migration_notice", "subscription.migration_skipped",
+		"subscription.migration_sent_to_provider": // the provider's webhook makes that change
+		return false
+	case "account.country": // regional rules read it
+		return true
+	}
 	for _, p := range []string{"subscription.", "seat.", "grant.", "member.remove", "scim.user.delete"} {
-		if strings.HasPrefix(action, p) && action != "subscription.auto_assign" && action != "subscription.trial_will_end" {
+		if strings.HasPrefix(action, p) {
 			return true
 		}
 	}
@@ -180,7 +188,7 @@ func webhookForAudit(ctx context.Context, tx *sqlx.Tx, accountID int64, e AuditE
 		}
 		return EventAccountCreated, map[string]any{"name": a.Name, "slug": a.Slug, "external_id": a.ExternalID}, nil
 	case "subscription.create", "subscription.created", "subscription.updated", "subscription.deleted",
-		"subscription.plan_change":
+		"subscription.plan_change", "subscription.migration_moved":
 		id, err := strconv.ParseInt(e.TargetID, 10, 64)
 		if err != nil || e.TargetType != "subscription" {
 			return "", nil, nil

@@ -257,3 +257,59 @@ func TestRegionDenialThroughTheAPIAndTheOfflineLicence(t *testing.T) {
 		t.Errorf("offline dashboards in Cuba: %s", d.Decision.Reason)
 	}
 }
+
+func TestOperatorExtendsATrialFromTheConsole(t *testing.T) {
+	t.Parallel()
+	p, b := newBillingPortal(t)
+	trialEnd := func() time.Time {
+		t.Helper()
+		var end time.Time
+		if err := p.store.DB().Get(&end, `SELECT s.trial_ends_at FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.slug = 'initech'`); err != nil {
+			t.Fatal(err)
+		}
+		return end
+	}
+	before := trialEnd()
+	ops := p.staffLogin("ops@acme.test")
+	_, page := p.get(ops, "/admin/accounts/initech")
+	if page.Find(`[data-testid="trial-form"]`).Length() != 1 || !strings.Contains(text(page, "admin-trial-ends"), "Trial ends") {
+		t.Fatal("the console offers no trial extension for trialing Initech")
+	}
+	// Refused beside the fields, with the input kept.
+	res, page := p.post(ops, "/admin/accounts/initech/trial", url.Values{"_csrf": {csrfToken(page)}, "days": {"400"}, "reason": {""}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "trial-days-error"), "1 to 90") ||
+		page.Find(`[data-testid="trial-days"]`).AttrOr("value", "") != "400" {
+		t.Fatalf("400 days: %d %q", res.StatusCode, text(page, "trial-days-error"))
+	}
+	res, page = p.post(ops, "/admin/accounts/initech/trial", url.Values{"_csrf": {csrfToken(page)}, "days": {"7"}, "reason": {" "}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "trial-reason-error"), "say why") {
+		t.Fatalf("no reason: %d %q", res.StatusCode, text(page, "trial-reason-error"))
+	}
+	support := p.staffLogin("support@acme.test")
+	if res, _ := p.post(support, "/admin/accounts/initech/trial", url.Values{"_csrf": {csrfToken(page)}, "days": {"7"}, "reason": {"x"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("support extending a trial: %d, want 403", res.StatusCode)
+	}
+	res, _ = p.post(ops, "/admin/accounts/initech/trial", url.Values{"_csrf": {csrfToken(page)}, "days": {"7"}, "reason": {"TICKET-42: evaluation runs late"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("extending: %d", res.StatusCode)
+	}
+	process(t, b)
+	// Stripe's times are whole seconds.
+	if after := trialEnd(); !after.Equal(before.Truncate(time.Second).Add(7 * 24 * time.Hour)) {
+		t.Fatalf("trial ends %v after extending by 7 days, was %v", after, before)
+	}
+	var reasons []string
+	p.store.DB().Select(&reasons, `SELECT after->>'reason' FROM audit_entry WHERE action = 'billing.trial_extension' AND account_id = $1`,
+		accountIDOf(t, p.store, "initech"))
+	if len(reasons) != 1 || reasons[0] != "TICKET-42: evaluation runs late" {
+		t.Errorf("audited extensions: %v", reasons)
+	}
+	// An account that is not trialing has nothing to extend.
+	_, page = p.get(ops, "/admin/accounts/globex")
+	if page.Find(`[data-testid="trial-form"]`).Length() != 0 {
+		t.Error("the console offers to extend Globex's trial, which it does not have")
+	}
+	if res, _ := p.post(ops, "/admin/accounts/globex/trial", url.Values{"_csrf": {csrfToken(page)}, "days": {"7"}, "reason": {"x"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("extending Globex's trial: %d, want 422", res.StatusCode)
+	}
+}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -58,6 +59,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	// One successful call per route, each validated by a.do.
 	key := a.newKey("globex")
 	vendor := a.newVendorKey()
+	ep, err := a.store.CreateWebhookEndpoint(context.Background(), store.SystemActor("test"),
+		store.WebhookEndpointInput{URL: "https://hooks.example.com/entitle"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	calls := map[string]int{
 		"GET /api/v1/openapi.json":                              a.get("/api/v1/openapi.json", "").status,
 		"GET /api/v1/keys":                                      a.get("/api/v1/keys", "").status,
@@ -72,6 +78,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		"GET /api/v1/accounts/{account}": a.get("/api/v1/accounts/globex", vendor).status,
 		"PATCH /api/v1/accounts/{account}": a.do(http.MethodPatch, "/api/v1/accounts/globex", vendor,
 			`{"external_id":"crm-openapi"}`).status,
+		"GET /api/v1/webhooks/endpoints":                 a.get("/api/v1/webhooks/endpoints", vendor).status,
+		"GET /api/v1/webhooks/endpoints/{id}/deliveries": a.get(fmt.Sprintf("/api/v1/webhooks/endpoints/%d/deliveries", ep.ID), vendor).status,
 	}
 	for route := range routes {
 		if status, ok := calls[route]; !ok || status >= 300 {

@@ -75,6 +75,10 @@ var routeCases = []routeCase{
 	// signing key (audited), so it counts as a change.
 	{name: "API keys page", action: licensing.ManageAPIKeys, changes: true, own: func(fixture) request { return request{method: "GET", path: "/settings/api-keys"} }},
 	{name: "support sessions", action: licensing.ViewSupport, own: func(fixture) request { return request{method: "GET", path: "/settings/support"} }},
+	{name: "alert settings", action: licensing.ReceiveAlerts, own: func(fixture) request { return request{method: "GET", path: "/settings/alerts"} }},
+	{name: "switch alerts off", action: licensing.ReceiveAlerts, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/alerts", form: url.Values{}}
+	}},
 	{name: "support consent", action: licensing.ConsentSupport, changes: true, own: func(fixture) request {
 		return request{method: "POST", path: "/settings/support", form: url.Values{"allow": {"true"}}}
 	}},
@@ -329,7 +333,7 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Insights Provisioning Single sign-on",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Alerts Insights Provisioning Single sign-on",
 		"billing@globex.test": "Overview Seats Billing Insights",
 		"alice@globex.test":   "Overview",
 	} {

@@ -137,6 +137,7 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/accounts/:slug/grants/:id/revoke", h.RevokeGrant, requireStaffCan(store.CanManageGrants))
 	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
 	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/accounts/:slug/trial", h.ExtendTrial, requireStaffCan(store.CanManageGrants))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))
@@ -211,6 +212,10 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	accountsAPI := e.Group("/api/v1/accounts", apiKeyAuth(h, limits))
 	accountsAPI.GET("", h.APIListAccounts, requireScope(store.ScopeAccountsRead))
 	accountsAPI.POST("", h.APICreateAccount, requireScope(store.ScopeAccountsWrite))
+	// Outbound webhooks as the vendor's monitoring sees them (vendor keys).
+	webhooksAPI := e.Group("/api/v1/webhooks", apiKeyAuth(h, limits), requireScope(store.ScopeWebhooks))
+	webhooksAPI.GET("/endpoints", h.APIWebhookEndpoints)
+	webhooksAPI.GET("/endpoints/:id/deliveries", h.APIWebhookDeliveries)
 	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, limits))
 	api.GET("", h.APIGetAccount, requireScope(store.ScopeAccountsRead))
 	api.PATCH("", h.APIUpdateAccount, requireScope(store.ScopeAccountsWrite))

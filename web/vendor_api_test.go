@@ -146,18 +146,18 @@ func TestAccountsAPIListsCreatesAndRenames(t *testing.T) {
 
 	// Create with an owner invitation, an external id and a trial.
 	res := a.do(http.MethodPost, "/api/v1/accounts", vendor,
-		`{"name":"Hooli","owner_email":"gavin@hooli.test","external_id":"crm-9","plan":"business","start":"trial"}`)
+		`{"name":"Initrode","owner_email":"bill@initrode.test","external_id":"crm-9","plan":"business","start":"trial"}`)
 	var created accountDoc
 	res.json(t, &created)
-	if res.status != http.StatusCreated || created.Slug != "hooli" || created.ExternalID == nil || *created.ExternalID != "crm-9" ||
+	if res.status != http.StatusCreated || created.Slug != "initrode" || created.ExternalID == nil || *created.ExternalID != "crm-9" ||
 		len(created.Subscriptions) != 1 || created.Subscriptions[0].Status != "trialing" || len(created.Entitlements) == 0 {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
-	if res.header.Get("Location") != "/api/v1/accounts/hooli" {
+	if res.header.Get("Location") != "/api/v1/accounts/initrode" {
 		t.Errorf("Location = %q", res.header.Get("Location"))
 	}
 	mails, _ := a.store.Outbox(context.Background(), 10)
-	if len(mails) == 0 || mails[0].To != "gavin@hooli.test" || !strings.Contains(mails[0].Body, "/invitations/") {
+	if len(mails) == 0 || mails[0].To != "bill@initrode.test" || !strings.Contains(mails[0].Body, "/invitations/") {
 		t.Fatalf("the owner was not invited: %+v", mails)
 	}
 	// Read it back by the vendor's id.
@@ -189,17 +189,48 @@ func TestAccountsAPIListsCreatesAndRenames(t *testing.T) {
 
 	// Rename and move the external id: the new id works at once, the old
 	// one no longer names the account.
-	res = a.do(http.MethodPatch, "/api/v1/accounts/ext:crm-9", vendor, `{"name":"Hooli XYZ","external_id":"erp-77"}`)
+	res = a.do(http.MethodPatch, "/api/v1/accounts/ext:crm-9", vendor, `{"name":"Initrode Global","external_id":"erp-77"}`)
 	res.json(t, &got)
-	if res.status != http.StatusOK || got.Name != "Hooli XYZ" || *got.ExternalID != "erp-77" {
+	if res.status != http.StatusOK || got.Name != "Initrode Global" || *got.ExternalID != "erp-77" {
 		t.Fatalf("update: %d %s", res.status, res.body)
 	}
 	a.get("/api/v1/accounts/ext:erp-77", reader).json(t, &got)
 	a.get("/api/v1/accounts/ext:crm-9", reader).problem(t, http.StatusNotFound, "not-found")
-	a.do(http.MethodPatch, "/api/v1/accounts/hooli", vendor, `{"slug":"x"}`).problem(t, http.StatusBadRequest, "invalid-request")
-	res = a.do(http.MethodPatch, "/api/v1/accounts/hooli", vendor, `{"external_id":null}`)
+	a.do(http.MethodPatch, "/api/v1/accounts/initrode", vendor, `{"slug":"x"}`).problem(t, http.StatusBadRequest, "invalid-request")
+	res = a.do(http.MethodPatch, "/api/v1/accounts/initrode", vendor, `{"external_id":null}`)
 	res.json(t, &got)
 	if got.ExternalID != nil {
 		t.Fatalf("external_id null did not clear it: %s", res.body)
 	}
+}
+
+func TestWebhookEndpointsThroughTheAPINeedTheWebhooksScope(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	ctx := context.Background()
+	ep, err := a.store.CreateWebhookEndpoint(ctx, store.SystemActor("test"), store.WebhookEndpointInput{URL: "https://crm.example.com/hooks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.SendTestWebhook(ctx, store.SystemActor("test"), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	monitor := a.newVendorKey(store.ScopeWebhooks)
+	res := a.get("/api/v1/webhooks/endpoints", monitor)
+	if res.status != http.StatusOK || strings.Contains(string(res.body), ep.Secret) || !strings.Contains(string(res.body), `"pending":1`) {
+		t.Fatalf("endpoints: %d %s", res.status, res.body)
+	}
+	var log struct {
+		Deliveries []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"deliveries"`
+	}
+	a.get("/api/v1/webhooks/endpoints/"+itoa(ep.ID)+"/deliveries?status=pending", monitor).json(t, &log)
+	if len(log.Deliveries) != 1 || log.Deliveries[0].Type != store.EventWebhookTest {
+		t.Fatalf("deliveries: %+v", log.Deliveries)
+	}
+	a.get("/api/v1/webhooks/endpoints/999/deliveries", monitor).problem(t, http.StatusNotFound, "not-found")
+	a.get("/api/v1/webhooks/endpoints", a.newVendorKey(store.ScopeCheck)).problem(t, http.StatusForbidden, "insufficient-scope")
+	a.get("/api/v1/webhooks/endpoints", a.newKey("globex")).problem(t, http.StatusForbidden, "insufficient-scope")
 }

@@ -69,7 +69,7 @@ func contains(list []string, s string) bool {
 
 func catalogCommand(ctx context.Context, cfg Config, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("catalog needs a command: apply, diff or export")
+		return errors.New("catalog needs a command: apply, diff, export or migrate")
 	}
 	switch args[0] {
 	case "apply":
@@ -84,13 +84,15 @@ func catalogCommand(ctx context.Context, cfg Config, args []string, out io.Write
 			return err
 		}
 		return catalogDiff(ctx, cfg, f, out)
+	case "migrate":
+		return catalogMigrate(ctx, cfg, args[1:], out)
 	case "export":
 		if len(args) != 1 {
 			return errors.New("catalog export takes no arguments: entitle catalog export > catalog.yaml")
 		}
 		return catalogExport(ctx, cfg, out)
 	}
-	return fmt.Errorf("unknown catalog command %q: want apply, diff or export", args[0])
+	return fmt.Errorf("unknown catalog command %q: want apply, diff, export or migrate", args[0])
 }
 
 // readCatalogFile parses and validates the whole file before anything

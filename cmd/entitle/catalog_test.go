@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
@@ -210,4 +211,62 @@ func storeDB(t *testing.T, c catalogCLI) *store.Store {
 	}
 	t.Cleanup(func() { s.DB().Close() })
 	return s
+}
+
+func TestCatalogMigratePreviewsPerAccountThenSchedules(t *testing.T) {
+	t.Parallel()
+	c := newCatalogCLI(t)
+	changed := strings.Replace(string(store.DemoCatalog()), "api_calls: 50000", "api_calls: 40000", 1)
+	if _, err := c.run("catalog", "apply", c.file("v2.yaml", changed)); err != nil {
+		t.Fatal(err)
+	}
+	date := time.Now().UTC().AddDate(0, 2, 0).Format("2006-01-02")
+	out, err := c.run("catalog", "migrate", "analytics", "team", "--to-version", "2", "--at", date, "--notice-days", "14", "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"globex (Globex): version 1 → 2 on " + date + ", owners told on ",
+		"umbrella (Umbrella): version 1 → 2 on " + date,
+		"    limit_down api_calls: 50000 → 40000",
+		"Dry run: nothing scheduled (2 accounts would move).",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	var waiting int
+	storeDB(t, c).DB().Get(&waiting, `SELECT count(*) FROM plan_migration_account`)
+	if waiting != 0 {
+		t.Fatalf("the dry run scheduled %d moves", waiting)
+	}
+
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2006-01-02")
+	if out, err := c.run("catalog", "migrate", "analytics", "team", "--to-version", "2", "--at", tomorrow, "--notice-days", "14"); err == nil ||
+		!strings.Contains(err.Error(), "cannot be given 14 days of notice") || !strings.Contains(out, "leaves less than 14 days of notice") {
+		t.Fatalf("a date too close for the notice: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{
+		{"analytics", "team", "--to-version", "two", "--at", date},
+		{"analytics", "team", "--to-version", "2", "--at", "soon"},
+		{"analytics", "team", "--to-version", "2"},
+		{"analytics", "team", "--to-version", "9", "--at", date},
+	} {
+		if _, err := c.run(append([]string{"catalog", "migrate"}, bad...)...); err == nil {
+			t.Errorf("catalog migrate %v was accepted", bad)
+		}
+	}
+
+	out, err = c.run("catalog", "migrate", "analytics", "team", "--to-version", "2", "--at", date, "--exclude", "umbrella")
+	if err != nil || !strings.Contains(out, "umbrella (Umbrella): version 1 → 2: excluded") || !strings.Contains(out, "1 account to move") {
+		t.Fatalf("schedule: %v\n%s", err, out)
+	}
+	storeDB(t, c).DB().Get(&waiting, `SELECT count(*) FROM plan_migration_account WHERE done_at IS NULL`)
+	if waiting != 1 {
+		t.Fatalf("%d moves waiting, want 1", waiting)
+	}
+	// Globex has a move waiting, so only Umbrella is a candidate now.
+	if out, _ := c.run("catalog", "migrate", "analytics", "team", "--to-version", "2", "--at", date, "--dry-run"); strings.Contains(out, "globex") {
+		t.Errorf("an account with a move waiting is offered again:\n%s", out)
+	}
 }

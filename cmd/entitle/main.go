@@ -26,6 +26,10 @@ Usage:
                                      what applying the file would change, per product and plan, and who is on
                                      each plan (names with --verbose); exit 0: nothing, 2: changes, 1: invalid
   entitle catalog export             write the current catalog as a catalog file (apply it: nothing changes)
+  entitle catalog migrate PRODUCT PLAN --to-version N --at period-end|YYYY-MM-DD [--notice-days D]
+                                     [--dry-run] [--exclude SLUG]...
+                                     move a plan's subscribers to version N: preview per account, owners mailed
+                                     D days (default 30) before, moved then by the server; audited
   entitle demo seed                  apply the demo catalog and seed demo accounts into an empty database
   entitle accounts list              list accounts with plan, status and members
   entitle accounts show SLUG [--json]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/entitle-dev/entitle/store"
 )
@@ -45,14 +44,7 @@ func vendorKeysCommand(ctx context.Context, cfg Config, verb string, args []stri
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "PREFIX\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Name, strings.Join(k.Scopes, ","),
-				k.CreatedAt.UTC().Format("2006-01-02 15:04"), orDash(k.LastUsedAt.Valid, k.LastUsedAt.Time.UTC().Format("2006-01-02 15:04")),
-				orDash(k.RevokedAt.Valid, k.RevokedAt.Time.UTC().Format("2006-01-02 15:04")))
-		}
-		return tw.Flush()
+		return printKeys(out, keys)
 	case "revoke":
 		if len(args) != 1 {
 			return errors.New("usage: entitle apikeys revoke --vendor PREFIX")
@@ -61,14 +53,12 @@ func vendorKeysCommand(ctx context.Context, cfg Config, verb string, args []stri
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if k.Prefix == args[0] || strings.HasPrefix(args[0], k.Prefix+"_") {
-				if err := s.RevokeVendorKey(ctx, store.SystemActor("entitle apikeys revoke --vendor"), k.ID); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "revoked %s (%s)\n", k.Prefix, k.Name)
-				return nil
+		if k, ok := keyByPrefix(keys, args[0]); ok {
+			if err := s.RevokeVendorKey(ctx, store.SystemActor("entitle apikeys revoke --vendor"), k.ID); err != nil {
+				return err
 			}
+			fmt.Fprintf(out, "revoked %s (%s)\n", k.Prefix, k.Name)
+			return nil
 		}
 		return fmt.Errorf("no vendor API key %q: %w", args[0], store.ErrNotFound)
 	}
