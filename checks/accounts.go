@@ -17,7 +17,8 @@ type AccountRef struct {
 // ext: and the vendor's external id) from memory, so a vendor key's check
 // costs what an account key's does. Only names that exist are kept (an
 // account created a moment ago is found at once); a change of slug or
-// external id (store.ChangedAccounts) or a lost feed empties it.
+// external id (store.ChangedAccounts) or a catch-up after a lost feed
+// empties it.
 type accountRefs struct {
 	mu    sync.RWMutex
 	byRef map[string]AccountRef
@@ -39,9 +40,9 @@ func (r *accountRefs) invalidate(payload string) {
 // Account resolves ref for a vendor key; store.ErrNotFound when no account
 // has that slug or external id.
 func (c *Cache) Account(ctx context.Context, ref string) (AccountRef, error) {
-	live := c.live.Load()
+	live := c.synced.Load()
 	var gen uint64
-	if live {
+	if live || c.withinStaleLimit() { // while the database is out of reach, the names held still serve
 		c.refs.mu.RLock()
 		a, ok := c.refs.byRef[ref]
 		gen = c.refs.gen

@@ -138,6 +138,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
 	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
 	staff.POST("/accounts/:slug/trial", h.ExtendTrial, requireStaffCan(store.CanManageGrants))
+	staff.GET("/catalog/migrate", h.AdminPlanMigration, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/catalog/migrate", h.SchedulePlanMigration, requireStaffCan(store.CanManageCatalog))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))

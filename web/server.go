@@ -20,6 +20,7 @@ import (
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Options is what the server needs from its caller.
@@ -50,6 +51,10 @@ type Options struct {
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
 
+	// Tracing makes every request a span continuing the caller's trace
+	// (cmd/entitle sets it when tracing is configured).
+	Tracing bool
+
 	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
 	// resolver, sealing client secrets with Licences.Secret).
 	SSO *sso.Service
@@ -71,7 +76,7 @@ func New(opts Options) *echo.Echo {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
 	if opts.Checks == nil {
-		opts.Checks = checks.New(opts.Store, opts.Logger)
+		opts.Checks = checks.New(opts.Store, opts.Logger, 0)
 	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
@@ -97,6 +102,9 @@ func New(opts Options) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(h, opts.Logger)
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, nil, opts.Logger)
+	}
+	if opts.Tracing {
+		e.Use(echo.WrapMiddleware(tracing.Handler))
 	}
 	e.Use(opts.Metrics.Middleware()) // insights (issue #9): by route template
 	routes(e, h, opts)
