@@ -61,7 +61,7 @@ func newServer(t testing.TB, clk licensing.Clock) *server {
 	if err := s.DB().Get(&dbName, `SELECT current_database()`); err != nil {
 		t.Fatal(err)
 	}
-	cache := checks.New(s, logger)
+	cache := checks.New(s, logger, 0)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cache.Run(runCtx, storetest.ServerURL(dbName)) }()
