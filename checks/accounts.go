@@ -19,8 +19,7 @@ type AccountRef struct {
 // costs what an account key's does: reads take no lock. Only names that
 // exist are kept (an account created a moment ago is found at once); a
 // change of slug or external id (store.ChangedAccounts) or a catch-up after
-// a lost feed
-// empties it.
+// a lost feed empties it.
 type accountRefs struct {
 	m   atomic.Pointer[sync.Map] // ref → AccountRef; nil when empty
 	mu  sync.Mutex               // orders stores with invalidations

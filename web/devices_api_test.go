@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -34,6 +35,113 @@ func exerciseDeviceRoutes(t *testing.T, a *apiInstance, key string, calls map[st
 	calls["POST /api/v1/accounts/{account}/machines/{machine}/heartbeat"] = a.do(http.MethodPost, m+"/heartbeat", key, "").status
 	calls["GET /api/v1/accounts/{account}/machines/{machine}/license"] = a.get(m+"/license", key).status
 	calls["DELETE /api/v1/accounts/{account}/machines/{machine}"] = a.do(http.MethodDelete, m, key, "").status
+
+	// The stream never ends by itself: read its first event, then hang up.
+	ev := openStream(t, a, key, "")
+	calls["GET /api/v1/accounts/{account}/stream"] = ev.status
+	ev.close()
+}
+
+// stream is an open /stream connection.
+type stream struct {
+	status int
+	events chan sseMessage
+	close  func()
+}
+
+type sseMessage struct{ id, event string }
+
+// openStream connects to the account's change stream (resuming after
+// lastID when set) and delivers its events.
+func openStream(t *testing.T, a *apiInstance, key, lastID string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.url+"/api/v1/accounts/globex/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	s := &stream{status: res.StatusCode, events: make(chan sseMessage, 16), close: func() { cancel(); res.Body.Close() }}
+	if res.Header.Get("Content-Type") != "text/event-stream" {
+		s.close()
+		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		var m sseMessage
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				m.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "event: "):
+				m.event = strings.TrimPrefix(line, "event: ")
+			case line == "" && m.event != "":
+				s.events <- m
+				m = sseMessage{}
+			}
+		}
+	}()
+	return s
+}
+
+func TestTheStreamAnnouncesChangesAndResumesWithLastEventID(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.newKey("globex", store.ScopeLicense)
+	next := func(s *stream) sseMessage {
+		t.Helper()
+		select {
+		case m := <-s.events:
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return sseMessage{}
+	}
+	s := openStream(t, a, key, "")
+	first := next(s)
+	if first.event != "changed" || first.id == "" {
+		t.Fatalf("first event: %+v", first)
+	}
+	// A change: a new version is announced.
+	if _, err := a.store.DB().Exec(`INSERT INTO entitlement_grant (account_id, kind, feature_id, enabled, reason, created_by)
+		SELECT $1, 'feature', id, true, 'pilot', 'ops@acme.test' FROM feature WHERE key = 'exports'`, a.accountID("globex")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.CheckOutLease(context.Background(), a.accountID("globex"), store.LeaseRequest{Feature: "desktop_floating"}); err != nil {
+		t.Fatal(err)
+	}
+	// The grant above was written behind the store's back; a committed
+	// change through the store (a usage report) wakes the stream.
+	if res := a.do(http.MethodPost, "/api/v1/accounts/globex/usage", a.newKey("globex"), `{"feature":"api_calls","quantity":1}`,
+		"Idempotency-Key", "stream-1"); res.status != http.StatusCreated {
+		t.Fatalf("usage: %d", res.status)
+	}
+	second := next(s)
+	if second.id == first.id {
+		t.Fatalf("the change kept the version %s", second.id)
+	}
+	s.close()
+	// Resuming from the latest version: nothing to announce. From the
+	// first: the change made meanwhile is announced at once.
+	upToDate := openStream(t, a, key, second.id)
+	defer upToDate.close()
+	select {
+	case m := <-upToDate.events:
+		t.Fatalf("resuming at the latest version announced %+v", m)
+	case <-time.After(500 * time.Millisecond):
+	}
+	behind := openStream(t, a, key, first.id)
+	defer behind.close()
+	if m := next(behind); m.id != second.id {
+		t.Fatalf("resuming behind: %+v, want version %s", m, second.id)
+	}
 }
 
 type leaseAnswer struct {

@@ -236,6 +236,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	api.POST("/machines/:machine/heartbeat", h.APIMachineHeartbeat, requireScope(store.ScopeCheck))
 	api.DELETE("/machines/:machine", h.APIDeactivateMachine, requireScope(store.ScopeCheck))
 	api.GET("/machines/:machine/license", h.APIMachineLicence, requireScope(store.ScopeCheck))
+	// SDK clients hear of the account's changes here, then fetch the
+	// signed state (/license).
+	api.GET("/stream", h.APIStream, requireScope(store.ScopeLicense))
 	// The portal's side of it: API keys and the offline licence (owner/admin).
 	signedIn.GET("/settings/api-keys", h.APIKeysPage, requires(licensing.ManageAPIKeys))
 	signedIn.POST("/settings/api-keys", h.CreateAPIKey, requires(licensing.ManageAPIKeys))

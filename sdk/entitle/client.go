@@ -43,7 +43,8 @@ type Config struct {
 	// OfflineLicence is a licence file to answer from when the server
 	// cannot be reached and the last verified state has run out.
 	OfflineLicence []byte
-	// Refresh is how often Run fetches a fresh state (default 5 minutes).
+	// Refresh is how often Run polls for a fresh state while the change
+	// stream is down (default 5 minutes; failures back off up to it).
 	Refresh time.Duration
 	// HeartbeatEvery is how often a lease is renewed (default: a third of
 	// its TTL); shorter hears of a force release sooner.
@@ -107,25 +108,6 @@ func (c *Client) Refresh(ctx context.Context) error {
 	}
 	c.state.Store(l)
 	return nil
-}
-
-// Run refreshes the state every Config.Refresh until ctx ends, retrying
-// failures with backoff (up to the refresh interval).
-func (c *Client) Run(ctx context.Context) error {
-	wait := time.Duration(0)
-	backoff := time.Second
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		if err := c.Refresh(ctx); err != nil {
-			wait, backoff = backoff, min(2*backoff, c.cfg.Refresh)
-			continue
-		}
-		wait, backoff = c.cfg.Refresh, time.Second
-	}
 }
 
 // Check decides feature for the account, or for user when not empty, in

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/sdk/entitle"
 	"github.com/entitle-dev/entitle/store"
@@ -53,8 +54,28 @@ type server struct {
 func newServer(t testing.TB, clk licensing.Clock) *server {
 	t.Helper()
 	s := storetest.NewDemo(t, clk)
-	srv := httptest.NewServer(web.New(web.Options{Store: s, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SessionSecret: []byte("sdk-secret-sdk-secret-sdk-secret-sdk")}))
+	// The check cache's listener hears every committed change (NOTIFY),
+	// as in `entitle serve`: the stream wakes on it.
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var dbName string
+	if err := s.DB().Get(&dbName, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	cache := checks.New(s, logger, 0)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = cache.Run(runCtx, storetest.ServerURL(dbName)) }()
+	t.Cleanup(func() { stop(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); !cache.Live(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the change listener did not connect")
+		}
+	}
+	opts := web.Options{Store: s, Logger: logger, Checks: cache, SessionSecret: []byte("sdk-secret-sdk-secret-sdk-secret-sdk")}
+	if clk != nil {
+		opts.Clock = clk
+	}
+	srv := httptest.NewServer(web.New(opts))
 	t.Cleanup(srv.Close)
 	acct, _ := s.AccountBySlug(context.Background(), "globex")
 	key, _, err := s.CreateAPIKey(context.Background(), store.SystemActor("test"), acct.ID, "sdk", store.Scopes)
@@ -244,5 +265,54 @@ func BenchmarkCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A change committed on the server reaches the client's answers through
+// the stream, with no polling (Refresh is an hour).
+func TestRunFollowsTheStreamSoAChangeReachesTheAnswers(t *testing.T) {
+	t.Parallel()
+	sv := newServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := entitle.New(entitle.Config{BaseURL: sv.srv.URL, APIKey: sv.key, Account: "globex", Keys: sv.keys, Refresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited in vain for %s", what)
+			}
+		}
+	}
+	access := func() bool {
+		r, err := c.Check(ctx, "dashboards", "frank@globex.test")
+		return err == nil && r.Decision.HasAccess
+	}
+	waitFor("the first state", func() bool { _, err := c.Check(ctx, "dashboards", ""); return err == nil })
+	if access() {
+		t.Fatal("frank has a seat before he is given one")
+	}
+	var owner store.Principal
+	if err := sv.store.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+		WHERE u.email = 'owner@globex.test'`).Scan(&owner.AccountID, &owner.MembershipID, &owner.UserID, &owner.Email); err != nil {
+		t.Fatal(err)
+	}
+	var sub, frank int64
+	if err := sv.store.DB().QueryRow(`SELECT s.id, m.id FROM subscription s, membership m JOIN app_user u ON u.id = m.user_id
+		WHERE s.account_id = $1 AND u.email = 'frank@globex.test'`, owner.AccountID).Scan(&sub, &frank); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sv.store.AssignSeats(ctx, owner, sub, []int64{frank}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("frank's seat to reach the client", access)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
 	}
 }
