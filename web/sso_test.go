@@ -122,17 +122,21 @@ func TestTamperedCallbacksAreRefusedAuditedAndCreateNothing(t *testing.T) {
 			return cb
 		}},
 	}
+	// One portal and provider for every case, put back after each.
+	r := newSSORig(t)
+	r.idp.SetUser(oidcdemo.User{Subject: "sub-gilfoyle", Email: "gilfoyle@piedpiper.test", Password: ssoPassword,
+		Name: "Bertram Gilfoyle", EmailVerified: true})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := newSSORig(t)
-			r.idp.SetUser(oidcdemo.User{Subject: "sub-gilfoyle", Email: "gilfoyle@piedpiper.test", Password: ssoPassword,
-				Name: "Bertram Gilfoyle", EmailVerified: true})
+			defer func() {
+				r.idp.Tamper(oidcdemo.Tampering{})
+				r.clock.set(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+				r.idp.SetUser(ssoUsers[1])
+			}()
 			c := newClient()
 			// Someone on Hooli's domain starts the sign-in; the provider
 			// vouches for tc.email.
-			start := "monica@hooli.test"
-			cb := r.atProvider(c, r.startSSO(c, start), tc.email)
+			cb := r.atProvider(c, r.startSSO(c, "monica@hooli.test"), tc.email)
 			members := r.count(`SELECT count(*) FROM membership`)
 			users := r.count(`SELECT count(*) FROM app_user`)
 			res, err := c.Get(tc.tamper(r, c, cb))
