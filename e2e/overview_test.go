@@ -23,7 +23,7 @@ func TestOwnerLogsInAndSeesTheOverview(t *testing.T) {
 	}
 	rows := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="entitlement-row"]')].map(r =>
 		r.dataset.feature + ":" + r.querySelector('[data-testid="feature-access"]').dataset.reason)`))
-	if got := strings.Join(rows, " "); got != "dashboards:ok exports:not_in_plan sso:not_in_plan api_calls:ok projects:ok" {
+	if got := strings.Join(rows, " "); got != "dashboards:ok exports:not_in_plan sso:not_in_plan api_calls:ok projects:ok desktop_floating:ok workstations:ok" {
 		t.Errorf("entitlement matrix = %s", got)
 	}
 	if got := s.textOf("feature-used"); got == "" {

@@ -53,7 +53,7 @@ func TestCheckAnswersTheDecisionForTheAccountAndItsUsers(t *testing.T) {
 	for _, e := range all.Entitlements {
 		got = append(got, e.Feature+":"+string(e.Reason))
 	}
-	if all.Account != "globex" || strings.Join(got, " ") != "dashboards:no_seat exports:not_in_plan sso:not_in_plan api_calls:no_seat projects:no_seat" {
+	if all.Account != "globex" || strings.Join(got, " ") != "dashboards:no_seat exports:not_in_plan sso:not_in_plan api_calls:no_seat projects:no_seat desktop_floating:no_seat workstations:no_seat" {
 		t.Errorf("all entitlements for frank: %s %v", all.Account, got)
 	}
 }

@@ -79,7 +79,7 @@ func TestBuyerComparesPlansWithTheCurrentOneMarked(t *testing.T) {
 	if got := strings.Join(plans, " "); got != "free team* business enterprise" {
 		t.Errorf("plans = %s", got)
 	}
-	if n := doc.Find(`[data-testid="comparison-row"]`).Length(); n != 5 {
+	if n := doc.Find(`[data-testid="comparison-row"]`).Length(); n != 7 { // the demo's 7 features
 		t.Errorf("%d feature rows", n)
 	}
 	for _, id := range []string{"choose-free", "choose-business", "choose-enterprise", "trial-business", "billing-simulated"} {

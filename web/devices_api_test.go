@@ -94,6 +94,7 @@ func TestTheStreamAnnouncesChangesAndResumesWithLastEventID(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	key := a.newKey("globex", store.ScopeLicense)
+	usageKey := a.newKey("globex", store.ScopeUsage)
 	next := func(s *stream) sseMessage {
 		t.Helper()
 		select {
@@ -109,17 +110,8 @@ func TestTheStreamAnnouncesChangesAndResumesWithLastEventID(t *testing.T) {
 	if first.event != "changed" || first.id == "" {
 		t.Fatalf("first event: %+v", first)
 	}
-	// A change: a new version is announced.
-	if _, err := a.store.DB().Exec(`INSERT INTO entitlement_grant (account_id, kind, feature_id, enabled, reason, created_by)
-		SELECT $1, 'feature', id, true, 'pilot', 'ops@acme.test' FROM feature WHERE key = 'exports'`, a.accountID("globex")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.store.CheckOutLease(context.Background(), a.accountID("globex"), store.LeaseRequest{Feature: "desktop_floating"}); err != nil {
-		t.Fatal(err)
-	}
-	// The grant above was written behind the store's back; a committed
-	// change through the store (a usage report) wakes the stream.
-	if res := a.do(http.MethodPost, "/api/v1/accounts/globex/usage", a.newKey("globex"), `{"feature":"api_calls","quantity":1}`,
+	// A change committed (a usage report): a new version is announced.
+	if res := a.do(http.MethodPost, "/api/v1/accounts/globex/usage", usageKey, `{"feature":"api_calls","quantity":1}`,
 		"Idempotency-Key", "stream-1"); res.status != http.StatusCreated {
 		t.Fatalf("usage: %d", res.status)
 	}
