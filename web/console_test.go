@@ -316,8 +316,8 @@ func TestConsoleNavigationFollowsTheRole(t *testing.T) {
 	p, _, _ := newConsolePortal(t)
 	for email, want := range map[string]string{
 		"support@acme.test": "Accounts",
-		"ops@acme.test":     "Accounts Failed events Mail outbox Billing Insights Webhooks",
-		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff Billing Insights Webhooks API keys",
+		"ops@acme.test":     "Accounts Failed events Mail outbox Billing Insights Webhooks Plan versions",
+		"admin@acme.test":   "Accounts Failed events Mail outbox Audit log Staff Billing Insights Webhooks API keys Plan versions",
 	} {
 		_, doc := p.get(p.staffLogin(email), "/admin")
 		var got []string
