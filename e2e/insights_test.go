@@ -27,7 +27,7 @@ func newLiveSession(t *testing.T) *session {
 	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
 		t.Fatal(err)
 	}
-	cache := checks.New(s, logger)
+	cache := checks.New(s, logger, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cache.Run(ctx, storetest.ServerURL(name)) }()
@@ -100,7 +100,7 @@ func TestOperatorOpensTheVendorInsights(t *testing.T) {
 	s := newSession(t)
 	s.staffLogin("ops@acme.test")
 	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
-	if got := s.textOf("vendor-sold"); got != "18" {
+	if got := s.textOf("vendor-sold"); got != "38" {
 		t.Errorf("seats sold %q", got)
 	}
 	s.run(chromedp.Click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`), chromedp.WaitVisible(tid("admin-plan")))
