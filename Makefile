@@ -22,11 +22,13 @@ build:
 	$(GO) build -o bin/entitle ./cmd/entitle
 
 # htmx comes from npm (pinned by package-lock.json) and is copied into
-# static/vendor, which the binary embeds.
+# static/vendor, which the binary embeds. axe-core (also pinned) goes to
+# e2e/vendor: the browser tests inject it; the portal never serves it.
 static: node_modules/.package-lock.json
-	@mkdir -p static/vendor
+	@mkdir -p static/vendor e2e/vendor
 	@cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	@cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-ext-sse.min.js
+	@cp node_modules/axe-core/axe.min.js e2e/vendor/axe.min.js
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@scripts/ensure-node.sh

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ var browserCtx context.Context
 
 func TestMain(m *testing.M) {
 	path, err := chromiumPath()
+	if err == nil {
+		err = loadAxe()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1) // fail, never skip: the suite promises a real browser
@@ -83,6 +87,8 @@ type session struct {
 	ctx   context.Context
 	base  string
 	store *store.Store
+	watch *watcher
+	width int64
 }
 
 func newSession(t *testing.T) *session {
@@ -91,7 +97,14 @@ func newSession(t *testing.T) *session {
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(srv.Close)
-	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+	return open(t, srv.URL, s, desktopWidth)
+}
+
+// open is one person's browser on the portal at base: a new tab, watched.
+func open(t *testing.T, base string, s *store.Store, width int64) *session {
+	t.Helper()
+	ctx := newTab(t)
+	return &session{t: t, ctx: ctx, base: base, store: s, watch: watch(t, ctx, width), width: width}
 }
 
 // newTab opens a tab in a new browser context, so that cookies are not
@@ -122,6 +135,9 @@ func (s *session) screenshot(name string) {
 	}
 	dir := "screenshots"
 	_ = os.MkdirAll(dir, 0o755)
+	if s.width != desktopWidth {
+		name += fmt.Sprintf("-%dpx", s.width)
+	}
 	file := filepath.Join(dir, strings.ReplaceAll(s.t.Name(), "/", "_")+"-"+name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		s.t.Logf("screenshot %s: %v", name, err)
@@ -143,11 +159,22 @@ func (s *session) login(email, password string) {
 	)
 }
 
-// textOf reads the trimmed text of the first element with a data-testid.
+// textOf waits for the first element with a data-testid and reads its
+// trimmed text in one step in the page, so that a fragment swapped in by
+// htmx or a live stream between finding and reading cannot fail the read.
 func (s *session) textOf(id string) string {
 	s.t.Helper()
-	s.run(chromedp.WaitVisible(tid(id)))
-	return strings.TrimSpace(get(s, chromedp.Text(tid(id))))
+	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(` + strconv.Quote(tid(id)) +
+		`); return e && e.getClientRects().length ? [e.textContent.trim()] : null })()`))
+	return got[0]
+}
+
+// click waits for an element and clicks it in the page (robust, like
+// textOf, against a live page replacing the element meanwhile).
+func (s *session) click(selector string) {
+	s.t.Helper()
+	s.run(chromedp.Poll[chromedp.Void](`(() => { const e = document.querySelector(` + strconv.Quote(selector) +
+		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`))
 }
 
 // get runs one action that returns a value, failing the test on error.

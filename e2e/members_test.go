@@ -16,7 +16,7 @@ var invitationLink = regexp.MustCompile(`https?://\S+/invitations/[A-Za-z0-9_-]+
 
 // as opens a second person's browser (own cookies) on the same portal.
 func (s *session) as() *session {
-	return &session{t: s.t, ctx: newTab(s.t), base: s.base, store: s.store}
+	return open(s.t, s.base, s.store, s.width)
 }
 
 // signIn logs in with the demo password and waits for the overview.
