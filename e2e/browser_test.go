@@ -164,7 +164,7 @@ func (s *session) login(email, password string) {
 // htmx or a live stream between finding and reading cannot fail the read.
 func (s *session) textOf(id string) string {
 	s.t.Helper()
-	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(` + strconv.Quote(tid(id)) +
+	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
 		`); return e && e.getClientRects().length ? [e.textContent.trim()] : null })()`))
 	return got[0]
 }
