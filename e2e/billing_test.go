@@ -49,7 +49,7 @@ func (s *session) staff(email string) *session {
 		chromedp.SendKeys(`input[name="email"]`, email),
 		chromedp.SendKeys(`input[name="password"]`, store.DemoPassword),
 		chromedp.Click(tid("admin-login-submit")),
-		chromedp.WaitVisible(tid("current-staff")),
+		chromedp.WaitReady(tid("current-staff")),
 	)
 	return st
 }

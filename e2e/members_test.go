@@ -23,7 +23,7 @@ func (s *session) as() *session {
 func (s *session) signIn(email string) {
 	s.t.Helper()
 	s.login(email, store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("current-account")))
+	s.run(chromedp.WaitReady(tid("current-account")))
 }
 
 // waitFor waits until a JavaScript condition on the page holds.

@@ -92,36 +92,11 @@ func inConsole(c echo.Context) bool {
 	return p == "/admin" || strings.HasPrefix(p, "/admin/")
 }
 
-// Console flash messages ride in the staff cookie until the next console
-// page shows them.
+// Console flash messages use the portal's one mechanism (flash.go).
 func (h *Handler) addConsoleFlash(c echo.Context, msg string) {
-	sess, err := h.Sessions.Get(c.Request(), StaffCookie)
-	if err != nil {
-		return
-	}
-	sess.AddFlash(msg)
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("save console flash", "err", err)
-	}
+	h.setFlash(c, views.Notice{Message: msg})
 }
 
 func (h *Handler) takeConsoleFlash(c echo.Context) string {
-	sess, err := h.Sessions.Get(c.Request(), StaffCookie)
-	if err != nil {
-		return ""
-	}
-	flashes := sess.Flashes()
-	if len(flashes) == 0 {
-		return ""
-	}
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
-		h.Logger.Warn("clear console flash", "err", err)
-	}
-	msgs := make([]string, 0, len(flashes))
-	for _, f := range flashes {
-		if m, ok := f.(string); ok {
-			msgs = append(msgs, m)
-		}
-	}
-	return strings.Join(msgs, " ")
+	return h.takeFlash(c).Message
 }

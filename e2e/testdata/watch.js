@@ -25,14 +25,13 @@
     });
   });
 
-  var running = false, again = false, timer = null;
-  window.__e2eIdle = true;
+  var running = false, again = false, timer = null, dirty = true; // a new document is not audited yet
   function audit() {
     timer = null;
-    if (!window.axe) { window.__e2eIdle = true; return Promise.resolve(); }
+    dirty = false;
+    if (!window.axe) { return Promise.resolve(); }
     if (running) { again = true; return window.__e2eRun; }
     running = true;
-    window.__e2eIdle = false;
     var doc = document.documentElement;
     if (doc.scrollWidth > window.innerWidth + 1) {
       var widest = "";
@@ -54,15 +53,20 @@
     }).then(function () {
       running = false;
       if (again) { again = false; return audit(); }
-      window.__e2eIdle = true;
     });
     return window.__e2eRun;
   }
-  // __e2eAudit runs an audit now (the harness awaits it); schedule() runs
-  // one shortly after the page settles.
-  window.__e2eAudit = audit;
+  // __e2eAudit resolves once the page as it is now has been audited: it
+  // runs a scheduled audit at once, waits for a running one, and audits
+  // only what changed since.
+  window.__e2eAudit = function settled() {
+    if (timer) { clearTimeout(timer); return audit().then(settled); }
+    if (running) { return window.__e2eRun.then(settled); }
+    if (dirty) { return audit().then(settled); }
+    return Promise.resolve();
+  };
   function schedule() {
-    window.__e2eIdle = false;
+    dirty = true;
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(audit, 120);
   }
