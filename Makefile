@@ -8,6 +8,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 ADDR ?= localhost:8080
+DEMO_IDP_ADDR ?= 127.0.0.1:8099
 FUZZTIME ?= 5s
 
 .PHONY: run test build static tools db check unit e2e fuzz bench stop-db clean
@@ -16,7 +17,7 @@ run: static build
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
 	bin/entitle demo seed; \
 	echo "Portal: http://$(ADDR)  (Ctrl-C stops it)"; \
-	ADDR="$(ADDR)" exec bin/entitle serve
+	ADDR="$(ADDR)" DEMO_IDP_ADDR="$(DEMO_IDP_ADDR)" exec bin/entitle serve
 
 build:
 	$(GO) build -o bin/entitle ./cmd/entitle

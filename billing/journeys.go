@@ -85,9 +85,9 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 	if err != nil {
 		return ChangePreview{}, err
 	}
-	target, ok := st.Plan(planKey)
-	if !ok || !target.PriceID.Valid {
-		return ChangePreview{}, invalid("plan", "no such plan can be bought")
+	target, err := buyablePlan(st, planKey)
+	if err != nil {
+		return ChangePreview{}, err
 	}
 	p := ChangePreview{Plan: target, Changes: licensing.DiffPlans(st.Features, st.CurrentValues, target.Values)}
 	if st.Subscription == nil {
@@ -174,14 +174,33 @@ func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending
 	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
 }
 
+// buyablePlan is the plan the account may move onto: one it may see
+// (store.BillingState lists no other, so a pilot it is not listed for is
+// "no such plan", whatever the form posted), sold to it (not retired) and
+// allowed in its country. Its current plan passes, for the callers to
+// refuse as "already on it".
+func buyablePlan(st store.BillingState, planKey string) (store.BillingPlan, error) {
+	target, ok := st.Plan(planKey)
+	current := st.Subscription != nil && st.Subscription.PlanKey == planKey
+	switch {
+	case !ok || !target.PriceID.Valid:
+		return target, invalid("plan", "no such plan can be bought")
+	case !target.Buyable && !current:
+		return target, invalid("plan", target.Name+" is no longer sold")
+	case !target.Available && !current:
+		return target, invalid("plan", target.Name+" is not available in your region")
+	}
+	return target, nil
+}
+
 // trialTarget checks that the account may start a trial of planKey: the
 // plan has one, the account has not had it, and it is a higher plan than
 // an active subscription's.
 func trialTarget(st store.BillingState, planKey string) (store.BillingPlan, *store.BillingSubscription, error) {
-	target, ok := st.Plan(planKey)
+	target, err := buyablePlan(st, planKey)
 	switch {
-	case !ok || !target.PriceID.Valid:
-		return target, nil, invalid("plan", "no such plan can be bought")
+	case err != nil:
+		return target, nil, err
 	case target.TrialDays <= 0:
 		return target, nil, invalid("plan", target.Name+" has no trial")
 	case st.TrialsUsed[planKey]:

@@ -31,6 +31,9 @@ type Provider interface {
 	// days, needing no card; without one by the end it falls back to
 	// fallbackPriceID.
 	StartTrial(ctx context.Context, subID, priceID string, quantity, days int, fallbackPriceID string) error
+	// ExtendTrial moves a trialing subscription's trial end (and so its
+	// first charge) to trialEnd, charging nothing now.
+	ExtendTrial(ctx context.Context, subID string, trialEnd time.Time) error
 	// SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
 	SetCancelAtPeriodEnd(ctx context.Context, subID string, cancel bool) error
 	// PortalURL is where the buyer manages payment methods and invoices.
@@ -53,6 +56,10 @@ type SubscribeInput struct {
 	Quantity   int
 	SuccessURL string
 	CancelURL  string
+	// TrialDays > 0 starts the subscription as a trial needing no card;
+	// without one by the end it moves to TrialFallbackPriceID.
+	TrialDays            int
+	TrialFallbackPriceID string
 }
 
 // Preview is a prorated charge.

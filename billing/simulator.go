@@ -110,10 +110,18 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 			return errDeclined
 		}
 		now := simNow(s.Clock, a.Customer)
-		a.Customer.HasPaymentMethod = true
-		a.Subscriptions = append(a.Subscriptions, store.SimSubscription{ID: "sub_sim_" + randomID(14),
+		fresh := store.SimSubscription{ID: "sub_sim_" + randomID(14),
 			AccountID: a.Customer.AccountID, CustomerID: a.Customer.ID, PriceID: in.PriceID, Quantity: in.Quantity,
-			Status: "active", CurrentPeriodStart: now, CurrentPeriodEnd: now.AddDate(0, 1, 0), CreatedAt: now})
+			Status: "active", CurrentPeriodStart: now, CurrentPeriodEnd: now.AddDate(0, 1, 0), CreatedAt: now}
+		if in.TrialDays > 0 { // no card asked, nothing charged until the trial ends
+			end := now.Add(time.Duration(in.TrialDays) * 24 * time.Hour)
+			fresh.Status, fresh.TrialFallbackPriceID, fresh.CurrentPeriodEnd = "trialing", in.TrialFallbackPriceID, end
+			fresh.TrialEnd.Time, fresh.TrialEnd.Valid = end, true
+			price.UnitAmount = 0
+		} else {
+			a.Customer.HasPaymentMethod = true
+		}
+		a.Subscriptions = append(a.Subscriptions, fresh)
 		sub := &a.Subscriptions[len(a.Subscriptions)-1]
 		evs = append(evs, simEvent{typ: "checkout.session.completed", created: stamp(sub, now), object: map[string]any{
 			"id": "cs_sim_" + randomID(14), "object": "checkout.session", "mode": "subscription", "status": "complete",
@@ -216,6 +224,20 @@ func (s *Simulator) StartTrial(ctx context.Context, subID, priceID string, quant
 		sub.TrialEnd.Time, sub.TrialEnd.Valid = end, true
 		sub.CurrentPeriodStart, sub.CurrentPeriodEnd = now, end
 		sub.ScheduledPriceID, sub.ScheduledQuantity, sub.CancelAtPeriodEnd = "", 0, false
+		evs.subscription("customer.subscription.updated", sub, now)
+		return nil
+	})
+}
+
+// ExtendTrial moves the trial's end, as Stripe does when trial_end is
+// updated: the period ends with the trial, nothing is charged now.
+func (s *Simulator) ExtendTrial(ctx context.Context, subID string, trialEnd time.Time) error {
+	return s.update(ctx, subID, func(_ *store.SimAccount, sub *store.SimSubscription, now time.Time, evs *events) error {
+		if sub.Status != "trialing" {
+			return &ProviderError{Message: "Only a trialing subscription's trial can be extended."}
+		}
+		sub.TrialEnd.Time, sub.TrialEnd.Valid = trialEnd, true
+		sub.CurrentPeriodEnd = trialEnd
 		evs.subscription("customer.subscription.updated", sub, now)
 		return nil
 	})

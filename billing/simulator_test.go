@@ -227,7 +227,7 @@ func TestAFirstSubscriptionGoesThroughCheckout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var id int64
-	if err := e.store.DB().Get(&id, `INSERT INTO account (slug, name) VALUES ('hooli', 'Hooli') RETURNING id`); err != nil {
+	if err := e.store.DB().Get(&id, `INSERT INTO account (slug, name) VALUES ('piedpiper', 'Pied Piper') RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
 	p, err := e.b.PreviewChange(e.ctx, id, "team")
@@ -238,8 +238,8 @@ func TestAFirstSubscriptionGoesThroughCheckout(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.process()
-	if got := e.sub("hooli"); got.Plan != "team" || got.Status != "active" || got.Seats != 1 {
-		t.Fatalf("hooli: %+v", got)
+	if got := e.sub("piedpiper"); got.Plan != "team" || got.Status != "active" || got.Seats != 1 {
+		t.Fatalf("piedpiper: %+v", got)
 	}
 	if brk, n, err := e.store.VerifyAudit(e.ctx); err != nil || brk != nil || n == 0 {
 		t.Fatalf("audit chain: %v %d %v", brk, n, err)

@@ -93,6 +93,11 @@ func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, erro
 		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(in.PriceID), Quantity: stripe.Int64(int64(in.Quantity))}},
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{metaAccountID: ref}},
 	})
+	if in.TrialDays > 0 { // a trial asks for no card: Checkout only confirms the address
+		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(in.TrialDays))
+		p.SubscriptionData.Metadata[metaTrialFallback] = in.TrialFallbackPriceID
+		p.PaymentMethodCollection = stripe.String("if_required")
+	}
 	cs, err := s.checkout.New(p)
 	if err != nil {
 		return "", providerError(err)
@@ -237,6 +242,14 @@ func (s *Stripe) StartTrial(ctx context.Context, subID, priceID string, quantity
 	})
 	p.AddMetadata(metaTrialFallback, fallbackPriceID)
 	_, err = s.subs.Update(subID, p)
+	return providerError(err)
+}
+
+// ExtendTrial sets a new trial end; Stripe moves the first invoice with it
+// and sends customer.subscription.updated, which the worker applies.
+func (s *Stripe) ExtendTrial(ctx context.Context, subID string, trialEnd time.Time) error {
+	_, err := s.subs.Update(subID, withContext(ctx, &stripe.SubscriptionParams{
+		TrialEnd: stripe.Int64(trialEnd.Unix()), ProrationBehavior: stripe.String("none")}))
 	return providerError(err)
 }
 

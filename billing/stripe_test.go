@@ -91,6 +91,7 @@ func TestStripeProviderCallsAgainstStripeMock(t *testing.T) {
 		"schedule":       func() error { return p.ScheduleChange(ctx, "sub_123", teamPrice, 8) },
 		"clear schedule": func() error { return p.ScheduleChange(ctx, "sub_123", "", 0) },
 		"trial":          func() error { return p.StartTrial(ctx, "sub_123", businessPrice, 10, 14, teamPrice) },
+		"extend trial":   func() error { return p.ExtendTrial(ctx, "sub_123", time.Now().AddDate(0, 0, 30)) },
 		"cancel":         func() error { return p.SetCancelAtPeriodEnd(ctx, "sub_123", true) },
 		"resume":         func() error { return p.SetCancelAtPeriodEnd(ctx, "sub_123", false) },
 	} {

@@ -118,25 +118,25 @@ func TestNewCustomerCheckoutThenSubscriptionCreated(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var accountID int64
-	if err := e.store.DB().Get(&accountID, `INSERT INTO account (slug, name) VALUES ('hooli', 'Hooli') RETURNING id`); err != nil {
+	if err := e.store.DB().Get(&accountID, `INSERT INTO account (slug, name) VALUES ('piedpiper', 'Pied Piper') RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
 	now := e.clock.Now()
 	checkout := event("checkout.session.completed", now, map[string]any{"id": "cs_1", "object": "checkout.session",
-		"customer": "cus_hooli", "subscription": "sub_hooli", "client_reference_id": itoa(accountID), "mode": "subscription"})
+		"customer": "cus_piedpiper", "subscription": "sub_piedpiper", "client_reference_id": itoa(accountID), "mode": "subscription"})
 	created := event("customer.subscription.created", now.Add(time.Second),
-		subscription("sub_hooli", "cus_hooli", "active", teamPrice, 4, now.AddDate(0, 1, 0), nil))
+		subscription("sub_piedpiper", "cus_piedpiper", "active", teamPrice, 4, now.AddDate(0, 1, 0), nil))
 	// Delivered out of order: the subscription waits (retried) until the
 	// checkout has linked the customer to the account.
 	e.deliver(created)
 	e.deliver(checkout)
 	e.drain()
-	got := e.sub("hooli")
-	if got.Plan != "team" || got.Seats != 4 || got.Status != "active" || got.StripeSub == nil || *got.StripeSub != "sub_hooli" {
-		t.Fatalf("hooli = %+v", got)
+	got := e.sub("piedpiper")
+	if got.Plan != "team" || got.Seats != 4 || got.Status != "active" || got.StripeSub == nil || *got.StripeSub != "sub_piedpiper" {
+		t.Fatalf("piedpiper = %+v", got)
 	}
 	acct, _ := e.store.AccountByID(e.ctx, accountID)
-	if acct.StripeCustomerID.String != "cus_hooli" {
+	if acct.StripeCustomerID.String != "cus_piedpiper" {
 		t.Fatalf("customer = %q", acct.StripeCustomerID.String)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
 	"github.com/entitle-dev/entitle/web"
@@ -26,7 +27,7 @@ func newLiveSession(t *testing.T) *session {
 	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
 		t.Fatal(err)
 	}
-	cache := store.NewCheckCache(s, logger)
+	cache := checks.New(s, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cache.Run(ctx, storetest.ServerURL(name)) }()

@@ -30,6 +30,9 @@ func (h *Handler) AdminHome(c echo.Context) error {
 	v := views.AdminAccountSearch{Query: q.Text, Plan: q.Plan, Status: q.Status, Plans: res.Plans,
 		Statuses: consoleStatuses, Total: res.Total, Page: res.Page,
 		Pages: (res.Total + res.PerPage - 1) / res.PerPage}
+	if st, ok := CurrentStaff(c); ok {
+		v.CanCreate = st.Can(store.CanCreateAccounts)
+	}
 	for _, a := range res.Accounts {
 		v.Rows = append(v.Rows, views.AdminAccountRow{Slug: a.Slug, Name: a.Name, Plan: a.Plan.String,
 			Status: a.Status.String, Members: a.Members})
@@ -63,6 +66,12 @@ func (h *Handler) AdminHome(c echo.Context) error {
 // members, recent audit entries, its Stripe events, grants and support
 // sessions, with the actions the staff member's role allows.
 func (h *Handler) AdminAccount(c echo.Context) error {
+	return h.adminAccountPage(c, http.StatusOK, nil)
+}
+
+// adminAccountPage renders the account page; refused lets a form that was
+// refused show its message beside the field, with the input kept.
+func (h *Handler) adminAccountPage(c echo.Context, status int, refused func(*views.AdminAccount)) error {
 	d, err := h.Store.ConsoleAccount(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
@@ -104,7 +113,13 @@ func (h *Handler) AdminAccount(c echo.Context) error {
 	}
 	a.Provisioning = views.AdminProvisioning{Provisioned: pf.Provisioned, Waiting: pf.Waiting, Drifts: pf.Drifts,
 		ReconciledAt: pf.ReconciledAt.Time, Unmatched: pf.Unmatched}
-	return render(c, http.StatusOK, views.AdminAccountPage(h.adminShell(c, d.Account.Name, "accounts"), a))
+	if a.Catalog, err = h.adminAccountCatalog(c, d.Account, staff.Can(store.CanManageCatalog)); err != nil {
+		return err
+	}
+	if refused != nil {
+		refused(&a)
+	}
+	return render(c, status, views.AdminAccountPage(h.adminShell(c, d.Account.Name, "accounts"), a))
 }
 
 func impersonationRows(imps []store.Impersonation) []views.ImpersonationRow {

@@ -47,7 +47,7 @@ func (h *Handler) adminShell(c echo.Context, title, active string) views.AdminSh
 				s.Nav = append(s.Nav, item)
 			}
 		}
-		s.Notice = h.takeFlash(c)
+		s.Notice = h.takeNotice(c)
 		if imp, err := h.Store.ImpersonationByStaffToken(c.Request().Context(), h.StaffToken(c)); err == nil {
 			s.Impersonating = impersonationBanner(imp, h.Clock.Now())
 		}
@@ -64,6 +64,8 @@ var consoleNavCapability = map[string]store.StaffCapability{
 	"audit":    store.CanReadAudit,
 	"staff":    store.CanManageStaff,
 	"insights": store.CanViewInsights, // insights (issue #9)
+	"webhooks": store.CanManageWebhooks,
+	"api-keys": store.CanManageVendorKeys,
 }
 
 // AdminLoginForm shows the console's sign-in page.
@@ -86,14 +88,7 @@ func (h *Handler) AdminLogin(c echo.Context) error {
 		h.log(c).Info("staff sign-in refused", "status", status)
 		return render(c, status, views.AdminLoginPage(h.adminShell(c, "Staff sign in", ""), email, message))
 	}
-	token, err := h.Store.CreateStaffSession(c.Request().Context(), staff.StaffID)
-	if err != nil {
-		return err
-	}
-	if err := h.saveSessionCookie(c, StaffCookie, token); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin")
+	return h.startStaffSession(c, staff)
 }
 
 // AdminLogout ends the staff session.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -87,7 +88,7 @@ func ProblemFor(err error) *Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
-	case errors.Is(err, store.ErrUnknownAPIKey):
+	case errors.Is(err, checks.ErrUnknownAPIKey):
 		return problemUnauthorized("The API key is unknown or was revoked.")
 	case errors.Is(err, licensing.ErrUnknownFeature):
 		return problem(http.StatusNotFound, "unknown-feature", "Unknown feature", err.Error())

@@ -39,7 +39,7 @@ func (h *Handler) APIRecordUsage(c echo.Context) error {
 		return problemInvalid(`The body must be a JSON object {"feature": "<key>", "quantity": <whole number>}: `+err.Error(), nil)
 	}
 	res, err := h.Store.RecordUsage(c.Request().Context(), key.AccountID, store.UsageReport{Feature: body.Feature,
-		Quantity: body.Quantity, IdempotencyKey: c.Request().Header.Get("Idempotency-Key"), APIKeyID: key.ID})
+		Quantity: body.Quantity, IdempotencyKey: c.Request().Header.Get("Idempotency-Key"), APIKeyID: key.AccountKeyID()})
 	if err != nil {
 		return err
 	}

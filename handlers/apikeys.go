@@ -78,6 +78,19 @@ func (h *Handler) renderAPIKeys(c echo.Context, cur store.Session, m views.APIKe
 	return h.renderAPIKeysStatus(c, cur, http.StatusOK, m)
 }
 
+// apiKeyRow is a key as the key lists show it.
+func apiKeyRow(k store.APIKey) views.APIKeyRow {
+	row := views.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: when(k.CreatedAt),
+		CreatedBy: strings.TrimPrefix(strings.TrimPrefix(k.CreatedBy, "user:"), "staff:"), LastUsed: "never", Revoked: k.RevokedAt.Valid}
+	if k.LastUsedAt.Valid {
+		row.LastUsed = when(k.LastUsedAt.Time)
+	}
+	if k.RevokedAt.Valid {
+		row.RevokedAt = when(k.RevokedAt.Time)
+	}
+	return row
+}
+
 // renderAPIKeysStatus answers an htmx request with the keys section, any
 // other with the whole page.
 func (h *Handler) renderAPIKeysStatus(c echo.Context, cur store.Session, status int, m views.APIKeys) error {
@@ -88,15 +101,7 @@ func (h *Handler) renderAPIKeysStatus(c echo.Context, cur store.Session, status 
 	}
 	m.Scopes = store.Scopes
 	for _, k := range keys {
-		row := views.APIKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, CreatedAt: when(k.CreatedAt),
-			CreatedBy: strings.TrimPrefix(strings.TrimPrefix(k.CreatedBy, "user:"), "staff:"), LastUsed: "never", Revoked: k.RevokedAt.Valid}
-		if k.LastUsedAt.Valid {
-			row.LastUsed = when(k.LastUsedAt.Time)
-		}
-		if k.RevokedAt.Valid {
-			row.RevokedAt = when(k.RevokedAt.Time)
-		}
-		m.Keys = append(m.Keys, row)
+		m.Keys = append(m.Keys, apiKeyRow(k))
 	}
 	if isHTMX(c) {
 		return render(c, status, views.APIKeysSection(m))

@@ -63,9 +63,14 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 	v.Pending = since >= 0 && !v.Parked && (st.Pending > 0 || seq <= since)
 	for _, p := range st.Plans {
 		pv := views.BillingPlanView{Key: p.PlanKey, Name: p.Name, SeatBased: p.SeatBased, TrialDays: p.TrialDays,
-			Values: p.Values, Current: st.Subscription != nil && st.Subscription.PlanKey == p.PlanKey}
+			Values: p.Values, Current: st.Subscription != nil && st.Subscription.PlanKey == p.PlanKey,
+			Pilot: p.Visibility == string(licensing.Pilot)}
+		pv.Retired = !p.Buyable && pv.Current && !pv.Pilot
+		pv.RegionRestricted = !p.Available && !pv.Current
 		if p.PriceID.Valid {
-			pv.Price = views.FormatMoney(p.UnitAmount, p.Currency) + map[bool]string{true: " per seat / month", false: " / month"}[p.SeatBased]
+			pv.Price = views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)
+		}
+		if p.PriceID.Valid && p.Buyable && !pv.RegionRestricted {
 			switch {
 			case st.Subscription == nil:
 				pv.Action = "subscribe"

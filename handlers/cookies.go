@@ -12,8 +12,10 @@ import (
 
 // saveSessionCookie writes a fresh signed cookie holding a session token.
 // A new token at every sign-in means a session fixed before it is worthless.
+// The request's own session object is reused (not a new one), so that a
+// flash added later in the same request lands in the same cookie.
 func (h *Handler) saveSessionCookie(c echo.Context, name, token string) error {
-	sess, _ := h.Sessions.New(c.Request(), name)
+	sess, _ := h.Sessions.Get(c.Request(), name)
 	sess.Values = map[any]any{sessionToken: token}
 	return sess.Save(c.Request(), c.Response())
 }
@@ -25,8 +27,8 @@ func (h *Handler) endSession(c echo.Context, name, token string) error {
 			return err
 		}
 	}
-	sess, _ := h.Sessions.New(c.Request(), name)
-	sess.Options.MaxAge = -1
+	sess, _ := h.Sessions.Get(c.Request(), name)
+	sess.Values = map[any]any{} // signed out; a flash may still follow
 	return sess.Save(c.Request(), c.Response())
 }
 

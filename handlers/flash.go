@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -29,8 +30,8 @@ const (
 	ctxFlashOutcome = "entitle.flash.outcome"
 )
 
-// setFlash leaves f for the next page this browser opens.
-func (h *Handler) setFlash(c echo.Context, f views.Notice) {
+// setNotice leaves f for the next page this browser opens.
+func (h *Handler) setNotice(c echo.Context, f views.Notice) {
 	if len(f.Rows) > flashRowsKept {
 		f.Rows = f.Rows[:flashRowsKept]
 	}
@@ -50,9 +51,9 @@ func (h *Handler) setFlash(c echo.Context, f views.Notice) {
 	}
 }
 
-// takeFlash reads the flash left for this page (once: the cookie is
+// takeNotice reads the flash left for this page (once: the cookie is
 // cleared) together with a message set during this request.
-func (h *Handler) takeFlash(c echo.Context) views.Notice {
+func (h *Handler) takeNotice(c echo.Context) views.Notice {
 	if f, ok := c.Get(ctxFlashOutcome).(views.Notice); ok {
 		return f
 	}
@@ -74,10 +75,35 @@ func (h *Handler) takeFlash(c echo.Context) views.Notice {
 	return f
 }
 
+// addFlash leaves msg for the next page. Every flash rides in the one
+// flash cookie, whatever cookie the caller names (the message survives the
+// end of a session, such as after a password reset).
+func (h *Handler) addFlash(c echo.Context, _ string, msg string) {
+	h.setNotice(c, views.Notice{Message: msg})
+}
+
+// redirectWithFlash answers a plain form post: back to page, with msg shown
+// once there.
+func (h *Handler) redirectWithFlash(c echo.Context, page, msg string) error {
+	return h.done(c, page, msg)
+}
+
+// showFlash puts the pending flash on this page (the layout shows it; this
+// only reads it early, for handlers that render before the shell).
+func (h *Handler) showFlash(c echo.Context) { h.takeNotice(c) }
+
+// asValidation tells whether err is a ValidationError, for handlers that
+// re-render their form with the messages beside the fields.
+func asValidation(err error) (*store.ValidationError, bool) {
+	var ve *store.ValidationError
+	ok := errors.As(err, &ve)
+	return ve, ok
+}
+
 // done answers a plain form post that worked: back to the page it came
 // from, which shows msg once.
 func (h *Handler) done(c echo.Context, page, msg string, rows ...views.NoticeRow) error {
-	h.setFlash(c, views.Notice{Message: msg, Rows: rows})
+	h.setNotice(c, views.Notice{Message: msg, Rows: rows})
 	return c.Redirect(http.StatusSeeOther, page)
 }
 
@@ -91,7 +117,7 @@ func (h *Handler) FormRefused(c echo.Context, message string, fields map[string]
 		return false
 	}
 	form := &views.FormState{Action: c.Request().URL.Path, Fields: fields, Values: keptValues(c)}
-	h.setFlash(c, views.Notice{Error: true, Message: message, Form: form})
+	h.setNotice(c, views.Notice{Error: true, Message: message, Form: form})
 	return c.Redirect(http.StatusSeeOther, page) == nil
 }
 

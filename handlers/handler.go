@@ -12,7 +12,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/outbound"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -32,11 +35,16 @@ type Handler struct {
 
 	// Entitlement API (issue #6): the in-process cache checks are answered
 	// from, and how offline licences are issued.
-	Checks   *store.CheckCache
+	Checks   *checks.Cache
 	Licences store.LicenceOptions
 
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub
+
+	// SSO is the OpenID Connect relying party of every account.
+	SSO *sso.Service
+	// Webhooks is the address policy endpoints are registered under.
+	Webhooks outbound.Guard
 }
 
 // Cookie and context names shared with web's middleware.
@@ -72,13 +80,15 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 	s := views.Shell{Title: title, Active: active}
 	s.CSRF, _ = c.Get(ctxCSRF).(string)
 	if cur, ok := Current(c); ok {
-		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName}
+		s.User = &views.User{Email: cur.Email, Name: cur.Name, Role: cur.Role, AccountName: cur.AccountName, AccountSlug: cur.AccountSlug}
 		s.Banners = h.accountBanners(c, cur.AccountID)
 		if cur.Impersonated() {
 			s.Impersonation = impersonationBanner(cur, h.Clock.Now())
+		} else {
+			s.User.Accounts = h.accountChoices(c, cur)
 		}
 	}
-	s.Notice = h.takeFlash(c)
+	s.Notice = h.takeNotice(c)
 	return s
 }
 

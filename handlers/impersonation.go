@@ -92,11 +92,5 @@ func inConsole(c echo.Context) bool {
 	return p == "/admin" || strings.HasPrefix(p, "/admin/")
 }
 
-// Console flash messages use the portal's one mechanism (flash.go).
-func (h *Handler) addConsoleFlash(c echo.Context, msg string) {
-	h.setFlash(c, views.Notice{Message: msg})
-}
-
-func (h *Handler) takeConsoleFlash(c echo.Context) string {
-	return h.takeFlash(c).Message
-}
+// Console flash messages use the one flash mechanism (flash.go).
+func (h *Handler) addConsoleFlash(c echo.Context, msg string) { h.addFlash(c, StaffCookie, msg) }

@@ -44,19 +44,9 @@ func (h *Handler) AcceptInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Whoever was signed in in this browser is signed out first.
-	if tok := h.SessionToken(c); tok != "" {
-		if err := h.Store.DeleteSession(ctx, tok); err != nil {
-			return err
-		}
-	}
-	token, err := h.Store.CreateCustomerSession(ctx, login)
-	if err != nil {
-		return err
-	}
-	sess, _ := h.Sessions.New(c.Request(), SessionCookie)
-	sess.Values = map[any]any{sessionToken: token}
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
+	// Whoever was signed in in this browser is signed out first; the
+	// session acts in the account that invited them.
+	if err := h.newSession(c, login); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/")

@@ -22,6 +22,10 @@ func (h *Handler) LoginForm(c echo.Context) error {
 func (h *Handler) Login(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
+	step, err := h.passwordSignIn(c, email, password)
+	if err != nil || step.answered {
+		return err
+	}
 	if email == "" || password == "" {
 		return render(c, http.StatusUnprocessableEntity, views.LoginPage(h.shell(c, "Sign in", ""), email, "Enter your email and password."))
 	}
@@ -34,14 +38,10 @@ func (h *Handler) Login(c echo.Context) error {
 		h.log(c).Info("sign-in refused", "status", status)
 		return render(c, status, views.LoginPage(h.shell(c, "Sign in", ""), email, message))
 	}
-	token, err := h.Store.CreateCustomerSession(c.Request().Context(), login)
-	if err != nil {
+	if err := step.after(c.Request().Context(), login); err != nil {
 		return err
 	}
-	if err := h.saveSessionCookie(c, SessionCookie, token); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/")
+	return h.startSession(c, login)
 }
 
 // Logout ends the session in the database and clears the cookie.

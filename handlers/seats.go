@@ -31,7 +31,7 @@ func (h *Handler) Seats(c echo.Context) error {
 
 func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) error {
 	if results == nil { // the rows of the last change, left by its redirect
-		if n := h.takeFlash(c); strings.HasPrefix(n.Scope, "subscription:") {
+		if n := h.takeNotice(c); strings.HasPrefix(n.Scope, "subscription:") {
 			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Scope, "subscription:"), 10, 64)
 			results = &views.SeatResultsView{SubscriptionID: id}
 			for _, row := range n.Rows {
@@ -249,7 +249,7 @@ func (h *Handler) seatResults(c echo.Context, subID int64, results []store.SeatR
 			done++
 		}
 	}
-	h.setFlash(c, views.Notice{Message: views.SeatChangeSummary(done, len(rows)-done), Rows: rows, Scope: seatScope(subID)})
+	h.setNotice(c, views.Notice{Message: views.SeatChangeSummary(done, len(rows)-done), Rows: rows, Scope: seatScope(subID)})
 	return c.Redirect(http.StatusSeeOther, "/seats")
 }
 

@@ -29,6 +29,11 @@ type ProductState struct {
 	// a check naming a user (online or from an offline licence) can tell
 	// whether they hold one. Added by the entitlement API (issue #6).
 	SeatHolders []SeatHolder `json:"seat_holders,omitempty"`
+	// Country is the account's (ISO 3166-1 alpha-2, "" unknown) and Regions
+	// the plan's and export controls' rules: an offline licence carries
+	// both, so it refuses what the server refuses in that country.
+	Country string      `json:"country,omitempty"`
+	Regions RegionRules `json:"regions,omitempty"`
 }
 
 // FeatureDecision is one row of the entitlement matrix.
@@ -91,7 +96,8 @@ func (p ProductState) EffectiveSeats(now time.Time) int {
 }
 
 func (p ProductState) input(f Feature, seat SeatCheck, now time.Time) Input {
-	in := Input{Feature: f, Grants: p.Grants, Subscription: p.Subscription, Seat: seat, Used: p.Usage[f.Key], Now: now}
+	in := Input{Feature: f, Grants: p.Grants, Subscription: p.Subscription, Seat: seat, Used: p.Usage[f.Key], Now: now,
+		Country: p.Country, Regions: p.Regions}
 	if v, ok := p.Values[f.Key]; ok {
 		in.Plan = &v
 	}
@@ -102,6 +108,7 @@ func (p ProductState) input(f Feature, seat SeatCheck, now time.Time) Input {
 type AccountState struct {
 	Account     string         `json:"account"`
 	AccountName string         `json:"account_name"`
+	Country     string         `json:"country,omitempty"`
 	Products    []ProductState `json:"products"`
 }
 

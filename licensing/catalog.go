@@ -14,6 +14,9 @@ import (
 // has turned it into Products.
 type Catalog struct {
 	Products []ProductSpec `yaml:"products" json:"products"`
+	// ExportControls remove features (or whole products) for listed
+	// countries, whatever any plan says.
+	ExportControls []ExportControl `yaml:"export_controls,omitempty" json:"export_controls,omitempty"`
 }
 
 // ProductSpec is one product of the catalog file.
@@ -38,6 +41,11 @@ type PlanSpec struct {
 	// JSON as float64 (or json.Number with UseNumber); Validate accepts all.
 	// A feature the plan does not name is not in the plan.
 	Features map[string]any `yaml:"features" json:"features"`
+	// Visibility is public (the default), pilot or retired; Regions limits
+	// the countries the plan is sold in and used in. Neither is part of a
+	// version: changing them reaches the plan's subscribers at once.
+	Visibility Visibility `yaml:"visibility,omitempty" json:"visibility,omitempty"`
+	Regions    *Regions   `yaml:"regions,omitempty" json:"regions,omitempty"`
 }
 
 // Price is one way to pay for a plan.
@@ -57,6 +65,9 @@ type Product struct {
 	Name     string    `json:"name"`
 	Features []Feature `json:"features"`
 	Plans    []Plan    `json:"plans"` // ascending rank
+	// ExportControls are the catalog's entries that reach this product,
+	// each naming it.
+	ExportControls []ExportControl `json:"export_controls,omitempty"`
 }
 
 // Plan is a validated plan. Values holds an entry for every feature of the
@@ -70,6 +81,9 @@ type Plan struct {
 	TrialDays int                  `json:"trial_days"`
 	Prices    []Price              `json:"prices"`
 	Values    map[string]PlanValue `json:"values"`
+	// Visibility is never empty once validated.
+	Visibility Visibility `json:"visibility"`
+	Regions    *Regions   `json:"regions,omitempty"`
 }
 
 // Validate checks the whole catalog and returns its normalized products, or
@@ -84,6 +98,7 @@ func (c Catalog) Validate() ([]Product, error) {
 	for i, ps := range c.Products {
 		products = append(products, v.product(i, ps))
 	}
+	v.exportControls(c.ExportControls, products)
 	if len(v.problems) > 0 {
 		return nil, &ValidationError{Problems: v.problems}
 	}
@@ -113,8 +128,8 @@ func (v *validator) product(i int, ps ProductSpec) Product {
 	}
 	v.products[ps.Key] = true
 
-	features := v.features(at, ps.Features)
 	out := Product{Key: ps.Key, Name: ps.Name, Features: slices.Clone(ps.Features)}
+	features := v.features(at, out.Features)
 
 	if len(ps.Plans) == 0 {
 		v.add(at, "plans", "a product needs at least one plan")
@@ -139,21 +154,32 @@ func (v *validator) product(i int, ps ProductSpec) Product {
 			v.add(pat, "trial_days", "must not be negative, got %d", spec.TrialDays)
 		}
 		v.checkPrices(pat, spec.Prices)
+		visibility := spec.Visibility
+		switch visibility {
+		case "":
+			visibility = Public
+		case Public, Pilot, Retired:
+		default:
+			v.add(pat, "visibility", `want "public", "pilot" or "retired", got %q`, visibility)
+		}
 		out.Plans = append(out.Plans, Plan{
-			Key:       spec.Key,
-			Name:      spec.Name,
-			Rank:      spec.Rank,
-			SeatBased: spec.SeatBased,
-			TrialDays: spec.TrialDays,
-			Prices:    slices.Clone(spec.Prices),
-			Values:    v.values(pat, ps.Features, features, spec.Features),
+			Visibility: visibility,
+			Regions:    v.regions(pat, "regions", spec.Regions),
+			Key:        spec.Key,
+			Name:       spec.Name,
+			Rank:       spec.Rank,
+			SeatBased:  spec.SeatBased,
+			TrialDays:  spec.TrialDays,
+			Prices:     slices.Clone(spec.Prices),
+			Values:     v.values(pat, ps.Features, features, spec.Features),
 		})
 	}
 	slices.SortStableFunc(out.Plans, func(a, b Plan) int { return cmp.Compare(a.Rank, b.Rank) })
 	return out
 }
 
-// features checks the product's feature list and returns the features whose
+// features checks the product's feature list (normalizing each one's
+// regions in place) and returns the features whose
 // kind is valid, by key, so plan values are only checked against a kind that
 // means something (one mistake, one problem).
 func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
@@ -167,6 +193,7 @@ func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
 		} else if seen[f.Key] {
 			v.add(fat, "key", "duplicate feature key")
 		}
+		fs[i].Regions = v.regions(fat, "regions", f.Regions)
 		kindOK := true
 		switch f.Kind {
 		case Boolean, Limit:

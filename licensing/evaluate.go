@@ -10,7 +10,9 @@ import (
 // "Entitlement evaluation"): the portal, the API and the offline verifier all
 // call it, so every rule lives here and nowhere else.
 //
-// Precedence: no subscription; then the subscription's status (canceled,
+// Precedence: a regional or export rule that keeps the feature from the
+// account's country (region restricted, whatever a grant says); then no
+// subscription; then the subscription's status (canceled,
 // suspended, past due beyond grace, expired trial); then the feature's value
 // after grants (not in plan); then seats (no seat); then the limit (limit
 // reached). Access otherwise, flagged past_due_grace while in grace.
@@ -20,6 +22,11 @@ import (
 // another reason, so the portal can show usage next to the reason. Boolean
 // features never carry them. The pointers in the decision are always fresh.
 func Evaluate(in Input) Decision {
+	if !in.Regions.FeaturePermitted(in.Country, in.Feature) {
+		// No figures: the account cannot use the feature at all here, so a
+		// limit would only suggest it could buy more of it.
+		return Decision{Reason: ReasonRegionRestricted}
+	}
 	value := resolveValue(in.Feature.Key, in.Plan, in.Grants, in.Now)
 	d := figures(in.Feature.Kind, value, in.Used)
 

@@ -23,6 +23,10 @@ type Person struct {
 	// rules: they get rule seats, roles and the unmatched policy. Everyone
 	// else keeps the seats an admin gave by hand and the role they have.
 	Provisioned bool
+	// DefaultRole is the role an admitted provisioned person gets when no
+	// rule sets one; empty means RoleMember. Single sign-on sets it for the
+	// people it creates just in time (the account's chosen role).
+	DefaultRole string
 	Groups      []GroupMembership
 }
 

@@ -145,6 +145,7 @@ type person struct {
 	id          int64
 	active      bool
 	provisioned bool
+	defaultRole string            // the role when no rule sets one (empty: RoleMember)
 	groups      []GroupMembership // by group id, one per group: the earliest
 	matched     bool              // some rule matches (active provisioned people only)
 	role        *Rule             // the best matching rule that sets a role
@@ -185,6 +186,7 @@ func newSnapshot(in ProvisioningInput) *snapshot {
 		}
 		p.active = p.active && ip.Active
 		p.provisioned = p.provisioned || ip.Provisioned
+		p.defaultRole = cmp.Or(p.defaultRole, ip.DefaultRole)
 		p.groups = append(p.groups, ip.Groups...)
 	}
 	for _, p := range s.people {
@@ -349,15 +351,15 @@ func (s *snapshot) admission(p *person, keepsHandSeat bool) Admission {
 	case !p.active:
 		return Admission{Cause: CauseIdPDeactivated}
 	case p.matched:
-		role := RoleMember
+		role := cmp.Or(p.defaultRole, RoleMember)
 		if p.role != nil {
 			role = p.role.Role
 		}
 		return Admission{Admitted: true, Role: role, Cause: CauseMatchesRule}
 	case s.unmatched != UnmatchedDeny:
-		return Admission{Admitted: true, Role: RoleMember, Cause: CauseUnmatchedAdmit}
+		return Admission{Admitted: true, Role: cmp.Or(p.defaultRole, RoleMember), Cause: CauseUnmatchedAdmit}
 	case keepsHandSeat:
-		return Admission{Admitted: true, Role: RoleMember, Cause: CauseHandSeat}
+		return Admission{Admitted: true, Role: cmp.Or(p.defaultRole, RoleMember), Cause: CauseHandSeat}
 	}
 	return Admission{Cause: CauseUnmatchedDeny}
 }

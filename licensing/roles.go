@@ -49,12 +49,18 @@ const (
 	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
 	// seeing the identity provider's groups and the waiting lists.
 	ManageProvisioning Action = "provisioning.manage"
+	// Single sign-on: the identity provider, the email domains it covers,
+	// "require SSO" and the break-glass owner.
+	ManageSSO Action = "sso.manage"
+	// Alerts: mail when usage nears its limit, a seat pool is full with
+	// people waiting, or a trial is ending; each person switches their own.
+	ReceiveAlerts Action = "alerts.receive"
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats, ManageProvisioning}
+	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ReceiveAlerts}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -80,6 +86,8 @@ var Permissions = map[Action][]Role{
 	ReclaimSeats:     {Owner, Admin},
 	// Provisioning (issue #8).
 	ManageProvisioning: {Owner, Admin},
+	ManageSSO:          {Owner, Admin},
+	ReceiveAlerts:      {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

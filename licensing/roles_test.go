@@ -7,24 +7,25 @@ func TestPermissionMatrix(t *testing.T) {
 	// The matrix as the issue states it, written out in full so that a
 	// change to the table is a deliberate change to this test.
 	want := map[Action]map[Role]bool{
-		ViewOwnLicences:  {Owner: true, Admin: true, Billing: true, Member: true},
-		ViewMembers:      {Owner: true, Admin: true},
-		InviteMembers:    {Owner: true, Admin: true},
-		ChangeRoles:      {Owner: true, Admin: true},
-		RemoveMembers:    {Owner: true, Admin: true},
-		SetInviteDomains: {Owner: true, Admin: true},
-		ViewSeats:        {Owner: true, Admin: true, Billing: true},
-		AssignSeats:      {Owner: true, Admin: true},
-		ViewAudit:        {Owner: true, Admin: true},
-		ViewBilling:      {Owner: true, Admin: true, Billing: true},
-		ManageBilling:    {Owner: true, Billing: true},
-		ManageAPIKeys:    {Owner: true, Admin: true},
-		ViewSupport:      {Owner: true, Admin: true},
-		ConsentSupport:   {Owner: true},
-		ViewInsights:     {Owner: true, Admin: true, Billing: true},
-		ReclaimSeats:     {Owner: true, Admin: true},
-		// Provisioning (issue #8).
+		ViewOwnLicences:    {Owner: true, Admin: true, Billing: true, Member: true},
+		ViewMembers:        {Owner: true, Admin: true},
+		InviteMembers:      {Owner: true, Admin: true},
+		ChangeRoles:        {Owner: true, Admin: true},
+		RemoveMembers:      {Owner: true, Admin: true},
+		SetInviteDomains:   {Owner: true, Admin: true},
+		ViewSeats:          {Owner: true, Admin: true, Billing: true},
+		AssignSeats:        {Owner: true, Admin: true},
+		ViewAudit:          {Owner: true, Admin: true},
+		ViewBilling:        {Owner: true, Admin: true, Billing: true},
+		ManageBilling:      {Owner: true, Billing: true},
+		ManageAPIKeys:      {Owner: true, Admin: true},
+		ViewSupport:        {Owner: true, Admin: true},
+		ConsentSupport:     {Owner: true},
+		ViewInsights:       {Owner: true, Admin: true, Billing: true},
+		ReclaimSeats:       {Owner: true, Admin: true},
 		ManageProvisioning: {Owner: true, Admin: true},
+		ManageSSO:          {Owner: true, Admin: true},
+		ReceiveAlerts:      {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

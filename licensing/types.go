@@ -58,6 +58,10 @@ type Feature struct {
 	Name   string      `yaml:"name" json:"name"`
 	Kind   FeatureKind `yaml:"kind" json:"kind"`
 	Period Period      `yaml:"period,omitempty" json:"period,omitempty"` // metered only
+	// Regions limits the countries the feature may be used in (nil:
+	// everywhere). It is a rule, not part of any plan version: changing it
+	// reaches every subscriber at once.
+	Regions *Regions `yaml:"regions,omitempty" json:"regions,omitempty"`
 }
 
 // PlanValue is a plan's value for one feature. For a boolean feature only
@@ -123,6 +127,10 @@ type Input struct {
 	Seat         SeatCheck
 	Used         int64 // usage so far in the current period (limit and metered)
 	Now          time.Time
+	// Country is the account's ISO 3166-1 alpha-2 code ("" unknown) and
+	// Regions the plan's and the export controls' rules it is held to.
+	Country string
+	Regions RegionRules
 }
 
 // Decision is the answer to "may this account (and user) use this feature".

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -42,7 +43,7 @@ var checkRoutes = map[string]bool{
 
 // New registers every collector. st and checks feed the figures read at
 // scrape time (either may be nil in tests).
-func New(st *store.Store, checks *store.CheckCache, logger *slog.Logger) *Metrics {
+func New(st *store.Store, cache *checks.Cache, logger *slog.Logger) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	m.http = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "entitle_http_request_duration_seconds", Help: "HTTP requests by route template, method and status class.",
@@ -63,17 +64,17 @@ func New(st *store.Store, checks *store.CheckCache, logger *slog.Logger) *Metric
 	})
 	m.Registry.MustRegister(m.http, m.checks, m.scim, m.drift,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if checks != nil {
+	if cache != nil {
 		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "entitle_check_cache_hits_total", Help: "Account states answered from the in-process cache.",
-		}, func() float64 { h, _ := checks.CacheStats(); return float64(h) }))
+		}, func() float64 { h, _ := cache.Stats(); return float64(h) }))
 		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "entitle_check_cache_misses_total", Help: "Account states read from the database.",
-		}, func() float64 { _, mi := checks.CacheStats(); return float64(mi) }))
+		}, func() float64 { _, mi := cache.Stats(); return float64(mi) }))
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "entitle_check_cache_hit_ratio", Help: "Hits over all account state lookups since the start.",
 		}, func() float64 {
-			h, mi := checks.CacheStats()
+			h, mi := cache.Stats()
 			if h+mi == 0 {
 				return 0
 			}

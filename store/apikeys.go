@@ -39,6 +39,9 @@ type APIKey struct {
 	CreatedAt   time.Time      `db:"created_at"`
 	LastUsedAt  sql.NullTime   `db:"last_used_at"`
 	RevokedAt   sql.NullTime   `db:"revoked_at"`
+	// Vendor: a vendor key, for every account (AccountID 0 until the
+	// request names one).
+	Vendor bool `db:"vendor"`
 }
 
 // HasScope reports whether the key grants scope.
@@ -60,8 +63,8 @@ func newAPIKeyToken() (token, prefix string, err error) {
 }
 
 const (
-	apiKeyColumns = `k.id, k.account_id, a.slug AS account_slug, k.name, k.prefix, k.scopes, k.created_by,
-       k.created_at, k.last_used_at, k.revoked_at`
+	apiKeyColumns = `k.id, coalesce(k.account_id, 0) AS account_id, coalesce(a.slug, '') AS account_slug, k.name, k.prefix,
+       k.scopes, k.created_by, k.created_at, k.last_used_at, k.revoked_at, k.account_id IS NULL AS vendor`
 	insertAPIKeySQL = `
 INSERT INTO api_key (account_id, name, prefix, hash, scopes, created_by, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
@@ -69,7 +72,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
 WHERE k.id = $1 AND k.account_id = $2`
 	apiKeysSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k JOIN account a ON a.id = k.account_id
 WHERE k.account_id = $1 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC`
-	apiKeyByHashSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k JOIN account a ON a.id = k.account_id
+	apiKeyByHashSQL = `SELECT ` + apiKeyColumns + ` FROM api_key k LEFT JOIN account a ON a.id = k.account_id
 WHERE k.hash = $1 AND k.revoked_at IS NULL`
 	revokeAPIKeySQL = `
 UPDATE api_key SET revoked_at = $3 WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL`
@@ -82,29 +85,9 @@ WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`
 // CreateAPIKey creates a key for the account and returns it with its token,
 // which is never stored and cannot be shown again.
 func (s *Store) CreateAPIKey(ctx context.Context, actor Actor, accountID int64, name string, scopes []string) (string, APIKey, error) {
-	name = strings.TrimSpace(name)
-	problems := map[string]string{}
-	if name == "" {
-		problems["name"] = "give the key a name, such as the application that will use it"
-	} else if utf8.RuneCountInString(name) > 100 {
-		problems["name"] = "at most 100 characters"
-	}
-	var clean pq.StringArray
-	for _, sc := range Scopes { // canonical order, no repeats
-		if slices.Contains(scopes, sc) {
-			clean = append(clean, sc)
-		}
-	}
-	for _, sc := range scopes {
-		if !slices.Contains(Scopes, sc) {
-			problems["scopes"] = "unknown scope " + sc + "; want check, usage or license"
-		}
-	}
-	if len(clean) == 0 && problems["scopes"] == "" {
-		problems["scopes"] = "choose at least one scope"
-	}
-	if len(problems) > 0 {
-		return "", APIKey{}, &ValidationError{Fields: problems}
+	name, clean, err := checkKeyInput(name, "the application", scopes, Scopes)
+	if err != nil {
+		return "", APIKey{}, err
 	}
 	token, prefix, err := newAPIKeyToken()
 	if err != nil {
@@ -131,6 +114,36 @@ func (s *Store) CreateAPIKey(ctx context.Context, actor Actor, accountID int64, 
 		return "", APIKey{}, err
 	}
 	return token, key, nil
+}
+
+// checkKeyInput checks a new key's name and scopes (of allowed), and
+// returns them cleaned: trimmed, scopes in allowed's order without repeats.
+func checkKeyInput(name, user string, scopes, allowed []string) (string, pq.StringArray, error) {
+	name = strings.TrimSpace(name)
+	problems := map[string]string{}
+	if name == "" {
+		problems["name"] = "give the key a name, such as " + user + " that will use it"
+	} else if utf8.RuneCountInString(name) > 100 {
+		problems["name"] = "at most 100 characters"
+	}
+	var clean pq.StringArray
+	for _, sc := range allowed { // canonical order, no repeats
+		if slices.Contains(scopes, sc) {
+			clean = append(clean, sc)
+		}
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(allowed, sc) {
+			problems["scopes"] = "unknown scope " + sc + "; want " + strings.Join(allowed, ", ")
+		}
+	}
+	if len(clean) == 0 && problems["scopes"] == "" {
+		problems["scopes"] = "choose at least one scope"
+	}
+	if len(problems) > 0 {
+		return name, nil, &ValidationError{Fields: problems}
+	}
+	return name, clean, nil
 }
 
 // APIKeys lists the account's keys, usable ones first, newest first.

@@ -107,6 +107,9 @@ func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
 	// the account's change here means no write path can forget to drop the
 	// entitlement caches (PostgreSQL folds repeats within a transaction).
 	if e.AccountID != 0 {
+		if err := webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}); err != nil {
+			return err
+		}
 		return notifyAccountChanged(ctx, tx, e.AccountID)
 	}
 	return nil

@@ -66,6 +66,9 @@ func auditMany(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, 
 		pq.Array(prevs), pq.Array(hashes)); err != nil {
 		return fmt.Errorf("audit insert: %w", err)
 	}
+	if err := webhooksForAudit(ctx, tx, at, accountID, events); err != nil {
+		return err
+	}
 	return notifyAccountChanged(ctx, tx, accountID)
 }
 

@@ -40,6 +40,9 @@ type Login struct {
 	AccountID    int64  `db:"account_id"`
 	MembershipID int64  `db:"membership_id"`
 	PasswordHash string `db:"password_hash"`
+	// Where the sign-in came from, shown on /profile's sessions list.
+	IP        string `db:"-"`
+	UserAgent string `db:"-"`
 }
 
 const (
@@ -72,6 +75,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string) (L
 	if _, err := s.db.ExecContext(ctx, recordSignInSQL, l.MembershipID, s.Now()); err != nil {
 		return Login{}, err
 	}
+	l.IP = ip
 	return l, nil
 }
 
@@ -161,6 +165,9 @@ JOIN app_user u ON u.id = ws.user_id
 JOIN account a ON a.id = ws.account_id
 JOIN membership m ON m.user_id = u.id AND m.account_id = a.id AND m.status = 'active'
 WHERE ws.id_hash = $1 AND ws.kind = 'customer' AND ws.expires_at > $2`
+	insertCustomerSessionSQL = `
+INSERT INTO web_session (id_hash, kind, user_id, account_id, created_at, expires_at, ip, user_agent)
+VALUES ($1, 'customer', $2, $3, $4, $5, $6, $7)`
 	deleteSessionSQL        = `DELETE FROM web_session WHERE id_hash = $1`
 	deleteExpiredSessionSQL = `DELETE FROM web_session WHERE expires_at < $1`
 )
@@ -173,7 +180,11 @@ func (s *Store) CreateCustomerSession(ctx context.Context, l Login) (string, err
 		return "", err
 	}
 	now := s.Now()
-	_, err = s.db.ExecContext(ctx, insertSessionSQL, hash, "customer", l.UserID, l.AccountID, nil, now, now.Add(sessionLifetime))
+	ua := l.UserAgent
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	_, err = s.db.ExecContext(ctx, insertCustomerSessionSQL, hash, l.UserID, l.AccountID, now, now.Add(sessionLifetime), l.IP, ua)
 	if err == nil {
 		_, err = s.db.ExecContext(ctx, deleteExpiredSessionSQL, now)
 	}

@@ -27,11 +27,20 @@ type BillingSubscription struct {
 // monthly price and its value for every feature.
 type BillingPlan struct {
 	PlanVersion
-	PlanID     int64          `db:"plan_id"`
-	PriceID    sql.NullString `db:"price_id"`
-	UnitAmount int64          `db:"unit_amount"`
-	Currency   string         `db:"currency"`
-	Values     map[string]licensing.PlanValue
+	PlanID      int64          `db:"plan_id"`
+	PriceID     sql.NullString `db:"price_id"`
+	UnitAmount  int64          `db:"unit_amount"`
+	Currency    string         `db:"currency"`
+	Visibility  string         `db:"visibility"`
+	PilotListed bool           `db:"pilot_listed"`
+	Allow       pq.StringArray `db:"regions_allow"`
+	Deny        pq.StringArray `db:"regions_deny"`
+	Values      map[string]licensing.PlanValue
+	// Buyable: the account may move onto the plan (public, or a pilot it
+	// is listed for). Available: its country may have it. A plan is only
+	// listed when the account may see it (licensing.PlanOffer).
+	Buyable   bool
+	Available bool
 }
 
 // BillingState is everything the billing page and the billing actions
@@ -82,10 +91,13 @@ WHERE s.account_id = $1
 ORDER BY p.key LIMIT 1`
 	firstProductSQL = `SELECT id, key, name FROM product ORDER BY key LIMIT 1`
 	productByIDSQL  = `SELECT id, key, name FROM product WHERE id = $1`
+	// $2 is the account (0: a visitor), for its place on pilot lists.
 	billingPlansSQL = `
 SELECT DISTINCT ON (pl.id) pv.id, pr.key AS product_key, pl.key AS plan_key, pv.version, pv.name, pv.rank,
        pv.seat_based, pv.trial_days, pl.id AS plan_id, pp.stripe_price_id AS price_id,
-       coalesce(pp.unit_amount, 0) AS unit_amount, coalesce(pp.currency, '') AS currency
+       coalesce(pp.unit_amount, 0) AS unit_amount, coalesce(pp.currency, '') AS currency,
+       pl.visibility, pl.regions_allow, pl.regions_deny,
+       EXISTS (SELECT 1 FROM plan_pilot_account ppa WHERE ppa.plan_id = pl.id AND ppa.account_id = $2) AS pilot_listed
 FROM plan_version pv JOIN plan pl ON pl.id = pv.plan_id JOIN product pr ON pr.id = pl.product_id
 LEFT JOIN LATERAL (SELECT * FROM plan_price WHERE plan_version_id = pv.id
                    ORDER BY billing_interval, id LIMIT 1) pp ON true
@@ -129,37 +141,20 @@ func (s *Store) BillingState(ctx context.Context, accountID int64) (BillingState
 	}
 	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
 
-	var features []struct {
-		Key    string `db:"key"`
-		Name   string `db:"name"`
-		Kind   string `db:"kind"`
-		Period string `db:"period"`
-	}
-	if err := s.db.SelectContext(ctx, &features, productFeaturesSQL, st.ProductID); err != nil {
+	if st.Features, err = s.productFeatures(ctx, st.ProductID); err != nil {
 		return st, err
 	}
-	for _, f := range features {
-		st.Features = append(st.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
-	}
-	if err := s.db.SelectContext(ctx, &st.Plans, `SELECT * FROM (`+billingPlansSQL+`) v ORDER BY rank`, st.ProductID); err != nil {
-		return st, err
-	}
-	ids := []int64{}
-	for _, p := range st.Plans {
-		ids = append(ids, p.ID)
-	}
+	var current []string
 	if st.Subscription != nil {
-		ids = append(ids, st.Subscription.PlanVersionID)
-	}
-	values, err := s.planValues(ctx, ids)
-	if err != nil {
-		return st, err
-	}
-	for i := range st.Plans {
-		st.Plans[i].Values = values[st.Plans[i].ID]
-	}
-	if st.Subscription != nil {
+		current = []string{st.Subscription.PlanKey, st.Subscription.ScheduledPlanKey.String}
+		values, err := s.planValues(ctx, []int64{st.Subscription.PlanVersionID})
+		if err != nil {
+			return st, err
+		}
 		st.CurrentValues = values[st.Subscription.PlanVersionID]
+	}
+	if st.Plans, err = s.plansOffered(ctx, st.ProductID, &acct, current); err != nil {
+		return st, err
 	}
 	var used []string
 	if err := s.db.SelectContext(ctx, &used, trialsUsedSQL, accountID); err != nil {
@@ -218,4 +213,47 @@ func (s *Store) SetStripeCustomer(ctx context.Context, actor Actor, accountID in
 		return audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "billing.customer_create",
 			TargetType: "account", TargetID: itoa(accountID), After: map[string]any{"stripe_customer": customerID}})
 	})
+}
+
+// productFeatures lists a product's features in catalog order.
+func (s *Store) productFeatures(ctx context.Context, productID int64) ([]licensing.Feature, error) {
+	var rows []struct {
+		Key    string `db:"key"`
+		Name   string `db:"name"`
+		Kind   string `db:"kind"`
+		Period string `db:"period"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, productFeaturesSQL, productID); err != nil {
+		return nil, err
+	}
+	out := make([]licensing.Feature, 0, len(rows))
+	for _, f := range rows {
+		out = append(out, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind), Period: licensing.Period(f.Period)})
+	}
+	return out, nil
+}
+
+// Pricing is the catalog as the public pricing page shows it: the first
+// product's features and the plans a visitor is offered (no pilot or
+// retired plans), with their values, in rank order.
+func (s *Store) Pricing(ctx context.Context) (BillingState, error) {
+	var st BillingState
+	var product struct {
+		ID   int64  `db:"id"`
+		Key  string `db:"key"`
+		Name string `db:"name"`
+	}
+	err := s.db.GetContext(ctx, &product, firstProductSQL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, ErrNotFound
+	}
+	if err != nil {
+		return st, err
+	}
+	st.ProductID, st.ProductKey, st.ProductName = product.ID, product.Key, product.Name
+	if st.Features, err = s.productFeatures(ctx, st.ProductID); err != nil {
+		return st, err
+	}
+	st.Plans, err = s.PlansOffered(ctx, st.ProductID, 0)
+	return st, err
 }

@@ -336,6 +336,12 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 			return "", err
 		}
 	}
+	if next.ScheduledPlanVersionID.Valid {
+		if err := noticeSSODowngrade(ctx, tx, now, actor, accountID, next.PlanVersionID, next.ScheduledPlanVersionID.Int64,
+			next.CurrentPeriodEnd); err != nil {
+			return "", err
+		}
+	}
 	if next.Status == string(licensing.Canceled) && (row.Status != string(licensing.Canceled) || before == nil) {
 		if err := releaseSeats(ctx, tx, now, actor, accountID, row.ID); err != nil {
 			return "", err

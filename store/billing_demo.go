@@ -11,7 +11,8 @@ import (
 // demoBilling gives each demo account a simulated Stripe customer and
 // subscription that agree with its seeded subscription: Globex pays by card,
 // Initech trials Business with no card (falling back to Free unless it adds
-// one), Umbrella's card fails and an invoice has been open for two days.
+// one), Umbrella's card fails and an invoice has been open for two days;
+// Hooli (Enterprise, single sign-on) pays by card.
 var demoBilling = map[string]struct {
 	hasCard, paymentsFail bool
 	stripeStatus          string
@@ -21,6 +22,7 @@ var demoBilling = map[string]struct {
 	"globex":   {hasCard: true, stripeStatus: "active"},
 	"initech":  {stripeStatus: "trialing", fallbackPlan: "free"},
 	"umbrella": {hasCard: true, paymentsFail: true, stripeStatus: "past_due", openInvoiceAge: 48 * time.Hour},
+	"hooli":    {hasCard: true, stripeStatus: "active"},
 }
 
 const (

@@ -14,7 +14,7 @@ import (
 // CatalogChange is one thing `catalog apply` did, for its report.
 type CatalogChange struct {
 	Product, Plan, Feature string
-	What                   string // created, updated, new version, unchanged
+	What                   string // created, updated, versioned, settings (visibility or regions only), unchanged
 }
 
 const (
@@ -22,15 +22,25 @@ const (
 INSERT INTO product (key, name) VALUES ($1, $2)
 ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name
 RETURNING id`
+	// The old row's regions come back beside the id (a CTE reads the
+	// snapshot from before the statement), so a change can be audited.
 	upsertFeatureSQL = `
-INSERT INTO feature (product_id, key, name, kind, period, position) VALUES ($1, $2, $3, $4, $5, $6)
+WITH old AS (SELECT regions_allow, regions_deny FROM feature WHERE product_id = $1 AND key = $2)
+INSERT INTO feature (product_id, key, name, kind, period, position, regions_allow, regions_deny)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (product_id, key) DO UPDATE
-   SET name = EXCLUDED.name, kind = EXCLUDED.kind, period = EXCLUDED.period, position = EXCLUDED.position
-RETURNING id`
+   SET name = EXCLUDED.name, kind = EXCLUDED.kind, period = EXCLUDED.period, position = EXCLUDED.position,
+       regions_allow = EXCLUDED.regions_allow, regions_deny = EXCLUDED.regions_deny
+RETURNING id, coalesce((SELECT regions_allow FROM old), '{}') AS old_allow,
+          coalesce((SELECT regions_deny FROM old), '{}') AS old_deny`
 	upsertPlanSQL = `
-INSERT INTO plan (product_id, key) VALUES ($1, $2)
-ON CONFLICT (product_id, key) DO UPDATE SET key = EXCLUDED.key
-RETURNING id`
+WITH old AS (SELECT visibility, regions_allow, regions_deny FROM plan WHERE product_id = $1 AND key = $2)
+INSERT INTO plan (product_id, key, visibility, regions_allow, regions_deny) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (product_id, key) DO UPDATE
+   SET visibility = EXCLUDED.visibility, regions_allow = EXCLUDED.regions_allow, regions_deny = EXCLUDED.regions_deny
+RETURNING id, coalesce((SELECT visibility FROM old), '') AS old_visibility,
+          coalesce((SELECT regions_allow FROM old), '{}') AS old_allow,
+          coalesce((SELECT regions_deny FROM old), '{}') AS old_deny`
 	latestPlanVersionSQL = `
 SELECT pv.id, pv.version, pv.fingerprint,
        EXISTS (SELECT 1 FROM subscription s
@@ -68,19 +78,22 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 			}
 			featureIDs := make(map[string]int64, len(p.Features))
 			for i, f := range p.Features {
-				var id int64
-				if err := tx.GetContext(ctx, &id, upsertFeatureSQL, productID, f.Key, f.Name, string(f.Kind), string(f.Period), i); err != nil {
+				id, err := s.applyFeature(ctx, tx, actor, productID, p.Key, i, f)
+				if err != nil {
 					return fmt.Errorf("product %q, feature %q: %w", p.Key, f.Key, err)
 				}
 				featureIDs[f.Key] = id
 			}
+			if err := s.applyExportControls(ctx, tx, actor, productID, p); err != nil {
+				return fmt.Errorf("product %q, export controls: %w", p.Key, err)
+			}
 			for _, plan := range p.Plans {
-				what, err := s.applyPlan(ctx, tx, productID, featureIDs, plan)
+				what, err := s.applyPlan(ctx, tx, actor, productID, p.Key, featureIDs, plan)
 				if err != nil {
 					return fmt.Errorf("product %q, plan %q: %w", p.Key, plan.Key, err)
 				}
 				changes = append(changes, CatalogChange{Product: p.Key, Plan: plan.Key, What: what})
-				if what != "unchanged" {
+				if what != "unchanged" && what != "settings" {
 					if err := audit(ctx, tx, s.Now(), AuditEvent{Actor: actor, Action: "catalog.plan_" + what,
 						TargetType: "plan", TargetID: p.Key + "/" + plan.Key,
 						After: map[string]any{"fingerprint": plan.Fingerprint(), "rank": plan.Rank, "name": plan.Name}}); err != nil {
@@ -98,11 +111,22 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 	return changes, err
 }
 
-func (s *Store) applyPlan(ctx context.Context, tx *sqlx.Tx, productID int64, featureIDs map[string]int64, plan licensing.Plan) (string, error) {
-	var planID int64
-	if err := tx.GetContext(ctx, &planID, upsertPlanSQL, productID, plan.Key); err != nil {
+func (s *Store) applyPlan(ctx context.Context, tx *sqlx.Tx, actor Actor, productID int64, productKey string,
+	featureIDs map[string]int64, plan licensing.Plan) (string, error) {
+	planID, settingsChanged, err := s.applyPlanSettings(ctx, tx, actor, productID, productKey, plan)
+	if err != nil {
 		return "", err
 	}
+	what, err := s.applyPlanContent(ctx, tx, planID, featureIDs, plan)
+	if what == "unchanged" && settingsChanged {
+		what = "settings"
+	}
+	return what, err
+}
+
+// applyPlanContent writes the plan's versioned content: a new version when
+// the current one has subscribers, in place otherwise.
+func (s *Store) applyPlanContent(ctx context.Context, tx *sqlx.Tx, planID int64, featureIDs map[string]int64, plan licensing.Plan) (string, error) {
 	fingerprint := plan.Fingerprint()
 	var cur struct {
 		ID             int64  `db:"id"`

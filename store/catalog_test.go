@@ -30,7 +30,7 @@ func TestApplyingTheSameCatalogTwiceChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != 4 || first[0].What != "created" {
+	if len(first) != 5 || first[0].What != "created" {
 		t.Fatalf("first apply: %+v", first)
 	}
 	var auditsBefore int
@@ -47,8 +47,8 @@ func TestApplyingTheSameCatalogTwiceChangesNothing(t *testing.T) {
 	var versions, auditsAfter int
 	s.DB().Get(&versions, `SELECT count(*) FROM plan_version`)
 	s.DB().Get(&auditsAfter, `SELECT count(*) FROM audit_entry`)
-	if versions != 4 || auditsAfter != auditsBefore {
-		t.Fatalf("after re-apply: %d plan versions (want 4), audit %d → %d", versions, auditsBefore, auditsAfter)
+	if versions != 5 || auditsAfter != auditsBefore {
+		t.Fatalf("after re-apply: %d plan versions (want 5), audit %d → %d", versions, auditsBefore, auditsAfter)
 	}
 }
 

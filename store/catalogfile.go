@@ -29,3 +29,16 @@ func ParseCatalog(data []byte) (licensing.Catalog, error) {
 	}
 	return c, nil
 }
+
+// MarshalCatalog writes a catalog file in YAML, the format ParseCatalog
+// reads.
+func MarshalCatalog(c licensing.Catalog) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("# Written by `entitle catalog export`: apply it unchanged and nothing changes.\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}

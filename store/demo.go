@@ -56,6 +56,15 @@ var demoAccounts = []demoAccount{
 		},
 		assigned: 2, apiCalls: 12000,
 	},
+	{
+		// Hooli signs its people in through its own identity provider (the
+		// demo one `make run` starts): see ConfigureDemoSSO.
+		slug: "hooli", name: "Hooli", plan: "enterprise", status: "active", seats: 20, owner: "owner@hooli.test",
+		others: []demoPerson{
+			{"cto@hooli.test", "Carla Walton", "owner"},
+		},
+		assigned: 2, apiCalls: 300,
+	},
 }
 
 var demoStaff = []demoPerson{
@@ -71,8 +80,13 @@ func DemoLogins() []DemoLogin {
 	for _, a := range demoAccounts {
 		out = append(out, DemoLogin{a.owner, "owner of " + a.name + " (" + a.plan + ", " + a.status + ")", "/login"})
 	}
+	out = append(out, DemoLogin{DemoTwoAccountPerson, "admin of Initech and billing of Umbrella (account switcher)", "/login"})
 	for _, s := range demoStaff {
-		out = append(out, DemoLogin{s.email, "vendor " + s.role, "/admin/login"})
+		role := "vendor " + s.role
+		if StaffNeedsTwoFactor(s.role) {
+			role += " (two-factor: secret " + DemoTOTPSecret + ")"
+		}
+		out = append(out, DemoLogin{s.email, role, "/admin/login"})
 	}
 	return out
 }
@@ -131,6 +145,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 				TargetID: st.email, After: map[string]any{"role": st.role}}); err != nil {
 				return err
 			}
+		}
+		if err := seedDemoFrontDoor(ctx, tx, now, actor, hash); err != nil { // two-factor staff, a person in two accounts
+			return fmt.Errorf("demo front door: %w", err)
 		}
 		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning (issue #8): Initech's IdP
 			return fmt.Errorf("demo provisioning: %w", err)

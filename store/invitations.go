@@ -19,7 +19,7 @@ import (
 const InvitationLifetime = 7 * 24 * time.Hour
 
 // MinPasswordLength is the shortest password a new member may choose.
-const MinPasswordLength = 10
+const MinPasswordLength = licensing.MinPasswordLength
 
 // Per-address answers to an invitation (stable strings the portal shows).
 const (
@@ -102,7 +102,7 @@ func (s *Store) Invite(ctx context.Context, p Principal, req InviteRequest) ([]I
 		for _, l := range lines {
 			r := InviteResult{Input: l.Input, Email: l.Email, Outcome: l.Problem}
 			if l.Problem == "" {
-				r.Outcome, r.MembershipID, err = s.inviteOne(ctx, tx, now, p, acct.Name, l.Email, req)
+				r.Outcome, r.MembershipID, err = s.inviteOne(ctx, tx, now, p.inviter(), acct.Name, l.Email, req)
 				if err != nil {
 					return fmt.Errorf("invite %s: %w", l.Email, err)
 				}
@@ -114,7 +114,20 @@ func (s *Store) Invite(ctx context.Context, p Principal, req InviteRequest) ([]I
 	return results, err
 }
 
-func (s *Store) inviteOne(ctx context.Context, tx *sqlx.Tx, now time.Time, p Principal, accountName, email string, req InviteRequest) (string, int64, error) {
+// inviter is who sends an invitation: a member (Principal), or the vendor
+// creating an account for its first owner (no user of the account).
+type inviter struct {
+	AccountID int64
+	UserID    int64 // 0: not a user of the account
+	Name      string
+	Actor     Actor
+}
+
+func (p Principal) inviter() inviter {
+	return inviter{AccountID: p.AccountID, UserID: p.UserID, Name: p.Email, Actor: p.actor()}
+}
+
+func (s *Store) inviteOne(ctx context.Context, tx *sqlx.Tx, now time.Time, p inviter, accountName, email string, req InviteRequest) (string, int64, error) {
 	var userID int64
 	err := tx.GetContext(ctx, &userID, userByEmailSQL, email)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -150,17 +163,17 @@ func (s *Store) inviteOne(ctx context.Context, tx *sqlx.Tx, now time.Time, p Pri
 		return "", 0, err
 	}
 	expires := now.Add(InvitationLifetime)
-	if _, err := tx.ExecContext(ctx, newInvitationSQL, p.AccountID, m.ID, hash, p.UserID, now, expires); err != nil {
+	if _, err := tx.ExecContext(ctx, newInvitationSQL, p.AccountID, m.ID, hash, sql.NullInt64{Int64: p.UserID, Valid: p.UserID != 0}, now, expires); err != nil {
 		return "", 0, err
 	}
 	link := strings.TrimRight(req.BaseURL, "/") + "/invitations/" + token
 	if err := enqueueMail(ctx, tx, now, p.AccountID, Mail{Kind: "invitation", To: email,
-		Subject: fmt.Sprintf("%s invited you to %s on Entitle", p.Email, accountName),
+		Subject: fmt.Sprintf("%s invited you to %s on Entitle", p.Name, accountName),
 		Body: fmt.Sprintf("%s invited you to join %s on Entitle as %s.\n\nAccept the invitation here (the link works once, until %s):\n%s\n\nIf you did not expect this, ignore this mail.\n",
-			p.Email, accountName, role, expires.Format("2 Jan 2006 15:04 MST"), link)}); err != nil {
+			p.Name, accountName, role, expires.Format("2 Jan 2006 15:04 MST"), link)}); err != nil {
 		return "", 0, err
 	}
-	return outcome, m.ID, audit(ctx, tx, now, AuditEvent{AccountID: p.AccountID, Actor: p.actor(), Action: "member.invite",
+	return outcome, m.ID, audit(ctx, tx, now, AuditEvent{AccountID: p.AccountID, Actor: p.Actor, Action: "member.invite",
 		TargetType: "membership", TargetID: itoa(m.ID),
 		After: map[string]any{"email": email, "role": role, "resent": outcome == InviteResent, "expires_at": expires}})
 }
@@ -243,14 +256,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, req AcceptRequest) (Login,
 			}
 			name = inv.Name
 		} else {
-			fields := map[string]string{}
-			if name == "" || len(name) > 200 {
-				fields["name"] = "enter your name (at most 200 characters)"
-			}
-			if len(req.Password) < MinPasswordLength || len(req.Password) > 72 {
-				fields["password"] = fmt.Sprintf("choose a password of %d to 72 characters", MinPasswordLength)
-			}
-			if len(fields) > 0 {
+			if fields := licensing.NewPersonProblems(name, true, req.Password); len(fields) > 0 {
 				return &ValidationError{Fields: fields}
 			}
 			hash, err := HashPassword(req.Password)

@@ -200,14 +200,42 @@ func (s *Store) IssueLicence(ctx context.Context, accountID int64, opts LicenceO
 		return nil, err
 	}
 	now := s.Now()
-	return licensing.SignLicence(licensing.Licence{ID: hex.EncodeToString(idBytes), IssuedAt: now,
-		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state}, keyID, priv)
+	lic := licensing.Licence{ID: hex.EncodeToString(idBytes), IssuedAt: now,
+		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state}
+	file, err := licensing.SignLicence(lic, keyID, priv)
+	if err != nil {
+		return nil, err
+	}
+	// The vendor's systems hear of every licence issued (licence.issued).
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		return emitWebhookLocked(ctx, tx, now, accountID, EventLicenceIssued, map[string]any{"licence_id": lic.ID,
+			"key_id": keyID, "issued_at": lic.IssuedAt, "valid_until": lic.ValidUntil, "grace_until": lic.GraceUntil})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // sealKey encrypts a private key with AES-256-GCM under a key derived from
 // secret; the key id is authenticated too, so a sealed key cannot be
 // passed off as another.
 func sealKey(secret []byte, keyID string, priv ed25519.PrivateKey) ([]byte, error) {
+	return sealBytes(secret, keyID, priv)
+}
+
+func openKey(secret []byte, keyID string, sealed []byte) (ed25519.PrivateKey, error) {
+	plain, err := openBytes(secret, keyID, sealed)
+	if err != nil || len(plain) != ed25519.PrivateKeySize {
+		return nil, ErrSealedKey
+	}
+	return ed25519.PrivateKey(plain), nil
+}
+
+// sealBytes encrypts plain under SIGNING_KEY_SECRET (AES-256-GCM), binding
+// it to label (a key id, an account's SSO client): what is sealed for one
+// cannot be opened as another.
+func sealBytes(secret []byte, label string, plain []byte) ([]byte, error) {
 	aead, err := sealCipher(secret)
 	if err != nil {
 		return nil, err
@@ -216,10 +244,12 @@ func sealKey(secret []byte, keyID string, priv ed25519.PrivateKey) ([]byte, erro
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return aead.Seal(nonce, nonce, priv, []byte(keyID)), nil
+	return aead.Seal(nonce, nonce, plain, []byte(label)), nil
 }
 
-func openKey(secret []byte, keyID string, sealed []byte) (ed25519.PrivateKey, error) {
+// openBytes reverses sealBytes; ErrSealedKey when the secret is missing or
+// not the one it was sealed with.
+func openBytes(secret []byte, label string, sealed []byte) ([]byte, error) {
 	if len(secret) == 0 {
 		return nil, ErrSealedKey
 	}
@@ -230,11 +260,11 @@ func openKey(secret []byte, keyID string, sealed []byte) (ed25519.PrivateKey, er
 	if len(sealed) < aead.NonceSize() {
 		return nil, ErrSealedKey
 	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(keyID))
-	if err != nil || len(plain) != ed25519.PrivateKeySize {
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(label))
+	if err != nil {
 		return nil, ErrSealedKey
 	}
-	return ed25519.PrivateKey(plain), nil
+	return plain, nil
 }
 
 func sealCipher(secret []byte) (cipher.AEAD, error) {

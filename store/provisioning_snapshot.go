@@ -41,7 +41,8 @@ type provPerson struct {
 	Status     string `db:"status"`
 	Source     string `db:"source"`
 	SCIMActive bool   `db:"scim_active"`
-	Live       bool   `db:"live"` // the identity provider has not deleted it
+	Live       bool   `db:"live"`     // the identity provider has not deleted it
+	JITRole    string `db:"jit_role"` // set for people single sign-on created just in time
 }
 
 func (p provPerson) provisioned() bool { return p.Source == "scim" }
@@ -82,7 +83,8 @@ type provSnapshot struct {
 
 const (
 	provPeopleSQL = `
-SELECT m.id, m.user_id, u.email, m.role, m.status, m.source, m.scim_active, m.scim_id IS NOT NULL AS live
+SELECT m.id, m.user_id, u.email, m.role, m.status, m.source, m.scim_active, m.scim_id IS NOT NULL AS live,
+       coalesce(m.jit_role, '') AS jit_role
 FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND ($2::bigint[] IS NULL OR m.id = ANY($2))`
 	provGroupsSQL = `
@@ -130,7 +132,8 @@ func loadProvisioning(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID
 	persons := map[int64]*licensing.Person{}
 	for _, p := range people {
 		snap.people[p.ID] = p
-		persons[p.ID] = &licensing.Person{MembershipID: p.ID, Active: p.active(), Provisioned: p.provisioned()}
+		persons[p.ID] = &licensing.Person{MembershipID: p.ID, Active: p.active(), Provisioned: p.provisioned(),
+			DefaultRole: p.JITRole}
 		snap.actual.Members[p.ID] = licensing.Admission{Admitted: p.Status == "active", Role: p.Role}
 	}
 	var groups []struct {

@@ -129,6 +129,10 @@ func reconcileLocked(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID 
 	if rep.Applied() > 0 {
 		err = notifyAccountChanged(ctx, tx, accountID)
 	}
+	if err == nil && count && rep.Drifts > 0 {
+		err = emitWebhookLocked(ctx, tx, now, accountID, EventDriftRepaired, map[string]any{
+			"drifts": rep.Drifts, "changes": rep.Applied()})
+	}
 	return rep, err
 }
 

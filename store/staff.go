@@ -14,14 +14,17 @@ type StaffSession struct {
 	Email   string `db:"email"`
 	Name    string `db:"name"`
 	Role    string `db:"role"` // support, support_admin, operator, admin
+	// TwoFactor: TOTP is enabled (the console sends a role that needs it
+	// to enrol before anything else while it is not).
+	TwoFactor bool `db:"two_factor"`
 }
 
 const (
 	staffLoginSQL = `
-SELECT id AS staff_id, email, name, role, password_hash FROM staff_user
+SELECT id AS staff_id, email, name, role, totp_enabled_at IS NOT NULL AS two_factor, password_hash FROM staff_user
 WHERE lower(email) = lower($1) AND disabled_at IS NULL`
 	staffSessionSQL = `
-SELECT su.id AS staff_id, su.email, su.name, su.role
+SELECT su.id AS staff_id, su.email, su.name, su.role, su.totp_enabled_at IS NOT NULL AS two_factor
 FROM web_session ws JOIN staff_user su ON su.id = ws.staff_id AND su.disabled_at IS NULL
 WHERE ws.id_hash = $1 AND ws.kind = 'staff' AND ws.expires_at > $2`
 )

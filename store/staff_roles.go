@@ -17,6 +17,11 @@ const (
 	CanManageStaff      StaffCapability = "staff"
 	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
 	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
+	CanApproveDomains   StaffCapability = "approve_domains"  // verify an account's SSO email domain by hand
+	CanManageCatalog    StaffCapability = "catalog"          // pilot lists and accounts' countries
+	CanManageWebhooks   StaffCapability = "webhooks"         // outbound webhook endpoints and their deliveries
+	CanManageVendorKeys StaffCapability = "vendor_keys"      // vendor API keys, which reach every account
+	CanCreateAccounts   StaffCapability = "create_accounts"  // /admin/accounts/new
 )
 
 // staffRoleCapabilities is the one table of who may do what in the console.
@@ -24,9 +29,11 @@ const (
 var staffRoleCapabilities = map[string][]StaffCapability{
 	"support":       {CanFindAccounts, CanImpersonate},
 	"support_admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanSimulateBilling},
-	"operator":      {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights},
+	"operator": {CanFindAccounts, CanManageGrants, CanManageEvents, CanReadOutbox, CanSimulateBilling, CanViewInsights,
+		CanApproveDomains, CanManageCatalog, CanManageWebhooks, CanCreateAccounts},
 	"admin": {CanFindAccounts, CanImpersonate, CanImpersonateWrite, CanManageGrants, CanManageEvents,
-		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights},
+		CanReadOutbox, CanReadAudit, CanManageStaff, CanSimulateBilling, CanViewInsights, CanApproveDomains, CanManageCatalog,
+		CanManageWebhooks, CanManageVendorKeys, CanCreateAccounts},
 }
 
 // StaffCan reports whether a staff role has a capability.

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/entitle-dev/entitle/licensing"
 )
@@ -67,7 +68,7 @@ func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]Subscript
 const (
 	productsSQL      = `SELECT id, key, name FROM product ORDER BY key`
 	featureValuesSQL = `
-SELECT f.product_id, f.key, f.name, f.kind, f.period, pf.enabled, pf.limit_value
+SELECT f.product_id, f.key, f.name, f.kind, f.period, f.regions_allow, f.regions_deny, pf.enabled, pf.limit_value
 FROM feature f
 LEFT JOIN plan_feature pf ON pf.feature_id = f.id AND pf.plan_version_id = $2
 WHERE f.product_id = $1
@@ -151,9 +152,15 @@ func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, account
 		return licensing.AccountState{}, err
 	}
 
-	state := licensing.AccountState{Account: acct.Slug, AccountName: acct.Name}
+	rules, err := regionRules(ctx, q, accountID)
+	if err != nil {
+		return licensing.AccountState{}, err
+	}
+
+	state := licensing.AccountState{Account: acct.Slug, AccountName: acct.Name, Country: acct.Country.String}
 	for _, p := range products {
-		ps := licensing.ProductState{Product: p.Key, ProductName: p.Name, Values: map[string]licensing.PlanValue{}, Usage: map[string]int64{}}
+		ps := licensing.ProductState{Product: p.Key, ProductName: p.Name, Values: map[string]licensing.PlanValue{}, Usage: map[string]int64{},
+			Country: acct.Country.String, Regions: rules[p.ID]}
 		var planVersionID int64
 		for _, sub := range subs {
 			if sub.ProductID == p.ID {
@@ -169,19 +176,22 @@ func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, account
 			}
 		}
 		var rows []struct {
-			ProductID int64         `db:"product_id"`
-			Key       string        `db:"key"`
-			Name      string        `db:"name"`
-			Kind      string        `db:"kind"`
-			Period    string        `db:"period"`
-			Enabled   sql.NullBool  `db:"enabled"`
-			Limit     sql.NullInt64 `db:"limit_value"`
+			ProductID int64          `db:"product_id"`
+			Key       string         `db:"key"`
+			Name      string         `db:"name"`
+			Kind      string         `db:"kind"`
+			Period    string         `db:"period"`
+			Allow     pq.StringArray `db:"regions_allow"`
+			Deny      pq.StringArray `db:"regions_deny"`
+			Enabled   sql.NullBool   `db:"enabled"`
+			Limit     sql.NullInt64  `db:"limit_value"`
 		}
 		if err := sqlx.SelectContext(ctx, q, &rows, featureValuesSQL, p.ID, planVersionID); err != nil {
 			return licensing.AccountState{}, err
 		}
 		for _, r := range rows {
-			ps.Features = append(ps.Features, licensing.Feature{Key: r.Key, Name: r.Name, Kind: licensing.FeatureKind(r.Kind), Period: licensing.Period(r.Period)})
+			ps.Features = append(ps.Features, licensing.Feature{Key: r.Key, Name: r.Name, Kind: licensing.FeatureKind(r.Kind),
+				Period: licensing.Period(r.Period), Regions: regionsOf(r.Allow, r.Deny)})
 			if r.Enabled.Valid {
 				v := licensing.PlanValue{Enabled: r.Enabled.Bool}
 				if r.Limit.Valid {

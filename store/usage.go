@@ -103,7 +103,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		if err != nil {
 			return err
 		}
-		product, _, ok := state.FindFeature(r.Feature)
+		product, feature, ok := state.FindFeature(r.Feature)
 		if !ok {
 			return fmt.Errorf("feature %q: %w", r.Feature, licensing.ErrUnknownFeature)
 		}
@@ -127,6 +127,9 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		// Usage events are their own append-only ledger (one row per key,
 		// naming the API key that reported it); an audit entry for each
 		// would bury the account's log in telemetry.
+		if err := usageAlerts(ctx, tx, now, accountID, product.Product, feature, d, r.Quantity); err != nil {
+			return err
+		}
 		return notifyAccountChanged(ctx, tx, accountID)
 	})
 	if err != nil {

@@ -18,3 +18,7 @@ func scopeLabel(scope string) string {
 	}
 	return scope
 }
+
+func revokeVendorKeyURL(id int64) string {
+	return "/admin/api-keys/" + strconv.FormatInt(id, 10) + "/revoke"
+}

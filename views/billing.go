@@ -46,6 +46,11 @@ type BillingPlanView struct {
 	Values    map[string]licensing.PlanValue
 	Action    string // upgrade, downgrade, subscribe, or "" (current or not buyable)
 	CanTrial  bool
+	Pilot     bool // offered to this account as a pilot
+	Retired   bool // the account's plan, no longer sold
+	// RegionRestricted: the account's country may not have the plan, so it
+	// is shown as "Not available in your region" instead of offered.
+	RegionRestricted bool
 }
 
 // ChangeConfirmView is what the buyer reads before confirming a plan change.

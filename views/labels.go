@@ -43,6 +43,8 @@ var reasonLabels = map[licensing.Reason]string{
 	licensing.ReasonPastDueGrace: "payment past due, grace period",
 	licensing.ReasonSuspended:    "Suspended",
 	licensing.ReasonCanceled:     "Canceled",
+	// Not offered for sale either: billing refuses what a region cannot have.
+	licensing.ReasonRegionRestricted: "Not available in your region",
 }
 
 func reasonLabel(r licensing.Reason) string {

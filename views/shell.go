@@ -32,6 +32,15 @@ type User struct {
 	Name        string
 	Role        string
 	AccountName string
+	AccountSlug string
+	// Accounts lists every account the person may switch to (the switcher
+	// shows when there are two or more).
+	Accounts []AccountChoice
+}
+
+// AccountChoice is one account of the switcher.
+type AccountChoice struct {
+	Slug, Name, Role string
 }
 
 // Banner is an account-wide notice (past due, over-allocated, ...).
@@ -67,7 +76,9 @@ var Nav = []NavItem{
 	// support sessions.
 	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
+	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
 }
 
 // navFor is the navigation a role sees.

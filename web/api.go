@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -16,7 +17,8 @@ import (
 // apiKeyAuth authenticates /api/v1/accounts/:account/... requests by their
 // API key (Authorization: Bearer), applies the key's rate limit, and
 // answers 404 for an account that is not the key's, exactly as for one that
-// does not exist.
+// does not exist. A vendor key reaches every account; {account} is a slug
+// or ext:<the vendor's external id>.
 func apiKeyAuth(h *handlers.Handler, limits *apiLimits) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -26,7 +28,7 @@ func apiKeyAuth(h *handlers.Handler, limits *apiLimits) echo.MiddlewareFunc {
 				return handlers.ProblemUnauthorized("Send the account's API key as `Authorization: Bearer <key>`.")
 			}
 			key, err := h.Checks.Authenticate(c.Request().Context(), strings.TrimSpace(token))
-			if errors.Is(err, store.ErrUnknownAPIKey) {
+			if errors.Is(err, checks.ErrUnknownAPIKey) {
 				return handlers.ProblemUnauthorized("The API key is unknown or was revoked.")
 			}
 			if err != nil {
@@ -35,8 +37,30 @@ func apiKeyAuth(h *handlers.Handler, limits *apiLimits) echo.MiddlewareFunc {
 			if wait := limits.wait(key.ID, h.Clock.Now()); wait > 0 {
 				return handlers.ProblemRateLimited(wait)
 			}
-			if c.Param("account") != key.AccountSlug {
-				return handlers.ProblemNotFound("No such account for this API key.")
+			ref := c.Param("account")
+			switch {
+			case ref == "": // /api/v1/accounts itself: the route's scope decides
+			case key.Vendor:
+				// A vendor key reaches every account, named by slug or
+				// ext:<external id>; the handlers see it as that account's.
+				acct, err := h.Checks.Account(c.Request().Context(), ref)
+				if errors.Is(err, store.ErrNotFound) {
+					return handlers.ProblemNotFound("No account has this slug or external id (ext:ID).")
+				}
+				if err != nil {
+					return err
+				}
+				k := *key
+				k.AccountID, k.AccountSlug = acct.ID, acct.Slug
+				key = &k
+			case ref != key.AccountSlug:
+				if !strings.HasPrefix(ref, store.ExternalIDPrefix) {
+					return handlers.ProblemNotFound("No such account for this API key.")
+				}
+				acct, err := h.Checks.Account(c.Request().Context(), ref)
+				if err != nil || acct.ID != key.AccountID {
+					return handlers.ProblemNotFound("No such account for this API key.")
+				}
 			}
 			handlers.SetAPIKey(c, key)
 			return next(c)

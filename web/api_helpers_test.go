@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
@@ -32,7 +33,7 @@ type apiInstance struct {
 	t     testing.TB
 	url   string
 	store *store.Store
-	cache *store.CheckCache
+	cache *checks.Cache
 	echo  *echo.Echo
 	srv   *httptest.Server
 }
@@ -72,7 +73,7 @@ func secondInstance(t *testing.T, first *apiInstance) *apiInstance {
 func startInstance(t testing.TB, s *store.Store, opts ...apiOption) *apiInstance {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cache := store.NewCheckCache(s, logger)
+	cache := checks.New(s, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cache.Run(ctx, databaseURL(t, s)) }()

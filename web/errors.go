@@ -81,6 +81,8 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, "An account needs at least one active owner: make someone else owner first."
 	case errors.Is(err, store.ErrInvitationInvalid):
 		return http.StatusGone, "This invitation link no longer works: it was used, replaced by a newer one, or it expired. Ask for a new invitation."
+	case errors.Is(err, store.ErrLinkInvalid):
+		return http.StatusGone, "This link no longer works: it was already used, replaced by a newer one, or it expired. Nothing was changed; ask for a new one."
 	// Provisioning.
 	case errors.Is(err, store.ErrManagedByIdP):
 		return http.StatusConflict, "This member is managed by your identity provider: change them there, or through the provisioning rules."

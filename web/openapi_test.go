@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -57,6 +58,12 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 
 	// One successful call per route, each validated by a.do.
 	key := a.newKey("globex")
+	vendor := a.newVendorKey()
+	ep, err := a.store.CreateWebhookEndpoint(context.Background(), store.SystemActor("test"),
+		store.WebhookEndpointInput{URL: "https://hooks.example.com/entitle"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	calls := map[string]int{
 		"GET /api/v1/openapi.json":                              a.get("/api/v1/openapi.json", "").status,
 		"GET /api/v1/keys":                                      a.get("/api/v1/keys", "").status,
@@ -65,6 +72,14 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		"POST /api/v1/accounts/{account}/usage": a.do(http.MethodPost, "/api/v1/accounts/globex/usage", key,
 			`{"feature":"api_calls","quantity":1}`, "Idempotency-Key", "openapi-1").status,
 		"GET /api/v1/accounts/{account}/license": a.get("/api/v1/accounts/globex/license", key).status,
+		"GET /api/v1/accounts":                   a.get("/api/v1/accounts", vendor).status,
+		"POST /api/v1/accounts": a.do(http.MethodPost, "/api/v1/accounts", vendor,
+			`{"name":"OpenAPI Inc","owner_email":"owner@openapi.test"}`).status,
+		"GET /api/v1/accounts/{account}": a.get("/api/v1/accounts/globex", vendor).status,
+		"PATCH /api/v1/accounts/{account}": a.do(http.MethodPatch, "/api/v1/accounts/globex", vendor,
+			`{"external_id":"crm-openapi"}`).status,
+		"GET /api/v1/webhooks/endpoints":                 a.get("/api/v1/webhooks/endpoints", vendor).status,
+		"GET /api/v1/webhooks/endpoints/{id}/deliveries": a.get(fmt.Sprintf("/api/v1/webhooks/endpoints/%d/deliveries", ep.ID), vendor).status,
 	}
 	for route := range routes {
 		if status, ok := calls[route]; !ok || status >= 300 {

@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
 )
 
 // fixture holds the ids the requests name: Globex's own, and Umbrella's
@@ -74,6 +75,10 @@ var routeCases = []routeCase{
 	// signing key (audited), so it counts as a change.
 	{name: "API keys page", action: licensing.ManageAPIKeys, changes: true, own: func(fixture) request { return request{method: "GET", path: "/settings/api-keys"} }},
 	{name: "support sessions", action: licensing.ViewSupport, own: func(fixture) request { return request{method: "GET", path: "/settings/support"} }},
+	{name: "alert settings", action: licensing.ReceiveAlerts, own: func(fixture) request { return request{method: "GET", path: "/settings/alerts"} }},
+	{name: "switch alerts off", action: licensing.ReceiveAlerts, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/alerts", form: url.Values{}}
+	}},
 	{name: "support consent", action: licensing.ConsentSupport, changes: true, own: func(fixture) request {
 		return request{method: "POST", path: "/settings/support", form: url.Values{"allow": {"true"}}}
 	}},
@@ -184,6 +189,15 @@ var routeCases = []routeCase{
 		}},
 	{name: "idle policy", action: licensing.ReclaimSeats, changes: true, own: func(fixture) request {
 		return request{method: "POST", path: "/insights/settings", form: url.Values{"idle_days": {"20"}, "auto_reclaim_days": {"0"}}}
+	}},
+	// Single sign-on: Globex's plan (team) has no `sso`, so an allowed
+	// change is answered with the explanation and changes nothing.
+	{name: "SSO settings page", action: licensing.ManageSSO, own: func(fixture) request { return request{method: "GET", path: "/settings/sso"} }},
+	{name: "SSO settings", action: licensing.ManageSSO, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/sso", form: url.Values{"issuer": {"http://127.0.0.1:1"}, "client_id": {"x"}}}
+	}},
+	{name: "SSO domain", action: licensing.ManageSSO, own: func(fixture) request {
+		return request{method: "POST", path: "/settings/sso/domains", form: url.Values{"domain": {"globex.test"}}}
 	}},
 }
 
@@ -319,7 +333,7 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Insights Billing Audit log API keys Provisioning Support access",
+		"owner@globex.test":   "Overview Members Seats Insights Billing Audit log API keys Provisioning Single sign-on Support access Alerts",
 		"billing@globex.test": "Overview Seats Insights Billing",
 		"alice@globex.test":   "Overview",
 	} {
@@ -344,4 +358,86 @@ func multipartBody(token string, fields map[string]string, file string) (*bytes.
 	_, _ = fw.Write([]byte(file))
 	_ = mw.Close()
 	return &body, mw.FormDataContentType()
+}
+
+// TestTwoAccountPersonActsOnlyInTheChosenAccount runs the matrix's
+// other-account requests as a person who is a member of both accounts:
+// acting in one, the other's ids are 404 (or 403 where the role there may
+// not act at all), nothing changes, and no page or fragment shows the other
+// account's people.
+func TestTwoAccountPersonActsOnlyInTheChosenAccount(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	c := newClient()
+	_, doc := p.get(c, "/login")
+	res, _ := p.post(c, "/login", url.Values{"_csrf": {csrfToken(doc)}, "email": {store.DemoTwoAccountPerson}, "password": {store.DemoPassword}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accounts" {
+		t.Fatalf("a person in two accounts signs in: %d → %s, want the account picker", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, doc = p.get(c, "/accounts")
+	if n := doc.Find(`[data-testid^="choose-account-"]`).Length(); n != 2 {
+		t.Fatalf("the picker offers %d accounts, want 2", n)
+	}
+	ids := func(slug, email string) (sub, member int64) {
+		if err := p.store.DB().QueryRow(`SELECT s.id FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.slug = $1`, slug).Scan(&sub); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.store.DB().QueryRow(`SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = $1`, email).Scan(&member); err != nil {
+			t.Fatal(err)
+		}
+		return sub, member
+	}
+	for _, acting := range []struct {
+		slug, name  string
+		role        licensing.Role
+		otherSlug   string
+		otherMember string // a person of the other account only
+	}{
+		{"initech", "Initech", licensing.Admin, "umbrella", "alice@umbrella.test"},
+		{"umbrella", "Umbrella", licensing.Billing, "initech", "peter@initech.test"},
+	} {
+		token := csrfToken(doc)
+		res := p.do(c, token, request{method: "POST", path: "/accounts/switch", form: url.Values{"account": {acting.slug}}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("switch to %s: %d", acting.slug, res.StatusCode)
+		}
+		_, doc = p.get(c, "/")
+		if got := text(doc, "current-account"); got != acting.name {
+			t.Fatalf("after switching to %s the portal shows %q", acting.slug, got)
+		}
+		token = csrfToken(doc)
+		var f fixture
+		f.umbrellaSub, f.foreignMember = ids(acting.otherSlug, acting.otherMember)
+		f.globexSub, f.member = f.umbrellaSub, map[string]int64{"frank": f.foreignMember, "carol": f.foreignMember}
+		for _, rc := range routeCases {
+			for i, foreign := range rc.foreign {
+				before := snapshot(t, p)
+				res := p.do(c, token, foreign(f))
+				want := http.StatusNotFound
+				if !licensing.Can(acting.role, rc.action) {
+					want = http.StatusForbidden
+				}
+				if res.StatusCode != want {
+					t.Errorf("in %s, %s with %s's ids (#%d): %d, want %d", acting.slug, rc.name, acting.otherSlug, i, res.StatusCode, want)
+				}
+				if snapshot(t, p) != before {
+					t.Errorf("in %s, %s with %s's ids (#%d) changed the database", acting.slug, rc.name, acting.otherSlug, i)
+				}
+			}
+		}
+		for _, path := range []string{"/", "/members", "/members?q=a", "/seats", "/seats/live?v=x", "/billing", "/audit",
+			"/insights", "/insights/live?days=7", "/settings/api-keys", "/settings/provisioning", "/profile"} {
+			res, page := p.get(c, path)
+			if res.StatusCode != http.StatusOK {
+				continue // refused by the role here: nothing shown
+			}
+			if html, _ := page.Html(); strings.Contains(html, acting.otherMember) {
+				t.Errorf("in %s, %s shows %s of %s", acting.slug, path, acting.otherMember, acting.otherSlug)
+			}
+		}
+	}
+	res = p.do(c, csrfToken(doc), request{method: "POST", path: "/accounts/switch", form: url.Values{"account": {"globex"}}})
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("switch to an account the person is not in: %d, want 404", res.StatusCode)
+	}
 }

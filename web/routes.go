@@ -36,9 +36,37 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	portal.GET("/login", h.LoginForm)
 	portal.POST("/login", h.Login)
 	portal.POST("/logout", h.Logout)
+	portal.GET("/login/sso", h.SSOCheck)
+	portal.GET("/sso/callback", h.SSOCallback)
 
 	signedIn := portal.Group("", requireCustomer)
 	signedIn.GET("/", h.Overview)
+
+	// The front door: pricing, sign-up and password reset are public (links
+	// are single use; the store throttles per address and per IP); the
+	// second factor of a sign-in; each person's own profile and accounts.
+	portal.GET("/pricing", h.Pricing)
+	portal.GET("/signup", h.SignupForm)
+	portal.POST("/signup", h.Signup)
+	portal.GET("/signup/sent", h.SignupSent)
+	portal.GET("/signup/verify/:token", h.VerifyForm)
+	portal.POST("/signup/verify/:token", h.Verify)
+	portal.GET("/password/forgot", h.ForgotForm)
+	portal.POST("/password/forgot", h.Forgot)
+	portal.GET("/password/reset/:token", h.ResetForm)
+	portal.POST("/password/reset/:token", h.Reset)
+	portal.GET("/login/code", h.LoginCodeForm)
+	portal.POST("/login/code", h.LoginCode)
+	person := signedIn.Group("", personOnly)
+	person.GET("/profile", h.Profile)
+	person.POST("/profile/name", h.SetProfileName)
+	person.POST("/profile/password", h.ChangePassword)
+	person.POST("/profile/sessions/end-others", h.EndOtherSessions)
+	person.GET("/profile/two-factor", h.ProfileTwoFactor)
+	person.POST("/profile/two-factor", h.EnableProfileTwoFactor)
+	person.POST("/profile/two-factor/disable", h.DisableProfileTwoFactor)
+	person.GET("/accounts", h.ChooseAccount)
+	person.POST("/accounts/switch", h.SwitchAccount)
 
 	// Members and seats: invitations (public, the link is the credential),
 	// members, seats and the audit log, each behind its permission.
@@ -57,6 +85,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/seats/auto-assign", h.SetAutoAssign, requires(licensing.AssignSeats))
 	signedIn.GET("/audit", h.Audit, requires(licensing.ViewAudit))
 	signedIn.GET("/audit.csv", h.ExportAudit, requires(licensing.ViewAudit))
+	// Alerts before anyone hits a wall: each person's switch.
+	signedIn.GET("/settings/alerts", h.AlertSettings, requires(licensing.ReceiveAlerts))
+	signedIn.POST("/settings/alerts", h.SetAlertSettings, requires(licensing.ReceiveAlerts))
 
 	// Settings: the customer's view of support sessions and their consent
 	// to write-mode impersonation.
@@ -77,6 +108,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/billing/portal", h.BillingPortal, requires(licensing.ManageBilling))
 	signedIn.GET("/billing/simulator", h.BillingSimulatorPortal, requires(licensing.ManageBilling))
 	signedIn.POST("/billing/simulator/card", h.BillingSimulatorAddCard, requires(licensing.ManageBilling))
+	signedIn.GET("/billing/checkout", h.CheckoutPage, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/checkout", h.Checkout, requires(licensing.ManageBilling))
 
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.
@@ -84,8 +117,17 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	console.GET("/login", h.AdminLoginForm)
 	console.POST("/login", h.AdminLogin)
 	console.POST("/logout", h.AdminLogout)
+	console.GET("/login/code", h.AdminCodeForm)
+	console.POST("/login/code", h.AdminCode)
+	console.GET("/password/:token", h.StaffPasswordForm)
+	console.POST("/password/:token", h.SetStaffPassword)
+	// Two-factor enrolment: the one page a staff member whose role needs it
+	// may open before enrolling.
+	enrol := console.Group("", requireStaff)
+	enrol.GET("/two-factor", h.AdminTwoFactor)
+	enrol.POST("/two-factor", h.EnableAdminTwoFactor)
 
-	staff := console.Group("", requireStaff)
+	staff := console.Group("", requireStaff, requireStaffTwoFactor)
 
 	// Accounts and impersonation (support), grants, failed events and the
 	// outbox (operator), audit and staff (admin).
@@ -95,6 +137,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/impersonation/end", h.EndImpersonation)
 	staff.POST("/accounts/:slug/grants", h.CreateGrant, requireStaffCan(store.CanManageGrants))
 	staff.POST("/accounts/:slug/grants/:id/revoke", h.RevokeGrant, requireStaffCan(store.CanManageGrants))
+	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/accounts/:slug/trial", h.ExtendTrial, requireStaffCan(store.CanManageGrants))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))
@@ -104,6 +149,10 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/audit/verify", h.VerifyAudit, requireStaffCan(store.CanReadAudit))
 	staff.GET("/staff", h.AdminStaff, requireStaffCan(store.CanManageStaff))
 	staff.POST("/staff/disable", h.DisableStaff, requireStaffCan(store.CanManageStaff))
+	staff.POST("/staff", h.InviteStaff, requireStaffCan(store.CanManageStaff))
+	staff.POST("/staff/role", h.ChangeStaffRole, requireStaffCan(store.CanManageStaff))
+	staff.GET("/accounts/new", h.AdminNewAccountForm, requireStaffCan(store.CanCreateAccounts))
+	staff.POST("/accounts/new", h.AdminCreateAccount, requireStaffCan(store.CanCreateAccounts))
 
 	// Billing in the console: the simulator's controls (failed webhook
 	// events are the console's /admin/events above).
@@ -140,6 +189,15 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/settings/provisioning/rules/preview", h.PreviewRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.POST("/settings/provisioning/rules", h.SaveRuleChange, requires(licensing.ManageProvisioning))
 	signedIn.GET("/seats/live", h.SeatsLive, requires(licensing.ViewSeats))
+	// Single sign-on: the account's OpenID provider and email domains
+	// (gated by the `sso` entitlement inside), and the console's view.
+	signedIn.GET("/settings/sso", h.SSOSettingsPage, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso", h.SaveSSOSettings, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains", h.AddSSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/verify", h.VerifySSODomain, requires(licensing.ManageSSO))
+	signedIn.POST("/settings/sso/domains/:id/remove", h.RemoveSSODomain, requires(licensing.ManageSSO))
+	staff.GET("/accounts/:slug/sso", h.AdminSSO, requireStaffCan(store.CanFindAccounts))
+	staff.POST("/accounts/:slug/sso/domains/:id/approve", h.AdminApproveSSODomain, requireStaffCan(store.CanApproveDomains))
 	signedIn.POST("/seats/pin", h.PinSeat, requires(licensing.AssignSeats))
 
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
@@ -150,7 +208,19 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	// route is in handlers/openapi.json.
 	e.GET("/api/v1/openapi.json", h.OpenAPI)
 	e.GET("/api/v1/keys", h.APIPublicKeys)
-	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, newAPILimits(opts.APIRateLimit, opts.APIRateBurst)))
+	limits := newAPILimits(opts.APIRateLimit, opts.APIRateBurst)
+	// The accounts API, for vendor keys (every account; {account} is the
+	// slug or ext:<the vendor's external id>).
+	accountsAPI := e.Group("/api/v1/accounts", apiKeyAuth(h, limits))
+	accountsAPI.GET("", h.APIListAccounts, requireScope(store.ScopeAccountsRead))
+	accountsAPI.POST("", h.APICreateAccount, requireScope(store.ScopeAccountsWrite))
+	// Outbound webhooks as the vendor's monitoring sees them (vendor keys).
+	webhooksAPI := e.Group("/api/v1/webhooks", apiKeyAuth(h, limits), requireScope(store.ScopeWebhooks))
+	webhooksAPI.GET("/endpoints", h.APIWebhookEndpoints)
+	webhooksAPI.GET("/endpoints/:id/deliveries", h.APIWebhookDeliveries)
+	api := e.Group("/api/v1/accounts/:account", apiKeyAuth(h, limits))
+	api.GET("", h.APIGetAccount, requireScope(store.ScopeAccountsRead))
+	api.PATCH("", h.APIUpdateAccount, requireScope(store.ScopeAccountsWrite))
 	api.GET("/entitlements", h.APIEntitlements, requireScope(store.ScopeCheck))
 	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
 	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
@@ -175,6 +245,22 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/insights/settings", h.SetInsightsSettings, requires(licensing.ReclaimSeats))
 	staff.GET("/insights", h.AdminInsights, requireStaffCan(store.CanViewInsights))
 	staff.GET("/insights/stream", h.AdminInsightsStream, requireStaffCan(store.CanViewInsights))
+
+	// Outbound webhooks to the vendor's systems: endpoints, delivery log,
+	// test events and replays (operators).
+	staff.GET("/webhooks", h.AdminWebhooks, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks", h.CreateWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.GET("/webhooks/:id", h.AdminWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/enable", h.EnableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/disable", h.DisableWebhookEndpoint, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/rotate", h.RotateWebhookSecret, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/test", h.SendTestWebhook, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/replay", h.ReplayWebhooksSince, requireStaffCan(store.CanManageWebhooks))
+	staff.POST("/webhooks/:id/deliveries/:delivery/replay", h.ReplayWebhookDelivery, requireStaffCan(store.CanManageWebhooks))
+	// Vendor API keys: the vendor's backend reaches every account (admins).
+	staff.GET("/api-keys", h.AdminVendorKeys, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys", h.CreateVendorKey, requireStaffCan(store.CanManageVendorKeys))
+	staff.POST("/api-keys/:id/revoke", h.RevokeVendorKey, requireStaffCan(store.CanManageVendorKeys))
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 }

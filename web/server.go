@@ -5,15 +5,19 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
+	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -36,7 +40,7 @@ type Options struct {
 	// answered from (nil: one that reads the database every time);
 	// APIRateLimit is requests per second per API key (0: no limit) with
 	// bursts of APIRateBurst.
-	Checks       *store.CheckCache
+	Checks       *checks.Cache
 	Licences     store.LicenceOptions
 	APIRateLimit float64
 	APIRateBurst int
@@ -44,6 +48,13 @@ type Options struct {
 	// Insights (issue #9): the Prometheus registry requests are timed into
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
+
+	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
+	// resolver, sealing client secrets with Licences.Secret).
+	SSO *sso.Service
+	// Webhooks is the address policy outbound endpoints are registered
+	// under (the zero Guard: https and public addresses only).
+	Webhooks outbound.Guard
 }
 
 // New builds the server with every route mounted.
@@ -59,14 +70,17 @@ func New(opts Options) *echo.Echo {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
 	if opts.Checks == nil {
-		opts.Checks = store.NewCheckCache(opts.Store, opts.Logger)
+		opts.Checks = checks.New(opts.Store, opts.Logger)
 	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
 	}
+	if opts.SSO == nil {
+		opts.SSO = sso.New(opts.Store, opts.Clock, opts.Licences.Secret, net.DefaultResolver)
+	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

@@ -17,6 +17,9 @@ func apiKeysCommand(ctx context.Context, cfg Config, args []string, out io.Write
 	if len(args) < 2 {
 		return errors.New("usage: entitle apikeys create|list|revoke ACCOUNT ...")
 	}
+	if args[1] == "--vendor" {
+		return vendorKeysCommand(ctx, cfg, args[0], args[2:], out)
+	}
 	s, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -52,14 +55,7 @@ func apiKeysCommand(ctx context.Context, cfg Config, args []string, out io.Write
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "PREFIX\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Name, strings.Join(k.Scopes, ","),
-				k.CreatedAt.UTC().Format("2006-01-02 15:04"), orDash(k.LastUsedAt.Valid, k.LastUsedAt.Time.UTC().Format("2006-01-02 15:04")),
-				orDash(k.RevokedAt.Valid, k.RevokedAt.Time.UTC().Format("2006-01-02 15:04")))
-		}
-		return tw.Flush()
+		return printKeys(out, keys)
 	case "revoke":
 		if len(args) != 3 {
 			return errors.New("usage: entitle apikeys revoke ACCOUNT PREFIX")
@@ -68,18 +64,38 @@ func apiKeysCommand(ctx context.Context, cfg Config, args []string, out io.Write
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if k.Prefix == args[2] || strings.HasPrefix(args[2], k.Prefix+"_") {
-				if err := s.RevokeAPIKey(ctx, store.SystemActor("entitle apikeys revoke"), acct.ID, k.ID); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "revoked %s (%s)\n", k.Prefix, k.Name)
-				return nil
+		if k, ok := keyByPrefix(keys, args[2]); ok {
+			if err := s.RevokeAPIKey(ctx, store.SystemActor("entitle apikeys revoke"), acct.ID, k.ID); err != nil {
+				return err
 			}
+			fmt.Fprintf(out, "revoked %s (%s)\n", k.Prefix, k.Name)
+			return nil
 		}
 		return fmt.Errorf("no API key %q in account %s: %w", args[2], acct.Slug, store.ErrNotFound)
 	}
 	return fmt.Errorf("unknown command apikeys %q", args[0])
+}
+
+// printKeys lists keys as a table: prefix, name, scopes, created, last use.
+func printKeys(out io.Writer, keys []store.APIKey) error {
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "PREFIX\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Name, strings.Join(k.Scopes, ","),
+			k.CreatedAt.UTC().Format("2006-01-02 15:04"), orDash(k.LastUsedAt.Valid, k.LastUsedAt.Time.UTC().Format("2006-01-02 15:04")),
+			orDash(k.RevokedAt.Valid, k.RevokedAt.Time.UTC().Format("2006-01-02 15:04")))
+	}
+	return tw.Flush()
+}
+
+// keyByPrefix finds the key a prefix (or the whole token) names.
+func keyByPrefix(keys []store.APIKey, arg string) (store.APIKey, bool) {
+	for _, k := range keys {
+		if k.Prefix == arg || strings.HasPrefix(arg, k.Prefix+"_") {
+			return k, true
+		}
+	}
+	return store.APIKey{}, false
 }
 
 // keysCommand runs `entitle keys rotate|list|retire|public`.

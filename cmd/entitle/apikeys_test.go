@@ -45,6 +45,21 @@ func TestAPIKeyAndSigningKeyCommands(t *testing.T) {
 		t.Error("revoked a key through another account")
 	}
 
+	out = do("apikeys", "create", "--vendor", "--name", "crm sync", "--scopes", "check,accounts:read")
+	vendorToken, _, _ := strings.Cut(out, "\n")
+	if !strings.HasPrefix(vendorToken, "ent_") || !strings.Contains(out, "every account") {
+		t.Fatalf("apikeys create --vendor printed:\n%s", out)
+	}
+	if list := do("apikeys", "list", "--vendor"); !strings.Contains(list, vendorToken[:12]) || !strings.Contains(list, "check,accounts:read") {
+		t.Errorf("apikeys list --vendor:\n%s", list)
+	}
+	if list := do("apikeys", "list", "globex"); strings.Contains(list, vendorToken[:12]) {
+		t.Errorf("a vendor key is listed as Globex's:\n%s", list)
+	}
+	if out := do("apikeys", "revoke", "--vendor", vendorToken[:12]); !strings.Contains(out, "revoked") {
+		t.Errorf("apikeys revoke --vendor: %s", out)
+	}
+
 	ring, err := licensing.ParseKeyRing([]byte(do("keys", "public")))
 	if err != nil || len(ring) != 1 {
 		t.Fatalf("keys public: %v %v", ring, err)

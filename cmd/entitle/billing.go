@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/licensing"
@@ -28,10 +29,14 @@ func startBilling(ctx context.Context, s *store.Store, cfg Config, logger *slog.
 	logger.Info("billing", "mode", b.Provider.Mode(), "workers", cfg.BillingWorkers)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		b.Worker.Run(wctx)
+	}()
+	go func() { // subscribers moved between plan versions: notices, then moves
+		defer wg.Done()
+		b.RunPlanMigrationsEvery(wctx, time.Minute)
 	}()
 	return runningBilling{Billing: b, stop: func() { cancel(); wg.Wait() }}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"text/tabwriter"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -47,34 +46,6 @@ func migrate(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "migrations applied: %d %v\n", len(applied), applied)
-	return nil
-}
-
-func catalogApply(ctx context.Context, cfg Config, path string, out io.Writer) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	cat, err := store.ParseCatalog(data)
-	if err != nil {
-		return err
-	}
-	products, err := cat.Validate() // refuse the whole file before touching the database
-	if err != nil {
-		return fmt.Errorf("catalog %s refused, nothing applied:\n%w", path, err)
-	}
-	s, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer s.DB().Close()
-	changes, err := s.ApplyCatalog(ctx, store.SystemActor("catalog apply "+path), products)
-	if err != nil {
-		return err
-	}
-	for _, c := range changes {
-		fmt.Fprintf(out, "%s/%s: %s\n", c.Product, c.Plan, c.What)
-	}
 	return nil
 }
 

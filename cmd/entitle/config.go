@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -45,6 +47,30 @@ type Config struct {
 
 	// Provisioning (issue #8).
 	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
+
+	// Single sign-on.
+	DemoIdPAddr string `env:"DEMO_IDP_ADDR" default:"" help:"where serve starts the demo OpenID provider for the demo Enterprise account Hooli (make run: 127.0.0.1:8099); empty: none"`
+	// Outbound webhooks to the vendor's systems.
+	WebhooksAllowInsecure bool          `env:"WEBHOOKS_ALLOW_INSECURE" default:"false" help:"local development only: allow http:// webhook endpoints and private, loopback and link-local addresses"`
+	WebhooksAllowNetworks string        `env:"WEBHOOKS_ALLOW_NETWORKS" default:"" help:"comma-separated CIDR ranges webhook endpoints may reach although private (e.g. 10.20.0.0/16); every other private, loopback or link-local address is refused after DNS resolution"`
+	WebhooksInterval      time.Duration `env:"WEBHOOKS_INTERVAL" default:"1s" help:"how often the webhook dispatcher looks for due deliveries when idle"`
+	AlertsInterval        time.Duration `env:"ALERTS_INTERVAL" default:"15m" help:"how often trials ending in 3 days and full seat pools with people waiting are looked for (mail to customer admins, webhooks to the vendor)"`
+}
+
+// WebhookGuard is the address policy of outbound webhook endpoints.
+func (c Config) WebhookGuard() (outbound.Guard, error) {
+	g := outbound.Guard{AllowInsecure: c.WebhooksAllowInsecure}
+	for _, raw := range strings.Split(c.WebhooksAllowNetworks, ",") {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(raw)
+		if err != nil {
+			return g, fmt.Errorf("WEBHOOKS_ALLOW_NETWORKS: %q is not a CIDR range such as 10.20.0.0/16", raw)
+		}
+		g.AllowNetworks = append(g.AllowNetworks, p.Masked())
+	}
+	return g, nil
 }
 
 // Licences is how offline licences are issued.

@@ -19,19 +19,39 @@ const usage = `Entitle: licences as a service.
 Usage:
   entitle serve                      run the portal (applies migrations first)
   entitle migrate                    apply pending database migrations
-  entitle catalog apply FILE         validate a catalog file, then upsert it (idempotent)
+  entitle catalog apply FILE [--dry-run] [--json] [--verbose]
+                                     validate a catalog file, then upsert it (idempotent); --dry-run prints
+                                     what "catalog diff" prints and changes nothing
+  entitle catalog diff FILE [--json] [--verbose]
+                                     what applying the file would change, per product and plan, and who is on
+                                     each plan (names with --verbose); exit 0: nothing, 2: changes, 1: invalid
+  entitle catalog export             write the current catalog as a catalog file (apply it: nothing changes)
+  entitle catalog migrate PRODUCT PLAN --to-version N --at period-end|YYYY-MM-DD [--notice-days D]
+                                     [--dry-run] [--exclude SLUG]...
+                                     move a plan's subscribers to version N: preview per account, owners mailed
+                                     D days (default 30) before, moved then by the server; audited
   entitle demo seed                  apply the demo catalog and seed demo accounts into an empty database
   entitle accounts list              list accounts with plan, status and members
   entitle accounts show SLUG [--json]
                                      show one account's plan, seats and entitlements
+  entitle accounts create NAME --owner EMAIL [--plan KEY] [--trial] [--seats N] [--external-id ID]
+                                     create a customer account; the owner is invited; a plan is granted
+                                     (or its trial started, --trial)
   entitle audit verify               check every audit chain; prints the first broken link or OK
   entitle staff list                 list vendor staff accounts with role and state
   entitle staff disable EMAIL        disable a staff account: ends its sessions and impersonations at once
+  entitle staff create EMAIL --role ROLE [--name NAME]
+                                     create a staff member and print a one-time link to choose the password
+                                     (roles: support, operator, support_admin, admin)
   entitle apikeys create ACCOUNT [--name NAME] [--scopes check,usage,license]
                                      create an API key for the account; prints it once
   entitle apikeys list ACCOUNT       list the account's API keys (prefix, scopes, last use)
   entitle apikeys revoke ACCOUNT PREFIX
                                      revoke an API key; it fails at once on every instance
+  entitle apikeys create|list --vendor [--name NAME] [--scopes check,usage,license,accounts:read,accounts:write,webhooks]
+                                     vendor API keys: one key of the vendor's backend for every account (printed once)
+  entitle apikeys revoke --vendor PREFIX
+                                     revoke a vendor API key
   entitle keys rotate                create a new licence signing key (older keys keep verifying)
   entitle keys list                  list licence signing keys
   entitle keys retire KEY_ID         stop offering a signing key for verification
@@ -54,6 +74,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(status.code)
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "entitle:", err)
 		}
@@ -83,11 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, logger)
 	case args[0] == "migrate":
 		return migrate(ctx, cfg, stdout)
-	case cmd == "catalog apply":
-		if len(args) != 3 {
-			return errors.New("catalog apply needs exactly one FILE: entitle catalog apply catalog.yaml")
-		}
-		return catalogApply(ctx, cfg, args[2], stdout)
+	case args[0] == "catalog":
+		return catalogCommand(ctx, cfg, args[1:], stdout)
 	case cmd == "demo seed":
 		return demoSeed(ctx, cfg, stdout)
 	case cmd == "accounts list":
@@ -103,6 +124,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return staffList(ctx, cfg, stdout)
 	case cmd == "staff disable" && len(args) == 3:
 		return staffDisable(ctx, cfg, args[2], stdout)
+	case cmd == "staff create":
+		return staffCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "accounts create":
+		return accountsCreate(ctx, cfg, args[2:], stdout)
 	// Entitlement API (issue #6).
 	case args[0] == "apikeys":
 		return apiKeysCommand(ctx, cfg, args[1:], stdout)

@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/mailer"
 	"github.com/entitle-dev/entitle/metrics"
+	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -53,12 +56,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Entitlement API (issue #6): checks are answered from memory, kept
 	// fresh by LISTEN on the changes channel.
-	checks := store.NewCheckCache(s, logger)
+	checkCache := checks.New(s, logger)
 	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
 	cacheDone := make(chan struct{})
 	go func() {
 		defer close(cacheDone)
-		if err := checks.Run(cacheCtx, cfg.DatabaseURL); err != nil {
+		if err := checkCache.Run(cacheCtx, cfg.DatabaseURL); err != nil {
 			logger.Error("entitlement cache stopped: checks read the database", "err", err)
 		}
 	}()
@@ -66,7 +69,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Insights (issue #9): /metrics on its own address, and the job that
 	// writes the daily snapshot and runs the idle reclaim policies.
-	reg := metrics.New(s, checks, logger)
+	reg := metrics.New(s, checkCache, logger)
 	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, logger)
 	if err != nil {
 		return err
@@ -82,10 +85,26 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	go func() { defer close(sweepDone); reconciler.Run(sweepCtx, cfg.DatabaseURL, cfg.ProvisioningSweep) }()
 	defer func() { stopSweep(); <-sweepDone; reconciler.Close() }()
 
+	stopIdP, err := startDemoIdP(ctx, s, cfg, logger) // single sign-on: the demo account's identity provider
+	if err != nil {
+		return err
+	}
+	defer stopIdP()
+	// Outbound webhooks: the dispatcher delivers the event outbox to the
+	// vendor's endpoints.
+	guard, err := cfg.WebhookGuard()
+	if err != nil {
+		return err
+	}
+	dispatcher := &outbound.Dispatcher{Store: s, Client: guard.Client(), Logger: logger, Interval: cfg.WebhooksInterval,
+		ConsoleURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	go dispatcher.Run(ctx)
+	go runAlerts(ctx, s, cfg.AlertsInterval, logger) // trials ending, full seat pools
+
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
-		Checks: checks, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg, Reconciler: reconciler})
+		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
+		Metrics: reg, Reconciler: reconciler, Webhooks: guard})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

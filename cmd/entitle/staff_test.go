@@ -74,3 +74,47 @@ func TestStaffDisableEndsSessionsAndImpersonations(t *testing.T) {
 		t.Errorf("audit verify after disable: %s", out)
 	}
 }
+
+func TestFreshInstallMakesItsFirstAdminAndAnAccountFromTheCommandLine(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDB(t)
+	var name string
+	if err := db.Get(&name, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	vars := env(map[string]string{"DATABASE_URL": storetest.ServerURL(name), "PUBLIC_URL": "https://licences.example.test"})
+	do := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut, vars)
+		return out.String(), err
+	}
+	if _, err := do("staff", "create", "root@example.test", "--role", "root"); err == nil || !strings.Contains(err.Error(), "--role") {
+		t.Errorf("an unknown role: %v", err)
+	}
+	out, err := do("staff", "create", "root@example.test", "--role", "admin")
+	if err != nil || !strings.Contains(out, "https://licences.example.test/admin/password/") || !strings.Contains(out, "two-factor") {
+		t.Fatalf("staff create: %v\n%s", err, out)
+	}
+	if _, err := do("accounts", "create", "Wayne Enterprises", "--owner", "bruce@wayne.test", "--plan", "nope"); err == nil {
+		t.Error("an unknown plan was accepted")
+	}
+	if _, err := do("catalog", "apply", "../../store/demo_catalog.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = do("accounts", "create", "Wayne Enterprises", "--owner", "bruce@wayne.test", "--plan", "team", "--seats", "5", "--external-id", "crm-9")
+	if err != nil || !strings.Contains(out, "wayne-enterprises") {
+		t.Fatalf("accounts create: %v\n%s", err, out)
+	}
+	if _, err := do("accounts", "create", "Wayne Again", "--owner", "alfred@wayne.test", "--external-id", "crm-9"); err == nil || !strings.Contains(err.Error(), "--external-id") {
+		t.Errorf("a duplicate external id: %v", err)
+	}
+	s := store.New(db, nil)
+	var seats int
+	if err := s.DB().Get(&seats, `SELECT s.seats FROM subscription s JOIN account a ON a.id = s.account_id WHERE a.external_id = 'crm-9'`); err != nil || seats != 5 {
+		t.Errorf("granted seats = %d, %v", seats, err)
+	}
+	var invited int
+	if err := s.DB().Get(&invited, `SELECT count(*) FROM outbox WHERE to_address = 'bruce@wayne.test' AND kind = 'invitation'`); err != nil || invited != 1 {
+		t.Errorf("owner invitations = %d, %v", invited, err)
+	}
+}

@@ -1,0 +1,53 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/store"
+)
+
+// pilotColumns counts the Scale pilot's columns on the page.
+const pilotColumns = `document.querySelectorAll('[data-testid="plan-column"][data-plan="scale"] [data-testid="pilot-badge"]').length`
+
+func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
+	t.Parallel()
+	s := newBillingSession(t)
+
+	// Before: Initech's owner does not see the pilot.
+	s.login("owner@initech.test", store.DemoPassword)
+	s.run(chromedp.WaitVisible(tid("entitlements")), chromedp.Navigate(s.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	if n := get(s, chromedp.Evaluate[int](pilotColumns)); n != 0 {
+		t.Fatalf("Initech sees the pilot before being listed (%d)", n)
+	}
+
+	// An operator adds Initech to the Scale pilot in the console.
+	ops := s.staff("ops@acme.test")
+	ops.run(
+		chromedp.Navigate(ops.base+"/admin/accounts/initech"),
+		chromedp.WaitVisible(tid("pilot-add-scale")),
+		chromedp.Click(tid("pilot-add-scale")),
+		chromedp.WaitVisible(`[data-testid="admin-pilot"][data-plan="scale"][data-listed="true"]`),
+	)
+	ops.screenshot("pilot-listed")
+
+	// Initech's owner now sees Scale, marked as a pilot, with its own price.
+	s.run(chromedp.Navigate(s.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	if n := get(s, chromedp.Evaluate[int](pilotColumns)); n != 1 {
+		t.Fatalf("Initech does not see the pilot after being listed (%d)", n)
+	}
+	price := get(s, chromedp.Evaluate[string](`document.querySelector('[data-testid="plan-column"][data-plan="scale"] .muted').textContent.trim()`))
+	if price != "$45.00 per seat / month" {
+		t.Errorf("pilot price = %q", price)
+	}
+	s.screenshot("initech-sees-pilot")
+
+	// Globex's owner, in another browser, does not.
+	g := &session{t: t, ctx: newTab(t), base: s.base, store: s.store}
+	g.login("owner@globex.test", store.DemoPassword)
+	g.run(chromedp.WaitVisible(tid("entitlements")), chromedp.Navigate(g.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	if n := get(g, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="plan-column"][data-plan="scale"]').length`)); n != 0 {
+		t.Fatalf("Globex sees the pilot (%d)", n)
+	}
+}

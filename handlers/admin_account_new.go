@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// AdminNewAccountForm shows /admin/accounts/new.
+func (h *Handler) AdminNewAccountForm(c echo.Context) error {
+	return h.renderNewAccount(c, http.StatusOK, views.NewAccountForm{})
+}
+
+func (h *Handler) renderNewAccount(c echo.Context, status int, form views.NewAccountForm) error {
+	st, err := h.Store.Pricing(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for _, p := range st.Plans {
+		form.Plans = append(form.Plans, views.SignupPlan{Key: p.PlanKey, Name: p.Name, TrialDays: p.TrialDays})
+	}
+	form.CSRF = csrfToken(c)
+	return render(c, status, views.AdminNewAccountPage(h.adminShell(c, "New account", "accounts"), form))
+}
+
+// AdminCreateAccount creates a customer account; its owner is invited.
+func (h *Handler) AdminCreateAccount(c echo.Context) error {
+	form := views.NewAccountForm{Name: c.FormValue("name"), Owner: c.FormValue("owner"), Plan: c.FormValue("plan"),
+		Grant: c.FormValue("grant"), Seats: c.FormValue("seats"), ExternalID: c.FormValue("external_id")}
+	seats := 0
+	if form.Seats != "" {
+		n, err := strconv.Atoi(form.Seats)
+		if err != nil || n < 1 {
+			form.Problems = map[string]string{"seats": "enter a whole number of seats, 1 or more"}
+			return h.renderNewAccount(c, http.StatusUnprocessableEntity, form)
+		}
+		seats = n
+	}
+	start := ""
+	if form.Plan != "" {
+		start = "grant"
+		if form.Grant == "trial" {
+			start = "trial"
+		}
+	}
+	acct, err := h.Store.CreateAccount(c.Request().Context(), actorFrom(c), store.NewAccount{Name: form.Name,
+		OwnerEmail: strings.TrimSpace(form.Owner), Plan: form.Plan, Start: start, Seats: seats,
+		ExternalID: form.ExternalID, BaseURL: h.baseURL(c)})
+	if ve, ok := asValidation(err); ok {
+		form.Problems = ve.Fields
+		return h.renderNewAccount(c, http.StatusUnprocessableEntity, form)
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s is created; %s is invited as its owner.", acct.Name, strings.TrimSpace(form.Owner))
+	h.addConsoleFlash(c, msg)
+	return redirectAfterPost(c, "/admin/accounts/"+acct.Slug)
+}

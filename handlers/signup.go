@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/views"
+)
+
+// signupSent is the one answer to every accepted sign-up form, whether or
+// not the address already has a login.
+const signupSent = "Check your inbox: we sent a link to confirm your address. It works once, for 24 hours."
+
+// SignupForm shows /signup (?plan= preselects a plan of the pricing page).
+func (h *Handler) SignupForm(c echo.Context) error {
+	return h.renderSignup(c, http.StatusOK, views.SignupView{Plan: c.QueryParam("plan")})
+}
+
+func (h *Handler) renderSignup(c echo.Context, status int, v views.SignupView) error {
+	v.CSRF = csrfToken(c)
+	st, err := h.Store.Pricing(c.Request().Context())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	for _, p := range st.Plans {
+		if p.PriceID.Valid {
+			v.Plans = append(v.Plans, views.SignupPlan{Key: p.PlanKey, Name: p.Name, TrialDays: p.TrialDays,
+				Price: views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)})
+		}
+	}
+	return render(c, status, views.SignupPage(h.shell(c, "Sign up", ""), v))
+}
+
+// Signup checks the form and mails the verification link. The answer is
+// the same for an address that already has a login (which is mailed
+// "you already have an account" instead).
+func (h *Handler) Signup(c echo.Context) error {
+	v := views.SignupView{Email: strings.TrimSpace(c.FormValue("email")), Name: c.FormValue("name"),
+		Company: c.FormValue("company"), Plan: c.FormValue("plan")}
+	err := h.Store.RequestSignup(c.Request().Context(), store.SignupRequest{Email: v.Email, Name: v.Name,
+		Password: c.FormValue("password"), Company: v.Company, Plan: v.Plan, IP: c.RealIP(), BaseURL: h.baseURL(c)})
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		v.Problems = ve.Fields
+		return h.renderSignup(c, http.StatusUnprocessableEntity, v)
+	}
+	var throttled *store.ThrottledError
+	if errors.As(err, &throttled) {
+		v.Problems = map[string]string{"email": "too many sign-ups from here or for this address: try again in 15 minutes"}
+		c.Response().Header().Set("Retry-After", "900")
+		return h.renderSignup(c, http.StatusTooManyRequests, v)
+	}
+	if err != nil {
+		return err
+	}
+	h.addFlash(c, SessionCookie, signupSent)
+	return redirectAfterPost(c, "/signup/sent")
+}
+
+// SignupSent is where the sign-up form lands: check your inbox.
+func (h *Handler) SignupSent(c echo.Context) error {
+	return render(c, http.StatusOK, views.SignupSentPage(h.shell(c, "Check your inbox", "")))
+}
+
+// VerifyForm shows a verification link's page: one button creates the
+// account (a link opened by a mail scanner changes nothing).
+func (h *Handler) VerifyForm(c echo.Context) error {
+	p, err := h.Store.SignupByToken(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.VerifyPage(h.shell(c, "Create your account", ""),
+		views.VerifyView{Token: c.Param("token"), Email: p.Email, Company: p.Company, Plan: p.Plan, CSRF: csrfToken(c)}))
+}
+
+// Verify uses the link once: the account is created with the person as
+// owner, they are signed in, and the plan they chose starts: free at once,
+// a trial without a card, a paid plan through checkout.
+func (h *Handler) Verify(c echo.Context) error {
+	ctx := c.Request().Context()
+	done, err := h.Store.CompleteSignup(ctx, c.Param("token"))
+	if err != nil {
+		return err
+	}
+	done.Login.IP = c.RealIP()
+	if err := h.newSession(c, done.Login); err != nil {
+		return err
+	}
+	st, err := h.Billing.State(ctx, done.AccountID)
+	if err != nil {
+		return err
+	}
+	planKey := done.Plan
+	if planKey == "" {
+		if free, ok := billing.FreePlan(st); ok {
+			planKey = free.PlanKey
+		}
+	}
+	plan, ok := st.Plan(planKey)
+	switch {
+	case !ok:
+		h.addFlash(c, SessionCookie, "Your account is ready. Choose a plan to start.")
+		return redirectAfterPost(c, "/billing")
+	case billing.Free(plan) || plan.TrialDays > 0:
+		_, err := h.Billing.StartFirstPlan(ctx, done.AccountID, billing.FirstPlan{PlanKey: plan.PlanKey,
+			Trial: plan.TrialDays > 0 && !billing.Free(plan), ReturnURL: "/"})
+		if err != nil {
+			h.log(c).Warn("first plan at sign-up", "err", err)
+			h.addFlash(c, SessionCookie, "Your account is ready, but the plan could not start: choose it again on the billing page.")
+			return redirectAfterPost(c, "/billing")
+		}
+		h.addFlash(c, SessionCookie, "Welcome to Entitle: your account "+st.Account.Name+" is ready on "+plan.Name+".")
+		return redirectAfterPost(c, "/")
+	}
+	h.addFlash(c, SessionCookie, "Your account is ready. Complete the checkout to start "+plan.Name+".")
+	return redirectAfterPost(c, "/billing/checkout?plan="+plan.PlanKey)
+}
