@@ -96,7 +96,7 @@ func TestInviteAcceptAndRemoveThroughThePortal(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	owner, token := p.session("owner@globex.test")
-	res, doc := p.submit(owner, "/members/invite", url.Values{"_csrf": {token}, "role": {"member"},
+	res, doc := p.postAndFollow(owner, "/members/invite", url.Values{"_csrf": {token}, "role": {"member"},
 		"emails": {"Nina <nina@globex.test>, alice@globex.test\nnot-an-email"}})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("invite: %d", res.StatusCode)
@@ -139,7 +139,7 @@ func TestInviteAcceptAndRemoveThroughThePortal(t *testing.T) {
 	// The owner removes Nina: her very next request lands on the login page.
 	var ninaID string
 	_ = p.store.DB().Get(&ninaID, `SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = 'nina@globex.test'`)
-	if _, doc := p.submit(owner, "/members/"+ninaID+"/remove", url.Values{"_csrf": {token}}); !strings.HasPrefix(text(doc, "flash"), "nina@globex.test removed") {
+	if _, doc := p.postAndFollow(owner, "/members/"+ninaID+"/remove", url.Values{"_csrf": {token}}); !strings.HasPrefix(text(doc, "flash"), "nina@globex.test removed") {
 		t.Fatalf("remove: %q", text(doc, "flash"))
 	}
 	if res, _ := p.get(nina, "/"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {

@@ -98,7 +98,7 @@ func TestSeatCSVUploadAnswersEveryRowAndAppliesOnConfirm(t *testing.T) {
 	}
 	// "Invite them" on an unknown row invites that address.
 	invite := formOf(doc.Find(`[data-testid="seat-result"][data-input="ghost@globex.test"] [data-testid="invite-row"]`))
-	if res, idoc := p.submit(c, "/members/invite", invite); res.StatusCode != http.StatusOK ||
+	if res, idoc := p.postAndFollow(c, "/members/invite", invite); res.StatusCode != http.StatusOK ||
 		idoc.Find(`[data-testid="flash-row"][data-outcome="invited"]`).Length() != 1 {
 		t.Fatalf("invite them: %d", res.StatusCode)
 	}
@@ -109,7 +109,7 @@ func TestSeatCSVUploadAnswersEveryRowAndAppliesOnConfirm(t *testing.T) {
 		value, _ := s.Attr("value")
 		form.Add(name, value)
 	})
-	res, doc = p.submit(c, "/seats/csv/apply", form)
+	res, doc = p.postAndFollow(c, "/seats/csv/apply", form)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("apply: %d %s", res.StatusCode, text(doc, "error-message"))
 	}

@@ -69,9 +69,9 @@ func (p *portal) post(c *http.Client, path string, form url.Values) (*http.Respo
 	return res, doc
 }
 
-// submit posts a form and, as a browser does, follows the answer's
+// postAndFollow posts a form and, as a browser does, follows the answer's
 // redirect (Post/Redirect/Get) to the page that shows the outcome.
-func (p *portal) submit(c *http.Client, path string, form url.Values) (*http.Response, *goquery.Document) {
+func (p *portal) postAndFollow(c *http.Client, path string, form url.Values) (*http.Response, *goquery.Document) {
 	p.t.Helper()
 	res, _ := p.post(c, path, form)
 	if res.StatusCode != http.StatusSeeOther {
