@@ -165,11 +165,15 @@ func (s *session) login(email, password string) {
 	s.submit(tid("login-submit"))
 }
 
-// submit presses a button that leaves the page, from inside the page: a
-// click from outside can race with the navigation it starts.
+// submit presses a button that leaves the page, from inside the page and
+// after the call has returned: a click whose reply races with the
+// navigation it starts fails with "target navigated or closed".
 func (s *session) submit(button string) {
 	s.t.Helper()
-	get(s, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(button)+`).click(); true`))
+	get(s, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(`+strconv.Quote(button)+
+		`); if (!b) return false; document.body.dataset.left = "1"; setTimeout(() => b.click(), 0); return true })()`))
+	// Wait for the next document (this one is marked).
+	get(s, chromedp.Poll[bool](`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`))
 }
 
 // textOf waits for the first element with a data-testid and reads its
@@ -186,14 +190,29 @@ func (s *session) textOf(id string) string {
 // textOf, against a live page replacing the element meanwhile).
 func (s *session) click(selector string) {
 	s.t.Helper()
-	s.run(chromedp.Poll[chromedp.Void](`(() => { const e = document.querySelector(` + strconv.Quote(selector) +
+	get(s, chromedp.Poll[bool](`(() => { const e = document.querySelector(`+strconv.Quote(selector)+
 		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`))
 }
 
-// get runs one action that returns a value, failing the test on error.
+// transient tells an error of a page that was being replaced (a form's
+// navigation, a redirect) while the browser ran a script: the script never
+// ran, and running it again on the new page is right.
+func transient(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Inspected target navigated or closed") ||
+		strings.Contains(msg, "Execution context was destroyed")
+}
+
+// get runs one action that returns a value, failing the test on error; a
+// script cut short by a navigation runs again on the new page.
 func get[T any](s *session, a chromedp.Action[T]) T {
 	s.t.Helper()
 	v, err := chromedp.Run(s.ctx, a)
+	for tries := 0; err != nil && transient(err) && tries < 50 && s.ctx.Err() == nil; tries++ {
+		time.Sleep(100 * time.Millisecond) // the new page is loading: not a timed assertion
+		v, err = chromedp.Run(s.ctx, a)
+	}
 	if err != nil {
 		s.screenshot("failure")
 		s.t.Fatalf("browser: %v", err)

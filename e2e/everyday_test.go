@@ -31,7 +31,9 @@ func TestEveryMemberRowActionWorksAgainAndAgainWithoutAReload(t *testing.T) {
 	}
 	// Then remove someone, then the bulk assign: still alive.
 	s.click(memberRow("dave@globex.test") + tid("remove-member"))
-	s.waitFor(`(document.querySelector('#member-flash [data-testid="flash"]')?.textContent || "").startsWith("dave@globex.test removed")`)
+	// (answered in place, or by the page the form's redirect loads when the
+	// click beat htmx to a freshly swapped table: both say it)
+	s.waitFor(`[...document.querySelectorAll('[data-testid="flash"]')].some(f => f.textContent.trim().startsWith("dave@globex.test removed"))`)
 	s.waitFor(`!document.querySelector('` + memberRow("dave@globex.test") + `')`)
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"] [data-testid="member-role"]').length === document.querySelectorAll('[data-testid="member-row"]').length ? 1 : 0`)); n != 1 {
 		t.Errorf("the role is not shown once per row")
@@ -51,7 +53,9 @@ func TestBackAfterSigningOutShowsNoAccountPage(t *testing.T) {
 	s.signIn("owner@globex.test")
 	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-table")))
 	s.submit(tid("logout"))
-	s.run(chromedp.WaitVisible(tid("login-form")), chromedp.NavigateBack(), chromedp.WaitReady("body"))
+	s.run(chromedp.WaitVisible(tid("login-form")))
+	get(s, chromedp.Evaluate[bool](`document.body.dataset.left = "1"; setTimeout(() => history.back(), 0); true`))
+	s.waitFor(`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`)
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"]').length`)); n != 0 {
 		t.Fatalf("Back after signing out shows %d members from the browser's cache", n)
 	}

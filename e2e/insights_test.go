@@ -102,7 +102,7 @@ func TestOperatorOpensTheVendorInsights(t *testing.T) {
 	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
 	// The stream replaces the figures while the test reads them: read and
 	// click in one step each, never through a node found earlier.
-	if got := s.textOf("vendor-sold"); got != "18" {
+	if got := s.textOf("vendor-sold"); got != "38" {
 		t.Errorf("seats sold %q", got)
 	}
 	s.click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`)

@@ -29,7 +29,7 @@ func (s *session) signIn(email string) {
 // waitFor waits until a JavaScript condition on the page holds.
 func (s *session) waitFor(condition string) {
 	s.t.Helper()
-	s.run(chromedp.Poll[chromedp.Void](condition))
+	get(s, chromedp.Poll[bool](condition))
 }
 
 // mailTo reads the latest mail to an address from the outbox (what SMTP
