@@ -17,7 +17,7 @@ func (s *session) readmeShot(name string) {
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100)) // 100: PNG (less is JPEG)
 	if err != nil {
 		s.t.Fatalf("screenshot %s: %v", name, err)
 	}
