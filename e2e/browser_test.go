@@ -173,7 +173,7 @@ func (s *session) submit(button string) {
 	get(s, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(`+strconv.Quote(button)+
 		`); if (!b) return false; document.body.dataset.left = "1"; setTimeout(() => b.click(), 0); return true })()`))
 	// Wait for the next document (this one is marked).
-	get(s, chromedp.Poll[bool](`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`))
+	get(s, chromedp.Poll[bool](`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`, chromedp.WithPollingTimeout(0)))
 }
 
 // textOf waits for the first element with a data-testid and reads its
@@ -182,7 +182,7 @@ func (s *session) submit(button string) {
 func (s *session) textOf(id string) string {
 	s.t.Helper()
 	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
-		`); return e ? [e.textContent.trim()] : null })()`))
+		`); return e ? [e.textContent.trim()] : null })()`, chromedp.WithPollingTimeout(0)))
 	return got[0]
 }
 
@@ -191,7 +191,7 @@ func (s *session) textOf(id string) string {
 func (s *session) click(selector string) {
 	s.t.Helper()
 	get(s, chromedp.Poll[bool](`(() => { const e = document.querySelector(`+strconv.Quote(selector)+
-		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`))
+		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`, chromedp.WithPollingTimeout(0)))
 }
 
 // transient tells an error of a page that was being replaced (a form's

@@ -29,7 +29,7 @@ func (s *session) signIn(email string) {
 // waitFor waits until a JavaScript condition on the page holds.
 func (s *session) waitFor(condition string) {
 	s.t.Helper()
-	get(s, chromedp.Poll[bool](condition))
+	get(s, chromedp.Poll[bool](condition, chromedp.WithPollingTimeout(0)))
 }
 
 // mailTo reads the latest mail to an address from the outbox (what SMTP
