@@ -172,8 +172,9 @@ func (s *session) submit(button string) {
 	s.t.Helper()
 	get(s, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(`+strconv.Quote(button)+
 		`); if (!b) return false; document.body.dataset.left = "1"; setTimeout(() => b.click(), 0); return true })()`))
-	// Wait for the next document (this one is marked).
-	get(s, chromedp.Poll[bool](`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`, chromedp.WithPollingTimeout(0)))
+	// Wait for the next document (this one is marked). A query, not a
+	// script: a script polling in the page dies with it and never answers.
+	s.run(chromedp.WaitReady(`body:not([data-left])`))
 }
 
 // textOf waits for the first element with a data-testid and reads its

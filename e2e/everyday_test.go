@@ -55,7 +55,7 @@ func TestBackAfterSigningOutShowsNoAccountPage(t *testing.T) {
 	s.submit(tid("logout"))
 	s.run(chromedp.WaitVisible(tid("login-form")))
 	get(s, chromedp.Evaluate[bool](`document.body.dataset.left = "1"; setTimeout(() => history.back(), 0); true`))
-	s.waitFor(`document.readyState !== "loading" && !!document.body && !document.body.dataset.left`)
+	s.run(chromedp.WaitReady(`body:not([data-left])`))
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"]').length`)); n != 0 {
 		t.Fatalf("Back after signing out shows %d members from the browser's cache", n)
 	}
