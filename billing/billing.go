@@ -7,8 +7,13 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // DevWebhookSecret signs and verifies the simulator's events when
@@ -54,6 +59,7 @@ func New(st *store.Store, clock licensing.Clock, logger *slog.Logger, cfg Config
 	if cfg.SecretKey != "" && cfg.WebhookSecret == DevWebhookSecret {
 		return nil, errors.New("STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: set it to the endpoint's signing secret (whsec_...)")
 	}
+	st.OnApplyEvent(traceApply)
 	w := &Worker{Store: st, Logger: logger, Interval: cfg.WorkerInterval, Workers: cfg.Workers}
 	b := &Billing{Store: st, Clock: clock, Logger: logger, Worker: w, PublicURL: cfg.PublicURL,
 		Inbox: &Inbox{Store: st, Secret: cfg.WebhookSecret, OnInsert: w.Wake}}
@@ -68,4 +74,23 @@ func New(st *store.Store, clock licensing.Clock, logger *slog.Logger, cfg Config
 		}}
 	b.Provider = b.Sim
 	return b, nil
+}
+
+// traceApply continues, for the apply of a traced event, the trace of the
+// request that delivered it; the changes the apply announces carry it on
+// to every instance's check cache.
+func traceApply(ctx context.Context, ev store.StripeEvent) (context.Context, func(string, error)) {
+	if ev.TraceParent == "" {
+		return ctx, func(string, error) {}
+	}
+	ctx, span := tracing.Start(tracing.WithTraceParent(ctx, ev.TraceParent), "billing.apply",
+		trace.WithAttributes(attribute.String("stripe.event.id", ev.ID), attribute.String("stripe.event.type", ev.Type)))
+	return store.WithTraceParent(ctx, tracing.TraceParent(ctx)), func(outcome string, err error) {
+		span.SetAttributes(attribute.String("entitle.outcome", outcome))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
 }

@@ -85,4 +85,3 @@ func FreePlan(st store.BillingState) (store.BillingPlan, bool) {
 	}
 	return store.BillingPlan{}, false
 }
-

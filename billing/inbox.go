@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Inbox verifies webhook deliveries and stores them, once per event id.
@@ -29,6 +30,8 @@ var ErrBadSignature = errors.New("webhook refused")
 // (a duplicate changes nothing). It reports the event id and whether the
 // event was new.
 func (in *Inbox) Receive(ctx context.Context, payload []byte, signature string) (string, bool, error) {
+	ctx, span := tracing.Start(ctx, "stripe.webhook.receive")
+	defer span.End()
 	ev, err := webhook.ConstructEvent(payload, signature, in.Secret)
 	if err != nil {
 		return "", false, fmt.Errorf("%w: %v", ErrBadSignature, err)
@@ -43,7 +46,8 @@ func (in *Inbox) Receive(ctx context.Context, payload []byte, signature string) 
 		_ = json.Unmarshal(ev.Data.Raw, &obj)
 	}
 	inserted, err := in.Store.InsertStripeEvent(ctx, store.NewStripeEvent{ID: ev.ID, Type: string(ev.Type),
-		APIVersion: ev.APIVersion, CustomerID: idOf(obj.Customer), Created: time.Unix(ev.Created, 0), Payload: payload})
+		APIVersion: ev.APIVersion, CustomerID: idOf(obj.Customer), Created: time.Unix(ev.Created, 0), Payload: payload,
+		TraceParent: tracing.TraceParent(ctx)})
 	if err != nil {
 		return ev.ID, false, err
 	}

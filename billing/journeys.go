@@ -7,6 +7,7 @@ import (
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // The buyer's journeys on /billing. Each checks the request against the
@@ -124,6 +125,8 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 // ChangePlan upgrades at once or schedules a downgrade for period end; an
 // account with no subscription subscribes (through Checkout with Stripe).
 func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, returnURL string) (Pending, error) {
+	ctx, span := tracing.Start(ctx, "billing.change_plan") // the provider call, and in local mode its webhook
+	defer span.End()
 	preview, err := b.PreviewChange(ctx, accountID, planKey)
 	if err != nil {
 		return Pending{}, err
@@ -160,6 +163,8 @@ func scheduledSeats(st store.BillingState) int {
 
 // KeepCurrentPlan drops a change waiting for period end.
 func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending, error) {
+	ctx, span := tracing.Start(ctx, "billing.keep_plan") // the provider call, and in local mode its webhook
+	defer span.End()
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
@@ -235,6 +240,8 @@ func (b *Billing) PreviewTrial(ctx context.Context, accountID int64, planKey str
 // account and plan, no card; without one by the end, the subscription
 // returns to the plan it is on now.
 func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey string) (Pending, error) {
+	ctx, span := tracing.Start(ctx, "billing.start_trial") // the provider call, and in local mode its webhook
+	defer span.End()
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
@@ -291,6 +298,8 @@ func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) 
 // below the assigned count unassigns nobody: the pool is then
 // over-allocated and the admins choose whom to unassign.
 func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (Pending, error) {
+	ctx, span := tracing.Start(ctx, "billing.change_seats") // the provider call, and in local mode its webhook
+	defer span.End()
 	p, err := b.PreviewSeats(ctx, accountID, seats)
 	if err != nil {
 		return Pending{}, err
@@ -313,6 +322,8 @@ func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (
 
 // SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
 func (b *Billing) SetCancelAtPeriodEnd(ctx context.Context, accountID int64, cancel bool) (Pending, error) {
+	ctx, span := tracing.Start(ctx, "billing.cancel_at_period_end") // the provider call, and in local mode its webhook
+	defer span.End()
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err

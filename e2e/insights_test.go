@@ -27,7 +27,7 @@ func newLiveSession(t *testing.T) *session {
 	if err := s.DB().Get(&name, `SELECT current_database()`); err != nil {
 		t.Fatal(err)
 	}
-	cache := checks.New(s, logger)
+	cache := checks.New(s, logger, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cache.Run(ctx, storetest.ServerURL(name)) }()

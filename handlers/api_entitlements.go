@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
@@ -34,6 +35,24 @@ type apiCheck struct {
 	Plan      *licensing.PlanRef `json:"plan"`
 	Status    *licensing.Status  `json:"status"` // null without a subscription
 	CheckedAt time.Time          `json:"checked_at"`
+	// Stale: answered from the last state known while the database is out
+	// of reach; AsOf is the time that state dates from.
+	Stale bool       `json:"stale,omitempty"`
+	AsOf  *time.Time `json:"as_of,omitempty"`
+}
+
+// StaleHeader is set on a check answered from a stale state, to the time
+// the state dates from (RFC 3339).
+const StaleHeader = "Entitle-Stale-As-Of"
+
+// staleAnswer marks the answer and the response stale when the state is.
+func staleAnswer(c echo.Context, st checks.Answer) *time.Time {
+	if !st.Stale {
+		return nil
+	}
+	asOf := st.AsOf.UTC()
+	c.Response().Header().Set(StaleHeader, asOf.Format(time.RFC3339Nano))
+	return &asOf
 }
 
 func newAPICheck(account, user string, r licensing.CheckResult, now time.Time) apiCheck {
@@ -69,12 +88,13 @@ func (h *Handler) APIEntitlement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	checker, err := h.Checks.Checker(c.Request().Context(), key.AccountID)
+	st, err := h.Checks.State(c.Request().Context(), key.AccountID)
 	if err != nil {
 		return err
 	}
+	asOf := staleAnswer(c, st)
 	now := h.Clock.Now()
-	r, err := checker.Check(c.Param("feature"), user, now)
+	r, err := st.Checker.Check(c.Param("feature"), user, now)
 	if err != nil {
 		return problem(http.StatusNotFound, "unknown-feature", "Unknown feature",
 			"No product of this account has a feature "+quote(c.Param("feature"))+".")
@@ -82,7 +102,9 @@ func (h *Handler) APIEntitlement(c echo.Context) error {
 	if r.Decision.HasAccess && user != "" { // insights (issue #9): the seat's last use, batched
 		h.Checks.NoteSeatUse(key.AccountID, r.Product, user, now)
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, newAPICheck(key.AccountSlug, user, r, now).appendJSON(make([]byte, 0, 512)))
+	out := newAPICheck(key.AccountSlug, user, r, now)
+	out.Stale, out.AsOf = asOf != nil, asOf
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, out.appendJSON(make([]byte, 0, 512)))
 }
 
 // APIEntitlements answers GET /api/v1/accounts/:account/entitlements: every
@@ -93,19 +115,24 @@ func (h *Handler) APIEntitlements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	checker, err := h.Checks.Checker(c.Request().Context(), key.AccountID)
+	st, err := h.Checks.State(c.Request().Context(), key.AccountID)
 	if err != nil {
 		return err
 	}
+	asOf := staleAnswer(c, st)
 	now := h.Clock.Now()
 	out := struct {
 		Account      string     `json:"account"`
 		User         string     `json:"user,omitempty"`
 		CheckedAt    time.Time  `json:"checked_at"`
+		Stale        bool       `json:"stale,omitempty"`
+		AsOf         *time.Time `json:"as_of,omitempty"`
 		Entitlements []apiCheck `json:"entitlements"`
-	}{Account: key.AccountSlug, User: user, CheckedAt: now, Entitlements: []apiCheck{}}
-	for _, r := range checker.CheckAll(user, now) {
-		out.Entitlements = append(out.Entitlements, newAPICheck(key.AccountSlug, user, r, now))
+	}{Account: key.AccountSlug, User: user, CheckedAt: now, Stale: asOf != nil, AsOf: asOf, Entitlements: []apiCheck{}}
+	for _, r := range st.Checker.CheckAll(user, now) {
+		e := newAPICheck(key.AccountSlug, user, r, now)
+		e.Stale, e.AsOf = asOf != nil, asOf
+		out.Entitlements = append(out.Entitlements, e)
 	}
 	return c.JSON(http.StatusOK, out)
 }

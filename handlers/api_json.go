@@ -47,7 +47,16 @@ func (c apiCheck) appendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"checked_at":"`...)
 	b = c.CheckedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	if c.Stale {
+		b = append(b, `,"stale":true`...)
+	}
+	if c.AsOf != nil {
+		b = append(b, `,"as_of":"`...)
+		b = c.AsOf.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	return append(b, '}')
 }
 
 func appendPlan(b []byte, p *licensing.PlanRef) []byte {

@@ -13,6 +13,7 @@ func TestCheckJSONMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	limit, remaining := int64(50000), int64(45800)
 	status := licensing.PastDue
+	asOf := time.Date(2025, 3, 15, 11, 0, 0, 5, time.UTC)
 	cases := []apiCheck{
 		{Account: "globex", Product: "analytics", Feature: "exports", Kind: licensing.Boolean,
 			Decision: licensing.Decision{Reason: licensing.ReasonNotInPlan}, CheckedAt: time.Date(2025, 3, 15, 12, 0, 0, 123456789, time.UTC)},
@@ -20,6 +21,9 @@ func TestCheckJSONMatchesEncodingJSON(t *testing.T) {
 			Decision: licensing.Decision{HasAccess: true, Reason: licensing.ReasonPastDueGrace, Limit: &limit, Used: 4200, Remaining: &remaining},
 			Plan:     &licensing.PlanRef{Key: "team", Name: "Team \"Plus\"", Version: 3, Rank: 1, SeatBased: true}, Status: &status,
 			CheckedAt: time.Date(2025, 3, 15, 12, 0, 0, 0, time.FixedZone("x", 3600))},
+		{Account: "globex", Product: "analytics", Feature: "exports", Kind: licensing.Boolean,
+			Decision: licensing.Decision{HasAccess: true, Reason: licensing.ReasonOK}, CheckedAt: time.Date(2025, 3, 15, 12, 0, 0, 0, time.UTC),
+			Stale: true, AsOf: &asOf},
 	}
 	for _, c := range cases {
 		want, err := json.Marshal(c)

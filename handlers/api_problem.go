@@ -32,6 +32,8 @@ type Problem struct {
 	Reason   licensing.Reason    `json:"reason,omitempty"`   // usage refused: why
 	Decision *licensing.Decision `json:"decision,omitempty"` // usage refused: the decision at the time
 	Errors   map[string]string   `json:"errors,omitempty"`   // invalid-request: a message per field
+	// NextExpiry: a full floating licence pool, when its soonest lease expires.
+	NextExpiry *time.Time `json:"next_expiry,omitempty"`
 
 	retryAfter time.Duration
 }
@@ -78,6 +80,20 @@ func ProblemScope(scope string) error {
 		fmt.Sprintf("This request needs an API key with the %q scope.", scope))
 }
 
+// unavailableRetry is the Retry-After of answers refused while the
+// database is out of reach.
+const unavailableRetry = 5 * time.Second
+
+// ProblemUnavailable is the answer when the database is out of reach and
+// the request cannot be answered from memory: try again soon. Nothing was
+// recorded.
+func ProblemUnavailable() *Problem {
+	p := problem(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable",
+		"Entitle cannot reach its database and cannot answer this from memory; nothing was recorded. Retry after the number of seconds in Retry-After.")
+	p.retryAfter = unavailableRetry
+	return p
+}
+
 // ProblemFor maps any error a handler or middleware returned under /api/v1
 // to its problem document.
 func ProblemFor(err error) *Problem {
@@ -88,6 +104,8 @@ func ProblemFor(err error) *Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
+	case store.IsUnavailable(err):
+		return ProblemUnavailable()
 	case errors.Is(err, checks.ErrUnknownAPIKey):
 		return problemUnauthorized("The API key is unknown or was revoked.")
 	case errors.Is(err, licensing.ErrUnknownFeature):

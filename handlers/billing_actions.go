@@ -154,6 +154,10 @@ func (h *Handler) StripeWebhook(c echo.Context) error {
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		return c.JSON(http.StatusBadRequest, map[string]string{"error": "signature verification failed"})
 	}
+	if store.IsUnavailable(err) { // Stripe delivers again later
+		c.Response().Header().Set("Retry-After", "60")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "database unreachable: deliver again later"})
+	}
 	if err != nil {
 		return err // 500: Stripe delivers again later
 	}

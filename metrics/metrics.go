@@ -71,6 +71,17 @@ func New(st *store.Store, cache *checks.Cache, logger *slog.Logger) *Metrics {
 		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "entitle_check_cache_misses_total", Help: "Account states read from the database.",
 		}, func() float64 { _, mi := cache.Stats(); return float64(mi) }))
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "entitle_check_stale_answers_total", Help: "Checks answered from a stale state while the database or its change feed was unreachable.",
+		}, func() float64 { return float64(cache.StaleAnswers()) }))
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "entitle_check_cache_in_sync", Help: "1 while the check cache's change feed is connected and caught up, else 0 (answers are stale).",
+		}, func() float64 {
+			if cache.Live() {
+				return 1
+			}
+			return 0
+		}))
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "entitle_check_cache_hit_ratio", Help: "Hits over all account state lookups since the start.",
 		}, func() float64 {

@@ -121,8 +121,12 @@ SELECT s.id, s.account_id, s.product_id, s.plan_version_id, pl.key AS plan_key, 
 FROM subscription s
 JOIN plan_version pv ON pv.id = s.plan_version_id JOIN plan pl ON pl.id = pv.plan_id
 LEFT JOIN plan_version spv ON spv.id = s.scheduled_plan_version_id LEFT JOIN plan spl ON spl.id = spv.plan_id`
-	lockSubByStripeIDSQL = lockedSubscriptionColumns + ` WHERE s.stripe_subscription_id = $1 FOR UPDATE OF s`
-	lockSubByProductSQL  = lockedSubscriptionColumns + ` WHERE s.account_id = $1 AND s.product_id = $2 FOR UPDATE OF s`
+	// The subscription row is locked alone, then read with its plan: a lock
+	// taken through a join is dropped when a concurrent commit changes the
+	// joined key (READ COMMITTED rechecks the whole join after the wait).
+	lockSubByStripeIDSQL = `SELECT id FROM subscription WHERE stripe_subscription_id = $1 FOR UPDATE`
+	lockSubByProductSQL  = `SELECT id FROM subscription WHERE account_id = $1 AND product_id = $2 FOR UPDATE`
+	lockedSubByIDSQL     = lockedSubscriptionColumns + ` WHERE s.id = $1`
 	// A price maps to the version the subscription is on when that version
 	// has it (subscribers keep their version), else to the newest version.
 	resolvePriceSQL = `
@@ -237,10 +241,15 @@ func resolveEventAccount(ctx context.Context, tx *sqlx.Tx, ev StripeEvent, ch St
 
 func lockSubscription(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (lockedSubscription, bool, error) {
 	var l lockedSubscription
-	err := tx.GetContext(ctx, &l, query, args...)
+	var id int64
+	err := tx.GetContext(ctx, &id, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, false, nil
 	}
+	if err != nil {
+		return l, false, err
+	}
+	err = tx.GetContext(ctx, &l, lockedSubByIDSQL, id)
 	return l, err == nil, err
 }
 

@@ -26,6 +26,7 @@ type StripeEvent struct {
 	LastError     string         `db:"last_error"`
 	FailedAt      sql.NullTime   `db:"failed_at"`
 	Outcome       string         `db:"outcome"`
+	TraceParent   string         `db:"trace_parent"` // W3C trace context of the delivery, "" when not traced
 }
 
 // NewStripeEvent is a verified event about to enter the inbox.
@@ -34,6 +35,7 @@ type NewStripeEvent struct {
 	CustomerID           string // lets the inbox name the account at once
 	Created              time.Time
 	Payload              []byte
+	TraceParent          string // the delivery's trace context, continued by the apply
 }
 
 // EventError is why an event could not be applied. A permanent one (a
@@ -72,24 +74,35 @@ func backoff(attempts int) time.Duration {
 
 const (
 	insertStripeEventSQL = `
-INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at)
-VALUES ($1, $2, $3, (SELECT id FROM account WHERE stripe_customer_id = $4 AND $4 <> ''), $5, $6, $7, $7)
+INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at, trace_parent)
+VALUES ($1, $2, $3, (SELECT id FROM account WHERE stripe_customer_id = $4 AND $4 <> ''), $5, $6, $7, $7, $8)
 ON CONFLICT (id) DO NOTHING`
 	stripeEventColumns = `e.id, e.type, e.api_version, e.account_id, a.slug AS account_slug, e.created, e.payload,
-       e.received_at, e.processed_at, e.attempts, e.next_attempt_at, e.last_error, e.failed_at, e.outcome`
-	claimStripeEventSQL = `
+       e.received_at, e.processed_at, e.attempts, e.next_attempt_at, e.last_error, e.failed_at, e.outcome, e.trace_parent`
+	// The accounts with due events, the one whose oldest due event is
+	// oldest first (NULL: events whose account is not known yet).
+	dueAccountsSQL = `
+SELECT account_id FROM stripe_event
+WHERE processed_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+GROUP BY account_id
+ORDER BY min(created), min(id)
+LIMIT 20`
+	lockInboxAccountSQL = `SELECT pg_try_advisory_xact_lock($1, $2::int)`
+	// An account's due events, in order; the caller holds the account's
+	// inbox lock, so no other worker holds any of them.
+	claimAccountEventsSQL = `
 SELECT ` + stripeEventColumns + `
 FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
-WHERE e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
+WHERE e.account_id = $2 AND e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
+ORDER BY e.created, e.id
+LIMIT $3
+FOR UPDATE OF e`
+	claimUnknownAccountEventSQL = `
+SELECT ` + stripeEventColumns + `
+FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
+WHERE e.account_id IS NULL AND e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
 ORDER BY e.created, e.id
 LIMIT 1
-FOR UPDATE OF e SKIP LOCKED`
-	claimMoreStripeEventsSQL = `
-SELECT ` + stripeEventColumns + `
-FROM stripe_event e LEFT JOIN account a ON a.id = e.account_id
-WHERE e.account_id = $2 AND e.id <> $3 AND e.processed_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $1
-ORDER BY e.created, e.id
-LIMIT $4
 FOR UPDATE OF e SKIP LOCKED`
 	markProcessedSQL = `
 UPDATE stripe_event SET processed_at = $2, attempts = attempts + 1, outcome = $3, last_error = '',
@@ -113,7 +126,7 @@ FROM stripe_event`
 // same id changes nothing. It reports whether the event was new.
 func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, error) {
 	res, err := s.db.ExecContext(ctx, insertStripeEventSQL, e.ID, e.Type, e.APIVersion, e.CustomerID,
-		e.Created.UTC(), string(e.Payload), s.Now())
+		e.Created.UTC(), string(e.Payload), s.Now(), e.TraceParent)
 	if err != nil {
 		return false, err
 	}
@@ -135,33 +148,28 @@ func (s *Store) StripeEventByID(ctx context.Context, id string) (StripeEvent, er
 // billing package supplies it (it knows Stripe's object shapes).
 type Decoder func(StripeEvent) (StripeChange, error)
 
-// ProcessStripeEvents claims the oldest due event and up to max-1 more
-// due events of the same account (FOR UPDATE SKIP LOCKED, so any number
-// of workers share the inbox; one account per transaction, so two workers
-// never wait on each other in a circle), applies them in created order and
-// marks them processed, all in one transaction: a crash anywhere leaves
-// them pending and nothing half-applied. Each event is applied under its
-// own savepoint, so one that fails is rolled back alone and recorded on
-// its row with its next attempt time. It returns how many it claimed.
+// inboxLockClass is the first key of the advisory lock that gives one
+// worker at a time an account's inbox events.
+const inboxLockClass = 0x4942 // "IB"
+
+// ProcessStripeEvents claims the due events of one account, up to max, the
+// account whose oldest due event is oldest first, in one step: it takes the
+// account's inbox lock (an advisory lock held to the end of the
+// transaction; an account another worker holds is passed over), so two
+// workers never hold events of the same account, and any number of workers
+// share the inbox. It applies them in created order and marks them
+// processed, all in one transaction: a crash anywhere leaves them pending
+// and nothing half-applied. Each event is applied under its own savepoint,
+// so one that fails is rolled back alone and recorded on its row with its
+// next attempt time. Events whose account is not known yet are taken one
+// at a time. It returns how many it claimed.
 func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
 	now := s.Now()
 	claimed := 0
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		var first StripeEvent
-		err := tx.GetContext(ctx, &first, claimStripeEventSQL, now)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
+		batch, err := claimStripeEvents(ctx, tx, now, max)
 		if err != nil {
 			return err
-		}
-		batch := []StripeEvent{first}
-		if first.AccountID.Valid && max > 1 {
-			var more []StripeEvent
-			if err := tx.SelectContext(ctx, &more, claimMoreStripeEventsSQL, now, first.AccountID.Int64, first.ID, max-1); err != nil {
-				return err
-			}
-			batch = append(batch, more...)
 		}
 		for _, ev := range batch {
 			if err := s.processClaimed(ctx, tx, now, ev, decode); err != nil {
@@ -174,11 +182,62 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 	return claimed, err
 }
 
+// claimStripeEvents takes the due events of the first account no other
+// worker holds.
+func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]StripeEvent, error) {
+	var accounts []sql.NullInt64
+	if err := tx.SelectContext(ctx, &accounts, dueAccountsSQL, now); err != nil {
+		return nil, err
+	}
+	for _, acct := range accounts {
+		var batch []StripeEvent
+		if !acct.Valid {
+			if err := tx.SelectContext(ctx, &batch, claimUnknownAccountEventSQL, now); err != nil {
+				return nil, err
+			}
+		} else {
+			var locked bool
+			if err := tx.GetContext(ctx, &locked, lockInboxAccountSQL, inboxLockClass, acct.Int64); err != nil {
+				return nil, err
+			}
+			if !locked {
+				continue // another worker has this account's events
+			}
+			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, max(limit, 1)); err != nil {
+				return nil, err
+			}
+		}
+		if len(batch) > 0 {
+			return batch, nil
+		}
+	}
+	return nil, nil
+}
+
 func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
 		return err
 	}
+	if s.applyHook != nil {
+		var end func(outcome string, err error)
+		ctx, end = s.applyHook(ctx, ev)
+		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+		end(outcome, applyErr)
+		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+	}
 	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+}
+
+// OnApplyEvent registers fn to be called around each inbox event's apply:
+// it returns the context the apply runs in (the event's trace, say) and a
+// function told the outcome. Call before the worker runs.
+func (s *Store) OnApplyEvent(fn func(ctx context.Context, ev StripeEvent) (context.Context, func(outcome string, err error))) {
+	s.applyHook = fn
+}
+
+// finishClaimed marks an applied event processed, or records its failure.
+func (s *Store) finishClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, outcome string, accountID sql.NullInt64, applyErr error) error {
 	if applyErr == nil {
 		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT apply_event`); err != nil {
 			return err

@@ -44,6 +44,7 @@ func (h *Hub) Subscribe(accountID int64) (<-chan struct{}, func()) {
 // reconnect after which changes may have been missed). API key payloads
 // change no figure.
 func (h *Hub) Publish(payload string) {
+	payload, _ = ParseChange(payload)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	wake := func(subs map[chan struct{}]struct{}) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -16,6 +17,8 @@ import (
 //	"*"             the catalog changed: every account may be affected
 //	"apikeys"       an API key was revoked
 //
+// A payload may carry a W3C trace context after a space (ParseChange).
+//
 // A notification is sent inside the transaction that makes the change, so
 // it is delivered if and only if the change commits, and only after it has.
 const ChangesChannel = "entitle_changes"
@@ -26,7 +29,22 @@ const (
 	ChangedAPIKeys    = "apikeys"
 )
 
-const notifySQL = `SELECT pg_notify($1, $2)`
+// notifySQL announces the change and remembers its payload in the
+// transaction (a transaction-local setting) for stampChangesSQL.
+const notifySQL = `SELECT pg_notify($1, $2),
+       set_config('entitle.changed', coalesce(current_setting('entitle.changed', true), '') || $3 || ',', true)`
+
+// stampChangesSQL gives each account the transaction announced (0 for the
+// catalog) a new change number. It runs as the last statement before
+// commit, so the row lock it takes is held by a transaction that takes no
+// other lock afterwards, in account order: it cannot be part of a deadlock.
+const stampChangesSQL = `
+INSERT INTO account_change (account_id, seq)
+SELECT id, nextval('account_change_seq')
+FROM (SELECT DISTINCT CASE p WHEN '*' THEN 0 ELSE p::bigint END AS id
+      FROM unnest(string_to_array(coalesce(current_setting('entitle.changed', true), ''), ',')) AS p
+      WHERE p ~ '^([0-9]+|\*)$' ORDER BY 1) AS changed
+ON CONFLICT (account_id) DO UPDATE SET seq = excluded.seq`
 
 // notifyAccountChanged announces, inside tx, that what feeds the account's
 // entitlements changed. Every store method that changes a subscription,
@@ -43,8 +61,32 @@ func notifyCatalogChanged(ctx context.Context, tx *sqlx.Tx) error {
 }
 
 func notify(ctx context.Context, tx *sqlx.Tx, payload string) error {
-	_, err := tx.ExecContext(ctx, notifySQL, ChangesChannel, payload)
+	announced := payload
+	if tp, _ := ctx.Value(traceParentKey{}).(string); tp != "" {
+		announced += " " + tp
+	}
+	_, err := tx.ExecContext(ctx, notifySQL, ChangesChannel, announced, payload)
 	return err
+}
+
+type traceParentKey struct{}
+
+// WithTraceParent makes the changes announced under ctx carry a W3C trace
+// context (after a space: "<account id> <traceparent>"), so that what each
+// instance does on hearing them joins the trace of the change.
+func WithTraceParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, traceParentKey{}, traceparent)
+}
+
+// ParseChange splits a payload of ChangesChannel into what changed (an
+// account id, ChangedEverything or ChangedAPIKeys) and the trace context
+// it carries ("" when none).
+func ParseChange(payload string) (what, traceparent string) {
+	what, traceparent, _ = strings.Cut(payload, " ")
+	return what, traceparent
 }
 
 // changeHooks are this process's listeners for changes it committed itself,

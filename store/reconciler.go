@@ -176,7 +176,8 @@ func (r *Reconciler) Run(ctx context.Context, databaseURL string, interval time.
 						if n == nil {
 							continue
 						}
-						if id, err := strconv.ParseInt(n.Extra, 10, 64); err == nil {
+						what, _ := ParseChange(n.Extra)
+						if id, err := strconv.ParseInt(what, 10, 64); err == nil {
 							r.kick(id, listenerDelay)
 						}
 					}

@@ -27,6 +27,8 @@ type Store struct {
 	// Entitlement API (issue #6): this process's caches hear of its own
 	// committed changes at once; other processes through NOTIFY.
 	changes *changeHooks
+	// applyHook runs around each webhook event's apply (tracing).
+	applyHook func(ctx context.Context, ev StripeEvent) (context.Context, func(outcome string, err error))
 }
 
 // New wraps an open database.
@@ -122,6 +124,10 @@ func (s *Store) txPreview(ctx context.Context, preview bool, fn func(tx *sqlx.Tx
 	}
 	if preview {
 		return tx.Rollback()
+	}
+	if _, err := tx.ExecContext(ctx, stampChangesSQL); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	return tx.Commit()
 }

@@ -79,6 +79,8 @@ var Nav = []NavItem{
 	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
 	{"support", "Support access", "/settings/support", licensing.ViewSupport},
 	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
+	// The signed-in person's own machines.
+	{"devices", "Devices", "/devices", licensing.ManageOwnDevices},
 }
 
 // navFor is the navigation a role sees.

@@ -72,11 +72,18 @@ func secondInstance(t *testing.T, first *apiInstance) *apiInstance {
 
 func startInstance(t testing.TB, s *store.Store, opts ...apiOption) *apiInstance {
 	t.Helper()
+	return startInstanceAt(t, s, databaseURL(t, s), opts...)
+}
+
+// startInstanceAt starts an instance whose change listener connects to
+// url (the store's database).
+func startInstanceAt(t testing.TB, s *store.Store, url string, opts ...apiOption) *apiInstance {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cache := checks.New(s, logger)
+	cache := checks.New(s, logger, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = cache.Run(ctx, databaseURL(t, s)) }()
+	go func() { defer close(done); _ = cache.Run(ctx, url) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); !cache.Live(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {

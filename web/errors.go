@@ -40,6 +40,9 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 			return
 		}
 		status, message := classify(err)
+		if status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", "60")
+		}
 		if status >= 500 {
 			loggerFrom(c.Request().Context(), logger).Error("request failed", "err", err,
 				"method", c.Request().Method, "path", c.Request().URL.Path)
@@ -69,6 +72,8 @@ func classify(err error) (int, string) {
 	var ve *store.ValidationError
 	var pe *billing.ProviderError
 	switch {
+	case store.IsUnavailable(err):
+		return http.StatusServiceUnavailable, "Entitle cannot reach its database; try again in a minute."
 	case errors.As(err, &pe): // billing: the provider refused; its words are for the buyer
 		return http.StatusBadGateway, pe.Message
 	case errors.Is(err, store.ErrNotFound):

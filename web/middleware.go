@@ -9,10 +9,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/entitle-dev/entitle/handlers"
 	"github.com/entitle-dev/entitle/static"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // requestLog logs one structured line per request with its id, and puts a
@@ -23,6 +25,10 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			start := time.Now()
 			id := c.Response().Header().Get(echo.HeaderXRequestID)
 			reqLogger := logger.With("request_id", id)
+			if tid := tracing.TraceID(c.Request().Context()); tid != "" { // tracing on: the span is named by route
+				reqLogger = reqLogger.With("trace_id", tid)
+				trace.SpanFromContext(c.Request().Context()).SetName(c.Request().Method + " " + c.Path())
+			}
 			c.SetRequest(c.Request().WithContext(withLogger(c.Request().Context(), reqLogger)))
 			err := next(c)
 			if err != nil {
@@ -83,6 +89,9 @@ func loadCustomer(h *handlers.Handler) echo.MiddlewareFunc {
 			}
 			if tok := h.SessionToken(c); tok != "" {
 				s, err := h.Store.CustomerSession(c.Request().Context(), tok)
+				if store.IsUnavailable(err) { // not signed out: "try again in a minute"
+					return err
+				}
 				if err == nil {
 					handlers.SetCurrent(c, s)
 				}
@@ -113,7 +122,11 @@ func loadStaff(h *handlers.Handler) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if tok := h.StaffToken(c); tok != "" {
-				if s, err := h.Store.StaffSessionByToken(c.Request().Context(), tok); err == nil {
+				s, err := h.Store.StaffSessionByToken(c.Request().Context(), tok)
+				if store.IsUnavailable(err) {
+					return err
+				}
+				if err == nil {
 					handlers.SetCurrentStaff(c, s)
 				}
 			}

@@ -14,11 +14,13 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Options is what the server needs from its caller.
@@ -49,6 +51,10 @@ type Options struct {
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
 
+	// Tracing makes every request a span continuing the caller's trace
+	// (cmd/entitle sets it when tracing is configured).
+	Tracing bool
+
 	// SSO is the OpenID Connect relying party (nil: one on the system's DNS
 	// resolver, sealing client secrets with Licences.Secret).
 	SSO *sso.Service
@@ -70,7 +76,7 @@ func New(opts Options) *echo.Echo {
 		opts.Billing, _ = billing.New(opts.Store, opts.Clock, opts.Logger, billing.Config{}) // local mode cannot fail
 	}
 	if opts.Checks == nil {
-		opts.Checks = checks.New(opts.Store, opts.Logger)
+		opts.Checks = checks.New(opts.Store, opts.Logger, 0)
 	}
 	if opts.Reconciler == nil {
 		opts.Reconciler = store.NewReconciler(opts.Store, opts.Logger)
@@ -80,7 +86,8 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks,
+		Leases: leases.New(opts.Store)}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()
@@ -95,6 +102,9 @@ func New(opts Options) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(h, opts.Logger)
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, nil, opts.Logger)
+	}
+	if opts.Tracing {
+		e.Use(echo.WrapMiddleware(tracing.Handler))
 	}
 	e.Use(opts.Metrics.Middleware()) // insights (issue #9): by route template
 	routes(e, h, opts)

@@ -18,7 +18,7 @@ import (
 // catalogCLI runs entitle against a fresh demo database.
 type catalogCLI struct {
 	t    *testing.T
-	vars func(string) string
+	vars func(string) (string, bool)
 	dir  string
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"text/tabwriter"
+	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
@@ -89,20 +90,39 @@ func accountsList(ctx context.Context, cfg Config, out io.Writer) error {
 	return tw.Flush()
 }
 
-// accountView is `entitle accounts show --json`.
+// accountView is `entitle accounts show --json`: what an operator needs to
+// reconcile the account with Stripe.
 type accountView struct {
-	Slug     string        `json:"slug"`
-	Name     string        `json:"name"`
-	Products []productView `json:"products"`
+	Slug             string        `json:"slug"`
+	Name             string        `json:"name"`
+	StripeCustomerID string        `json:"stripe_customer_id"`
+	Products         []productView `json:"products"`
+	Grants           []grantView   `json:"grants"`
 }
 
 type productView struct {
-	Product       string                        `json:"product"`
-	Plan          string                        `json:"plan"`
-	Status        string                        `json:"status"`
-	Seats         int                           `json:"seats"`
-	SeatsAssigned int                           `json:"seats_assigned"`
-	Entitlements  map[string]licensing.Decision `json:"entitlements"`
+	Product              string                        `json:"product"`
+	Plan                 string                        `json:"plan"`
+	PlanVersion          int                           `json:"plan_version,omitempty"`
+	Status               string                        `json:"status"`
+	StripeSubscriptionID string                        `json:"stripe_subscription_id,omitempty"`
+	CurrentPeriodEnd     *time.Time                    `json:"current_period_end,omitempty"`
+	CancelAtPeriodEnd    bool                          `json:"cancel_at_period_end"`
+	Seats                int                           `json:"seats"`
+	SeatsAssigned        int                           `json:"seats_assigned"`
+	Entitlements         map[string]licensing.Decision `json:"entitlements"`
+}
+
+// grantView is an active grant.
+type grantView struct {
+	ID        int64      `json:"id"`
+	Kind      string     `json:"kind"`
+	Product   string     `json:"product,omitempty"`
+	Feature   string     `json:"feature,omitempty"`
+	Enabled   bool       `json:"enabled"`
+	Amount    int64      `json:"amount,omitempty"`
+	Reason    string     `json:"reason"`
+	ExpiresAt *time.Time `json:"expires_at"` // null: never
 }
 
 func accountsShow(ctx context.Context, cfg Config, slug string, asJSON bool, out io.Writer) error {
@@ -111,19 +131,39 @@ func accountsShow(ctx context.Context, cfg Config, slug string, asJSON bool, out
 		return err
 	}
 	defer s.DB().Close()
-	acct, err := s.AccountBySlug(ctx, slug)
+	detail, err := s.ConsoleAccount(ctx, slug)
 	if err != nil {
 		return fmt.Errorf("account %q: %w", slug, err)
 	}
+	acct := detail.Account
 	state, err := s.AccountState(ctx, acct.ID)
 	if err != nil {
 		return err
 	}
-	view := accountView{Slug: acct.Slug, Name: acct.Name}
+	view := accountView{Slug: acct.Slug, Name: acct.Name, StripeCustomerID: acct.StripeCustomerID.String, Grants: []grantView{}}
+	for _, g := range detail.Grants {
+		gv := grantView{ID: g.ID, Kind: g.Kind, Product: g.ProductKey, Feature: g.FeatureKey, Enabled: g.Enabled,
+			Amount: g.Amount, Reason: g.Reason}
+		if g.ExpiresAt.Valid {
+			at := g.ExpiresAt.Time.UTC()
+			gv.ExpiresAt = &at
+		}
+		view.Grants = append(view.Grants, gv)
+	}
 	for _, p := range state.Products {
 		pv := productView{Product: p.Product, Seats: p.Seats, SeatsAssigned: p.SeatsAssigned, Entitlements: map[string]licensing.Decision{}}
 		if p.Plan != nil {
-			pv.Plan, pv.Status = p.Plan.Key, string(p.Subscription.Status)
+			pv.Plan, pv.Status, pv.PlanVersion = p.Plan.Key, string(p.Subscription.Status), p.Plan.Version
+		}
+		for _, sub := range detail.Subscriptions {
+			if sub.ProductKey != p.Product {
+				continue
+			}
+			pv.StripeSubscriptionID, pv.CancelAtPeriodEnd = sub.StripeSubscription.String, sub.CancelAtPeriodEnd
+			if sub.CurrentPeriodEnd.Valid {
+				end := sub.CurrentPeriodEnd.Time.UTC()
+				pv.CurrentPeriodEnd = &end
+			}
 		}
 		for _, fd := range p.Evaluate(s.Now()) {
 			pv.Entitlements[fd.Feature.Key] = fd.Decision

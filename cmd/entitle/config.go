@@ -11,6 +11,7 @@ import (
 
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 )
 
 // Config is every setting Entitle reads, loaded from the environment in one
@@ -39,9 +40,14 @@ type Config struct {
 	APIRateLimit    int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`
 	APIRateBurst    int           `env:"API_RATE_BURST" default:"200" help:"requests an API key may make in a burst above API_RATE_LIMIT"`
 	LicenceValidity time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
+	CheckStaleLimit time.Duration `env:"CHECK_STALE_LIMIT" default:"1h" help:"how long checks keep being answered from memory, marked stale, while the database or its change feed is unreachable; past it they answer 503"`
 	LicenceGrace    time.Duration `env:"LICENCE_GRACE" default:"168h" help:"how long an offline licence keeps working after it expires, while the application fetches a new one"`
+	// Tracing (OpenTelemetry): off unless an endpoint or exporter is set.
+	OTLPEndpoint   string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" default:"" help:"OTLP/HTTP collector URL (e.g. http://127.0.0.1:4318): traces are sent there; empty: tracing off, at no cost"`
+	TracesExporter string `env:"OTEL_TRACES_EXPORTER" default:"" help:"otlp turns tracing on (to the SDK's default endpoint when OTEL_EXPORTER_OTLP_ENDPOINT is empty); none turns it off"`
+	ServiceName    string `env:"OTEL_SERVICE_NAME" default:"entitle" help:"service name on the traces"`
 	// Insights (issue #9).
-	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
+	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" emptyoff:"true" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
 	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
 
@@ -73,20 +79,28 @@ func (c Config) WebhookGuard() (outbound.Guard, error) {
 	return g, nil
 }
 
+// Tracing is where traces go.
+func (c Config) Tracing() tracing.Config {
+	return tracing.Config{Endpoint: c.OTLPEndpoint, Exporter: c.TracesExporter, ServiceName: c.ServiceName}
+}
+
 // Licences is how offline licences are issued.
 func (c Config) Licences() store.LicenceOptions {
 	return store.LicenceOptions{Validity: c.LicenceValidity, Grace: c.LicenceGrace, Secret: []byte(c.SigningKeySecret)}
 }
 
-// LoadConfig reads the environment, applying defaults.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// LoadConfig reads the environment (lookupEnv is os.LookupEnv), applying
+// defaults to variables unset or empty; a field tagged emptyoff:"true" is
+// left empty when its variable is set to the empty string (that turns the
+// feature off).
+func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 	var cfg Config
 	v := reflect.ValueOf(&cfg).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		raw := getenv(f.Tag.Get("env"))
-		if raw == "" {
+		raw, set := lookupEnv(f.Tag.Get("env"))
+		if raw == "" && !(set && f.Tag.Get("emptyoff") == "true") {
 			raw = f.Tag.Get("default")
 		}
 		switch v.Field(i).Interface().(type) {

@@ -73,7 +73,7 @@ Environment:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
 		var status exitStatus
 		if errors.As(err, &status) {
 			os.Exit(status.code)
@@ -87,7 +87,7 @@ func main() {
 
 var errUsage = errors.New("usage")
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		printEnvHelp(stdout)
@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return nil
 	}
-	cfg, err := LoadConfig(getenv)
+	cfg, err := LoadConfig(lookupEnv)
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
 func TestHelpListsEveryCommandAndVariable(t *testing.T) {
@@ -78,11 +80,66 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 	if out := do("accounts", "show", "globex", "--json"); !strings.Contains(out, `"seats_assigned": 7`) || !strings.Contains(out, `"reason": "not_in_plan"`) {
 		t.Errorf("accounts show --json:\n%s", out)
 	}
+	// What an operator reconciles with Stripe: ids, plan version, period
+	// end, seats, grants with their expiry.
+	st, err := store.Open(context.Background(), storetest.ServerURL(name), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	expires := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second)
+	if _, err := store.New(st, nil).CreateGrant(context.Background(), store.SystemActor("test"), "globex", store.GrantInput{
+		Kind: "feature", ProductKey: "analytics", FeatureKey: "exports", Enabled: true, Reason: "pilot", ExpiresAt: expires}); err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		StripeCustomerID string `json:"stripe_customer_id"`
+		Products         []struct {
+			Plan        string
+			PlanVersion int        `json:"plan_version"`
+			StripeSub   string     `json:"stripe_subscription_id"`
+			PeriodEnd   *time.Time `json:"current_period_end"`
+			Seats       int        `json:"seats"`
+		} `json:"products"`
+		Grants []struct {
+			Feature   string     `json:"feature"`
+			ExpiresAt *time.Time `json:"expires_at"`
+		} `json:"grants"`
+	}
+	if err := json.Unmarshal([]byte(do("accounts", "show", "globex", "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.StripeCustomerID != "cus_sim_globex" || len(shown.Products) != 1 {
+		t.Fatalf("accounts show --json: %+v", shown)
+	}
+	if p := shown.Products[0]; p.Plan != "team" || p.PlanVersion < 1 || p.StripeSub != "sub_sim_globex" || p.PeriodEnd == nil || p.Seats != 10 {
+		t.Errorf("the subscription as shown: %+v", p)
+	}
+	if len(shown.Grants) != 1 || shown.Grants[0].Feature != "exports" || shown.Grants[0].ExpiresAt == nil || !shown.Grants[0].ExpiresAt.Equal(expires) {
+		t.Errorf("grants as shown: %+v", shown.Grants)
+	}
 	if out := do("audit", "verify"); !strings.HasPrefix(out, "OK:") {
 		t.Errorf("audit verify: %s", out)
 	}
 	var errOut bytes.Buffer
 	if err := run(context.Background(), []string{"accounts", "show", "nope"}, &errOut, &errOut, vars); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("unknown account: %v", err)
+	}
+}
+
+func TestEmptyMetricsAddrTurnsMetricsOff(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(env(map[string]string{"METRICS_ADDR": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MetricsAddr != "" {
+		t.Errorf("METRICS_ADDR= gives %q, want metrics off", cfg.MetricsAddr)
+	}
+	if cfg, _ := LoadConfig(env(nil)); cfg.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("METRICS_ADDR unset gives %q, want the default", cfg.MetricsAddr)
+	}
+	if cfg, _ := LoadConfig(env(map[string]string{"CHECK_STALE_LIMIT": ""})); cfg.CheckStaleLimit != time.Hour {
+		t.Errorf("CHECK_STALE_LIMIT= gives %v, want the default", cfg.CheckStaleLimit)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/tracing"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -41,6 +42,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return errors.New("SESSION_SECRET must be at least 32 characters")
 	}
 
+	stopTracing, err := tracing.Setup(ctx, cfg.Tracing())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }() // sends the last spans
+	if cfg.Tracing().On() {
+		logger.Info("tracing on", "endpoint", cfg.OTLPEndpoint)
+	}
+
 	bill, err := startBilling(ctx, s, cfg, logger) // billing: provider, webhook inbox, worker
 	if err != nil {
 		return err
@@ -56,7 +66,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	// Entitlement API (issue #6): checks are answered from memory, kept
 	// fresh by LISTEN on the changes channel.
-	checkCache := checks.New(s, logger)
+	checkCache := checks.New(s, logger, cfg.CheckStaleLimit)
 	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
 	cacheDone := make(chan struct{})
 	go func() {
@@ -104,7 +114,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,
 		Checks: checkCache, Licences: cfg.Licences(), APIRateLimit: float64(cfg.APIRateLimit), APIRateBurst: cfg.APIRateBurst,
-		Metrics: reg, Reconciler: reconciler, Webhooks: guard})
+		Metrics: reg, Tracing: cfg.Tracing().On(), Reconciler: reconciler, Webhooks: guard})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -8,17 +8,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +22,8 @@ import (
 	_ "github.com/lib/pq"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/entitle-dev/entitle/scripts/benchserver"
 )
 
 const secret = "whsec_bench_webhooks"
@@ -47,7 +45,7 @@ func run(n, dupPct, conc int, bin string) error {
 	if base == "" {
 		return fmt.Errorf("DATABASE_URL is not set")
 	}
-	dbURL, drop, err := freshDatabase(base, "entitle_bench_webhooks")
+	dbURL, drop, err := benchserver.FreshDatabase(base, "entitle_bench_webhooks")
 	if err != nil {
 		return err
 	}
@@ -59,7 +57,7 @@ func run(n, dupPct, conc int, bin string) error {
 	if out, err := seed.CombinedOutput(); err != nil {
 		return fmt.Errorf("demo seed: %v\n%s", err, out)
 	}
-	addr, err := freePort()
+	addr, err := benchserver.FreePort()
 	if err != nil {
 		return err
 	}
@@ -71,7 +69,7 @@ func run(n, dupPct, conc int, bin string) error {
 	}
 	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
 	baseURL := "http://" + addr
-	if err := waitReady(baseURL + "/readyz"); err != nil {
+	if err := benchserver.WaitReady(baseURL + "/readyz"); err != nil {
 		return err
 	}
 	db, err := sqlx.Open("postgres", dbURL)
@@ -214,53 +212,4 @@ func post(client *http.Client, target string, payloads [][]byte, conc int, sign 
 	default:
 	}
 	return float64(len(payloads)) / time.Since(start).Seconds(), nil
-}
-
-func freshDatabase(base, name string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
-	admin := *u
-	admin.Path = "/postgres"
-	adb, err := sqlx.Open("postgres", admin.String())
-	if err != nil {
-		return "", nil, err
-	}
-	ctx := context.Background()
-	if _, err := adb.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		adb.Close()
-		return "", nil, err
-	}
-	if _, err := adb.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		adb.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	return u.String(), func() {
-		_, _ = adb.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-		adb.Close()
-	}, nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(u string) error {
-	for range 200 {
-		if res, err := http.Get(u); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s never became ready", strings.TrimSuffix(u, "/readyz"))
 }
