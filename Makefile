@@ -11,7 +11,7 @@ ADDR ?= localhost:8080
 DEMO_IDP_ADDR ?= 127.0.0.1:8099
 FUZZTIME ?= 5s
 
-.PHONY: run test build static tools db check unit e2e fuzz bench stop-db clean
+.PHONY: run test build static tools db check unit e2e fuzz bench stop-db clean screenshots
 
 run: static build
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
@@ -23,11 +23,13 @@ build:
 	$(GO) build -o bin/entitle ./cmd/entitle
 
 # htmx comes from npm (pinned by package-lock.json) and is copied into
-# static/vendor, which the binary embeds.
+# static/vendor, which the binary embeds. axe-core (also pinned) goes to
+# e2e/vendor: the browser tests inject it; the portal never serves it.
 static: node_modules/.package-lock.json
-	@mkdir -p static/vendor
+	@mkdir -p static/vendor e2e/vendor
 	@cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	@cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-ext-sse.min.js
+	@cp node_modules/axe-core/axe.min.js e2e/vendor/axe.min.js
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@scripts/ensure-node.sh
@@ -62,6 +64,14 @@ fuzz:
 	    $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg > .test-output/fuzz.log 2>&1 || { cat .test-output/fuzz.log; exit 1; }; \
 	  done; \
 	done
+
+# README's three screenshots (overview, seats, billing), taken by the browser
+# journey that visits them; ordinary test runs never rewrite them.
+screenshots: static
+	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
+	export CHROMIUM_PATH="$$(scripts/ensure-chromium.sh)"; \
+	README_SCREENSHOTS="$(CURDIR)/docs/screenshots" $(GO) test -count=1 -run '^TestOwnerToursOverviewSeatsAndBilling$$' ./e2e
+	@ls docs/screenshots/*.png
 
 stop-db:
 	scripts/stop-db.sh

@@ -29,6 +29,7 @@ func TestOwnerCreatesAnAPIKeyTheAppUsesThenRevokesIt(t *testing.T) {
 	s.login("owner@globex.test", store.DemoPassword)
 	s.run(
 		chromedp.WaitVisible(tid("entitlements")),
+		chromedp.Click(tid("nav-settings")+" summary"),
 		chromedp.Click(`nav a[href="/settings/api-keys"]`),
 		chromedp.WaitVisible(tid("create-api-key-form")),
 	)

@@ -36,20 +36,20 @@ func newBillingSession(t *testing.T) *session {
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	b.PublicURL = srv.URL
-	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+	return open(t, srv.URL, s, desktopWidth)
 }
 
 // staff is a second person (vendor staff) in their own browser context.
 func (s *session) staff(email string) *session {
 	s.t.Helper()
-	st := &session{t: s.t, ctx: newTab(s.t), base: s.base, store: s.store}
+	st := open(s.t, s.base, s.store, desktopWidth)
 	st.run(
 		chromedp.Navigate(st.base+"/admin/login"),
 		chromedp.WaitVisible(tid("admin-login-form")),
 		chromedp.SendKeys(`input[name="email"]`, email),
 		chromedp.SendKeys(`input[name="password"]`, store.DemoPassword),
 		chromedp.Click(tid("admin-login-submit")),
-		chromedp.WaitVisible(tid("current-staff")),
+		chromedp.WaitReady(tid("current-staff")),
 	)
 	return st
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ var browserCtx context.Context
 
 func TestMain(m *testing.M) {
 	path, err := chromiumPath()
+	if err == nil {
+		err = loadAxe()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1) // fail, never skip: the suite promises a real browser
@@ -83,15 +87,30 @@ type session struct {
 	ctx   context.Context
 	base  string
 	store *store.Store
+	watch *watcher
+	width int64
 }
 
 func newSession(t *testing.T) *session {
+	t.Helper()
+	return newSessionAt(t, desktopWidth)
+}
+
+// newSessionAt is newSession in a window width px wide.
+func newSessionAt(t *testing.T, width int64) *session {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(srv.Close)
-	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+	return open(t, srv.URL, s, width)
+}
+
+// open is one person's browser on the portal at base: a new tab, watched.
+func open(t *testing.T, base string, s *store.Store, width int64) *session {
+	t.Helper()
+	ctx := newTab(t)
+	return &session{t: t, ctx: ctx, base: base, store: s, watch: watch(t, ctx, width), width: width}
 }
 
 // newTab opens a tab in a new browser context, so that cookies are not
@@ -122,6 +141,9 @@ func (s *session) screenshot(name string) {
 	}
 	dir := "screenshots"
 	_ = os.MkdirAll(dir, 0o755)
+	if s.width != desktopWidth {
+		name += fmt.Sprintf("-%dpx", s.width)
+	}
 	file := filepath.Join(dir, strings.ReplaceAll(s.t.Name(), "/", "_")+"-"+name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		s.t.Logf("screenshot %s: %v", name, err)
@@ -139,21 +161,59 @@ func (s *session) login(email, password string) {
 		chromedp.WaitVisible(tid("login-form")),
 		chromedp.SendKeys(`input[name="email"]`, email),
 		chromedp.SendKeys(`input[name="password"]`, password),
-		chromedp.Click(tid("login-submit")),
 	)
+	s.submit(tid("login-submit"))
 }
 
-// textOf reads the trimmed text of the first element with a data-testid.
+// submit presses a button that leaves the page, from inside the page and
+// after the call has returned: a click whose reply races with the
+// navigation it starts fails with "target navigated or closed".
+func (s *session) submit(button string) {
+	s.t.Helper()
+	get(s, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(`+strconv.Quote(button)+
+		`); if (!b) return false; document.body.dataset.left = "1"; setTimeout(() => b.click(), 0); return true })()`))
+	// Wait for the next document (this one is marked). A query, not a
+	// script: a script polling in the page dies with it and never answers.
+	s.run(chromedp.WaitReady(`body:not([data-left])`))
+}
+
+// textOf waits for the first element with a data-testid and reads its
+// trimmed text in one step in the page, so that a fragment swapped in by
+// htmx or a live stream between finding and reading cannot fail the read.
 func (s *session) textOf(id string) string {
 	s.t.Helper()
-	s.run(chromedp.WaitVisible(tid(id)))
-	return strings.TrimSpace(get(s, chromedp.Text(tid(id))))
+	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
+		`); return e ? [e.textContent.trim()] : null })()`, chromedp.WithPollingTimeout(0)))
+	return got[0]
 }
 
-// get runs one action that returns a value, failing the test on error.
+// click waits for an element and clicks it in the page (robust, like
+// textOf, against a live page replacing the element meanwhile).
+func (s *session) click(selector string) {
+	s.t.Helper()
+	get(s, chromedp.Poll[bool](`(() => { const e = document.querySelector(`+strconv.Quote(selector)+
+		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`, chromedp.WithPollingTimeout(0)))
+}
+
+// transient tells an error of a page that was being replaced (a form's
+// navigation, a redirect) while the browser ran a script: the script never
+// ran, and running it again on the new page is right.
+func transient(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Inspected target navigated or closed") ||
+		strings.Contains(msg, "Execution context was destroyed")
+}
+
+// get runs one action that returns a value, failing the test on error; a
+// script cut short by a navigation runs again on the new page.
 func get[T any](s *session, a chromedp.Action[T]) T {
 	s.t.Helper()
 	v, err := chromedp.Run(s.ctx, a)
+	for tries := 0; err != nil && transient(err) && tries < 50 && s.ctx.Err() == nil; tries++ {
+		time.Sleep(100 * time.Millisecond) // the new page is loading: not a timed assertion
+		v, err = chromedp.Run(s.ctx, a)
+	}
 	if err != nil {
 		s.screenshot("failure")
 		s.t.Fatalf("browser: %v", err)

@@ -61,18 +61,22 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 	}
 	s.screenshot("banner")
 
-	// Assigning a seat on the seats page is refused with a clear message,
-	// and nothing is assigned.
+	// Assigning a seat on the seats page is refused with a clear message
+	// on the same page, the address kept, and nothing is assigned.
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
 		chromedp.WaitVisible(tid("assign-form")),
 		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
 		chromedp.Click(tid("assign-submit")),
-		chromedp.WaitVisible(tid("error-message")),
+		chromedp.WaitVisible(`[data-testid="flash"][data-error="true"]`),
 	)
-	if got := s.textOf("error-message"); !strings.Contains(got, "read-only support session") {
+	if got := s.textOf("flash"); !strings.Contains(got, "read-only support session") {
 		t.Errorf("refusal = %q", got)
 	}
+	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/seats") {
+		t.Errorf("the refusal left the browser on %s", loc)
+	}
+	s.waitFor(`document.querySelector('[data-testid="assign-email"]').value === "frank@globex.test"`)
 	var held int
 	if err := s.store.DB().Get(&held, `SELECT count(*) FROM seat_assignment sa JOIN membership m ON m.id = sa.membership_id
 		JOIN app_user u ON u.id = m.user_id WHERE u.email = 'frank@globex.test'`); err != nil || held != 0 {

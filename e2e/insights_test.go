@@ -40,7 +40,7 @@ func newLiveSession(t *testing.T) *session {
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Checks: cache,
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(srv.Close)
-	return &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+	return open(t, srv.URL, s, desktopWidth)
 }
 
 // waitText waits until the element's text is want (the page changes by
@@ -81,7 +81,7 @@ func TestAdminReclaimsIdleSeatsAndSeesChangesLive(t *testing.T) {
 
 	// A second person assigns a seat in another browser session; the first
 	// page shows it without a reload.
-	other := &session{t: t, ctx: newTab(t), base: s.base, store: s.store}
+	other := open(t, s.base, s.store, desktopWidth)
 	other.login("owner@globex.test", store.DemoPassword)
 	other.run(
 		chromedp.WaitVisible(tid("current-account")),
@@ -100,9 +100,12 @@ func TestOperatorOpensTheVendorInsights(t *testing.T) {
 	s := newSession(t)
 	s.staffLogin("ops@acme.test")
 	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
+	// The stream replaces the figures while the test reads them: read and
+	// click in one step each, never through a node found earlier.
 	if got := s.textOf("vendor-sold"); got != "38" {
 		t.Errorf("seats sold %q", got)
 	}
-	s.run(chromedp.Click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`), chromedp.WaitVisible(tid("admin-plan")))
+	s.click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`)
+	s.run(chromedp.WaitVisible(tid("admin-plan")))
 	s.screenshot("vendor")
 }

@@ -16,20 +16,20 @@ var invitationLink = regexp.MustCompile(`https?://\S+/invitations/[A-Za-z0-9_-]+
 
 // as opens a second person's browser (own cookies) on the same portal.
 func (s *session) as() *session {
-	return &session{t: s.t, ctx: newTab(s.t), base: s.base, store: s.store}
+	return open(s.t, s.base, s.store, s.width)
 }
 
 // signIn logs in with the demo password and waits for the overview.
 func (s *session) signIn(email string) {
 	s.t.Helper()
 	s.login(email, store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("current-account")))
+	s.run(chromedp.WaitReady(tid("current-account")))
 }
 
 // waitFor waits until a JavaScript condition on the page holds.
 func (s *session) waitFor(condition string) {
 	s.t.Helper()
-	s.run(chromedp.Poll[chromedp.Void](condition))
+	get(s, chromedp.Poll[bool](condition, chromedp.WithPollingTimeout(0)))
 }
 
 // mailTo reads the latest mail to an address from the outbox (what SMTP

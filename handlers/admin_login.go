@@ -47,7 +47,7 @@ func (h *Handler) adminShell(c echo.Context, title, active string) views.AdminSh
 				s.Nav = append(s.Nav, item)
 			}
 		}
-		s.Flash = h.takeConsoleFlash(c)
+		s.Notice = h.takeNotice(c)
 		if imp, err := h.Store.ImpersonationByStaffToken(c.Request().Context(), h.StaffToken(c)); err == nil {
 			s.Impersonating = impersonationBanner(imp, h.Clock.Now())
 		}

@@ -48,7 +48,7 @@ func (h *Handler) CreateAPIKey(c echo.Context) error {
 	token, key, err := h.Store.CreateAPIKey(c.Request().Context(), actor, cur.AccountID, c.FormValue("name"), form["scopes"])
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		return h.renderAPIKeysStatus(c, cur, http.StatusUnprocessableEntity, views.APIKeys{Errors: ve.Fields})
+		return h.renderAPIKeysStatus(c, cur, http.StatusUnprocessableEntity, views.APIKeys{Errors: ve.Fields, Name: c.FormValue("name")})
 	}
 	if err != nil {
 		return err

@@ -91,10 +91,7 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 			s.User.Accounts = h.accountChoices(c, cur)
 		}
 	}
-	s.Flash, _ = c.Get(ctxFlash).(string)
-	if s.Flash == "" {
-		s.Flash = h.takeFlash(c, SessionCookie)
-	}
+	s.Notice = h.takeNotice(c)
 	return s
 }
 
@@ -118,13 +115,15 @@ func render(c echo.Context, status int, component templ.Component) error {
 	return component.Render(c.Request().Context(), c.Response())
 }
 
-// RenderError shows an error to a person: a fragment for htmx, a page
-// otherwise. web/errors.go decides status and message.
-func (h *Handler) RenderError(c echo.Context, status int, message string) error {
+// RenderError shows an error to a person: a fragment for htmx (with the
+// field messages, which static/app.js puts beside the fields), a page
+// otherwise. web/errors.go decides status and message, and sends a refused
+// plain form post back to its page first (FormRefused).
+func (h *Handler) RenderError(c echo.Context, status int, message string, fields map[string]string) error {
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Retarget", "#errors")
 		c.Response().Header().Set("HX-Reswap", "innerHTML")
-		return render(c, status, views.ErrorFragment(message))
+		return render(c, status, views.ErrorFragment(message, fields))
 	}
 	if inConsole(c) {
 		return render(c, status, views.AdminErrorPage(h.adminShell(c, "Error", ""), status, message))

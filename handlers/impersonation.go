@@ -92,8 +92,5 @@ func inConsole(c echo.Context) bool {
 	return p == "/admin" || strings.HasPrefix(p, "/admin/")
 }
 
-// Console flash messages ride in the staff cookie until the next console
-// page shows them.
+// Console flash messages use the one flash mechanism (flash.go).
 func (h *Handler) addConsoleFlash(c echo.Context, msg string) { h.addFlash(c, StaffCookie, msg) }
-
-func (h *Handler) takeConsoleFlash(c echo.Context) string { return h.takeFlash(c, StaffCookie) }

@@ -228,5 +228,5 @@ func (h *Handler) SetInsightsSettings(c echo.Context) error {
 	if err := h.Store.SetInsightsSettings(c.Request().Context(), cur.Principal(), idle, auto); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/insights")
+	return h.done(c, "/insights", "Idle-seat settings saved.")
 }

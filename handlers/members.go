@@ -113,25 +113,22 @@ func (h *Handler) Invite(c echo.Context) error {
 		c.Response().Header().Set("HX-Trigger", "members-changed")
 		return render(c, http.StatusOK, views.InviteResults(answers))
 	}
-	c.Set(ctxFlash, strconv.Itoa(sent)+" "+plural(sent, "invitation", "invitations")+" sent.")
-	return h.membersAfterChange(c, answers...)
+	rows := make([]views.NoticeRow, 0, len(answers))
+	for _, a := range answers {
+		rows = append(rows, views.NoticeRow{Input: a.Input, Outcome: a.Outcome, Message: a.Message})
+	}
+	return h.done(c, "/members", strconv.Itoa(sent)+" "+plural(sent, "invitation", "invitations")+" sent.", rows...)
 }
 
 // membersAfterChange answers a change made from the members page: htmx gets
 // the message (and the table reloads itself on members-changed); a plain
-// form post gets the page with the message.
-func (h *Handler) membersAfterChange(c echo.Context, invited ...views.InviteAnswer) error {
+// form post goes back to the page, which shows the message once.
+func (h *Handler) membersAfterChange(c echo.Context, msg string) error {
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Trigger", "members-changed")
-		msg, _ := c.Get(ctxFlash).(string)
 		return render(c, http.StatusOK, views.Flash(msg))
 	}
-	v, err := h.membersView(c)
-	if err != nil {
-		return err
-	}
-	v.Invited = invited
-	return render(c, http.StatusOK, views.MembersPage(h.shell(c, "Members", "members"), v))
+	return h.done(c, "/members", msg)
 }
 
 // ChangeRole gives a member another role.
@@ -145,11 +142,14 @@ func (h *Handler) ChangeRole(c echo.Context) error {
 	if err := h.Store.ChangeRole(c.Request().Context(), cur.Principal(), id, role); err != nil {
 		return err
 	}
-	c.Set(ctxFlash, "Role changed to "+string(role)+".")
 	if id == cur.MembershipID {
 		return h.reloadSelf(c) // one's own role changed: the page's permissions did too
 	}
-	return h.membersAfterChange(c)
+	email, err := h.Store.MemberEmail(c.Request().Context(), cur.AccountID, id)
+	if err != nil {
+		return err
+	}
+	return h.membersAfterChange(c, email+" is now "+views.RoleLabel(string(role))+".")
 }
 
 // RemoveMember removes a member: their seats are freed and their sessions
@@ -160,14 +160,17 @@ func (h *Handler) RemoveMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	email, err := h.Store.MemberEmail(c.Request().Context(), cur.AccountID, id)
+	if err != nil {
+		return err
+	}
 	if err := h.Store.RemoveMember(c.Request().Context(), cur.Principal(), id); err != nil {
 		return err
 	}
 	if id == cur.MembershipID {
 		return h.reloadSelf(c)
 	}
-	c.Set(ctxFlash, "Member removed; their seats are free and they are signed out.")
-	return h.membersAfterChange(c)
+	return h.membersAfterChange(c, email+" removed: their seats are free and they are signed out.")
 }
 
 // reloadSelf sends the browser to a fresh page after a change to the
@@ -186,8 +189,7 @@ func (h *Handler) SetInviteDomains(c echo.Context) error {
 	if err := h.Store.SetInviteDomains(c.Request().Context(), cur.Principal(), c.FormValue("domains")); err != nil {
 		return err
 	}
-	c.Set(ctxFlash, "Invitation rules saved.")
-	return h.membersAfterChange(c)
+	return h.membersAfterChange(c, "Invitation rules saved.")
 }
 
 // pathID reads the :id of the URL; one that is not a number names nothing.

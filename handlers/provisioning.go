@@ -74,8 +74,7 @@ func (h *Handler) RevokeSCIMToken(c echo.Context) error {
 	if err := h.Store.RevokeSCIMToken(c.Request().Context(), cur.Principal(), id); err != nil {
 		return err
 	}
-	c.Set(ctxFlash, "Token revoked: the identity provider using it is refused from now on.")
-	return h.renderProvisioning(c, func(*views.ProvisioningView) {})
+	return h.done(c, "/settings/provisioning", "Token revoked: the identity provider using it is refused from now on.")
 }
 
 // ruleChangeForm reads a rule change (op add, delete or unmatched) and the
@@ -150,10 +149,9 @@ func (h *Handler) SaveRuleChange(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Set(ctxFlash, fmt.Sprintf("Saved: %d %s given, %d taken, %d waiting, %d standing %s.",
+	return h.done(c, "/settings/provisioning", fmt.Sprintf("Saved: %d %s given, %d taken, %d waiting, %d standing %s.",
 		len(eff.Gains()), plural(len(eff.Gains()), "seat", "seats"), len(eff.Losses()), len(eff.Waits()),
 		len(eff.Standing()), plural(len(eff.Standing()), "change", "changes")))
-	return h.renderProvisioning(c, func(*views.ProvisioningView) {})
 }
 
 func ruleChangeTitle(ch store.RuleChange, v *views.ProvisioningView) string {

@@ -87,9 +87,7 @@ func (h *Handler) PinSeat(c echo.Context) error {
 		return err
 	}
 	if pinned {
-		c.Set(ctxFlash, "Seat pinned: the provisioning rules will not take it.")
-	} else {
-		c.Set(ctxFlash, "Seat unpinned: the provisioning rules decide it again.")
+		return h.done(c, "/seats", "Seat pinned: the provisioning rules will not take it.")
 	}
-	return h.renderSeats(c, nil)
+	return h.done(c, "/seats", "Seat unpinned: the provisioning rules decide it again.")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +17,9 @@ import (
 // holdersShown is how many holders a pool lists on the seats page.
 const holdersShown = 200
 
+// maxAddress is the longest email address there is (RFC 5321).
+const maxAddress = 320
+
 // maxSeatCSV is the largest file the CSV upload reads.
 const maxSeatCSV = 2 << 20
 
@@ -26,6 +30,15 @@ func (h *Handler) Seats(c echo.Context) error {
 }
 
 func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) error {
+	if results == nil { // the rows of the last change, left by its redirect
+		if n := h.takeNotice(c); strings.HasPrefix(n.Scope, "subscription:") {
+			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Scope, "subscription:"), 10, 64)
+			results = &views.SeatResultsView{SubscriptionID: id}
+			for _, row := range n.Rows {
+				results.Rows = append(results.Rows, views.SeatResultRow{Input: row.Input, Outcome: row.Outcome, Message: row.Message})
+			}
+		}
+	}
 	v, err := h.seatsView(c, results)
 	if err != nil {
 		return err
@@ -45,6 +58,7 @@ func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (vie
 		return views.SeatsView{}, err
 	}
 	v := views.SeatsView{CanAssign: licensing.Can(licensing.Role(cur.Role), licensing.AssignSeats), Results: results,
+		CanBuy:  licensing.Can(licensing.Role(cur.Role), licensing.ManageBilling),
 		Version: version}
 	for _, p := range pools {
 		pv := views.SeatPoolView{ID: p.SubscriptionID, ProductKey: p.ProductKey, ProductName: p.ProductName,
@@ -95,6 +109,11 @@ func (h *Handler) AssignSeats(c echo.Context) error {
 		})
 		if len(addresses) == 0 {
 			return store.Invalid("email", "choose members or enter an address")
+		}
+		for _, a := range addresses {
+			if len(a) > maxAddress {
+				return store.Invalid("email", "an email address has at most 320 characters")
+			}
 		}
 		results, err = h.Store.AssignSeatsByEmail(c.Request().Context(), cur.Principal(), subID, addresses)
 		if err != nil {
@@ -193,11 +212,9 @@ func (h *Handler) SetAutoAssign(c echo.Context) error {
 		return err
 	}
 	if on {
-		c.Set(ctxFlash, "New members now get a free seat as they join.")
-	} else {
-		c.Set(ctxFlash, "New members no longer get a seat automatically.")
+		return h.done(c, "/seats", "New members now get a free seat as they join.")
 	}
-	return h.renderSeats(c, nil)
+	return h.done(c, "/seats", "New members no longer get a seat automatically.")
 }
 
 // seatResults answers a seat change: htmx (the members page's selection)
@@ -219,8 +236,24 @@ func (h *Handler) seatResults(c echo.Context, subID int64, results []store.SeatR
 		c.Response().Header().Set("HX-Trigger", "members-changed")
 		return render(c, http.StatusOK, views.SeatResults(h.lightShell(c), r))
 	}
-	return h.renderSeats(c, &r)
+	if preview {
+		return h.renderSeats(c, &r) // nothing changed: the page with the file's rows and the confirm button
+	}
+	// A change: back to the seats page (Post/Redirect/Get), which shows the
+	// rows under their pool once.
+	rows := make([]views.NoticeRow, 0, len(r.Rows))
+	done := 0
+	for _, row := range r.Rows {
+		rows = append(rows, views.NoticeRow{Input: row.Input, Outcome: row.Outcome, Message: row.Message})
+		if row.Outcome == store.SeatAssigned || row.Outcome == store.SeatUnassigned {
+			done++
+		}
+	}
+	h.setNotice(c, views.Notice{Message: views.SeatChangeSummary(done, len(rows)-done), Rows: rows, Scope: seatScope(subID)})
+	return c.Redirect(http.StatusSeeOther, "/seats")
 }
+
+func seatScope(subID int64) string { return "subscription:" + strconv.FormatInt(subID, 10) }
 
 // formIDs reads every member_id of the form; one that is not a number names
 // nothing.

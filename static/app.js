@@ -1,22 +1,184 @@
-// Entitle's one script of its own: a form is sent once. A double click on a
-// plain form's button would otherwise post twice (two invitations, two
-// plan changes); htmx forms get the same guard from hx-disabled-elt on
-// <body>. The server stays the judge: every action is safe to repeat.
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) {
-    return;
-  }
-  if (form.dataset.sent === "true") {
-    event.preventDefault();
-    return;
-  }
-  form.dataset.sent = "true";
-});
-// Coming back with the browser's back button shows the page as it was:
-// let its forms be sent again.
-window.addEventListener("pageshow", function () {
-  document.querySelectorAll("form[data-sent]").forEach(function (form) {
-    delete form.dataset.sent;
+// Entitle's one script of its own. Everything works without it (forms post,
+// the server redirects and shows messages); it adds what a browser cannot
+// do alone: one send per click, messages beside the fields with focus on
+// the first, buttons that wait for a selection, and the phone menu.
+(function () {
+  "use strict";
+
+  // A form is sent once. A double click on a plain form's button would
+  // otherwise post twice (two invitations, two plan changes). The server
+  // stays the judge: every action is safe to repeat.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) {
+      return;
+    }
+    if (form.dataset.sent === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "true";
   });
-});
+  // Coming back with the browser's back button shows the page as it was:
+  // let its forms be sent again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+    });
+    document.querySelectorAll("form").forEach(updateSelection);
+  });
+
+  // htmx forms: their submit buttons wait while the request runs.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt.closest ? event.detail.elt.closest("form") : null;
+    if (!form) { return; }
+    lastForm = form;
+    clearFieldErrors(form);
+    form.querySelectorAll("button[type=submit]").forEach(function (b) {
+      if (!b.disabled) { b.disabled = true; b.dataset.busy = "true"; }
+    });
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt.closest ? event.detail.elt.closest("form") : null;
+    if (!form) { return; }
+    form.querySelectorAll("button[data-busy]").forEach(function (b) {
+      b.disabled = false;
+      delete b.dataset.busy;
+    });
+    updateSelection(form);
+  });
+
+  // Field messages: a refused plain post comes back with #form-state (the
+  // server's flash); a refused htmx post swaps a message carrying
+  // data-fields into #errors.
+  var lastForm = null;
+  function clearFieldErrors(form) {
+    form.querySelectorAll(".field-error").forEach(function (p) { p.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+  }
+  function showFieldErrors(form, fields) {
+    var first = null;
+    Object.keys(fields).forEach(function (name, i) {
+      var field = form.querySelector('[name="' + CSS.escape(name) + '"]:not([type=hidden])');
+      var p = document.createElement("p");
+      p.className = "field-error";
+      p.id = "error-" + (form.id || "form") + "-" + name.replace(/[^a-zA-Z0-9_-]/g, "_") + "-" + i;
+      p.dataset.testid = "field-error";
+      p.dataset.field = name;
+      p.textContent = fields[name];
+      if (field) {
+        var after = field.closest("label") || field;
+        after.insertAdjacentElement("afterend", p);
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", p.id);
+        if (!first) { first = field; }
+      } else {
+        form.insertAdjacentElement("afterbegin", p);
+        if (!first) { first = form.querySelector("input:not([type=hidden]), select, textarea, button"); }
+      }
+    });
+    if (first) { first.focus(); }
+  }
+  function restoreValues(form, values) {
+    Object.keys(values || {}).forEach(function (name) {
+      var all = values[name].split("\n");
+      form.querySelectorAll('[name="' + CSS.escape(name) + '"]').forEach(function (el) {
+        if (el.type === "hidden" || el.type === "file" || el.type === "password" || el.type === "submit") { return; }
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = all.indexOf(el.value) >= 0;
+        } else {
+          el.value = values[name];
+        }
+      });
+    });
+  }
+  function formFor(state) {
+    var candidates = [].slice.call(document.querySelectorAll("form")).filter(function (f) {
+      return f.getAttribute("action") === state.action || f.getAttribute("hx-post") === state.action;
+    });
+    // Several forms post to one address (one per subscription): the one
+    // whose hidden fields match what was sent.
+    var values = state.values || {};
+    return candidates.filter(function (f) {
+      return [].every.call(f.querySelectorAll("input[type=hidden]"), function (h) {
+        return h.name === "_csrf" || !(h.name in values) || values[h.name] === h.value;
+      });
+    })[0] || candidates[0];
+  }
+  function applyFormState() {
+    var script = document.getElementById("form-state");
+    if (!script) { return; }
+    var state;
+    try { state = JSON.parse(script.textContent); } catch (e) { return; }
+    state = { action: state.a, fields: state.e || {}, values: state.v || {} };
+    var form = formFor(state);
+    if (!form) { return; }
+    restoreValues(form, state.values);
+    updateSelection(form);
+    showFieldErrors(form, state.fields);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "errors" || !lastForm || !document.contains(lastForm)) { return; }
+    var msg = event.detail.target.querySelector("[data-fields]");
+    if (msg && msg.dataset.fields) {
+      try { showFieldErrors(lastForm, JSON.parse(msg.dataset.fields)); } catch (e) { /* no fields */ }
+    }
+  });
+
+  // Buttons that act on a selection wait for one: data-needs="member_id"
+  // on the button; a box with data-select-all="member_id" ticks them all.
+  function updateSelection(form) {
+    if (!form || !form.querySelectorAll) { return; }
+    var elements = [].slice.call(form.elements || []);
+    elements.filter(function (el) { return el.matches("button[data-needs]"); }).forEach(function (b) {
+      var name = b.dataset.needs;
+      var owner = b.form || form;
+      var any = [].some.call(document.querySelectorAll('input[name="' + CSS.escape(name) + '"]'), function (box) {
+        return box.checked && (box.form === owner);
+      });
+      b.disabled = !any;
+      b.setAttribute("aria-disabled", String(!any));
+    });
+    elements.filter(function (el) { return el.matches("input[data-select-all]"); }).forEach(function (all) {
+      var boxes = [].filter.call(document.querySelectorAll('input[name="' + CSS.escape(all.dataset.selectAll) + '"]'), function (box) {
+        return box.form === form && !box.disabled;
+      });
+      all.checked = boxes.length > 0 && boxes.every(function (box) { return box.checked; });
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (!el.form) { return; }
+    if (el.dataset.selectAll) {
+      [].forEach.call(document.querySelectorAll('input[name="' + CSS.escape(el.dataset.selectAll) + '"]'), function (box) {
+        if (box.form === el.form && !box.disabled) { box.checked = el.checked; }
+      });
+    }
+    updateSelection(el.form);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("form").forEach(updateSelection);
+  });
+
+  // The phone menu: the navigation folds behind one button.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest ? event.target.closest(".menu-toggle") : null;
+    if (!toggle) { return; }
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+
+  document.documentElement.classList.add("js");
+  function ready() {
+    document.querySelectorAll("form").forEach(updateSelection);
+    applyFormState();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();

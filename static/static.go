@@ -6,5 +6,5 @@ import "embed"
 
 // FS is served under /static/.
 //
-//go:embed app.css app.js all:vendor
+//go:embed app.css app.js favicon.svg all:vendor
 var FS embed.FS

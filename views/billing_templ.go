@@ -397,7 +397,7 @@ func BillingBody(v BillingView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.SeatBased && v.Status != "trialing" {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<form method=\"get\" action=\"/billing/seats\" hx-get=\"/billing/seats\" hx-target=\"#billing-confirm\" class=\"inline\" data-testid=\"seats-form\"><label class=\"inline\">Seats <input type=\"number\" name=\"seats\" min=\"1\" max=\"10000\" value=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<form method=\"get\" action=\"/billing/seats\" hx-get=\"/billing/seats\" hx-target=\"#billing-confirm\" class=\"inline\" id=\"seats\" data-testid=\"seats-form\"><label class=\"inline\">Seats <input type=\"number\" name=\"seats\" min=\"1\" max=\"10000\" value=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

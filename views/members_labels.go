@@ -130,3 +130,17 @@ func overMessage(p SeatPoolView) string {
 	return fmt.Sprintf("%d seats are assigned but the pool has %d. Unassign %d %s (the least active are marked below) or buy more seats. "+
 		"Nobody loses a seat until you choose; new assignments are paused.", p.Assigned, p.Effective, p.Over, plural(p.Over, "holder", "holders"))
 }
+
+// RoleLabel is a role as people read it ("Admin"), for messages handlers
+// write.
+func RoleLabel(r string) string { return roleLabel(r) }
+
+// SeatChangeSummary is the flash message of a seat change: how many
+// members it changed and how many it did not.
+func SeatChangeSummary(changed, other int) string {
+	msg := fmt.Sprintf("%d %s changed", changed, plural(changed, "seat", "seats"))
+	if other > 0 {
+		msg += fmt.Sprintf("; %d %s unchanged (see below)", other, plural(other, "row", "rows"))
+	}
+	return msg + "."
+}

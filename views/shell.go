@@ -4,7 +4,9 @@
 package views
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -17,9 +19,10 @@ type Shell struct {
 	CSRF    string
 	User    *User // nil on public pages
 	Flash   string
+	Notice  Notice // the outcome of the last form post (handlers.takeFlash)
 	Banners []Banner
 	// Impersonation is set while vendor support acts as the account
-	// (vendor console, issue #5): every page then carries its banner.
+	// (a support session): every page then carries its banner.
 	Impersonation *ImpersonationBanner
 }
 
@@ -45,6 +48,9 @@ type Banner struct {
 	Kind    string // info, warn, danger
 	TestID  string
 	Message string
+	// Link, when set, is where the person fixes what the banner says
+	// (LinkLabel names it).
+	Link, LinkLabel string
 }
 
 // NavItem is one link of the portal's navigation. Action, when set, is what
@@ -54,25 +60,26 @@ type NavItem struct {
 	Action           licensing.Action
 }
 
-// Nav is the portal's navigation, in order.
+// Nav is the portal's navigation, in order. Every page under /settings/ is
+// grouped under "Settings" (settingsNav), wherever it is listed here.
 var Nav = []NavItem{
 	{"overview", "Overview", "/", ""},
 	// Members and seats.
 	{"members", "Members", "/members", licensing.ViewMembers},
 	{"seats", "Seats", "/seats", licensing.ViewSeats},
-	{"audit", "Audit log", "/audit", licensing.ViewAudit},
-	// Billing: plans, trials, seats bought, cancellation.
-	{"billing", "Billing", "/billing", licensing.ViewBilling},
-	// Entitlement API (issue #6): keys for the vendor's applications.
-	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
-	// Vendor console (issue #5): the customer's view of support sessions.
-	{"support", "Support access", "/settings/support", licensing.ViewSupport},
-	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
-	// Insights (issue #9): allocation, consumption, waste and compliance.
+	// Allocation, consumption, waste and compliance.
 	{"insights", "Insights", "/insights", licensing.ViewInsights},
-	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
+	// Plans, trials, seats bought, invoices.
+	{"billing", "Billing", "/billing", licensing.ViewBilling},
+	{"audit", "Audit log", "/audit", licensing.ViewAudit},
+	// Settings: keys for the vendor's applications, the identity provider,
+	// support sessions.
+	{"api-keys", "API keys", "/settings/api-keys", licensing.ManageAPIKeys},
 	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
 	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
+	{"support", "Support access", "/settings/support", licensing.ViewSupport},
+	{"alerts", "Alerts", "/settings/alerts", licensing.ReceiveAlerts},
+	// The signed-in person's own machines.
 	{"devices", "Devices", "/devices", licensing.ManageOwnDevices},
 }
 
@@ -85,6 +92,48 @@ func navFor(role string) []NavItem {
 		}
 	}
 	return out
+}
+
+func isSettings(item NavItem) bool { return strings.HasPrefix(item.Href, "/settings/") }
+
+// mainNav and settingsNav split the navigation into the pages and the
+// settings group.
+func mainNav(items []NavItem) []NavItem     { return filterNav(items, false) }
+func settingsNav(items []NavItem) []NavItem { return filterNav(items, true) }
+
+func filterNav(items []NavItem, settings bool) []NavItem {
+	var out []NavItem
+	for _, item := range items {
+		if isSettings(item) == settings {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func settingsActive(items []NavItem, active string) bool {
+	for _, item := range items {
+		if item.Key == active {
+			return true
+		}
+	}
+	return false
+}
+
+func flashRole(f Notice) string {
+	if f.Error {
+		return "alert"
+	}
+	return "status"
+}
+
+// fieldsJSON is a refused htmx form's field messages, for static/app.js.
+func fieldsJSON(fields map[string]string) string {
+	if len(fields) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(fields)
+	return string(b)
 }
 
 func csrfHeaders(token string) string {
@@ -100,4 +149,12 @@ func formatDate(t time.Time) string {
 
 // htmxConfig lets htmx swap error answers too: the server retargets them to
 // #errors (handlers.RenderError), so that a refused htmx action shows why.
-const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`
+//
+// A 4xx answer is a refusal the page shows (the message, and field messages
+// beside their fields), not an htmx error; a 5xx is one.
+const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4..","swap":true},{"code":"5..","swap":true,"error":true}]}`
+
+// canBuySeats tells whether the signed-in member may buy seats.
+func canBuySeats(s Shell) bool {
+	return s.User != nil && licensing.Can(licensing.Role(s.User.Role), licensing.ManageBilling)
+}

@@ -18,7 +18,7 @@ func TestOperatorsDriveTheSimulatorFromTheConsole(t *testing.T) {
 	p, b := newBillingPortal(t)
 	ops := p.staffLogin("ops@acme.test")
 	res, doc := p.get(ops, "/admin/accounts/umbrella/billing")
-	if res.StatusCode != http.StatusOK || text(doc, "sim-payments") != "fail" || text(doc, "admin-status") != "past_due" {
+	if res.StatusCode != http.StatusOK || text(doc, "sim-payments") != "fail" || text(doc, "admin-status") != "Past due" {
 		t.Fatalf("%d payments %q status %q", res.StatusCode, text(doc, "sim-payments"), text(doc, "admin-status"))
 	}
 	res, _ = p.post(ops, "/admin/accounts/umbrella/billing/succeed", url.Values{"_csrf": {csrfToken(doc)}})
@@ -27,7 +27,7 @@ func TestOperatorsDriveTheSimulatorFromTheConsole(t *testing.T) {
 	}
 	process(t, b)
 	_, doc = p.get(ops, "/admin/accounts/umbrella/billing")
-	if text(doc, "admin-status") != "active" || text(doc, "sim-payments") != "succeed" {
+	if text(doc, "admin-status") != "Active" || text(doc, "sim-payments") != "succeed" {
 		t.Fatalf("after a successful payment: %q %q", text(doc, "admin-status"), text(doc, "sim-payments"))
 	}
 	// Support may look but not drive the simulator.

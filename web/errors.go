@@ -22,12 +22,12 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 		if c.Response().Committed {
 			return
 		}
-		// Provisioning (issue #8): identity providers read SCIM error documents.
+		// Identity providers read SCIM error documents.
 		if isSCIM(c.Request().URL.Path) {
 			h.RenderSCIMError(c, err)
 			return
 		}
-		// Entitlement API (issue #6): errors are problem documents.
+		// Vendors' applications read problem documents.
 		if handlers.IsAPIRequest(c) {
 			p := handlers.ProblemFor(err)
 			if p.Status >= 500 {
@@ -51,7 +51,17 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 			_ = c.NoContent(status)
 			return
 		}
-		if rerr := h.RenderError(c, status, message); rerr != nil {
+		// A refused form stays on its page: the message beside the field
+		// and the input kept (Post/Redirect/Get for plain posts; htmx gets
+		// the fragment with the field messages).
+		var fields map[string]string
+		if ve := (*store.ValidationError)(nil); errors.As(err, &ve) {
+			fields = ve.Fields
+		}
+		if status < 500 && status != http.StatusNotFound && h.FormRefused(c, message, fields) {
+			return
+		}
+		if rerr := h.RenderError(c, status, message, fields); rerr != nil {
 			logger.Error("render error page", "err", rerr)
 		}
 	}
@@ -78,12 +88,12 @@ func classify(err error) (int, string) {
 		return http.StatusGone, "This invitation link no longer works: it was used, replaced by a newer one, or it expired. Ask for a new invitation."
 	case errors.Is(err, store.ErrLinkInvalid):
 		return http.StatusGone, "This link no longer works: it was already used, replaced by a newer one, or it expired. Nothing was changed; ask for a new one."
-	// Provisioning (issue #8).
+	// Provisioning.
 	case errors.Is(err, store.ErrManagedByIdP):
 		return http.StatusConflict, "This member is managed by your identity provider: change them there, or through the provisioning rules."
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "That change conflicts with the current state. Reload and try again."
-	// Vendor console (issue #5).
+	// Support sessions.
 	case errors.Is(err, store.ErrReadOnlyImpersonation):
 		return http.StatusForbidden, "This is a read-only support session: changes are refused. End the session from the banner, " +
 			"or start a write session (it needs the support_admin role and the customer's consent)."
@@ -93,7 +103,7 @@ func classify(err error) (int, string) {
 	case errors.Is(err, licensing.ErrUnknownFeature):
 		return http.StatusNotFound, "That feature does not exist."
 	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity, ve.Error()
+		return http.StatusUnprocessableEntity, handlers.RefusalMessage(ve)
 	case errors.As(err, &he):
 		if he.Code == http.StatusNotFound {
 			return he.Code, "That page does not exist."

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/static"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/tracing"
 )
@@ -144,5 +146,49 @@ func requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.NoContent(http.StatusUnauthorized)
 		}
 		return c.Redirect(http.StatusSeeOther, "/admin/login")
+	}
+}
+
+// noStore keeps signed-in pages out of the browser's cache, so that Back
+// after signing out shows nothing of the account.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// favicon answers the browser's own request for /favicon.ico.
+func favicon(c echo.Context) error {
+	b, err := static.FS.ReadFile("favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/svg+xml", b)
+}
+
+// fieldLimit is the longest value any form field of the portal or the
+// console takes; a longer one is refused beside its field, never echoed.
+const fieldLimit = 20000
+
+// limitFields refuses a form whose fields are longer than anyone types.
+func limitFields(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			return next(c)
+		}
+		form, err := c.FormParams()
+		if err != nil {
+			return next(c) // not a form: the handler decides
+		}
+		for name, values := range form {
+			for _, v := range values {
+				if utf8.RuneCountInString(v) > fieldLimit {
+					return store.Invalid(name, "this is too long: at most 20,000 characters")
+				}
+			}
+		}
+		return next(c)
 	}
 }

@@ -78,7 +78,7 @@ func TestAdminPreviewsAndSavesARule(t *testing.T) {
 			save.Set(name, value)
 		}
 	})
-	res, doc = p.post(c, "/settings/provisioning/rules", save)
+	res, doc = p.postAndFollow(c, "/settings/provisioning/rules", save)
 	if res.StatusCode != http.StatusOK || !strings.Contains(text(doc, "flash"), "3 seats given") {
 		t.Fatalf("save: %d %q", res.StatusCode, text(doc, "flash"))
 	}
@@ -108,7 +108,7 @@ func TestAdminPreviewsAndSavesARule(t *testing.T) {
 	if err := p.store.DB().Get(&annID, `SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = 'ann@globex.test'`); err != nil {
 		t.Fatal(err)
 	}
-	res, doc = p.post(c, "/seats/pin", url.Values{"_csrf": {csrf}, "subscription": {sub}, "pin": {fmt.Sprint(annID) + ":true"}})
+	res, doc = p.postAndFollow(c, "/seats/pin", url.Values{"_csrf": {csrf}, "subscription": {sub}, "pin": {fmt.Sprint(annID) + ":true"}})
 	if res.StatusCode != http.StatusOK || !strings.Contains(text(doc, "flash"), "pinned") {
 		t.Fatalf("pin: %d %q", res.StatusCode, text(doc, "flash"))
 	}

@@ -20,17 +20,19 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 		ReferrerPolicy: "same-origin",
 	}))
 	e.Use(middleware.BodyLimit("10M"))
-	// Vendor console (issue #5): a staff session impersonating an account
-	// acts as it on every route outside /admin, audited, read-only enforced.
+	// Support sessions: a staff member impersonating an account acts as it
+	// on every route outside /admin, audited, read-only enforced.
 	e.Use(impersonation(h))
 
-	// Probes and static files: no session, no CSRF.
+	// Probes, static files and the icon: no session, no CSRF.
 	e.GET("/healthz", h.Health)
 	e.GET("/readyz", h.Ready)
 	e.StaticFS("/static", static.FS)
+	e.GET("/favicon.ico", favicon)
 
-	// The customer portal.
-	portal := e.Group("", csrf(opts.SecureCookies), loadCustomer(h))
+	// The customer portal: every page is sent uncached (no-store), every
+	// form is CSRF-checked and length-limited.
+	portal := e.Group("", noStore, csrf(opts.SecureCookies), limitFields, loadCustomer(h))
 	portal.GET("/login", h.LoginForm)
 	portal.POST("/login", h.Login)
 	portal.POST("/logout", h.Logout)
@@ -87,8 +89,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.GET("/settings/alerts", h.AlertSettings, requires(licensing.ReceiveAlerts))
 	signedIn.POST("/settings/alerts", h.SetAlertSettings, requires(licensing.ReceiveAlerts))
 
-	// Vendor console (issue #5): the customer's view of support sessions
-	// and their consent to write-mode impersonation.
+	// Settings: the customer's view of support sessions and their consent
+	// to write-mode impersonation.
 	signedIn.GET("/settings/support", h.SupportAccess, requires(licensing.ViewSupport))
 	signedIn.POST("/settings/support", h.SetSupportAccess, requires(licensing.ConsentSupport))
 
@@ -111,7 +113,7 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 
 	// The vendor console: its own login and cookie; customer sessions never
 	// reach it.
-	console := e.Group("/admin", csrf(opts.SecureCookies), loadStaff(h))
+	console := e.Group("/admin", noStore, csrf(opts.SecureCookies), limitFields, loadStaff(h))
 	console.GET("/login", h.AdminLoginForm)
 	console.POST("/login", h.AdminLogin)
 	console.POST("/logout", h.AdminLogout)
@@ -127,8 +129,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 
 	staff := console.Group("", requireStaff, requireStaffTwoFactor)
 
-	// Vendor console (issue #5): accounts and impersonation (support),
-	// grants, failed events and the outbox (operator), audit and staff (admin).
+	// Accounts and impersonation (support), grants, failed events and the
+	// outbox (operator), audit and staff (admin).
 	staff.GET("", h.AdminHome, requireStaffCan(store.CanFindAccounts))
 	staff.GET("/accounts/:slug", h.AdminAccount, requireStaffCan(store.CanFindAccounts))
 	staff.POST("/accounts/:slug/impersonate", h.StartImpersonation, requireStaffCan(store.CanImpersonate))
@@ -160,9 +162,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.GET("/accounts/:slug/billing", h.AdminAccountBilling, requireStaffCan(store.CanSimulateBilling))
 	staff.POST("/accounts/:slug/billing/:action", h.AdminSimulate, requireStaffCan(store.CanSimulateBilling))
 
-	// Provisioning (issue #8): SCIM 2.0 for identity providers, behind a
-	// bearer token of one account (no session, no CSRF, no impersonation;
-	// errors are SCIM error documents, web/errors.go).
+	// Provisioning: SCIM 2.0 for identity providers, behind a bearer token
+	// of one account (no session, no CSRF, no impersonation; errors are SCIM
+	// error documents, web/errors.go).
 	scimAPI := e.Group("/scim/v2", scimAuth(h))
 	scimAPI.GET("/ServiceProviderConfig", h.SCIMServiceProviderConfig)
 	scimAPI.GET("/ResourceTypes", h.SCIMResourceTypes)
@@ -203,9 +205,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	// Stripe's webhook: signed by Stripe, so no session and no CSRF token.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
 
-	// Entitlement API for vendors' applications (issue #6): API keys, not
-	// sessions, so no CSRF; errors are RFC 9457 problem documents
-	// (web/errors.go); every route is in handlers/openapi.json.
+	// Entitlement API for vendors' applications: API keys, not sessions, so
+	// no CSRF; errors are RFC 9457 problem documents (web/errors.go); every
+	// route is in handlers/openapi.json.
 	e.GET("/api/v1/openapi.json", h.OpenAPI)
 	e.GET("/api/v1/keys", h.APIPublicKeys)
 	limits := newAPILimits(opts.APIRateLimit, opts.APIRateBurst)
@@ -253,9 +255,9 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/devices/activate", h.ActivateFromRequest, requires(licensing.ManageDevices))
 	signedIn.POST("/devices/leases/:id/release", h.ReleaseLease, requires(licensing.ManageDevices))
 
-	// Insights (issue #9): figures, trends, idle seats and the compliance
-	// report; the stream pushes the live fragment on every change (no gzip
-	// here: an SSE stream must reach the browser as written).
+	// Insights: figures, trends, idle seats and the compliance report; the
+	// stream pushes the live fragment on every change (no gzip here: an SSE
+	// stream must reach the browser as written).
 	signedIn.GET("/insights", h.Insights, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/live", h.InsightsLive, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/stream", h.InsightsStream, requires(licensing.ViewInsights))

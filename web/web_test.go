@@ -69,6 +69,17 @@ func (p *portal) post(c *http.Client, path string, form url.Values) (*http.Respo
 	return res, doc
 }
 
+// postAndFollow posts a form and, as a browser does, follows the answer's
+// redirect (Post/Redirect/Get) to the page that shows the outcome.
+func (p *portal) postAndFollow(c *http.Client, path string, form url.Values) (*http.Response, *goquery.Document) {
+	p.t.Helper()
+	res, _ := p.post(c, path, form)
+	if res.StatusCode != http.StatusSeeOther {
+		p.t.Fatalf("POST %s answered %d, want a redirect to its page (303)", path, res.StatusCode)
+	}
+	return p.get(c, res.Header.Get("Location"))
+}
+
 func csrfToken(doc *goquery.Document) string {
 	v, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
 	return v

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+	"github.com/entitle-dev/entitle/web"
+)
+
+// Links a crawl does not follow: downloads, streams and fragments that are
+// not pages.
+var notAPage = regexp.MustCompile(`\.(csv|json)$|^/static/|/stream$|/live$|^/settings/licence|^/logout$|^/admin/logout$`)
+
+// crawlLimit keeps a crawl short; the navigation is visited first.
+const crawlLimit = 25
+
+// Every page every demo login can reach by following links, at the laptop's
+// and the phone's width: no axe-core violation of impact serious or
+// critical, no sideways scroll, no console error (the watcher fails the
+// subtest on any of them).
+func TestEveryPageOfEveryDemoLoginIsAccessibleAtBothWidths(t *testing.T) {
+	t.Parallel()
+	db := storetest.NewDemo(t, nil)
+	srv := httptest.NewServer(web.New(web.Options{Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
+	t.Cleanup(srv.Close)
+
+	logins := []store.DemoLogin{
+		{Email: "admin@globex.test", Where: "/login"},
+		{Email: "billing@globex.test", Where: "/login"},
+		{Email: "alice@globex.test", Where: "/login"},
+	}
+	logins = append(store.DemoLogins(), logins...)
+	for _, width := range []int64{desktopWidth, phoneWidth} {
+		t.Run(fmt.Sprintf("signed-out-%dpx", width), func(t *testing.T) {
+			t.Parallel()
+			s := open(t, srv.URL, db, width)
+			for _, path := range []string{"/login", "/admin/login"} {
+				s.run(chromedp.Navigate(s.base + path))
+				s.audit()
+			}
+		})
+		for _, login := range logins {
+			t.Run(fmt.Sprintf("%s-%dpx", login.Email, width), func(t *testing.T) {
+				t.Parallel()
+				s := open(t, srv.URL, db, width)
+				start := "/"
+				if login.Where == "/admin/login" {
+					s.staffLogin(login.Email)
+					start = "/admin"
+				} else {
+					s.signIn(login.Email)
+				}
+				visited := s.crawl(start)
+				t.Logf("%d pages: %v", len(visited), visited)
+			})
+		}
+	}
+}
+
+// crawl visits start and every same-site page linked from the pages it
+// visits (by path: one page per path), auditing each, and returns the paths.
+func (s *session) crawl(start string) []string {
+	s.t.Helper()
+	queue, seen := []string{start}, map[string]bool{start: true}
+	var visited []string
+	for len(queue) > 0 && len(visited) < crawlLimit {
+		next := queue[0]
+		queue = queue[1:]
+		s.run(chromedp.Navigate(s.base + next))
+		s.audit()
+		visited = append(visited, next)
+		links := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('nav a[href], main a[href]')].map(a => a.getAttribute('href'))`))
+		for _, href := range links {
+			u, err := url.Parse(href)
+			if err != nil || u.Host != "" || u.Path == "" || u.Path[0] != '/' || notAPage.MatchString(u.Path) {
+				continue
+			}
+			if !seen[u.Path] {
+				seen[u.Path] = true
+				queue = append(queue, u.RequestURI())
+			}
+		}
+	}
+	return visited
+}
