@@ -33,13 +33,17 @@ func TestAColleagueSignsInThroughTheIdPAndBecomesAMemberJustInTime(t *testing.T)
 		Seats  int    `db:"seats"`
 		Signed bool   `db:"signed"`
 	}
-	if err := r.store.DB().Get(&m, `
+	// The seat comes from the reconciler the sign-in kicks, a moment later.
+	eventually(t, "the rule gives the new member a seat", func() bool {
+		if err := r.store.DB().Get(&m, `
 SELECT m.role, m.status, m.last_sign_in_at IS NOT NULL AS signed,
        (SELECT count(*) FROM seat_assignment sa WHERE sa.membership_id = m.id) AS seats
 FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND u.email = 'jared@hooli.test'`, r.hooli); err != nil {
-		t.Fatal(err)
-	}
+			t.Fatal(err)
+		}
+		return m.Seats == 1
+	})
 	if m.Role != "billing" || m.Status != "active" || m.Seats != 1 || !m.Signed {
 		t.Fatalf("just-in-time member = %+v, want the default role billing, active, a seat by the Engineering rule, a last sign-in", m)
 	}
