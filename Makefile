@@ -38,9 +38,9 @@ test: static check
 	export CHROMIUM_PATH="$$(scripts/ensure-chromium.sh)"; \
 	mkdir -p .test-output; \
 	echo "== unit and integration tests (PostgreSQL: $${DATABASE_URL%%\?*})"; \
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e); \
+	$(GO) test -count=1 -timeout=30m $$($(GO) list ./... | grep -v /e2e); \
 	echo "== e2e tests in $$CHROMIUM_PATH"; \
-	$(GO) test -count=1 -v ./e2e 2>&1 | tee .test-output/e2e.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic)' | grep -v '^=== RUN'; \
+	$(GO) test -count=1 -timeout=30m -v ./e2e 2>&1 | tee .test-output/e2e.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic)' | grep -v '^=== RUN'; \
 	passed=$$(grep -c '^--- PASS' .test-output/e2e.log || true); \
 	failed=$$(grep -c '^--- FAIL' .test-output/e2e.log || true); \
 	echo "e2e: $$passed tests drove Chromium and passed, $$failed failed (screenshots in e2e/screenshots/)"; \

@@ -31,6 +31,9 @@ func (s *session) signUpFromPricing(plan, email, company, landing string) {
 	s.run(
 		chromedp.Navigate(s.base+"/pricing"),
 		chromedp.WaitVisible(tid("pricing")),
+	)
+	s.screenshot("pricing")
+	s.run(
 		chromedp.Click(tid("pricing-action-"+plan)),
 		chromedp.WaitVisible(tid("signup-form")),
 		chromedp.SendKeys(tid("signup-email"), email),

@@ -100,7 +100,7 @@ func TestOperatorOpensTheVendorInsights(t *testing.T) {
 	s := newSession(t)
 	s.staffLogin("ops@acme.test")
 	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
-	if got := s.textOf("vendor-sold"); got != "18" {
+	if got := s.textOf("vendor-sold"); got != "38" {
 		t.Errorf("seats sold %q", got)
 	}
 	s.run(chromedp.Click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`), chromedp.WaitVisible(tid("admin-plan")))

@@ -66,6 +66,7 @@ var consoleNavCapability = map[string]store.StaffCapability{
 	"insights": store.CanViewInsights, // insights (issue #9)
 	"webhooks": store.CanManageWebhooks,
 	"api-keys": store.CanManageVendorKeys,
+	"catalog":  store.CanManageCatalog,
 }
 
 // AdminLoginForm shows the console's sign-in page.

@@ -32,6 +32,8 @@ type Problem struct {
 	Reason   licensing.Reason    `json:"reason,omitempty"`   // usage refused: why
 	Decision *licensing.Decision `json:"decision,omitempty"` // usage refused: the decision at the time
 	Errors   map[string]string   `json:"errors,omitempty"`   // invalid-request: a message per field
+	// NextExpiry: a full floating licence pool, when its soonest lease expires.
+	NextExpiry *time.Time `json:"next_expiry,omitempty"`
 
 	retryAfter time.Duration
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
+	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
@@ -37,6 +38,8 @@ type Handler struct {
 	// from, and how offline licences are issued.
 	Checks   *checks.Cache
 	Licences store.LicenceOptions
+	// Leases batches floating licence heartbeats (nil: one statement each).
+	Leases *leases.Heartbeats
 
 	// Insights (issue #9): the change feed for live pages.
 	Hub *store.Hub

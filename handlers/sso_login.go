@@ -96,8 +96,8 @@ func (h *Handler) SSOCheck(c echo.Context) error {
 }
 
 // SSOCallback is where the provider sends the person back: the callback is
-// verified (sso.Service.Finish) and a session starts; a refusal is a page
-// saying why, already recorded.
+// verified (sso.Service.Finish) and a session in the provider's account
+// starts; a refusal is a page saying why, already recorded.
 func (h *Handler) SSOCallback(c echo.Context) error {
 	cookieState := ""
 	if ck, err := c.Cookie(ssoStateCookie); err == nil {
@@ -122,5 +122,11 @@ func (h *Handler) SSOCallback(c echo.Context) error {
 	if h.Reconciler != nil {
 		h.Reconciler.Kick(login.AccountID)
 	}
-	return h.startSession(c, login)
+	// The provider vouched for the person, with its own second factor if
+	// the customer asks for one, and for this account: the session opens
+	// there, without the portal's code or the account picker.
+	if err := h.newSession(c, login); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/")
 }

@@ -58,7 +58,7 @@ func (h *Handler) AddSSODomain(c echo.Context) error {
 	if err := h.ssoFormError(c, err, c.FormValue("domain")); err != nil {
 		return err
 	}
-	return h.redirectWithFlash(c, "/settings/sso", "Domain added: publish the TXT record "+d.TXTRecord()+" at "+d.Domain+", then choose “Check DNS”.")
+	return h.redirectWithFlash(c, "/settings/sso", "Domain added: publish the TXT record shown for "+d.Domain+" below, then choose “Check DNS”.")
 }
 
 // VerifySSODomain checks the domain's DNS TXT record and claims it.

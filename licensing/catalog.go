@@ -195,8 +195,9 @@ func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
 		}
 		fs[i].Regions = v.regions(fat, "regions", f.Regions)
 		kindOK := true
+		v.deviceFields(fat, f)
 		switch f.Kind {
-		case Boolean, Limit:
+		case Boolean, Limit, Concurrent, Machines:
 			if f.Period != "" {
 				v.add(fat, "period", "only metered features have a period, got %q for a %s feature", f.Period, f.Kind)
 			}
@@ -206,7 +207,7 @@ func (v *validator) features(at Problem, fs []Feature) map[string]Feature {
 			}
 		default:
 			kindOK = false
-			v.add(fat, "kind", `want "boolean", "limit" or "metered", got %q`, f.Kind)
+			v.add(fat, "kind", `want "boolean", "limit", "metered", "concurrent" or "machines", got %q`, f.Kind)
 		}
 		if kindOK && !seen[f.Key] {
 			known[f.Key] = f

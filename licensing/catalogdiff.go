@@ -310,7 +310,7 @@ func (d *CatalogDiff) diffPlan(at CatalogDiffChange, features []Feature, cur, ne
 	kinds := map[FeatureChangeKind]DiffKind{FeatureGained: DiffFeatureGained, FeatureLost: DiffFeatureLost,
 		LimitUp: DiffLimitRaised, LimitDown: DiffLimitLowered}
 	for _, fc := range DiffPlans(features, cur.Values, next.Values) {
-		c := with(at, kinds[fc.Kind], "", describeValue(fc.Feature, fc.From), describeValue(fc.Feature, fc.To))
+		c := with(at, kinds[fc.Kind], "", DescribeValue(fc.Feature, fc.From), DescribeValue(fc.Feature, fc.To))
 		c.Feature = fc.Feature.Key
 		d.add(c)
 	}
@@ -413,9 +413,9 @@ func describeControls(cs []ExportControl) string {
 	return strings.Join(parts, "; ")
 }
 
-// describeValue writes a plan's value as the catalog file does: on, off, a
-// number or unlimited.
-func describeValue(f Feature, v PlanValue) string {
+// DescribeValue writes a plan's value for f as the catalog tools print it:
+// on, off, a number or unlimited.
+func DescribeValue(f Feature, v PlanValue) string {
 	switch {
 	case !v.Enabled:
 		return "off"

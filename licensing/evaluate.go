@@ -140,11 +140,11 @@ func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) Pl
 	return v
 }
 
-// figures fills Limit, Used and Remaining for limit and metered features the
+// figures fills Limit, Used and Remaining for counted features the
 // account has; everything else carries none of them.
 func figures(kind FeatureKind, v PlanValue, used int64) Decision {
 	var d Decision
-	if !v.Enabled || (kind != Limit && kind != Metered) {
+	if !v.Enabled || !kind.Counted() {
 		return d
 	}
 	// Usage cannot be negative; a negative figure is a caller's mistake and

@@ -45,8 +45,11 @@ type Licence struct {
 	GraceUntil   time.Time           `json:"grace_until"`
 	Entitlements []IssuedEntitlement `json:"entitlements"`
 	State        AccountState        `json:"state"`
-	checker      *Checker            // built by VerifyLicence
-	_            struct{}            // keep keyed literals
+	// Machine binds the licence to one activated machine (nil: the
+	// account's licence, usable anywhere). VerifyMachineLicence checks it.
+	Machine *MachineBinding `json:"machine,omitempty"`
+	checker *Checker        // built by VerifyLicence
+	_       struct{}        // keep keyed literals
 }
 
 // IssuedEntitlement is one feature's decision when the licence was issued.

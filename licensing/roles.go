@@ -55,12 +55,17 @@ const (
 	// Alerts: mail when usage nears its limit, a seat pool is full with
 	// people waiting, or a trial is ending; each person switches their own.
 	ReceiveAlerts Action = "alerts.receive"
+	// Devices: every member sees and deactivates their own machines;
+	// admins see every machine and floating lease of the account, and
+	// deactivate or force-release any.
+	ManageOwnDevices Action = "devices.own"
+	ManageDevices    Action = "devices.manage"
 )
 
 // Actions lists every action, in the order the permission matrix shows them.
 var Actions = []Action{ViewOwnLicences, ViewMembers, InviteMembers, ChangeRoles, RemoveMembers,
 	SetInviteDomains, ViewSeats, AssignSeats, ViewAudit, ViewBilling, ManageBilling, ManageAPIKeys, ViewSupport, ConsentSupport,
-	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ReceiveAlerts}
+	ViewInsights, ReclaimSeats, ManageProvisioning, ManageSSO, ReceiveAlerts, ManageOwnDevices, ManageDevices}
 
 // Permissions is the permission matrix: which roles may take each action.
 // Members see their own licences only; billing manages plans (and sees the
@@ -88,6 +93,8 @@ var Permissions = map[Action][]Role{
 	ManageProvisioning: {Owner, Admin},
 	ManageSSO:          {Owner, Admin},
 	ReceiveAlerts:      {Owner, Admin},
+	ManageOwnDevices:   {Owner, Admin, Billing, Member},
+	ManageDevices:      {Owner, Admin},
 }
 
 // Can reports whether role may take action. Unknown roles and actions may

@@ -26,6 +26,8 @@ func TestPermissionMatrix(t *testing.T) {
 		ManageProvisioning: {Owner: true, Admin: true},
 		ManageSSO:          {Owner: true, Admin: true},
 		ReceiveAlerts:      {Owner: true, Admin: true},
+		ManageOwnDevices:   {Owner: true, Admin: true, Billing: true, Member: true},
+		ManageDevices:      {Owner: true, Admin: true},
 	}
 	if len(want) != len(Actions) {
 		t.Fatalf("test covers %d actions, Actions has %d", len(want), len(Actions))

@@ -62,6 +62,12 @@ type Feature struct {
 	// everywhere). It is a rule, not part of any plan version: changing it
 	// reaches every subscriber at once.
 	Regions *Regions `yaml:"regions,omitempty" json:"regions,omitempty"`
+	// LeaseTTLSeconds is how long a lease of a concurrent feature lives
+	// without a heartbeat (0: DefaultLeaseTTL).
+	LeaseTTLSeconds int `yaml:"lease_ttl_seconds,omitempty" json:"lease_ttl_seconds,omitempty"`
+	// Per says what a machines feature's limit counts: machines per seat
+	// holder ("seat") or for the whole account ("account").
+	Per MachinesPer `yaml:"per,omitempty" json:"per,omitempty"`
 }
 
 // PlanValue is a plan's value for one feature. For a boolean feature only

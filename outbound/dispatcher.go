@@ -42,9 +42,14 @@ type Dispatcher struct {
 	ConsoleURL string
 
 	mu   sync.Mutex
-	busy map[int64]bool // endpoints this process is sending to
+	busy map[int64]int // batches this process is sending to each endpoint
 	wake chan struct{}
 }
+
+// batchesPerEndpoint is how many batches this process sends to one endpoint
+// at a time: two, so that one is claimed and recorded while the other is
+// on the wire.
+const batchesPerEndpoint = 2
 
 // maxResponse is how much of an answer is read; the log keeps less.
 const (
@@ -56,7 +61,7 @@ func (d *Dispatcher) init() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.busy == nil {
-		d.busy = map[int64]bool{}
+		d.busy = map[int64]int{}
 		d.wake = make(chan struct{}, 1)
 	}
 	if d.PerEndpoint <= 0 {
@@ -86,8 +91,9 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run delivers until ctx ends. Each endpoint's batch is sent in its own
-// goroutine, and an endpoint still being sent to is left out of the next
-// claims, so a slow or dead receiver holds up nobody else.
+// goroutine, and an endpoint with batchesPerEndpoint batches on the wire is
+// left out of the next claims, so a slow or dead receiver holds up nobody
+// else.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
 	var wg sync.WaitGroup
@@ -156,8 +162,10 @@ func (d *Dispatcher) upkeep(ctx context.Context) {
 func (d *Dispatcher) round(ctx context.Context, wg *sync.WaitGroup) (int, error) {
 	d.mu.Lock()
 	busy := make([]int64, 0, len(d.busy))
-	for id := range d.busy {
-		busy = append(busy, id)
+	for id, n := range d.busy {
+		if n >= batchesPerEndpoint {
+			busy = append(busy, id)
+		}
 	}
 	d.mu.Unlock()
 	due, err := d.Store.ClaimWebhooks(ctx, d.Batch, busy)
@@ -174,7 +182,7 @@ func (d *Dispatcher) round(ctx context.Context, wg *sync.WaitGroup) (int, error)
 	}
 	d.mu.Lock()
 	for _, id := range order {
-		d.busy[id] = true
+		d.busy[id]++
 	}
 	d.mu.Unlock()
 	for _, id := range order {
@@ -183,7 +191,9 @@ func (d *Dispatcher) round(ctx context.Context, wg *sync.WaitGroup) (int, error)
 			defer wg.Done()
 			defer func() {
 				d.mu.Lock()
-				delete(d.busy, id)
+				if d.busy[id]--; d.busy[id] <= 0 {
+					delete(d.busy, id)
+				}
 				d.mu.Unlock()
 				d.Wake()
 			}()

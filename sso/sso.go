@@ -91,7 +91,7 @@ func (s *Service) provider(ctx context.Context, issuer string, fresh bool) (*oid
 // a provider that cannot be reached or names another issuer is a message
 // beside the issuer field, and nothing is saved.
 func (s *Service) Save(ctx context.Context, actor store.Actor, accountID int64, in store.SSOSettings) error {
-	in.Issuer = strings.TrimRight(strings.TrimSpace(in.Issuer), " ")
+	in.Issuer = strings.TrimSpace(in.Issuer)
 	if in.Issuer != "" {
 		p, err := s.provider(ctx, in.Issuer, true)
 		if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) VerifyDomainByDNS(ctx context.Context, actor store.Actor, acco
 		}
 	}
 	if !found {
-		why := "no TXT record " + d.TXTRecord() + " was found at " + d.Domain
+		why := "the TXT record shown for " + d.Domain + " was not found there"
 		if err != nil && !isNotFound(err) {
 			why += " (the DNS lookup failed)"
 		}

@@ -58,9 +58,6 @@ SELECT pv.id, pr.id AS product_id, pv.seat_based, pv.trial_days FROM plan pl
 JOIN product pr ON pr.id = pl.product_id
 JOIN plan_version pv ON pv.plan_id = pl.id
 WHERE pl.key = $1 ORDER BY pv.version DESC LIMIT 1`
-	newOwnerMemberSQL = `
-INSERT INTO membership (account_id, user_id, role, status, source, created_at)
-VALUES ($1, $2, 'owner', 'invited', 'manual', $3) RETURNING id`
 )
 
 // CreateAccount creates a customer account for the vendor: the account

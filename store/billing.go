@@ -237,6 +237,12 @@ func (s *Store) productFeatures(ctx context.Context, productID int64) ([]licensi
 // product's features and the plans a visitor is offered (no pilot or
 // retired plans), with their values, in rank order.
 func (s *Store) Pricing(ctx context.Context) (BillingState, error) {
+	return s.PricingFor(ctx, 0)
+}
+
+// PricingFor is Pricing as a signed-in account sees it: also the pilot
+// plans it is listed for (accountID 0: a visitor).
+func (s *Store) PricingFor(ctx context.Context, accountID int64) (BillingState, error) {
 	var st BillingState
 	var product struct {
 		ID   int64  `db:"id"`
@@ -254,6 +260,6 @@ func (s *Store) Pricing(ctx context.Context) (BillingState, error) {
 	if st.Features, err = s.productFeatures(ctx, st.ProductID); err != nil {
 		return st, err
 	}
-	st.Plans, err = s.PlansOffered(ctx, st.ProductID, 0)
+	st.Plans, err = s.PlansOffered(ctx, st.ProductID, accountID)
 	return st, err
 }

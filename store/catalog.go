@@ -83,6 +83,9 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 					return fmt.Errorf("product %q, feature %q: %w", p.Key, f.Key, err)
 				}
 				featureIDs[f.Key] = id
+				if err := applyFeatureDevices(ctx, tx, id, f); err != nil {
+					return fmt.Errorf("product %q, feature %q: %w", p.Key, f.Key, err)
+				}
 			}
 			if err := s.applyExportControls(ctx, tx, actor, productID, p); err != nil {
 				return fmt.Errorf("product %q, export controls: %w", p.Key, err)

@@ -15,7 +15,7 @@ const (
 	// the file keeps its row (old versions and usage point at it) but no
 	// newest version lists it any more.
 	catalogFeaturesSQL = `
-SELECT f.key, f.name, f.kind, f.period, f.regions_allow, f.regions_deny
+SELECT f.key, f.name, f.kind, f.period, f.regions_allow, f.regions_deny, f.lease_ttl_seconds, f.machines_per
 FROM feature f
 WHERE f.product_id = $1
   AND EXISTS (SELECT 1 FROM plan_feature pf
@@ -67,13 +67,16 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 			Period string         `db:"period"`
 			Allow  pq.StringArray `db:"regions_allow"`
 			Deny   pq.StringArray `db:"regions_deny"`
+			TTL    int            `db:"lease_ttl_seconds"`
+			Per    string         `db:"machines_per"`
 		}
 		if err := s.db.SelectContext(ctx, &features, catalogFeaturesSQL, pr.ID); err != nil {
 			return out, err
 		}
 		for _, f := range features {
 			p.Features = append(p.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind),
-				Period: licensing.Period(f.Period), Regions: regionsOf(f.Allow, f.Deny)})
+				Period: licensing.Period(f.Period), Regions: regionsOf(f.Allow, f.Deny),
+				LeaseTTLSeconds: f.TTL, Per: licensing.MachinesPer(f.Per)})
 		}
 		var plans []struct {
 			VersionID      int64          `db:"version_id"`

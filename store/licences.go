@@ -26,6 +26,9 @@ type LicenceOptions struct {
 	// Secret seals new signing keys in the database (AES-256-GCM) and opens
 	// sealed ones. Empty: keys are stored unsealed.
 	Secret []byte
+	// Machine binds the licence to one activated machine (nil: the
+	// account's licence).
+	Machine *licensing.MachineBinding
 }
 
 // SigningKey is a licence signing key as listed (never with its private
@@ -201,7 +204,7 @@ func (s *Store) IssueLicence(ctx context.Context, accountID int64, opts LicenceO
 	}
 	now := s.Now()
 	lic := licensing.Licence{ID: hex.EncodeToString(idBytes), IssuedAt: now,
-		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state}
+		ValidUntil: now.Add(opts.Validity), GraceUntil: now.Add(opts.Validity + opts.Grace), State: state, Machine: opts.Machine}
 	file, err := licensing.SignLicence(lic, keyID, priv)
 	if err != nil {
 		return nil, err

@@ -368,3 +368,96 @@ func (s *Store) CompleteMigration(ctx context.Context, d DueMigration, viaProvid
 	}
 	return outcome, err
 }
+
+// MigrationSpec is a move an operator asks for: plan, target version,
+// timing, accounts left out.
+type MigrationSpec struct {
+	ProductKey, PlanKey string
+	ToVersion           int
+	Timing              licensing.MigrationTiming
+	NoticeDays          int
+	Exclude             []string // account slugs
+}
+
+// MigrationPreviewRow is one subscriber's part in a move.
+type MigrationPreviewRow struct {
+	Candidate   MigrationCandidate
+	Excluded    bool
+	Problem     string // why it cannot move with this timing
+	EffectiveAt time.Time
+	NotifyAt    time.Time
+}
+
+// MigrationPreview is a move before it is scheduled.
+type MigrationPreview struct {
+	Target MigrationTarget
+	Rows   []MigrationPreviewRow
+}
+
+// Moves are the rows that would be scheduled.
+func (p MigrationPreview) Moves() []MigrationMove {
+	var out []MigrationMove
+	for _, r := range p.Rows {
+		if !r.Excluded && r.Problem == "" {
+			out = append(out, MigrationMove{Candidate: r.Candidate, NotifyAt: r.NotifyAt, EffectiveAt: r.EffectiveAt})
+		}
+	}
+	return out
+}
+
+// Problems lists the accounts that cannot be given the notice.
+func (p MigrationPreview) Problems() []string {
+	var out []string
+	for _, r := range p.Rows {
+		if r.Problem != "" {
+			out = append(out, r.Candidate.Slug)
+		}
+	}
+	return out
+}
+
+// PreviewPlanMigration says, per subscriber, when a move would happen,
+// when its owners would be told and what it gains and loses.
+func (s *Store) PreviewPlanMigration(ctx context.Context, spec MigrationSpec) (MigrationPreview, error) {
+	t, err := s.PlanMigrationTarget(ctx, spec.ProductKey, spec.PlanKey, spec.ToVersion)
+	if err != nil {
+		return MigrationPreview{}, err
+	}
+	p := MigrationPreview{Target: t}
+	now := s.Now()
+	for _, c := range t.Candidates {
+		row := MigrationPreviewRow{Candidate: c}
+		for _, slug := range spec.Exclude {
+			row.Excluded = row.Excluded || strings.TrimSpace(slug) == c.Slug
+		}
+		if !row.Excluded {
+			at, err := spec.Timing.EffectiveAt(c.PeriodEnd.Time, now)
+			if err != nil {
+				row.Problem = err.Error()
+			} else {
+				row.EffectiveAt, row.NotifyAt = at, spec.Timing.NoticeAt(at)
+			}
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return p, nil
+}
+
+// ErrMigrationNotice: an account cannot be given the notice by the chosen
+// time; nothing was scheduled.
+var ErrMigrationNotice = errors.New("notice too short")
+
+// SchedulePreviewedMigration schedules a preview's moves, refusing the whole
+// move when any account cannot be given its notice.
+func (s *Store) SchedulePreviewedMigration(ctx context.Context, actor Actor, spec MigrationSpec, p MigrationPreview) (int64, int, error) {
+	if probs := p.Problems(); len(probs) > 0 {
+		return 0, 0, fmt.Errorf("%w: %s cannot be given %d days of notice by then; exclude them or choose another date",
+			ErrMigrationNotice, strings.Join(probs, ", "), spec.NoticeDays)
+	}
+	moves := p.Moves()
+	if len(moves) == 0 {
+		return 0, 0, Invalid("plan", "nobody would move")
+	}
+	id, err := s.SchedulePlanMigration(ctx, actor, p.Target, spec.Timing.At.IsZero(), spec.NoticeDays, moves)
+	return id, len(moves), err
+}

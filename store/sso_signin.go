@@ -31,11 +31,12 @@ type SSOLogin struct {
 var ErrSSONotAdmitted = errors.New("this person may not sign in to the account")
 
 const (
+	// One statement: sweep sign-ins that expired an hour ago, record this one.
 	insertSSOLoginSQL = `
+WITH swept AS (DELETE FROM sso_login WHERE expires_at < $8)
 INSERT INTO sso_login (state_hash, account_id, nonce, verifier, email, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	deleteOldSSOLoginsSQL = `DELETE FROM sso_login WHERE expires_at < $1`
-	takeSSOLoginSQL       = `
+	takeSSOLoginSQL = `
 UPDATE sso_login SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2
 RETURNING account_id, nonce, verifier, email`
 )
@@ -44,11 +45,8 @@ RETURNING account_id, nonce, verifier, email`
 // its state, for ttl.
 func (s *Store) BeginSSOLogin(ctx context.Context, state string, l SSOLogin, ttl time.Duration) error {
 	now := s.Now()
-	if _, err := s.db.ExecContext(ctx, deleteOldSSOLoginsSQL, now.Add(-time.Hour)); err != nil {
-		return err
-	}
 	_, err := s.db.ExecContext(ctx, insertSSOLoginSQL, hashToken(state), l.AccountID, l.Nonce, l.Verifier, l.Email,
-		now, now.Add(ttl))
+		now, now.Add(ttl), now.Add(-time.Hour))
 	return err
 }
 

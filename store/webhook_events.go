@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Outbound webhook event types. Each has a JSON schema in the OpenAPI
@@ -67,19 +68,10 @@ type WebhookPayload struct {
 }
 
 const (
-	nextWebhookSeqSQL = `
-INSERT INTO webhook_sequence (account_id, last_seq) VALUES ($1, 1)
-ON CONFLICT (account_id) DO UPDATE SET last_seq = webhook_sequence.last_seq + 1
-RETURNING last_seq`
 	webhookAccountSQL  = `SELECT id, slug, name, external_id FROM account WHERE id = $1`
 	insertWebhookEvent = `
 INSERT INTO webhook_event (message_id, account_id, seq, type, payload, created_at)
 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
-	// Every enabled endpoint that takes the type gets its own delivery.
-	fanOutWebhookSQL = `
-INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at)
-SELECT $1, ep.id, $3, $3 FROM webhook_endpoint ep
-WHERE ep.enabled AND (cardinality(ep.event_types) = 0 OR $2 = ANY (ep.event_types))`
 	markEntitlementsSQL = `
 INSERT INTO webhook_entitlements_pending (account_id, since) VALUES ($1, $2) ON CONFLICT (account_id) DO NOTHING`
 )
@@ -90,23 +82,73 @@ func newWebhookMessageID() string {
 	return webhookMessageIDPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// emitWebhook writes an event of the account inside tx, with the account's
-// next sequence number, and a delivery for every endpoint that takes it:
-// the event commits with its change or not at all. The caller holds the
-// account's audit lock (audit takes it), so sequence numbers follow the
-// order of the changes.
-func emitWebhook(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, typ string, data any) error {
-	var acct WebhookAccount
-	if err := tx.GetContext(ctx, &acct, webhookAccountSQL, accountID); err != nil {
-		return fmt.Errorf("webhook event %s: account: %w", typ, err)
-	}
-	var seq int64
-	if err := tx.GetContext(ctx, &seq, nextWebhookSeqSQL, accountID); err != nil {
-		return fmt.Errorf("webhook event %s: sequence: %w", typ, err)
-	}
-	return insertWebhookEventRow(ctx, tx, at, &acct, seq, typ, data, fanOutWebhookSQL)
+// pendingWebhook is an event to write: its type and data.
+type pendingWebhook struct {
+	typ  string
+	data any
 }
 
+const (
+	reserveWebhookSeqSQL = `
+INSERT INTO webhook_sequence (account_id, last_seq) VALUES ($1, $2)
+ON CONFLICT (account_id) DO UPDATE SET last_seq = webhook_sequence.last_seq + $2
+RETURNING last_seq`
+	// The events and, for every enabled endpoint that takes each, its
+	// delivery: one statement for any number of events.
+	insertWebhookEventsSQL = `
+WITH ev AS (
+    INSERT INTO webhook_event (message_id, account_id, seq, type, payload, created_at)
+    SELECT x.id, $1, x.seq, x.type, x.payload::jsonb, $2
+    FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) AS x(id, seq, type, payload)
+    RETURNING id, type)
+INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at)
+SELECT ev.id, ep.id, $2, $2 FROM ev
+JOIN webhook_endpoint ep ON ep.enabled AND (cardinality(ep.event_types) = 0 OR ev.type = ANY (ep.event_types))`
+)
+
+// emitWebhooks writes events of the account inside tx, numbered in order
+// with the account's next sequence numbers, and a delivery of each for
+// every endpoint that takes it: the events commit with their change or not
+// at all. The caller holds the account's audit lock (audit takes it), so
+// sequence numbers follow the order of the changes.
+func emitWebhooks(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, list []pendingWebhook) error {
+	if len(list) == 0 {
+		return nil
+	}
+	var acct WebhookAccount
+	if err := tx.GetContext(ctx, &acct, webhookAccountSQL, accountID); err != nil {
+		return fmt.Errorf("webhook events: account: %w", err)
+	}
+	var last int64
+	if err := tx.GetContext(ctx, &last, reserveWebhookSeqSQL, accountID, len(list)); err != nil {
+		return fmt.Errorf("webhook events: sequence: %w", err)
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	n := len(list)
+	ids, seqs, types, bodies := make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
+	for i, w := range list {
+		p := WebhookPayload{ID: newWebhookMessageID(), Type: w.typ, Timestamp: at.Format(webhookEventTimestampField),
+			Sequence: last - int64(n-1-i), Account: &acct, Data: w.data}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("webhook event %s: %w", w.typ, err)
+		}
+		ids[i], seqs[i], types[i], bodies[i] = p.ID, p.Sequence, p.Type, string(body)
+	}
+	_, err := tx.ExecContext(ctx, insertWebhookEventsSQL, accountID, at, pq.Array(ids), pq.Array(seqs), pq.Array(types), pq.Array(bodies))
+	if err != nil {
+		return fmt.Errorf("webhook events: %w", err)
+	}
+	return nil
+}
+
+// emitWebhook writes one event (see emitWebhooks).
+func emitWebhook(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, typ string, data any) error {
+	return emitWebhooks(ctx, tx, at, accountID, []pendingWebhook{{typ, data}})
+}
+
+// insertWebhookEventRow writes one event without an account (the test
+// event) and its deliveries by fanOut.
 func insertWebhookEventRow(ctx context.Context, tx *sqlx.Tx, at time.Time, acct *WebhookAccount, seq int64, typ string,
 	data any, fanOut string, fanOutArgs ...any) error {
 	at = at.UTC().Truncate(time.Microsecond)
@@ -156,16 +198,19 @@ func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 	if accountID == 0 {
 		return nil
 	}
+	lk, err := newWebhookLookups(ctx, tx, accountID, events)
+	if err != nil {
+		return err
+	}
+	var list []pendingWebhook
 	marked := false
 	for _, e := range events {
-		typ, data, err := webhookForAudit(ctx, tx, accountID, e)
+		typ, data, err := lk.forAudit(e)
 		if err != nil {
 			return err
 		}
 		if typ != "" {
-			if err := emitWebhook(ctx, tx, at, accountID, typ, data); err != nil {
-				return err
-			}
+			list = append(list, pendingWebhook{typ, data})
 		}
 		if !marked && changesEntitlements(e.Action) {
 			if _, err := tx.ExecContext(ctx, markEntitlementsSQL, accountID, at); err != nil {
@@ -174,16 +219,74 @@ func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 			marked = true
 		}
 	}
-	return nil
+	return emitWebhooks(ctx, tx, at, accountID, list)
 }
 
-// webhookForAudit maps one audited change to its event type and data; ""
+// webhookLookups reads, once for a batch of audited changes, the members
+// and subscriptions their events describe.
+type webhookLookups struct {
+	ctx       context.Context
+	tx        *sqlx.Tx
+	accountID int64
+	members   map[int64]WebhookMember
+	subs      map[int64]WebhookSubscription
+}
+
+const webhookMembersSQL = `
+SELECT m.id, m.user_id, u.email, m.role, m.status FROM membership m JOIN app_user u ON u.id = m.user_id
+WHERE m.account_id = $1 AND m.id = ANY ($2::bigint[])`
+
+func newWebhookLookups(ctx context.Context, tx *sqlx.Tx, accountID int64, events []AuditEvent) (*webhookLookups, error) {
+	lk := &webhookLookups{ctx: ctx, tx: tx, accountID: accountID, members: map[int64]WebhookMember{}, subs: map[int64]WebhookSubscription{}}
+	var ids []int64
+	for _, e := range events {
+		if e.TargetType == "membership" && (strings.HasPrefix(e.Action, "seat.") || strings.HasPrefix(e.Action, "member.") ||
+			strings.HasPrefix(e.Action, "scim.user.")) {
+			if id, err := strconv.ParseInt(e.TargetID, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return lk, nil
+	}
+	var rows []WebhookMember
+	if err := tx.SelectContext(ctx, &rows, webhookMembersSQL, accountID, pq.Int64Array(ids)); err != nil {
+		return nil, err
+	}
+	for _, m := range rows {
+		lk.members[m.MembershipID] = m
+	}
+	return lk, nil
+}
+
+func (lk *webhookLookups) member(target string) (WebhookMember, bool) {
+	id, err := strconv.ParseInt(target, 10, 64)
+	if err != nil {
+		return WebhookMember{}, false
+	}
+	m, ok := lk.members[id]
+	return m, ok
+}
+
+func (lk *webhookLookups) subscription(id int64) (WebhookSubscription, error) {
+	if sub, ok := lk.subs[id]; ok {
+		return sub, nil
+	}
+	sub, err := webhookSubscription(lk.ctx, lk.tx, lk.accountID, id)
+	if err == nil {
+		lk.subs[id] = sub
+	}
+	return sub, err
+}
+
+// forAudit maps one audited change to its event type and data; ""
 // when the change has no event.
-func webhookForAudit(ctx context.Context, tx *sqlx.Tx, accountID int64, e AuditEvent) (string, any, error) {
+func (lk *webhookLookups) forAudit(e AuditEvent) (string, any, error) {
 	switch e.Action {
 	case "account.create":
 		var a WebhookAccount
-		if err := tx.GetContext(ctx, &a, webhookAccountSQL, accountID); err != nil {
+		if err := lk.tx.GetContext(lk.ctx, &a, webhookAccountSQL, lk.accountID); err != nil {
 			return "", nil, err
 		}
 		return EventAccountCreated, map[string]any{"name": a.Name, "slug": a.Slug, "external_id": a.ExternalID}, nil
@@ -193,7 +296,7 @@ func webhookForAudit(ctx context.Context, tx *sqlx.Tx, accountID int64, e AuditE
 		if err != nil || e.TargetType != "subscription" {
 			return "", nil, nil
 		}
-		sub, err := webhookSubscription(ctx, tx, accountID, id)
+		sub, err := lk.subscription(id)
 		if err != nil {
 			return "", nil, err
 		}
@@ -206,17 +309,14 @@ func webhookForAudit(ctx context.Context, tx *sqlx.Tx, accountID int64, e AuditE
 		}
 		return typ, sub, nil
 	case "seat.assign", "seat.unassign", "seat.release", "seat.reclaim":
-		return webhookSeat(ctx, tx, accountID, e)
+		return lk.seat(e)
 	case "member.accept", "member.add", "member.remove", "scim.user.create", "scim.user.delete":
 		if e.TargetType != "membership" && e.TargetType != "user" {
 			return "", nil, nil
 		}
-		m, err := webhookMember(ctx, tx, accountID, e.TargetID)
-		if errors.Is(err, sql.ErrNoRows) {
+		m, ok := lk.member(e.TargetID)
+		if !ok {
 			return "", nil, nil
-		}
-		if err != nil {
-			return "", nil, err
 		}
 		typ := EventMemberJoined
 		if e.Action == "member.remove" || e.Action == "scim.user.delete" {
@@ -285,34 +385,17 @@ type WebhookMember struct {
 	Status       string `json:"status" db:"status"`
 }
 
-const webhookMemberSQL = `
-SELECT m.id, m.user_id, u.email, m.role, m.status FROM membership m JOIN app_user u ON u.id = m.user_id
-WHERE m.account_id = $1 AND m.id = $2`
-
-func webhookMember(ctx context.Context, tx *sqlx.Tx, accountID int64, membershipID string) (WebhookMember, error) {
-	id, err := strconv.ParseInt(membershipID, 10, 64)
-	if err != nil {
-		return WebhookMember{}, sql.ErrNoRows
-	}
-	var m WebhookMember
-	err = tx.GetContext(ctx, &m, webhookMemberSQL, accountID, id)
-	return m, err
-}
-
-// webhookSeat is seat.assigned or seat.unassigned: who, which pool, why.
-func webhookSeat(ctx context.Context, tx *sqlx.Tx, accountID int64, e AuditEvent) (string, any, error) {
-	m, err := webhookMember(ctx, tx, accountID, e.TargetID)
-	if errors.Is(err, sql.ErrNoRows) {
+// seat is seat.assigned or seat.unassigned: who, which pool, why.
+func (lk *webhookLookups) seat(e AuditEvent) (string, any, error) {
+	m, ok := lk.member(e.TargetID)
+	if !ok {
 		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, err
 	}
 	subID := auditSubscriptionID(e.After)
 	if subID == 0 {
 		subID = auditSubscriptionID(e.Before)
 	}
-	sub, err := webhookSubscription(ctx, tx, accountID, subID)
+	sub, err := lk.subscription(subID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, nil
 	}

@@ -19,6 +19,7 @@ const (
 	PricingTrial   = "trial"   // a trial without a card
 	PricingBuy     = "buy"     // checkout
 	PricingContact = "contact" // no price in the catalog
+	PricingPilot   = "pilot"   // a pilot the signed-in account is listed for: bought on /billing
 )
 
 // PricingPlan is one column of the pricing page.
@@ -28,6 +29,7 @@ type PricingPlan struct {
 	TrialDays int
 	Values    map[string]licensing.PlanValue
 	Action    string
+	Pilot     bool
 }
 
 // SignupView is the sign-up form, with what was typed and the problems.
@@ -136,7 +138,7 @@ func pricingActionLabel(p PricingPlan) string {
 		return "Start free"
 	case PricingTrial:
 		return "Start " + itoa(p.TrialDays) + "-day trial"
-	case PricingBuy:
+	case PricingBuy, PricingPilot:
 		return "Buy " + p.Name
 	}
 	return "Contact us"

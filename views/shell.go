@@ -73,6 +73,7 @@ var Nav = []NavItem{
 	// Provisioning (issue #8): SCIM tokens, rules, the identity provider's groups.
 	{"provisioning", "Provisioning", "/settings/provisioning", licensing.ManageProvisioning},
 	{"sso", "Single sign-on", "/settings/sso", licensing.ManageSSO},
+	{"devices", "Devices", "/devices", licensing.ManageOwnDevices},
 }
 
 // navFor is the navigation a role sees.

@@ -8,6 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/tracing"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -17,16 +18,20 @@ import (
 // the cache: go test -run '^$' -bench Serve -benchmem ./web
 func BenchmarkServe(b *testing.B) {
 	a := newAPI(b)
-	key := a.newKey("globex")
-	for _, bc := range []struct{ name, path string }{
-		{"healthz", "/healthz"},
-		{"check", "/api/v1/accounts/globex/entitlements/exports"},
-		{"check-user", "/api/v1/accounts/globex/entitlements/dashboards?user=alice@globex.test"},
-		{"check-metered", "/api/v1/accounts/globex/entitlements/api_calls"},
+	account := a.newKey("globex")
+	vendor := a.newVendorKey(store.ScopeCheck)
+	a.setExternalID("globex", "crm-4711")
+	for _, bc := range []struct{ name, path, key string }{
+		{"healthz", "/healthz", account},
+		{"check", "/api/v1/accounts/globex/entitlements/exports", account},
+		{"check-user", "/api/v1/accounts/globex/entitlements/dashboards?user=alice@globex.test", account},
+		{"check-metered", "/api/v1/accounts/globex/entitlements/api_calls", account},
+		{"check-vendor-ext", "/api/v1/accounts/ext:crm-4711/entitlements/exports", vendor},
+		{"check-vendor-slug", "/api/v1/accounts/globex/entitlements/exports", vendor},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, bc.path, nil)
-			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Authorization", "Bearer "+bc.key)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -313,3 +313,90 @@ func TestOperatorExtendsATrialFromTheConsole(t *testing.T) {
 		t.Errorf("extending Globex's trial: %d, want 422", res.StatusCode)
 	}
 }
+
+func TestOperatorPreviewsAndSchedulesAMoveToANewPlanVersion(t *testing.T) {
+	t.Parallel()
+	p, _ := newBillingPortal(t)
+	cat, _ := store.ParseCatalog([]byte(strings.Replace(string(store.DemoCatalog()), "api_calls: 50000", "api_calls: 40000", 1)))
+	products, err := cat.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.store.ApplyCatalog(context.Background(), store.SystemActor("test"), products); err != nil {
+		t.Fatal(err)
+	}
+	ops := p.staffLogin("ops@acme.test")
+	date := time.Now().UTC().AddDate(0, 2, 0).Format("2006-01-02")
+	q := url.Values{"preview": {"1"}, "plan": {"analytics/team"}, "to_version": {"2"}, "at": {date}, "notice_days": {"14"}, "exclude": {"umbrella"}}
+	res, page := p.get(ops, "/admin/catalog/migrate?"+q.Encode())
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("preview: %d", res.StatusCode)
+	}
+	globex := page.Find(`[data-testid="migration-row"][data-slug="globex"]`)
+	if !strings.Contains(globex.Text(), "API calls: 50,000 → 40,000") || !strings.Contains(page.Find(`[data-testid="migration-row"][data-slug="umbrella"]`).Text(), "excluded") {
+		t.Fatalf("preview rows: %q", strings.TrimSpace(page.Find(`[data-testid="migration-rows"]`).Text()))
+	}
+	form := page.Find(`[data-testid="migration-schedule-form"]`)
+	if form.Length() != 1 {
+		t.Fatal("no schedule button after a clean preview")
+	}
+	vals := url.Values{"_csrf": {csrfToken(page)}}
+	form.Find(`input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) { vals.Set(s.AttrOr("name", ""), s.AttrOr("value", "")) })
+	if res, _ := p.post(ops, "/admin/catalog/migrate", vals); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("schedule: %d", res.StatusCode)
+	}
+	var waiting []string
+	p.store.DB().Select(&waiting, `SELECT a.slug FROM plan_migration_account m JOIN account a ON a.id = m.account_id WHERE m.done_at IS NULL`)
+	if strings.Join(waiting, " ") != "globex" {
+		t.Fatalf("moves waiting: %v, want globex", waiting)
+	}
+	// Bad input is answered beside the field, input kept.
+	q.Set("at", "soon")
+	res, page = p.get(ops, "/admin/catalog/migrate?"+q.Encode())
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "migration-error-at"), "period-end") ||
+		page.Find(`[data-testid="migration-at"]`).AttrOr("value", "") != "soon" {
+		t.Errorf("a bad date: %d %q", res.StatusCode, text(page, "migration-error-at"))
+	}
+	// A date too close for the notice is refused whole.
+	vals.Set("at", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"))
+	vals.Set("exclude", "")
+	res, page = p.post(ops, "/admin/catalog/migrate", vals)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "migration-error-at"), "umbrella cannot be given 14 days of notice") {
+		t.Errorf("too close: %d %q", res.StatusCode, text(page, "migration-error-at"))
+	}
+	support := p.staffLogin("support@acme.test")
+	if res, _ := p.get(support, "/admin/catalog/migrate"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("support opening the move form: %d, want 403", res.StatusCode)
+	}
+}
+
+func TestPricingShowsAPilotOnlyToASignedInAccountOnItsList(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	if err := p.store.SetPilotAccount(context.Background(), store.SystemActor("test"), "initech", "analytics", "scale", true); err != nil {
+		t.Fatal(err)
+	}
+	pricing := func(c *http.Client) *goquery.Selection {
+		t.Helper()
+		res, doc := p.get(c, "/pricing")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("/pricing: %d", res.StatusCode)
+		}
+		if doc.Find(`[data-testid="pricing-plan"][data-plan="enterprise"]`).Length() != 1 {
+			t.Fatal("/pricing lacks the public plans")
+		}
+		return doc.Find(`[data-testid="pricing-plan"][data-plan="scale"]`)
+	}
+	if n := pricing(newClient()).Length(); n != 0 {
+		t.Errorf("a visitor sees the pilot on /pricing")
+	}
+	if n := pricing(p.login("owner@globex.test")).Length(); n != 0 {
+		t.Errorf("Globex, not on the pilot's list, sees it on /pricing")
+	}
+	scale := pricing(p.login("owner@initech.test"))
+	if scale.Find(`[data-testid="pricing-pilot"]`).Length() != 1 ||
+		scale.Find(`[data-testid="pricing-action-scale"]`).AttrOr("href", "") != "/billing/change?plan=scale" {
+		t.Errorf("Initech's /pricing: pilot %d, link %q", scale.Find(`[data-testid="pricing-pilot"]`).Length(),
+			scale.Find(`[data-testid="pricing-action-scale"]`).AttrOr("href", ""))
+	}
+}

@@ -373,3 +373,79 @@ func TestConsoleCreatesAnAccountAndTheOwnerAccepts(t *testing.T) {
 		t.Errorf("owner lands in %q on %s with %s seats", got, plan, seats)
 	}
 }
+
+func TestACustomerTurnsOnTwoFactorAndThenSignsInWithACode(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	c := p.login("owner@umbrella.test")
+	_, doc := p.get(c, "/profile/two-factor")
+	secret := text(doc, "two-factor-secret")
+	code, _ := twofactor.Code(secret, time.Now())
+	res, doc := p.post(c, "/profile/two-factor", url.Values{"_csrf": {csrfToken(doc)}, "code": {code}})
+	if res.StatusCode != http.StatusOK || doc.Find(`[data-testid="recovery-code"]`).Length() != 10 {
+		t.Fatalf("enrol: %d", res.StatusCode)
+	}
+	if _, doc := p.get(c, "/profile"); !strings.HasPrefix(text(doc, "profile-two-factor"), "On") {
+		t.Errorf("profile says %q", text(doc, "profile-two-factor"))
+	}
+	fresh := newClient()
+	res, _ = p.submit(fresh, "/login", "/login", url.Values{"email": {"owner@umbrella.test"}, "password": {store.DemoPassword}})
+	if res.Header.Get("Location") != "/login/code" {
+		t.Fatalf("password alone: → %s, want the code step", res.Header.Get("Location"))
+	}
+	if res, _ := p.get(fresh, "/"); res.Header.Get("Location") != "/login" {
+		t.Errorf("before the code there is no session: %d → %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, doc = p.submit(fresh, "/login/code", "/login/code", url.Values{"code": {"123"}})
+	if res.StatusCode != http.StatusUnauthorized || text(doc, "error-code") == "" {
+		t.Errorf("a wrong code: %d", res.StatusCode)
+	}
+	next, _ := twofactor.Code(secret, time.Now().Add(twofactor.Period))
+	res, _ = p.submit(fresh, "/login/code", "/login/code", url.Values{"code": {next}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("the code: %d → %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, doc := p.get(fresh, "/"); text(doc, "current-account") != "Umbrella" {
+		t.Errorf("signed in to %q", text(doc, "current-account"))
+	}
+}
+
+func TestAnAdminInvitesStaffAndChangesRoles(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	admin := p.staffLogin("admin@acme.test")
+	res, doc := p.submit(admin, "/admin/staff", "/admin/staff", url.Values{"email": {"not an address"}, "role": {"support"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-email") == "" {
+		t.Errorf("bad address: %d", res.StatusCode)
+	}
+	if v := doc.Find(`[data-testid="staff-invite-email"]`).AttrOr("value", ""); v != "not an address" {
+		t.Errorf("input not kept: %q", v)
+	}
+	res, _ = p.submit(admin, "/admin/staff", "/admin/staff", url.Values{"email": {"new.support@acme.test"}, "name": {"Nia New"}, "role": {"support"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invite: %d", res.StatusCode)
+	}
+	if link := p.linkIn("new.support@acme.test", "staff_invitation", "/admin/password/"); link == "" {
+		t.Fatal("no set-password link mailed")
+	}
+	res, _ = p.submit(admin, "/admin/staff", "/admin/staff/role", url.Values{"email": {"ops@acme.test"}, "role": {"support_admin"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("role change: %d", res.StatusCode)
+	}
+	_, doc = p.get(admin, "/admin/staff")
+	if got := doc.Find(`[data-testid="staff-row"][data-email="ops@acme.test"] [data-testid="staff-role"] option[selected]`).AttrOr("value", ""); got != "support_admin" {
+		t.Errorf("ops@ is %q", got)
+	}
+	if n := countRows(t, p, `SELECT count(*) FROM audit_entry WHERE action = 'staff.role' AND target_id = 'ops@acme.test'`); n != 1 {
+		t.Errorf("role change audited %d times", n)
+	}
+	if res, _ := p.submit(admin, "/admin/staff", "/admin/staff/role", url.Values{"email": {"admin@acme.test"}, "role": {"support"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an admin demotes themself: %d", res.StatusCode)
+	}
+	// ops@ is a support admin now: the console sends them to enrol first.
+	ops := newClient()
+	p.submit(ops, "/admin/login", "/admin/login", url.Values{"email": {"ops@acme.test"}, "password": {store.DemoPassword}})
+	if res, _ := p.get(ops, "/admin"); res.Header.Get("Location") != "/admin/two-factor" {
+		t.Errorf("a support admin without two-factor: → %s", res.Header.Get("Location"))
+	}
+}

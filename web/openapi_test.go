@@ -81,6 +81,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		"GET /api/v1/webhooks/endpoints":                 a.get("/api/v1/webhooks/endpoints", vendor).status,
 		"GET /api/v1/webhooks/endpoints/{id}/deliveries": a.get(fmt.Sprintf("/api/v1/webhooks/endpoints/%d/deliveries", ep.ID), vendor).status,
 	}
+	exerciseDeviceRoutes(t, a, key, calls)
 	for route := range routes {
 		if status, ok := calls[route]; !ok || status >= 300 {
 			t.Errorf("route %s: not exercised here (status %d); add it to this test", route, status)

@@ -199,6 +199,13 @@ var routeCases = []routeCase{
 	{name: "SSO domain", action: licensing.ManageSSO, own: func(fixture) request {
 		return request{method: "POST", path: "/settings/sso/domains", form: url.Values{"domain": {"globex.test"}}}
 	}},
+	// Devices: everyone sees their own machines; admins upload air-gapped
+	// activation requests (alice holds a seat, so her machine activates).
+	{name: "devices page", action: licensing.ManageOwnDevices, own: func(fixture) request { return request{method: "GET", path: "/devices"} }},
+	{name: "offline activation", action: licensing.ManageDevices, changes: true, own: func(fixture) request {
+		return request{method: "POST", path: "/devices/activate", file: `{"format":"entitle-activation-request/v1","fingerprint":"lab-7",
+			"name":"lab-7","user":"alice@globex.test","nonce":"0123456789abcdef","created_at":"2026-01-01T00:00:00Z"}`}
+	}},
 }
 
 // snapshot fingerprints everything the actions may change (and counts the
@@ -333,9 +340,9 @@ func TestNavShowsWhatTheRoleMayOpen(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	for email, want := range map[string]string{
-		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Alerts Insights Provisioning Single sign-on",
-		"billing@globex.test": "Overview Seats Billing Insights",
-		"alice@globex.test":   "Overview",
+		"owner@globex.test":   "Overview Members Seats Audit log Billing API keys Support access Alerts Insights Provisioning Single sign-on Devices",
+		"billing@globex.test": "Overview Seats Billing Insights Devices",
+		"alice@globex.test":   "Overview Devices",
 	} {
 		_, doc := p.get(p.login(email), "/")
 		var got []string

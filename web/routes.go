@@ -138,6 +138,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	staff.POST("/accounts/:slug/country", h.SetAccountCountry, requireStaffCan(store.CanManageCatalog))
 	staff.POST("/accounts/:slug/pilots", h.SetPilotAccount, requireStaffCan(store.CanManageCatalog))
 	staff.POST("/accounts/:slug/trial", h.ExtendTrial, requireStaffCan(store.CanManageGrants))
+	staff.GET("/catalog/migrate", h.AdminPlanMigration, requireStaffCan(store.CanManageCatalog))
+	staff.POST("/catalog/migrate", h.SchedulePlanMigration, requireStaffCan(store.CanManageCatalog))
 	staff.GET("/events", h.AdminEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/retry", h.RetryAllEvents, requireStaffCan(store.CanManageEvents))
 	staff.POST("/events/:id/retry", h.RetryEvent, requireStaffCan(store.CanManageEvents))
@@ -223,12 +225,33 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	api.GET("/entitlements/:feature", h.APIEntitlement, requireScope(store.ScopeCheck))
 	api.POST("/usage", h.APIRecordUsage, requireScope(store.ScopeUsage))
 	api.GET("/license", h.APILicence, requireScope(store.ScopeLicense))
+	// Floating licences and machines: what an application does with the
+	// account's check key while it runs.
+	api.GET("/leases", h.APILeases, requireScope(store.ScopeCheck))
+	api.POST("/leases", h.APICheckOutLease, requireScope(store.ScopeCheck))
+	api.POST("/leases/:lease/heartbeat", h.APIHeartbeatLease, requireScope(store.ScopeCheck))
+	api.DELETE("/leases/:lease", h.APICheckInLease, requireScope(store.ScopeCheck))
+	api.GET("/machines", h.APIMachines, requireScope(store.ScopeCheck))
+	api.POST("/machines", h.APIActivateMachine, requireScope(store.ScopeCheck))
+	api.POST("/machines/:machine/heartbeat", h.APIMachineHeartbeat, requireScope(store.ScopeCheck))
+	api.DELETE("/machines/:machine", h.APIDeactivateMachine, requireScope(store.ScopeCheck))
+	api.GET("/machines/:machine/license", h.APIMachineLicence, requireScope(store.ScopeCheck))
+	// SDK clients hear of the account's changes here, then fetch the
+	// signed state (/license).
+	api.GET("/stream", h.APIStream, requireScope(store.ScopeLicense))
 	// The portal's side of it: API keys and the offline licence (owner/admin).
 	signedIn.GET("/settings/api-keys", h.APIKeysPage, requires(licensing.ManageAPIKeys))
 	signedIn.POST("/settings/api-keys", h.CreateAPIKey, requires(licensing.ManageAPIKeys))
 	signedIn.POST("/settings/api-keys/:id/revoke", h.RevokeAPIKey, requires(licensing.ManageAPIKeys))
 	signedIn.GET("/settings/licence", h.DownloadLicence, requires(licensing.ManageAPIKeys))
 	signedIn.GET("/settings/licence/keys.json", h.DownloadPublicKeys, requires(licensing.ManageAPIKeys))
+	// Devices: machines activated in the vendor's applications (members
+	// their own, admins all) and the floating licences in use.
+	signedIn.GET("/devices", h.Devices, requires(licensing.ManageOwnDevices))
+	signedIn.POST("/devices/machines/:id/deactivate", h.DeactivateDevice, requires(licensing.ManageOwnDevices))
+	signedIn.GET("/devices/machines/:id/licence", h.DownloadMachineLicence, requires(licensing.ManageDevices))
+	signedIn.POST("/devices/activate", h.ActivateFromRequest, requires(licensing.ManageDevices))
+	signedIn.POST("/devices/leases/:id/release", h.ReleaseLease, requires(licensing.ManageDevices))
 
 	// Insights (issue #9): figures, trends, idle seats and the compliance
 	// report; the stream pushes the live fragment on every change (no gzip

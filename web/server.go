@@ -14,6 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/outbound"
@@ -85,7 +86,8 @@ func New(opts Options) *echo.Echo {
 	}
 	h := &handlers.Handler{Store: opts.Store, Sessions: cookies, Clock: opts.Clock, Logger: opts.Logger,
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
-		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks}
+		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks,
+		Leases: leases.New(opts.Store)}
 	// Insights (issue #9): live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()

@@ -89,13 +89,13 @@ var ssoUsers = []oidcdemo.User{
 // newSSORig starts the portal and the provider, and points Hooli at it
 // (settings, verified domain hooli.test, group Engineering with a seat
 // rule), the way `make run` does.
-func newSSORig(t *testing.T) *ssoRig {
+func newSSORig(t testing.TB) *ssoRig {
 	r, _ := newSSORigWithBilling(t)
 	return r
 }
 
 // newSSORigWithBilling is newSSORig with the billing simulator in reach.
-func newSSORigWithBilling(t *testing.T) (*ssoRig, *billing.Billing) {
+func newSSORigWithBilling(t testing.TB) (*ssoRig, *billing.Billing) {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	r := &ssoRig{clock: &ssoClock{at: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}, dns: &txtRecords{records: map[string][]string{}}}
@@ -200,4 +200,15 @@ func (r *ssoRig) count(query string, args ...any) int {
 		r.t.Fatal(err)
 	}
 	return n
+}
+
+// eventually waits (10 s at most) for what the background reconciler does
+// right after a commit, such as the seat a rule gives.
+func (r *ssoRig) eventually(what string, cond func() bool) {
+	r.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("never happened: %s", what)
+		}
+	}
 }

@@ -111,7 +111,8 @@ func TestADomainIsVerifiedByDNSAndClaimedByOneAccountOnly(t *testing.T) {
 	}
 	verify := "/settings/sso/domains/" + id(d.ID) + "/verify"
 	res, page := r.post(c, verify, url.Values{"_csrf": {csrfToken(doc)}})
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "sso-error-domain"), d.TXTRecord()) {
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(page, "sso-error-domain"), "Not verified yet") ||
+		text(page, "sso-domain-record") != d.TXTRecord() {
 		t.Fatalf("verify without the record: %d %q", res.StatusCode, text(page, "sso-error-domain"))
 	}
 	r.dns.publish("hooli.example", d.TXTRecord())

@@ -20,7 +20,7 @@ import (
 // portal is a real server (real router, real database) and a browser-like
 // client with a cookie jar that does not follow redirects.
 type portal struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	client *http.Client
 	store  *store.Store

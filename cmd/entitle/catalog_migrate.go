@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,71 +104,49 @@ func catalogMigrate(ctx context.Context, cfg Config, args []string, out io.Write
 // it. An account whose date cannot give the notice refuses the whole run:
 // exclude it, or choose another date.
 func migratePlan(ctx context.Context, s *store.Store, f migrateFlags, out io.Writer) error {
-	t, err := s.PlanMigrationTarget(ctx, f.product, f.plan, f.toVersion)
+	spec := store.MigrationSpec{ProductKey: f.product, PlanKey: f.plan, ToVersion: f.toVersion, Timing: f.timing,
+		NoticeDays: f.noticeDays, Exclude: f.exclude}
+	p, err := s.PreviewPlanMigration(ctx, spec)
 	if err != nil {
 		return err
 	}
-	now := s.Now()
-	var moves []store.MigrationMove
-	var problems []string
 	var b strings.Builder
-	for _, c := range t.Candidates {
-		fmt.Fprintf(&b, "%s (%s): version %d → %d", c.Slug, c.Name, c.FromVersion, t.ToVersion)
-		if slices.Contains(f.exclude, c.Slug) {
+	for _, r := range p.Rows {
+		c := r.Candidate
+		fmt.Fprintf(&b, "%s (%s): version %d → %d", c.Slug, c.Name, c.FromVersion, p.Target.ToVersion)
+		switch {
+		case r.Excluded:
 			b.WriteString(": excluded\n")
 			continue
-		}
-		at, err := f.timing.EffectiveAt(c.PeriodEnd.Time, now)
-		if err != nil {
-			fmt.Fprintf(&b, ": cannot move: %v\n", err)
-			problems = append(problems, c.Slug)
+		case r.Problem != "":
+			fmt.Fprintf(&b, ": cannot move: %s\n", r.Problem)
 			continue
 		}
-		notice := f.timing.NoticeAt(at)
-		fmt.Fprintf(&b, " on %s, owners told on %s\n", at.UTC().Format("2006-01-02"), notice.UTC().Format("2006-01-02"))
+		fmt.Fprintf(&b, " on %s, owners told on %s\n", r.EffectiveAt.UTC().Format("2006-01-02"), r.NotifyAt.UTC().Format("2006-01-02"))
 		if len(c.Changes) == 0 {
 			b.WriteString("    no feature or limit changes\n")
 		}
 		for _, ch := range c.Changes {
-			fmt.Fprintf(&b, "    %s %s: %s → %s\n", ch.Kind, ch.Feature.Key, describePlanValue(ch.Feature, ch.From), describePlanValue(ch.Feature, ch.To))
+			fmt.Fprintf(&b, "    %s %s: %s → %s\n", ch.Kind, ch.Feature.Key, licensing.DescribeValue(ch.Feature, ch.From), licensing.DescribeValue(ch.Feature, ch.To))
 		}
-		moves = append(moves, store.MigrationMove{Candidate: c, NotifyAt: notice, EffectiveAt: at})
 	}
-	if len(t.Candidates) == 0 {
+	if len(p.Rows) == 0 {
 		fmt.Fprintf(&b, "Nobody is on another version of %s/%s: nothing to move.\n", f.product, f.plan)
 	}
 	if _, err := io.WriteString(out, b.String()); err != nil {
 		return err
 	}
-	switch {
-	case len(problems) > 0:
-		return fmt.Errorf("nothing scheduled: %s cannot be given %d days of notice by then; exclude them or choose another date",
-			strings.Join(problems, ", "), f.noticeDays)
-	case f.dryRun:
-		fmt.Fprintf(out, "Dry run: nothing scheduled (%s would move).\n", count(len(moves), "account"))
-		return nil
-	case len(moves) == 0:
+	if f.dryRun && len(p.Problems()) == 0 {
+		fmt.Fprintf(out, "Dry run: nothing scheduled (%s would move).\n", count(len(p.Moves()), "account"))
 		return nil
 	}
-	id, err := s.SchedulePlanMigration(ctx, store.SystemActor("catalog migrate"), t, f.timing.At.IsZero(), f.noticeDays, moves)
-	if errors.Is(err, store.ErrConflict) {
+	if len(p.Rows) == 0 {
+		return nil
+	}
+	id, n, err := s.SchedulePreviewedMigration(ctx, store.SystemActor("catalog migrate"), spec, p)
+	if err != nil {
 		return fmt.Errorf("nothing scheduled: %w", err)
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "Scheduled migration %d: %s to move; the server mails the owners and moves them on those dates.\n", id, count(len(moves), "account"))
+	fmt.Fprintf(out, "Scheduled migration %d: %s to move; the server mails the owners and moves them on those dates.\n", id, count(n, "account"))
 	return nil
-}
-
-func describePlanValue(f licensing.Feature, v licensing.PlanValue) string {
-	switch {
-	case !v.Enabled:
-		return "off"
-	case f.Kind == licensing.Boolean:
-		return "on"
-	case v.Limit == nil:
-		return "unlimited"
-	}
-	return strconv.FormatInt(*v.Limit, 10)
 }
