@@ -52,7 +52,7 @@ func TestBackAfterSigningOutShowsNoAccountPage(t *testing.T) {
 	s := newSession(t)
 	s.signIn("owner@globex.test")
 	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-table")))
-	s.submit(tid("logout"))
+	s.run(chromedp.Click(tid("logout")))
 	s.run(chromedp.WaitVisible(tid("login-form")))
 	get(s, chromedp.Evaluate[bool](`document.body.dataset.left = "1"; setTimeout(() => history.back(), 0); true`))
 	s.run(chromedp.WaitReady(`body:not([data-left])`))
@@ -71,7 +71,7 @@ func TestPlainFormsComeBackToTheirPageWithAMessage(t *testing.T) {
 		chromedp.WaitVisible(tid("assign-form")),
 		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
 	)
-	s.submit(tid("assign-submit"))
+	s.run(chromedp.Click(tid("assign-submit")))
 	s.run(chromedp.WaitVisible(tid("flash")))
 	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/seats") {
 		t.Fatalf("after assigning the browser sits on %s", loc)
@@ -105,7 +105,7 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 	// wider than the window (the watcher fails the test on sideways scroll).
 	long := strings.Repeat("a", 200000) + "@globex.test"
 	get(s, chromedp.Evaluate[bool](`document.querySelector('[data-testid="assign-email"]').value = "`+long+`"; true`))
-	s.submit(tid("assign-submit"))
+	s.run(chromedp.Click(tid("assign-submit")))
 	s.run(chromedp.WaitVisible(`[data-testid="field-error"][data-field="email"]`))
 	if got := s.textOf("field-error"); !strings.Contains(got, "too long") {
 		t.Errorf("field error: %q", got)
@@ -121,7 +121,7 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run(chromedp.SetUploadFiles(tid("csv-file"), []string{file}))
-	s.submit(tid("csv-submit"))
+	s.run(chromedp.Click(tid("csv-submit")))
 	s.run(chromedp.WaitVisible(`[data-testid="field-error"][data-field="file"]`))
 	if got := s.textOf("flash"); !strings.Contains(got, "larger than 2 MB") {
 		t.Errorf("flash: %q", got)
