@@ -309,7 +309,8 @@ func loginPage(next http.Handler) http.Handler {
 
 var loginForm = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Demo identity provider: sign in</title></head>
+<title>Demo identity provider: sign in</title>
+<link rel="icon" href="data:,"></head>
 <body style="font-family: sans-serif; max-width: 22rem; margin: 3rem auto; padding: 0 1rem;">
 <main><h1>Demo identity provider</h1>
 <form method="post" action="/login/username" data-testid="idp-login">
