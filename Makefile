@@ -42,11 +42,7 @@ test: static check
 	echo "== unit and integration tests (PostgreSQL: $${DATABASE_URL%%\?*})"; \
 	$(GO) test -count=1 -timeout=30m $$($(GO) list ./... | grep -v /e2e); \
 	echo "== e2e tests in $$CHROMIUM_PATH"; \
-	$(GO) test -count=1 -timeout=30m -v ./e2e 2>&1 | tee .test-output/e2e.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic)' | grep -v '^=== RUN'; \
-	passed=$$(grep -c '^--- PASS' .test-output/e2e.log || true); \
-	failed=$$(grep -c '^--- FAIL' .test-output/e2e.log || true); \
-	echo "e2e: $$passed tests drove Chromium and passed, $$failed failed (screenshots in e2e/screenshots/)"; \
-	test "$$failed" = 0 && test "$$passed" -gt 0
+	GO="$(GO)" scripts/e2e.sh
 	@$(MAKE) --no-print-directory fuzz
 
 # Static checks: formatting, vet, go.mod tidy, generated templ code fresh.
