@@ -28,10 +28,10 @@ func TestOwnerCreatesAnAPIKeyTheAppUsesThenRevokesIt(t *testing.T) {
 	s := newSession(t)
 	s.login("owner@globex.test", store.DemoPassword)
 	s.run(
-		chromedp.WaitVisible(tid("entitlements")),
-		chromedp.Click(tid("nav-settings")+" summary"),
-		chromedp.Click(`nav a[href="/settings/api-keys"]`),
-		chromedp.WaitVisible(tid("create-api-key-form")),
+		waitVisible(tid("entitlements")),
+		press(tid("nav-settings")+" summary"),
+		press(`nav a[href="/settings/api-keys"]`),
+		waitVisible(tid("create-api-key-form")),
 	)
 	if got := s.textOf("public-key-value"); len(got) != 44 {
 		t.Errorf("public key shown = %q", got)
@@ -40,10 +40,10 @@ func TestOwnerCreatesAnAPIKeyTheAppUsesThenRevokesIt(t *testing.T) {
 		t.Error("no Download licence file link")
 	}
 	s.run(
-		chromedp.SendKeys(tid("api-key-name"), "billing service"),
-		chromedp.Click(tid("scope-license")), // untick: this app only checks and reports usage
-		chromedp.Click(tid("create-api-key")),
-		chromedp.WaitVisible(tid("new-api-key")),
+		typeInto(tid("api-key-name"), "billing service"),
+		press(tid("scope-license")), // untick: this app only checks and reports usage
+		press(tid("create-api-key")),
+		waitVisible(tid("new-api-key")),
 	)
 	key := s.textOf("new-api-key")
 	if !strings.HasPrefix(key, "ent_") {
@@ -60,8 +60,8 @@ func TestOwnerCreatesAnAPIKeyTheAppUsesThenRevokesIt(t *testing.T) {
 	// Revoking asks for confirmation (accepted here), then the key fails at once.
 	s.run(
 		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.Click(tid("revoke-api-key")),
-		chromedp.WaitVisible(tid("api-key-revoked")),
+		press(tid("revoke-api-key")),
+		waitVisible(tid("api-key-revoked")),
 	)
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="new-api-key"]').length`)); n != 0 {
 		t.Error("the key is still shown after the list was refreshed")

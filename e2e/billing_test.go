@@ -45,11 +45,11 @@ func (s *session) staff(email string) *session {
 	st := open(s.t, s.base, s.store, desktopWidth)
 	st.run(
 		chromedp.Navigate(st.base+"/admin/login"),
-		chromedp.WaitVisible(tid("admin-login-form")),
-		chromedp.SendKeys(`input[name="email"]`, email),
-		chromedp.SendKeys(`input[name="password"]`, store.DemoPassword),
-		chromedp.Click(tid("admin-login-submit")),
-		chromedp.WaitReady(tid("current-staff")),
+		waitVisible(tid("admin-login-form")),
+		typeInto(`input[name="email"]`, email),
+		typeInto(`input[name="password"]`, store.DemoPassword),
+		press(tid("admin-login-submit")),
+		waitReady(tid("current-staff")),
 	)
 	return st
 }
@@ -59,14 +59,14 @@ func (s *session) simulate(slug, button string) {
 	s.t.Helper()
 	s.run(
 		chromedp.Navigate(s.base+"/admin/accounts/"+slug+"/billing"),
-		chromedp.WaitVisible(tid(button)),
+		waitVisible(tid(button)),
 	)
 	// Mark this page, so that waiting below ends on the page the form's
 	// redirect loads, not on this one.
 	get(s, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`))
 	s.run(
-		chromedp.Click(tid(button)),
-		chromedp.WaitVisible(`body:not([data-stale]) [data-testid="sim-state"]`),
+		press(tid(button)),
+		waitVisible(`body:not([data-stale]) [data-testid="sim-state"]`),
 	)
 }
 
@@ -75,7 +75,7 @@ func (s *session) simulate(slug, button string) {
 func (s *session) reloadUntil(path, sel string) {
 	s.t.Helper()
 	for range 100 {
-		s.run(chromedp.Navigate(s.base+path), chromedp.WaitReady("body"))
+		s.run(chromedp.Navigate(s.base+path), waitReady("body"))
 		if get(s, chromedp.Evaluate[bool](`!!document.querySelector(`+"`"+sel+"`"+`)`)) {
 			return
 		}
@@ -90,26 +90,26 @@ func TestGlobexOwnerUpgradesTeamToBusiness(t *testing.T) {
 	s := newBillingSession(t)
 	s.login("owner@globex.test", store.DemoPassword)
 	s.run(
-		chromedp.WaitVisible(tid("entitlements")),
+		waitVisible(tid("entitlements")),
 		chromedp.Navigate(s.base+"/billing"),
-		chromedp.WaitVisible(tid("plan-comparison")),
-		chromedp.Click(tid("choose-business")),
-		chromedp.WaitVisible(tid("proration-amount")),
+		waitVisible(tid("plan-comparison")),
+		press(tid("choose-business")),
+		waitVisible(tid("proration-amount")),
 	)
 	if got := s.textOf("proration-amount"); !strings.HasPrefix(got, "$") {
 		t.Fatalf("prorated amount = %q", got)
 	}
 	s.screenshot("upgrade-confirm")
 	s.run(
-		chromedp.Click(tid("confirm-change")),
-		chromedp.WaitVisible(`[data-testid="billing-plan"][data-plan="business"]`),
-		chromedp.WaitNotPresent(tid("billing-pending")),
+		press(tid("confirm-change")),
+		waitVisible(`[data-testid="billing-plan"][data-plan="business"]`),
+		waitGone(tid("billing-pending")),
 	)
 	if got := s.textOf("billing-status"); got != "Active" {
 		t.Errorf("status after upgrade = %q", got)
 	}
 	s.screenshot("upgraded")
-	s.run(chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(tid("entitlements")))
+	s.run(chromedp.Navigate(s.base+"/"), waitVisible(tid("entitlements")))
 	if got := s.textOf("plan-name"); got != "Business" {
 		t.Fatalf("overview plan = %q, want Business", got)
 	}
@@ -119,17 +119,17 @@ func TestInitechTrialIsConvertedAfterAddingACard(t *testing.T) {
 	t.Parallel()
 	s := newBillingSession(t)
 	s.login("owner@initech.test", store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("trial-countdown")))
+	s.run(waitVisible(tid("trial-countdown")))
 	if got := s.textOf("trial-countdown"); !strings.Contains(got, "10 days left") {
 		t.Errorf("countdown = %q", got)
 	}
 	s.run(
 		chromedp.Navigate(s.base+"/billing"),
-		chromedp.WaitVisible(tid("billing-trial-days")),
-		chromedp.Click(tid("open-portal")),
-		chromedp.WaitVisible(tid("sim-add-card")),
-		chromedp.Click(tid("sim-add-card")),
-		chromedp.WaitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
+		waitVisible(tid("billing-trial-days")),
+		press(tid("open-portal")),
+		waitVisible(tid("sim-add-card")),
+		press(tid("sim-add-card")),
+		waitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
 	)
 	if got := s.textOf("sim-card"); !strings.Contains(got, "4242") {
 		t.Fatalf("card = %q", got)
@@ -149,7 +149,7 @@ func TestUmbrellaGraceSuspensionAndReactivation(t *testing.T) {
 	s := newBillingSession(t)
 	ops := s.staff("ops@acme.test")
 	s.login("owner@umbrella.test", store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("banner-past-due")))
+	s.run(waitVisible(tid("banner-past-due")))
 
 	ops.simulate("umbrella", "sim-succeed") // the open invoice is paid
 	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)
@@ -167,7 +167,7 @@ func TestUmbrellaGraceSuspensionAndReactivation(t *testing.T) {
 	// The page that first shows the banner may have read the features a
 	// moment before the webhook landed (two reads in one request): read
 	// them from a page loaded after it.
-	s.run(chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(tid("banner-suspended")))
+	s.run(chromedp.Navigate(s.base+"/"), waitVisible(tid("banner-suspended")))
 	reasons := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="feature-access"]')].map(td => td.dataset.reason)`))
 	for _, r := range reasons {
 		if r != "suspended" {

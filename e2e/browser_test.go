@@ -158,10 +158,10 @@ func (s *session) login(email, password string) {
 	s.t.Helper()
 	s.run(
 		chromedp.Navigate(s.base+"/login"),
-		chromedp.WaitVisible(tid("login-form")),
-		chromedp.SendKeys(`input[name="email"]`, email),
-		chromedp.SendKeys(`input[name="password"]`, password),
-		chromedp.Click(tid("login-submit")),
+		waitVisible(tid("login-form")),
+		typeInto(`input[name="email"]`, email),
+		typeInto(`input[name="password"]`, password),
+		press(tid("login-submit")),
 	)
 }
 
@@ -180,17 +180,14 @@ func (s *session) submit(button string) {
 // htmx or a live stream between finding and reading cannot fail the read.
 func (s *session) textOf(id string) string {
 	s.t.Helper()
-	got := get(s, chromedp.Poll[[]string](`(() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
-		`); return e ? [e.textContent.trim()] : null })()`, chromedp.WithPollingTimeout(0)))
-	return got[0]
+	return get(s, untilJS[string](`() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
+		`); return e ? e.textContent.trim() : null }`))
 }
 
-// click waits for an element and clicks it in the page (robust, like
-// textOf, against a live page replacing the element meanwhile).
+// click waits for an element to be shown and clicks it in the page.
 func (s *session) click(selector string) {
 	s.t.Helper()
-	get(s, chromedp.Poll[bool](`(() => { const e = document.querySelector(`+strconv.Quote(selector)+
-		`); if (!e || !e.getClientRects().length) return false; e.click(); return true })()`, chromedp.WithPollingTimeout(0)))
+	s.run(press(selector))
 }
 
 // transient tells an error of a page that was being replaced (a form's
@@ -199,6 +196,7 @@ func (s *session) click(selector string) {
 func transient(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Cannot find default execution context") ||
 		strings.Contains(msg, "Inspected target navigated or closed") ||
 		strings.Contains(msg, "Execution context was destroyed")
 }

@@ -14,11 +14,11 @@ func (s *session) staffLogin(email string) {
 	s.t.Helper()
 	s.run(
 		chromedp.Navigate(s.base+"/admin/login"),
-		chromedp.WaitVisible(tid("admin-login-form")),
-		chromedp.SendKeys(`input[name="email"]`, email),
-		chromedp.SendKeys(`input[name="password"]`, store.DemoPassword),
-		chromedp.Click(tid("admin-login-submit")),
-		chromedp.WaitVisible(tid("account-search")),
+		waitVisible(tid("admin-login-form")),
+		typeInto(`input[name="email"]`, email),
+		typeInto(`input[name="password"]`, store.DemoPassword),
+		press(tid("admin-login-submit")),
+		waitVisible(tid("account-search")),
 	)
 }
 
@@ -29,16 +29,16 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 
 	// Find Globex by one of its members' email.
 	s.run(
-		chromedp.SendKeys(tid("account-search-q"), "carol@globex.test"),
-		chromedp.Click(tid("account-search-submit")),
-		chromedp.WaitVisible(`[data-testid="account-search-total"]`),
+		typeInto(tid("account-search-q"), "carol@globex.test"),
+		press(tid("account-search-submit")),
+		waitVisible(`[data-testid="account-search-total"]`),
 	)
-	s.run(chromedp.Poll[chromedp.Void](`document.querySelectorAll('[data-testid="admin-account-row"]').length === 1`))
+	s.run(doJS(`() => document.querySelectorAll('[data-testid="admin-account-row"]').length === 1 || null`))
 	slugs := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="admin-account-row"]')].map(r => r.dataset.slug)`))
 	if strings.Join(slugs, " ") != "globex" {
 		t.Fatalf("search by member email found %v", slugs)
 	}
-	s.run(chromedp.Click(tid("admin-account-link")), chromedp.WaitVisible(tid("impersonate-form")))
+	s.run(press(tid("admin-account-link")), waitVisible(tid("impersonate-form")))
 	s.screenshot("account")
 	if got := s.textOf("admin-plan"); !strings.HasPrefix(got, "Team") {
 		t.Errorf("account page plan = %q", got)
@@ -46,9 +46,9 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 
 	// Impersonate read-only (the default) for the default 30 minutes.
 	s.run(
-		chromedp.SendKeys(tid("impersonate-reason"), "TICKET-1234 seat question"),
-		chromedp.Click(tid("impersonate-submit")),
-		chromedp.WaitVisible(tid("impersonation-banner")),
+		typeInto(tid("impersonate-reason"), "TICKET-1234 seat question"),
+		press(tid("impersonate-submit")),
+		waitVisible(tid("impersonation-banner")),
 	)
 	for id, want := range map[string]string{"impersonation-staff": "support@acme.test", "impersonation-mode": "read-only",
 		"impersonation-reason": "TICKET-1234 seat question", "current-account": "Globex"} {
@@ -65,15 +65,15 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 	// on the same page, the address kept, and nothing is assigned.
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
-		chromedp.WaitVisible(tid("assign-form")),
-		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
-		chromedp.Click(tid("assign-submit")),
-		chromedp.WaitVisible(`[data-testid="flash"][data-error="true"]`),
+		waitVisible(tid("assign-form")),
+		typeInto(tid("assign-email"), "frank@globex.test"),
+		press(tid("assign-submit")),
+		waitVisible(`[data-testid="flash"][data-error="true"]`),
 	)
 	if got := s.textOf("flash"); !strings.Contains(got, "read-only support session") {
 		t.Errorf("refusal = %q", got)
 	}
-	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/seats") {
+	if loc := get(s, location()); !strings.HasSuffix(loc, "/seats") {
 		t.Errorf("the refusal left the browser on %s", loc)
 	}
 	s.waitFor(`document.querySelector('[data-testid="assign-email"]').value === "frank@globex.test"`)
@@ -85,14 +85,14 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 	s.screenshot("refused")
 
 	// End the session: back on Globex's console page, still signed in.
-	s.run(chromedp.Click(tid("end-impersonation")), chromedp.WaitVisible(tid("impersonate-form")))
+	s.run(press(tid("end-impersonation")), waitVisible(tid("impersonate-form")))
 	if got := s.textOf("flash"); !strings.Contains(got, "ended") {
 		t.Errorf("flash = %q", got)
 	}
 	if got := s.textOf("current-staff"); got != "support@acme.test · support" {
 		t.Errorf("current staff = %q", got)
 	}
-	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/admin/accounts/globex") {
+	if loc := get(s, location()); !strings.HasSuffix(loc, "/admin/accounts/globex") {
 		t.Errorf("after ending: %s", loc)
 	}
 	var n int

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/sdk/entitle"
 	"github.com/entitle-dev/entitle/store"
@@ -33,10 +31,10 @@ func TestAdminSeesTheRunningAppsDeviceAndLeaseAndTakesThemBack(t *testing.T) {
 	}
 	s.login("admin@globex.test", store.DemoPassword)
 	s.run(
-		chromedp.WaitVisible(`nav a[href="/devices"]`),
-		chromedp.Click(`nav a[href="/devices"]`),
-		chromedp.WaitVisible(tid("no-machines")),
-		chromedp.WaitVisible(tid("no-leases")),
+		waitVisible(`nav a[href="/devices"]`),
+		press(`nav a[href="/devices"]`),
+		waitVisible(tid("no-machines")),
+		waitVisible(tid("no-leases")),
 	)
 
 	// The application starts: it activates this machine and checks out a
@@ -81,8 +79,8 @@ func TestAdminSeesTheRunningAppsDeviceAndLeaseAndTakesThemBack(t *testing.T) {
 
 	// Both appear on the open page (it reloads its lists every few seconds).
 	s.run(
-		chromedp.WaitVisible(tid("machine-row")),
-		chromedp.WaitVisible(tid("lease-row")),
+		waitVisible(tid("machine-row")),
+		waitVisible(tid("lease-row")),
 	)
 	if got := s.textOf("machine-name"); got != "cad-ws-42" {
 		t.Errorf("machine shown = %q", got)
@@ -95,8 +93,8 @@ func TestAdminSeesTheRunningAppsDeviceAndLeaseAndTakesThemBack(t *testing.T) {
 	// The admin releases the licence: the application hears it at its next
 	// heartbeat.
 	s.run(
-		chromedp.Click(tid("force-release")),
-		chromedp.WaitVisible(tid("no-leases")),
+		press(tid("force-release")),
+		waitVisible(tid("no-leases")),
 	)
 	select {
 	case <-lease.Lost():
@@ -105,8 +103,8 @@ func TestAdminSeesTheRunningAppsDeviceAndLeaseAndTakesThemBack(t *testing.T) {
 	}
 	// And deactivates the machine: its next heartbeat is refused.
 	s.run(
-		chromedp.Click(tid("deactivate-machine")),
-		chromedp.WaitVisible(tid("no-machines")),
+		press(tid("deactivate-machine")),
+		waitVisible(tid("no-machines")),
 	)
 	s.screenshot("taken-back")
 	if status := api(http.MethodPost, "/machines/"+m[0].PublicID+"/heartbeat", ""); status != http.StatusGone {

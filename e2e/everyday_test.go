@@ -19,12 +19,12 @@ func TestEveryMemberRowActionWorksAgainAndAgainWithoutAReload(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.signIn("owner@globex.test")
-	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-table")))
+	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
 	get(s, chromedp.Evaluate[bool](`window.confirm = () => true; true`)) // Remove asks first
 
 	// One role select per row is the role: change it and save, twice in a row.
 	for _, who := range []string{"bob@globex.test", "carol@globex.test"} {
-		s.run(chromedp.SetValue(memberRow(who)+tid("role-select"), "admin"))
+		s.run(setValue(memberRow(who)+tid("role-select"), "admin"))
 		s.click(memberRow(who) + tid("role-save"))
 		s.waitFor(`document.querySelector('#member-flash [data-testid="flash"]')?.textContent === "` + who + ` is now Admin."`)
 		s.waitFor(`document.querySelector('` + memberRow(who) + `[data-testid="member-role"]')?.dataset.role === "admin"`)
@@ -41,7 +41,7 @@ func TestEveryMemberRowActionWorksAgainAndAgainWithoutAReload(t *testing.T) {
 	if disabled := get(s, chromedp.Evaluate[bool](`document.querySelector('[data-testid="bulk-assign"]').disabled`)); !disabled {
 		t.Errorf("Assign seat is enabled with nobody selected")
 	}
-	s.run(chromedp.Click(memberRow("erin@globex.test") + tid("member-select")))
+	s.run(press(memberRow("erin@globex.test") + tid("member-select")))
 	s.click(tid("bulk-assign"))
 	s.waitFor(`document.querySelector('[data-testid="seat-result"][data-input="erin@globex.test"]')?.dataset.outcome === "assigned"`)
 	s.screenshot("members")
@@ -51,15 +51,15 @@ func TestBackAfterSigningOutShowsNoAccountPage(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.signIn("owner@globex.test")
-	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-table")))
-	s.run(chromedp.Click(tid("logout")))
-	s.run(chromedp.WaitVisible(tid("login-form")))
+	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
+	s.run(press(tid("logout")))
+	s.run(waitVisible(tid("login-form")))
 	get(s, chromedp.Evaluate[bool](`document.body.dataset.left = "1"; setTimeout(() => history.back(), 0); true`))
-	s.run(chromedp.WaitReady(`body:not([data-left])`))
+	s.run(waitReady(`body:not([data-left])`))
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"]').length`)); n != 0 {
 		t.Fatalf("Back after signing out shows %d members from the browser's cache", n)
 	}
-	s.run(chromedp.WaitVisible(tid("login-form")))
+	s.run(waitVisible(tid("login-form")))
 }
 
 func TestPlainFormsComeBackToTheirPageWithAMessage(t *testing.T) {
@@ -68,12 +68,12 @@ func TestPlainFormsComeBackToTheirPageWithAMessage(t *testing.T) {
 	s.signIn("owner@globex.test")
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
-		chromedp.WaitVisible(tid("assign-form")),
-		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
+		waitVisible(tid("assign-form")),
+		typeInto(tid("assign-email"), "frank@globex.test"),
 	)
-	s.run(chromedp.Click(tid("assign-submit")))
-	s.run(chromedp.WaitVisible(tid("flash")))
-	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/seats") {
+	s.run(press(tid("assign-submit")))
+	s.run(waitVisible(tid("flash")))
+	if loc := get(s, location()); !strings.HasSuffix(loc, "/seats") {
 		t.Fatalf("after assigning the browser sits on %s", loc)
 	}
 	if got := s.textOf("pool-assigned"); got != "8" {
@@ -81,7 +81,7 @@ func TestPlainFormsComeBackToTheirPageWithAMessage(t *testing.T) {
 	}
 	// Reloading shows the page again: nothing is sent twice, and the
 	// message was shown once.
-	s.run(chromedp.Reload(), chromedp.WaitVisible(tid("assign-form")))
+	s.run(chromedp.Reload(), waitVisible(tid("assign-form")))
 	if got := s.textOf("pool-assigned"); got != "8" {
 		t.Errorf("a reload changed the seats: %s assigned", got)
 	}
@@ -96,7 +96,7 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 	s.signIn("owner@globex.test")
 
 	// "Unassign selected" waits for a selection.
-	s.run(chromedp.Navigate(s.base+"/seats"), chromedp.WaitVisible(tid("unassign-selected")))
+	s.run(chromedp.Navigate(s.base+"/seats"), waitVisible(tid("unassign-selected")))
 	if !get(s, chromedp.Evaluate[bool](`document.querySelector('[data-testid="unassign-selected"]').disabled`)) {
 		t.Errorf("Unassign selected is enabled with nobody selected")
 	}
@@ -105,8 +105,8 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 	// wider than the window (the watcher fails the test on sideways scroll).
 	long := strings.Repeat("a", 200000) + "@globex.test"
 	get(s, chromedp.Evaluate[bool](`document.querySelector('[data-testid="assign-email"]').value = "`+long+`"; true`))
-	s.run(chromedp.Click(tid("assign-submit")))
-	s.run(chromedp.WaitVisible(`[data-testid="field-error"][data-field="email"]`))
+	s.run(press(tid("assign-submit")))
+	s.run(waitVisible(`[data-testid="field-error"][data-field="email"]`))
 	if got := s.textOf("field-error"); !strings.Contains(got, "too long") {
 		t.Errorf("field error: %q", got)
 	}
@@ -121,17 +121,17 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run(chromedp.SetUploadFiles(tid("csv-file"), []string{file}))
-	s.run(chromedp.Click(tid("csv-submit")))
-	s.run(chromedp.WaitVisible(`[data-testid="field-error"][data-field="file"]`))
+	s.run(press(tid("csv-submit")))
+	s.run(waitVisible(`[data-testid="field-error"][data-field="file"]`))
 	if got := s.textOf("flash"); !strings.Contains(got, "larger than 2 MB") {
 		t.Errorf("flash: %q", got)
 	}
 
 	// An API key name that is too long: the message beside it, the name kept.
-	s.run(chromedp.Navigate(s.base+"/settings/api-keys"), chromedp.WaitVisible(tid("create-api-key-form")))
+	s.run(chromedp.Navigate(s.base+"/settings/api-keys"), waitVisible(tid("create-api-key-form")))
 	get(s, chromedp.Evaluate[bool](`const i = document.querySelector('[data-testid="api-key-name"]'); i.removeAttribute("maxlength"); i.value = "`+strings.Repeat("n", 120)+`"; true`))
 	s.click(tid("create-api-key"))
-	s.run(chromedp.WaitVisible(tid("api-key-error")))
+	s.run(waitVisible(tid("api-key-error")))
 	if got := get(s, chromedp.Evaluate[string](`document.querySelector('[data-testid="api-key-name"]').value`)); got != strings.Repeat("n", 120) {
 		t.Errorf("the name was not kept: %q", got)
 	}
@@ -144,12 +144,12 @@ func TestAPhoneGetsAMenuAndNoSidewaysScroll(t *testing.T) {
 	if visible := get(s, chromedp.Evaluate[bool](`!!document.querySelector('nav[aria-label="Portal"]').getClientRects().length`)); visible {
 		t.Errorf("the navigation shows before the menu is opened")
 	}
-	s.run(chromedp.Click(tid("menu-toggle")), chromedp.WaitVisible(`nav[aria-label="Portal"]`))
-	s.run(chromedp.Click(tid("nav-settings")+" summary"), chromedp.Click(`nav a[href="/settings/api-keys"]`), chromedp.WaitVisible(tid("create-api-key-form")))
+	s.run(press(tid("menu-toggle")), waitVisible(`nav[aria-label="Portal"]`))
+	s.run(press(tid("nav-settings")+" summary"), press(`nav a[href="/settings/api-keys"]`), waitVisible(tid("create-api-key-form")))
 	if got := get(s, chromedp.Evaluate[string](`document.querySelector('nav [aria-current="page"]').getAttribute("href")`)); got != "/settings/api-keys" {
 		t.Errorf("aria-current on %q", got)
 	}
-	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-table")))
+	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
 	s.audit()
 	s.screenshot("members")
 }

@@ -30,25 +30,25 @@ func (s *session) signUpFromPricing(plan, email, company, landing string) {
 	s.t.Helper()
 	s.run(
 		chromedp.Navigate(s.base+"/pricing"),
-		chromedp.WaitVisible(tid("pricing")),
+		waitVisible(tid("pricing")),
 	)
 	s.screenshot("pricing")
 	s.run(
-		chromedp.Click(tid("pricing-action-"+plan)),
-		chromedp.WaitVisible(tid("signup-form")),
-		chromedp.SendKeys(tid("signup-email"), email),
-		chromedp.SendKeys(tid("signup-name"), "Vera Visitor"),
-		chromedp.SendKeys(tid("signup-password"), "vera-password-1"),
-		chromedp.SendKeys(tid("signup-company"), company),
-		chromedp.Click(tid("signup-submit")),
-		chromedp.WaitVisible(tid("signup-sent")),
+		press(tid("pricing-action-"+plan)),
+		waitVisible(tid("signup-form")),
+		typeInto(tid("signup-email"), email),
+		typeInto(tid("signup-name"), "Vera Visitor"),
+		typeInto(tid("signup-password"), "vera-password-1"),
+		typeInto(tid("signup-company"), company),
+		press(tid("signup-submit")),
+		waitVisible(tid("signup-sent")),
 	)
 	s.screenshot("check-inbox")
 	s.run(
 		chromedp.Navigate(linkAfter(s.t, s.mailTo(email), "/signup/verify/")),
-		chromedp.WaitVisible(tid("verify-form")),
-		chromedp.Click(tid("verify-submit")),
-		chromedp.WaitVisible(tid(landing)),
+		waitVisible(tid("verify-form")),
+		press(tid("verify-submit")),
+		waitVisible(tid(landing)),
 	)
 }
 
@@ -57,7 +57,7 @@ func (s *session) signUpFromPricing(plan, email, company, landing string) {
 func (s *session) clickAndLoad(button string) {
 	s.t.Helper()
 	get(s, chromedp.Evaluate[bool](`document.body.dataset.stale = "1"; true`))
-	s.run(chromedp.Click(tid(button)), chromedp.WaitVisible(`body:not([data-stale])`))
+	s.run(press(tid(button)), waitVisible(`body:not([data-stale])`))
 }
 
 func TestVisitorSignsUpForBusinessAndInvitesAColleague(t *testing.T) {
@@ -74,10 +74,10 @@ func TestVisitorSignsUpForBusinessAndInvitesAColleague(t *testing.T) {
 	s.screenshot("trial")
 	s.run(
 		chromedp.Navigate(s.base+"/members"),
-		chromedp.WaitVisible(tid("invite-form")),
-		chromedp.SendKeys(tid("invite-emails"), "art@vandelay.test"),
-		chromedp.Click(tid("invite-submit")),
-		chromedp.WaitVisible(tid("invite-result")),
+		waitVisible(tid("invite-form")),
+		typeInto(tid("invite-emails"), "art@vandelay.test"),
+		press(tid("invite-submit")),
+		waitVisible(tid("invite-result")),
 	)
 	s.waitFor(`document.querySelector('[data-testid="invite-result"]').dataset.outcome === "invited"`)
 	if !strings.Contains(s.mailTo("art@vandelay.test"), "/invitations/") {
@@ -90,7 +90,7 @@ func TestVisitorBuysTeamThroughTheSimulatorCheckout(t *testing.T) {
 	t.Parallel()
 	s := newBillingSession(t)
 	s.signUpFromPricing("team", "buyer@kramerica.test", "Kramerica", "checkout-form")
-	s.run(chromedp.SetValue(tid("checkout-seats"), "3"))
+	s.run(setValue(tid("checkout-seats"), "3"))
 	s.screenshot("checkout")
 	s.clickAndLoad("checkout-pay")
 	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)
@@ -108,26 +108,26 @@ func TestForgottenPasswordResetEndsTheOldSession(t *testing.T) {
 	s := old.as()
 	s.run(
 		chromedp.Navigate(s.base+"/login"),
-		chromedp.WaitVisible(tid("forgot-link")),
-		chromedp.Click(tid("forgot-link")),
-		chromedp.WaitVisible(tid("forgot-form")),
-		chromedp.SendKeys(tid("forgot-email"), "owner@umbrella.test"),
-		chromedp.Click(tid("forgot-submit")),
-		chromedp.WaitVisible(tid("flash")),
+		waitVisible(tid("forgot-link")),
+		press(tid("forgot-link")),
+		waitVisible(tid("forgot-form")),
+		typeInto(tid("forgot-email"), "owner@umbrella.test"),
+		press(tid("forgot-submit")),
+		waitVisible(tid("flash")),
 	)
 	s.run(
 		chromedp.Navigate(linkAfter(t, s.mailTo("owner@umbrella.test"), "/password/reset/")),
-		chromedp.WaitVisible(tid("password-form")),
-		chromedp.SendKeys(tid("new-password"), "umbrella-new-password"),
-		chromedp.Click(tid("password-submit")),
-		chromedp.WaitVisible(tid("login-form")),
+		waitVisible(tid("password-form")),
+		typeInto(tid("new-password"), "umbrella-new-password"),
+		press(tid("password-submit")),
+		waitVisible(tid("login-form")),
 	)
 	s.screenshot("reset-done")
 	s.login("owner@umbrella.test", "umbrella-new-password")
-	s.run(chromedp.WaitVisible(tid("current-account")))
+	s.run(waitVisible(tid("current-account")))
 
 	// The browser signed in before the reset is signed out.
-	old.run(chromedp.Navigate(old.base+"/members"), chromedp.WaitVisible(tid("login-form")))
+	old.run(chromedp.Navigate(old.base+"/members"), waitVisible(tid("login-form")))
 	old.screenshot("old-session-gone")
 }
 
@@ -135,13 +135,13 @@ func TestPersonInTwoAccountsSwitchesBetweenThem(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.login(store.DemoTwoAccountPerson, store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("account-choices")))
+	s.run(waitVisible(tid("account-choices")))
 	s.screenshot("choose")
 	s.clickAndLoad("choose-account-initech")
 	if got := s.textOf("current-account"); got != "Initech" {
 		t.Fatalf("after choosing: %q", got)
 	}
-	s.run(chromedp.SetValue(tid("account-switcher-select"), "umbrella"))
+	s.run(setValue(tid("account-switcher-select"), "umbrella"))
 	s.clickAndLoad("account-switcher-submit")
 	if got := s.textOf("current-account"); got != "Umbrella" {
 		t.Fatalf("after switching: %q", got)
@@ -159,22 +159,22 @@ func TestAdminMadeByStaffCreateEnrolsTOTPAndSignsInWithACode(t *testing.T) {
 	}
 	s.run(
 		chromedp.Navigate(link),
-		chromedp.WaitVisible(tid("password-form")),
-		chromedp.SendKeys(tid("new-password"), "root-staff-password"),
-		chromedp.Click(tid("password-submit")),
-		chromedp.WaitVisible(tid("admin-login-form")),
+		waitVisible(tid("password-form")),
+		typeInto(tid("new-password"), "root-staff-password"),
+		press(tid("password-submit")),
+		waitVisible(tid("admin-login-form")),
 	)
 	staffSignIn := func() {
 		s.run(
 			chromedp.Navigate(s.base+"/admin/login"),
-			chromedp.WaitVisible(tid("admin-login-form")),
-			chromedp.SendKeys(`input[name="email"]`, "root@vendor.test"),
-			chromedp.SendKeys(`input[name="password"]`, "root-staff-password"),
-			chromedp.Click(tid("admin-login-submit")),
+			waitVisible(tid("admin-login-form")),
+			typeInto(`input[name="email"]`, "root@vendor.test"),
+			typeInto(`input[name="password"]`, "root-staff-password"),
+			press(tid("admin-login-submit")),
 		)
 	}
 	staffSignIn()
-	s.run(chromedp.WaitVisible(tid("two-factor-required")))
+	s.run(waitVisible(tid("two-factor-required")))
 	s.screenshot("enrol")
 	secret := s.textOf("two-factor-secret")
 	code, err := twofactor.Code(secret, time.Now())
@@ -182,24 +182,24 @@ func TestAdminMadeByStaffCreateEnrolsTOTPAndSignsInWithACode(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.run(
-		chromedp.SendKeys(tid("enrol-code"), code),
-		chromedp.Click(tid("enrol-submit")),
-		chromedp.WaitVisible(tid("recovery-codes")),
+		typeInto(tid("enrol-code"), code),
+		press(tid("enrol-submit")),
+		waitVisible(tid("recovery-codes")),
 	)
 	s.screenshot("recovery-codes")
 	s.run(
-		chromedp.Click(tid("recovery-codes-done")),
-		chromedp.WaitVisible(tid("current-staff")),
-		chromedp.Click(tid("admin-logout")),
-		chromedp.WaitVisible(tid("admin-login-form")),
+		press(tid("recovery-codes-done")),
+		waitVisible(tid("current-staff")),
+		press(tid("admin-logout")),
+		waitVisible(tid("admin-login-form")),
 	)
 	staffSignIn()
 	// The enrolment's code was used in its step: the next step's is valid.
 	next, _ := twofactor.Code(secret, time.Now().Add(twofactor.Period))
 	s.run(
-		chromedp.WaitVisible(tid("code-form")),
-		chromedp.SendKeys(tid("code"), next),
-		chromedp.Click(tid("code-submit")),
+		waitVisible(tid("code-form")),
+		typeInto(tid("code"), next),
+		press(tid("code-submit")),
 	)
 	if got := s.textOf("current-staff"); got != "root@vendor.test · admin" {
 		t.Fatalf("signed in as %q", got)
@@ -213,15 +213,15 @@ func TestOperatorCreatesAnAccountAndItsOwnerAccepts(t *testing.T) {
 	ops := s.staff("ops@acme.test")
 	ops.run(
 		chromedp.Navigate(ops.base+"/admin"),
-		chromedp.Click(tid("new-account")),
-		chromedp.WaitVisible(tid("new-account-form")),
-		chromedp.SendKeys(tid("new-account-name"), "Stark Industries"),
-		chromedp.SendKeys(tid("new-account-owner"), "tony@stark.test"),
-		chromedp.SetValue(tid("new-account-plan"), "business"),
-		chromedp.Click(tid("new-account-trial")),
-		chromedp.SendKeys(tid("new-account-external-id"), "crm-4711"),
-		chromedp.Click(tid("new-account-submit")),
-		chromedp.WaitVisible(tid("flash")),
+		press(tid("new-account")),
+		waitVisible(tid("new-account-form")),
+		typeInto(tid("new-account-name"), "Stark Industries"),
+		typeInto(tid("new-account-owner"), "tony@stark.test"),
+		setValue(tid("new-account-plan"), "business"),
+		press(tid("new-account-trial")),
+		typeInto(tid("new-account-external-id"), "crm-4711"),
+		press(tid("new-account-submit")),
+		waitVisible(tid("flash")),
 	)
 	if got := ops.textOf("flash"); !strings.Contains(got, "Stark Industries is created") {
 		t.Errorf("flash = %q", got)
@@ -230,10 +230,10 @@ func TestOperatorCreatesAnAccountAndItsOwnerAccepts(t *testing.T) {
 	owner := s.as()
 	owner.run(
 		chromedp.Navigate(invitationLink.FindString(s.mailTo("tony@stark.test"))),
-		chromedp.WaitVisible(tid("accept-form")),
-		chromedp.SendKeys(tid("accept-name"), "Tony Stark"),
-		chromedp.SendKeys(tid("accept-password"), "i-am-iron-man"),
-		chromedp.Click(tid("accept-submit")),
+		waitVisible(tid("accept-form")),
+		typeInto(tid("accept-name"), "Tony Stark"),
+		typeInto(tid("accept-password"), "i-am-iron-man"),
+		press(tid("accept-submit")),
 	)
 	if got := owner.textOf("current-account"); got != "Stark Industries" {
 		t.Fatalf("the owner lands in %q", got)

@@ -47,15 +47,15 @@ func newLiveSession(t *testing.T) *session {
 // itself: no reload).
 func (s *session) waitText(id, want string) {
 	s.t.Helper()
-	s.run(chromedp.Poll[chromedp.Void](`(document.querySelector('[data-testid="` + id + `"]') || {}).textContent === ` + strconv.Quote(want)))
+	s.run(doJS(`() => (document.querySelector('[data-testid="` + id + `"]') || {}).textContent === ` + strconv.Quote(want) + ` || null`))
 }
 
 func TestAdminReclaimsIdleSeatsAndSeesChangesLive(t *testing.T) {
 	t.Parallel()
 	s := newLiveSession(t)
 	s.login("admin@globex.test", store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("current-account")), chromedp.Navigate(s.base+"/insights"), chromedp.WaitVisible(tid("compliance")))
-	if got := get(s, chromedp.AttributeValue(tid("compliance"), "data-status")).Value; got != "compliant" {
+	s.run(waitVisible(tid("current-account")), chromedp.Navigate(s.base+"/insights"), waitVisible(tid("compliance")))
+	if got := get(s, attributeOf(tid("compliance"), "data-status")); got != "compliant" {
 		t.Errorf("status %q", got)
 	}
 	for id, want := range map[string]string{"insight-purchased": "10", "insight-assigned": "7", "insight-idle": "2"} {
@@ -63,33 +63,33 @@ func TestAdminReclaimsIdleSeatsAndSeesChangesLive(t *testing.T) {
 			t.Errorf("%s = %q, want %q", id, got, want)
 		}
 	}
-	s.run(chromedp.WaitVisible(`[data-chart="chart-seats-analytics"] svg[role="img"] polyline`))
+	s.run(waitVisible(`[data-chart="chart-seats-analytics"] svg[role="img"] polyline`))
 	// The stream is open before anything changes.
-	s.run(chromedp.Poll[chromedp.Void](`document.getElementById('insights-stream').dataset.live === '1'`))
+	s.run(doJS(`() => document.getElementById('insights-stream').dataset.live === '1' || null`))
 	s.screenshot("insights")
 
 	// Preview, then confirm: the two idle seats go back to the pool.
-	s.run(chromedp.Click(tid("reclaim-preview")), chromedp.WaitVisible(tid("reclaim-confirm")))
+	s.run(press(tid("reclaim-preview")), waitVisible(tid("reclaim-confirm")))
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="reclaim-row"][data-outcome="reclaimed"]').length`)); n != 2 {
 		t.Fatalf("the preview reclaims %d seats", n)
 	}
 	s.screenshot("preview")
-	s.run(chromedp.Click(tid("reclaim-confirm")), chromedp.WaitVisible(`[data-testid="reclaim-preview-result"][data-done="true"]`))
+	s.run(press(tid("reclaim-confirm")), waitVisible(`[data-testid="reclaim-preview-result"][data-done="true"]`))
 	s.waitText("insight-assigned", "5")
 	s.waitText("insight-idle", "0")
-	s.run(chromedp.Poll[chromedp.Void](`document.getElementById('insights-stream').dataset.live === '1'`))
+	s.run(doJS(`() => document.getElementById('insights-stream').dataset.live === '1' || null`))
 
 	// A second person assigns a seat in another browser session; the first
 	// page shows it without a reload.
 	other := open(t, s.base, s.store, desktopWidth)
 	other.login("owner@globex.test", store.DemoPassword)
 	other.run(
-		chromedp.WaitVisible(tid("current-account")),
+		waitVisible(tid("current-account")),
 		chromedp.Navigate(s.base+"/seats"),
-		chromedp.WaitVisible(tid("assign-email")),
-		chromedp.SendKeys(tid("assign-email"), "erin@globex.test"),
-		chromedp.Click(tid("assign-submit")),
-		chromedp.WaitVisible(tid("pool-assigned")),
+		waitVisible(tid("assign-email")),
+		typeInto(tid("assign-email"), "erin@globex.test"),
+		press(tid("assign-submit")),
+		waitVisible(tid("pool-assigned")),
 	)
 	s.waitText("insight-assigned", "6")
 	s.screenshot("live")
@@ -99,13 +99,13 @@ func TestOperatorOpensTheVendorInsights(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.staffLogin("ops@acme.test")
-	s.run(chromedp.Click(`nav[aria-label="Console"] a[href="/admin/insights"]`), chromedp.WaitVisible(tid("vendor-totals")))
+	s.run(press(`nav[aria-label="Console"] a[href="/admin/insights"]`), waitVisible(tid("vendor-totals")))
 	// The stream replaces the figures while the test reads them: read and
 	// click in one step each, never through a node found earlier.
 	if got := s.textOf("vendor-sold"); got != "38" {
 		t.Errorf("seats sold %q", got)
 	}
 	s.click(`[data-testid="vendor-waste"] a[href="/admin/accounts/globex"]`)
-	s.run(chromedp.WaitVisible(tid("admin-plan")))
+	s.run(waitVisible(tid("admin-plan")))
 	s.screenshot("vendor")
 }

@@ -23,13 +23,13 @@ func (s *session) as() *session {
 func (s *session) signIn(email string) {
 	s.t.Helper()
 	s.login(email, store.DemoPassword)
-	s.run(chromedp.WaitReady(tid("current-account")))
+	s.run(waitReady(tid("current-account")))
 }
 
 // waitFor waits until a JavaScript condition on the page holds.
 func (s *session) waitFor(condition string) {
 	s.t.Helper()
-	get(s, chromedp.Poll[bool](condition, chromedp.WithPollingTimeout(0)))
+	s.run(doJS(`() => (` + condition + `) || null`))
 }
 
 // mailTo reads the latest mail to an address from the outbox (what SMTP
@@ -52,10 +52,10 @@ func TestInviteAcceptAssignAndTheMemberSeesTheirLicence(t *testing.T) {
 	// per address, and the table reloads with the invited member).
 	admin.run(
 		chromedp.Navigate(admin.base+"/members"),
-		chromedp.WaitVisible(tid("invite-form")),
-		chromedp.SendKeys(tid("invite-emails"), "newbie@globex.test, alice@globex.test"),
-		chromedp.Click(tid("invite-submit")),
-		chromedp.WaitVisible(tid("invite-result")),
+		waitVisible(tid("invite-form")),
+		typeInto(tid("invite-emails"), "newbie@globex.test, alice@globex.test"),
+		press(tid("invite-submit")),
+		waitVisible(tid("invite-result")),
 	)
 	admin.waitFor(`[...document.querySelectorAll('[data-testid="invite-result"]')].map(r => r.dataset.outcome).join(" ") === "invited already_member"`)
 	admin.waitFor(`document.querySelector('[data-testid="member-row"][data-email="newbie@globex.test"] [data-testid="member-status"]')?.textContent === "Invited"`)
@@ -69,11 +69,11 @@ func TestInviteAcceptAssignAndTheMemberSeesTheirLicence(t *testing.T) {
 	newbie := admin.as()
 	newbie.run(
 		chromedp.Navigate(link),
-		chromedp.WaitVisible(tid("accept-form")),
-		chromedp.SendKeys(tid("accept-name"), "Nelly Newbie"),
-		chromedp.SendKeys(tid("accept-password"), "nelly-password-1"),
-		chromedp.Click(tid("accept-submit")),
-		chromedp.WaitVisible(tid("my-licence")),
+		waitVisible(tid("accept-form")),
+		typeInto(tid("accept-name"), "Nelly Newbie"),
+		typeInto(tid("accept-password"), "nelly-password-1"),
+		press(tid("accept-submit")),
+		waitVisible(tid("my-licence")),
 	)
 	if got := get(newbie, chromedp.Evaluate[string](`document.querySelector('[data-testid="my-licence"]').dataset.holds`)); got != "false" {
 		t.Fatalf("before assignment the member holds a seat: %s", got)
@@ -83,10 +83,10 @@ func TestInviteAcceptAssignAndTheMemberSeesTheirLicence(t *testing.T) {
 	// The admin assigns a seat on the seats page.
 	admin.run(
 		chromedp.Navigate(admin.base+"/seats"),
-		chromedp.WaitVisible(tid("assign-form")),
-		chromedp.SendKeys(tid("assign-email"), "newbie@globex.test"),
-		chromedp.Click(tid("assign-submit")),
-		chromedp.WaitVisible(tid("seat-results")),
+		waitVisible(tid("assign-form")),
+		typeInto(tid("assign-email"), "newbie@globex.test"),
+		press(tid("assign-submit")),
+		waitVisible(tid("seat-results")),
 	)
 	if got := admin.textOf("pool-assigned"); got != "8" {
 		t.Errorf("assigned after one more: %s", got)
@@ -94,7 +94,7 @@ func TestInviteAcceptAssignAndTheMemberSeesTheirLicence(t *testing.T) {
 	admin.waitFor(`document.querySelector('[data-testid="holder-row"][data-email="newbie@globex.test"]') !== null`)
 
 	// The member sees the licence: only their own, no account figures.
-	newbie.run(chromedp.Navigate(newbie.base+"/"), chromedp.WaitVisible(tid("my-licence")))
+	newbie.run(chromedp.Navigate(newbie.base+"/"), waitVisible(tid("my-licence")))
 	if got := newbie.textOf("my-licence"); !strings.Contains(got, "You hold a seat of Acme Analytics") {
 		t.Errorf("licence line: %q", got)
 	}
@@ -119,10 +119,10 @@ func TestSeatCSVWithGoodAndBrokenRows(t *testing.T) {
 	}
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
-		chromedp.WaitVisible(tid("csv-form")),
+		waitVisible(tid("csv-form")),
 		chromedp.SetUploadFiles(tid("csv-file"), []string{file}),
-		chromedp.Click(tid("csv-submit")),
-		chromedp.WaitVisible(tid("csv-confirm")),
+		press(tid("csv-submit")),
+		waitVisible(tid("csv-confirm")),
 	)
 	rows := get(s, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="seat-result"]')].map(r => r.dataset.outcome).join(" ")`))
 	if rows != "assigned assigned already_held unknown_member malformed" {
@@ -132,7 +132,7 @@ func TestSeatCSVWithGoodAndBrokenRows(t *testing.T) {
 		t.Fatalf("the preview changed seats: %s assigned", got)
 	}
 	s.screenshot("csv-preview")
-	s.run(chromedp.Click(tid("csv-confirm")), chromedp.WaitVisible(`[data-testid="seat-results"][data-preview="false"]`))
+	s.run(press(tid("csv-confirm")), waitVisible(`[data-testid="seat-results"][data-preview="false"]`))
 	rows = get(s, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="seat-result"]')].map(r => r.dataset.input + "=" + r.dataset.outcome).join(" ")`))
 	if rows != "frank@globex.test=assigned erin@globex.test=assigned" {
 		t.Fatalf("applied rows: %s", rows)
@@ -147,16 +147,16 @@ func TestMemberSearchSwapsTheTableAsTheAdminTypes(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.signIn("owner@globex.test")
-	s.run(chromedp.Navigate(s.base+"/members"), chromedp.WaitVisible(tid("member-search")))
+	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-search")))
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"]').length`)); n != 9 {
 		t.Fatalf("%d rows before searching", n)
 	}
-	s.run(chromedp.SendKeys(tid("member-search"), "car"))
+	s.run(typeInto(tid("member-search"), "car"))
 	s.waitFor(`document.querySelectorAll('[data-testid="member-row"]').length === 1`)
 	if got := get(s, chromedp.Evaluate[string](`document.querySelector('[data-testid="member-row"]').dataset.email`)); got != "carol@globex.test" {
 		t.Fatalf("search found %s", got)
 	}
-	if loc := get(s, chromedp.Location()); !strings.HasSuffix(loc, "/members?q=car") {
+	if loc := get(s, location()); !strings.HasSuffix(loc, "/members?q=car") {
 		t.Errorf("the address bar did not follow the search: %s", loc)
 	}
 	s.screenshot("search")
@@ -173,11 +173,11 @@ func TestSelectionGetsTheLastSeatAndTheRestIsToldNoSeatLeft(t *testing.T) {
 	row := func(email string) string { return `[data-testid="member-row"][data-email="` + email + `"] ` }
 	s.run(
 		chromedp.Navigate(s.base+"/members"),
-		chromedp.WaitVisible(tid("bulk-seats")),
-		chromedp.Click(row("erin@globex.test")+tid("member-select")),
-		chromedp.Click(row("frank@globex.test")+tid("member-select")),
-		chromedp.Click(tid("bulk-assign")),
-		chromedp.WaitVisible(tid("seat-results")),
+		waitVisible(tid("bulk-seats")),
+		press(row("erin@globex.test")+tid("member-select")),
+		press(row("frank@globex.test")+tid("member-select")),
+		press(tid("bulk-assign")),
+		waitVisible(tid("seat-results")),
 	)
 	got := get(s, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="seat-result"]')].map(r => r.dataset.input + "=" + r.dataset.outcome).join(" ")`))
 	if got != "erin@globex.test=assigned frank@globex.test=no_seat_left" {
@@ -189,9 +189,9 @@ func TestSelectionGetsTheLastSeatAndTheRestIsToldNoSeatLeft(t *testing.T) {
 
 	// Frank alone: refused, and the page says why.
 	s.run(
-		chromedp.Click(row("frank@globex.test")+tid("member-select")),
-		chromedp.Click(tid("bulk-assign")),
-		chromedp.WaitVisible(`#errors `+tid("error-message")),
+		press(row("frank@globex.test")+tid("member-select")),
+		press(tid("bulk-assign")),
+		waitVisible(`#errors `+tid("error-message")),
 	)
 	if msg := s.textOf("error-message"); !strings.Contains(msg, "No seat left") {
 		t.Fatalf("error: %q", msg)

@@ -13,7 +13,7 @@ func TestOwnerLogsInAndSeesTheOverview(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.login("owner@globex.test", store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("entitlements")))
+	s.run(waitVisible(tid("entitlements")))
 	for id, want := range map[string]string{
 		"plan-name": "Team", "plan-status": "Active", "seats-purchased": "10", "seats-assigned": "7",
 	} {
@@ -32,9 +32,9 @@ func TestOwnerLogsInAndSeesTheOverview(t *testing.T) {
 	s.screenshot("overview")
 
 	// Signing out lands on the login page; the overview is then out of reach.
-	s.run(chromedp.Click(tid("logout")), chromedp.WaitVisible(tid("login-form")))
-	s.run(chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(tid("login-form")))
-	loc := get(s, chromedp.Location())
+	s.run(press(tid("logout")), waitVisible(tid("login-form")))
+	s.run(chromedp.Navigate(s.base+"/"), waitVisible(tid("login-form")))
+	loc := get(s, location())
 	if !strings.HasSuffix(loc, "/login") {
 		t.Errorf("after sign-out, / went to %s", loc)
 	}
@@ -47,7 +47,7 @@ func TestWrongPasswordIsRefusedWithoutSayingWhy(t *testing.T) {
 	if got := s.textOf("login-error"); got != "Wrong email or password." {
 		t.Errorf("login error = %q", got)
 	}
-	email := get(s, chromedp.Value(`input[name="email"]`))
+	email := get(s, valueOf(`input[name="email"]`))
 	if email != "owner@globex.test" {
 		t.Errorf("the form forgot the email: %q", email)
 	}

@@ -17,7 +17,7 @@ func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
 
 	// Before: Initech's owner does not see the pilot.
 	s.login("owner@initech.test", store.DemoPassword)
-	s.run(chromedp.WaitVisible(tid("entitlements")), chromedp.Navigate(s.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	s.run(waitVisible(tid("entitlements")), chromedp.Navigate(s.base+"/billing"), waitVisible(tid("plan-comparison")))
 	if n := get(s, chromedp.Evaluate[int](pilotColumns)); n != 0 {
 		t.Fatalf("Initech sees the pilot before being listed (%d)", n)
 	}
@@ -26,14 +26,14 @@ func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
 	ops := s.staff("ops@acme.test")
 	ops.run(
 		chromedp.Navigate(ops.base+"/admin/accounts/initech"),
-		chromedp.WaitVisible(tid("pilot-add-scale")),
-		chromedp.Click(tid("pilot-add-scale")),
-		chromedp.WaitVisible(`[data-testid="admin-pilot"][data-plan="scale"][data-listed="true"]`),
+		waitVisible(tid("pilot-add-scale")),
+		press(tid("pilot-add-scale")),
+		waitVisible(`[data-testid="admin-pilot"][data-plan="scale"][data-listed="true"]`),
 	)
 	ops.screenshot("pilot-listed")
 
 	// Initech's owner now sees Scale, marked as a pilot, with its own price.
-	s.run(chromedp.Navigate(s.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	s.run(chromedp.Navigate(s.base+"/billing"), waitVisible(tid("plan-comparison")))
 	if n := get(s, chromedp.Evaluate[int](pilotColumns)); n != 1 {
 		t.Fatalf("Initech does not see the pilot after being listed (%d)", n)
 	}
@@ -46,7 +46,7 @@ func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
 	// Globex's owner, in another browser, does not.
 	g := &session{t: t, ctx: newTab(t), base: s.base, store: s.store}
 	g.login("owner@globex.test", store.DemoPassword)
-	g.run(chromedp.WaitVisible(tid("entitlements")), chromedp.Navigate(g.base+"/billing"), chromedp.WaitVisible(tid("plan-comparison")))
+	g.run(waitVisible(tid("entitlements")), chromedp.Navigate(g.base+"/billing"), waitVisible(tid("plan-comparison")))
 	if n := get(g, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="plan-column"][data-plan="scale"]').length`)); n != 0 {
 		t.Fatalf("Globex sees the pilot (%d)", n)
 	}

@@ -53,10 +53,10 @@ func TestIdentityProviderFillsTheSeatsPageWithoutAReload(t *testing.T) {
 
 	admin.run(
 		chromedp.Navigate(admin.base+"/settings/provisioning"),
-		chromedp.WaitVisible(tid("scim-token-form")),
-		chromedp.SendKeys(tid("scim-token-name"), "Okta"),
-		chromedp.Click(tid("scim-token-create")),
-		chromedp.WaitVisible(tid("new-scim-token")),
+		waitVisible(tid("scim-token-form")),
+		typeInto(tid("scim-token-name"), "Okta"),
+		press(tid("scim-token-create")),
+		waitVisible(tid("new-scim-token")),
 	)
 	admin.screenshot("token")
 	okta := idp{t: t, base: admin.base, token: admin.textOf("new-scim-token")}
@@ -69,22 +69,22 @@ func TestIdentityProviderFillsTheSeatsPageWithoutAReload(t *testing.T) {
 	// The admin writes the rule, sees its effect (nobody yet), saves it.
 	admin.run(
 		chromedp.Navigate(admin.base+"/settings/provisioning"),
-		chromedp.WaitVisible(tid("rule-form")),
-		chromedp.SetValue(tid("rule-product"), "analytics"),
-		chromedp.SetValue(tid("rule-role"), "member"),
-		chromedp.Click(tid("rule-preview")),
-		chromedp.WaitVisible(tid("rule-effect")),
-		chromedp.WaitVisible(tid("effect-none")),
-		chromedp.Click(tid("rule-save")),
-		chromedp.WaitVisible(tid("flash")),
-		chromedp.WaitVisible(`[data-testid="rule-row"][data-group="Engineering"]`),
+		waitVisible(tid("rule-form")),
+		setValue(tid("rule-product"), "analytics"),
+		setValue(tid("rule-role"), "member"),
+		press(tid("rule-preview")),
+		waitVisible(tid("rule-effect")),
+		waitVisible(tid("effect-none")),
+		press(tid("rule-save")),
+		waitVisible(tid("flash")),
+		waitVisible(`[data-testid="rule-row"][data-group="Engineering"]`),
 	)
 	admin.screenshot("rule")
 
 	// The admin opens the seats page and keeps it open.
 	admin.run(
 		chromedp.Navigate(admin.base+"/seats"),
-		chromedp.WaitVisible(tid("seat-pool")),
+		waitVisible(tid("seat-pool")),
 		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`),
 	)
 	if got := admin.textOf("pool-free"); got != "3" {

@@ -40,7 +40,7 @@ func TestOwnerToursOverviewSeatsAndBilling(t *testing.T) {
 	}
 	s.readmeShot("overview")
 
-	s.run(chromedp.Navigate(s.base+"/seats"), chromedp.WaitVisible(tid("seat-pool")))
+	s.run(chromedp.Navigate(s.base+"/seats"), waitVisible(tid("seat-pool")))
 	if got := s.textOf("seat-meter-text"); got != "7 of 10 seats used" {
 		t.Errorf("seats meter: %q", got)
 	}
@@ -49,6 +49,6 @@ func TestOwnerToursOverviewSeatsAndBilling(t *testing.T) {
 	}
 	s.readmeShot("seats")
 
-	s.run(chromedp.Navigate(s.base+"/billing"), chromedp.WaitVisible(tid("billing-status")))
+	s.run(chromedp.Navigate(s.base+"/billing"), waitVisible(tid("billing-status")))
 	s.readmeShot("billing")
 }

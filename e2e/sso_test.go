@@ -78,21 +78,21 @@ func TestEnterpriseOwnerTurnsOnSSOAndAColleagueSignsInThroughTheIdP(t *testing.T
 	okta.send(http.MethodPost, "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineering","members":[]}`, http.StatusCreated)
 	owner.run(
 		chromedp.Navigate(srv.URL+"/settings/provisioning"),
-		chromedp.WaitVisible(tid("rule-form")),
-		chromedp.SetValue(tid("rule-product"), "analytics"),
-		chromedp.Click(tid("rule-preview")),
-		chromedp.WaitVisible(tid("rule-effect")),
-		chromedp.Click(tid("rule-save")),
-		chromedp.WaitVisible(`[data-testid="rule-row"][data-group="Engineering"]`),
+		waitVisible(tid("rule-form")),
+		setValue(tid("rule-product"), "analytics"),
+		press(tid("rule-preview")),
+		waitVisible(tid("rule-effect")),
+		press(tid("rule-save")),
+		waitVisible(`[data-testid="rule-row"][data-group="Engineering"]`),
 	)
 
 	// SSO settings: domain first, proven by a DNS TXT record.
 	owner.run(
 		chromedp.Navigate(srv.URL+"/settings/sso"),
-		chromedp.WaitVisible(tid("sso-domain-form")),
-		chromedp.SendKeys(tid("sso-domain-input"), "hooli.test"),
-		chromedp.Click(tid("sso-domain-add")),
-		chromedp.WaitVisible(`[data-testid="sso-domain-row"][data-domain="hooli.test"]`),
+		waitVisible(tid("sso-domain-form")),
+		typeInto(tid("sso-domain-input"), "hooli.test"),
+		press(tid("sso-domain-add")),
+		waitVisible(`[data-testid="sso-domain-row"][data-domain="hooli.test"]`),
 	)
 	var token string
 	if err := s.DB().Get(&token, `SELECT token FROM sso_domain WHERE domain = 'hooli.test'`); err != nil {
@@ -102,23 +102,23 @@ func TestEnterpriseOwnerTurnsOnSSOAndAColleagueSignsInThroughTheIdP(t *testing.T
 	dns.m["hooli.test"] = []string{"v=spf1 -all", "entitle-verification=" + token}
 	dns.mu.Unlock()
 	owner.run(
-		chromedp.Click(tid("sso-domain-verify")),
-		chromedp.WaitVisible(tid("flash")),
+		press(tid("sso-domain-verify")),
+		waitVisible(tid("flash")),
 	)
 	if got := owner.textOf("sso-domain-status"); got == "" || got[:8] != "verified" {
 		t.Fatalf("domain status %q", got)
 	}
 	// The provider, with require SSO and the owner as break-glass.
 	owner.run(
-		chromedp.SendKeys(tid("sso-issuer"), provider.Issuer),
-		chromedp.SendKeys(tid("sso-client-id"), "entitle"),
-		chromedp.SendKeys(tid("sso-client-secret"), "client-secret"),
-		chromedp.SetValue(tid("sso-default-role"), "member"),
+		typeInto(tid("sso-issuer"), provider.Issuer),
+		typeInto(tid("sso-client-id"), "entitle"),
+		typeInto(tid("sso-client-secret"), "client-secret"),
+		setValue(tid("sso-default-role"), "member"),
 		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('[data-testid="sso-break-glass"]');
 			s.value = [...s.options].find(o => o.text === 'owner@hooli.test').value })()`),
-		chromedp.Click(tid("sso-require")),
-		chromedp.Click(tid("sso-save")),
-		chromedp.WaitVisible(tid("flash")),
+		press(tid("sso-require")),
+		press(tid("sso-save")),
+		waitVisible(tid("flash")),
 	)
 	owner.screenshot("settings")
 
@@ -127,18 +127,18 @@ func TestEnterpriseOwnerTurnsOnSSOAndAColleagueSignsInThroughTheIdP(t *testing.T
 	colleague := owner.as()
 	colleague.run(
 		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(tid("login-form")),
-		chromedp.SendKeys(`input[name="email"]`, "jared@hooli.test"),
-		chromedp.WaitVisible(tid("sso-continue")),
+		waitVisible(tid("login-form")),
+		typeInto(`input[name="email"]`, "jared@hooli.test"),
+		waitVisible(tid("sso-continue")),
 	)
 	colleague.screenshot("hint")
 	colleague.run(
-		chromedp.Click(tid("sso-continue")),
-		chromedp.WaitVisible(tid("idp-login")),
-		chromedp.SendKeys("#username", "jared@hooli.test"),
-		chromedp.SendKeys("#password", "idp-password"),
-		chromedp.Click(tid("idp-submit")),
-		chromedp.WaitVisible(tid("current-account")),
+		press(tid("sso-continue")),
+		waitVisible(tid("idp-login")),
+		typeInto("#username", "jared@hooli.test"),
+		typeInto("#password", "idp-password"),
+		press(tid("idp-submit")),
+		waitVisible(tid("current-account")),
 	)
 	colleague.screenshot("signed-in")
 	var role string
@@ -178,7 +178,7 @@ JOIN app_user u ON u.id = m.user_id WHERE u.email = 'jared@hooli.test'`); err !=
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the break-glass owner's sign-in did not reach the overview: %s", get(glass, chromedp.Location()))
+			t.Fatalf("the break-glass owner's sign-in did not reach the overview: %s", get(glass, location()))
 		}
 	}
 	var n int
@@ -198,15 +198,15 @@ JOIN app_user u ON u.id = m.user_id WHERE u.email = 'jared@hooli.test'`); err !=
 	again := owner.as()
 	again.run(
 		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(tid("login-form")),
-		chromedp.SendKeys(`input[name="email"]`, "jared@hooli.test"),
-		chromedp.WaitVisible(tid("sso-continue")),
-		chromedp.Click(tid("sso-continue")),
-		chromedp.WaitVisible(tid("idp-login")),
-		chromedp.SendKeys("#username", "jared@hooli.test"),
-		chromedp.SendKeys("#password", "idp-password"),
-		chromedp.Click(tid("idp-submit")),
-		chromedp.WaitVisible(tid("sso-refused")),
+		waitVisible(tid("login-form")),
+		typeInto(`input[name="email"]`, "jared@hooli.test"),
+		waitVisible(tid("sso-continue")),
+		press(tid("sso-continue")),
+		waitVisible(tid("idp-login")),
+		typeInto("#username", "jared@hooli.test"),
+		typeInto("#password", "idp-password"),
+		press(tid("idp-submit")),
+		waitVisible(tid("sso-refused")),
 	)
 	again.screenshot("refused")
 	if reason := get(again, chromedp.Evaluate[string](`document.querySelector('[data-testid="sso-refused"]').dataset.reason`)); reason != "not_admitted" {

@@ -146,6 +146,6 @@ func (s *session) allow(text string) {
 // crawl checks every page it opens.
 func (s *session) audit() {
 	s.t.Helper()
-	s.run(chromedp.WaitReady("body"))
+	s.run(waitReady("body"))
 	get(s, chromedp.Evaluate[bool](`(window.__e2eAudit ? window.__e2eAudit() : Promise.resolve()).then(() => true)`, chromedp.EvalAwaitPromise))
 }

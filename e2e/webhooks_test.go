@@ -78,12 +78,12 @@ func TestOperatorSeesASeatAssignedInAnotherTabDeliveredAndReplaysIt(t *testing.T
 	ops.staffLogin("ops@acme.test")
 	ops.run(
 		chromedp.Navigate(ops.base+"/admin/webhooks"),
-		chromedp.WaitVisible(tid("webhook-form")),
-		chromedp.SendKeys(tid("webhook-url"), crm.URL+"/entitle"),
-		chromedp.SendKeys(tid("webhook-description"), "CRM sync"),
-		chromedp.Click(tid("webhook-type-seat.assigned")),
-		chromedp.Click(tid("webhook-create")),
-		chromedp.WaitVisible(tid("webhook-secret")),
+		waitVisible(tid("webhook-form")),
+		typeInto(tid("webhook-url"), crm.URL+"/entitle"),
+		typeInto(tid("webhook-description"), "CRM sync"),
+		press(tid("webhook-type-seat.assigned")),
+		press(tid("webhook-create")),
+		waitVisible(tid("webhook-secret")),
 	)
 	secret := ops.textOf("webhook-secret")
 	if !strings.HasPrefix(secret, "whsec_") {
@@ -99,14 +99,14 @@ func TestOperatorSeesASeatAssignedInAnotherTabDeliveredAndReplaysIt(t *testing.T
 	owner.signIn("owner@globex.test")
 	owner.run(
 		chromedp.Navigate(owner.base+"/seats"),
-		chromedp.WaitVisible(tid("assign-form")),
-		chromedp.SendKeys(tid("assign-email"), "frank@globex.test"),
-		chromedp.Click(tid("assign-submit")),
-		chromedp.WaitVisible(tid("seat-results")),
+		waitVisible(tid("assign-form")),
+		typeInto(tid("assign-email"), "frank@globex.test"),
+		press(tid("assign-submit")),
+		waitVisible(tid("seat-results")),
 	)
 
 	// The operator sees the delivery in the log.
-	ops.run(chromedp.Click(tid("webhook-endpoint-link")), chromedp.WaitVisible(tid("webhook-deliveries")))
+	ops.run(press(tid("webhook-endpoint-link")), waitVisible(tid("webhook-deliveries")))
 	delivered := `document.querySelector('[data-testid="webhook-delivery"][data-type="seat.assigned"][data-status="delivered"]') !== null`
 	ops.untilAfterReload(delivered)
 	if got := ops.textOf("webhook-delivery-code"); got != "204" {
@@ -119,7 +119,7 @@ func TestOperatorSeesASeatAssignedInAnotherTabDeliveredAndReplaysIt(t *testing.T
 	ops.screenshot("delivered")
 
 	// Replay: the same event again, with the same webhook-id.
-	ops.run(chromedp.Click(tid("webhook-delivery-replay")), chromedp.WaitVisible(tid("flash")))
+	ops.run(press(tid("webhook-delivery-replay")), waitVisible(tid("flash")))
 	ops.untilAfterReload(`document.querySelector('[data-testid="webhook-delivery-attempts"]')?.textContent === "2"`)
 	ids, _, _ = recv.got()
 	if len(ids) != 2 || ids[0] != ids[1] {
@@ -142,6 +142,6 @@ func (s *session) untilAfterReload(condition string) {
 			s.t.Fatalf("still not true after 30 s: %s", condition)
 		}
 		time.Sleep(300 * time.Millisecond)
-		s.run(chromedp.Reload(), chromedp.WaitVisible(tid("webhook-deliveries")))
+		s.run(chromedp.Reload(), waitVisible(tid("webhook-deliveries")))
 	}
 }
