@@ -126,9 +126,20 @@ func newTab(t *testing.T) context.Context {
 // run performs browser actions, failing the test with a screenshot.
 func (s *session) run(actions ...chromedp.Action[chromedp.Void]) {
 	s.t.Helper()
-	if err := chromedp.Do(s.ctx, actions...); err != nil {
-		s.screenshot("failure")
-		s.t.Fatalf("browser: %v", err)
+	for i, a := range actions {
+		// Each action gets part of the tab's time, so that one that never
+		// ends still leaves time to say where the page was.
+		ctx, cancel := context.WithTimeout(s.ctx, 60*time.Second)
+		err := chromedp.Do(ctx, a)
+		cancel()
+		if err != nil {
+			if s.ctx.Err() == nil {
+				where, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`location.href + " (" + document.readyState + ")"`))
+				s.t.Logf("action %d of %d failed on %s", i+1, len(actions), where)
+			}
+			s.screenshot("failure")
+			s.t.Fatalf("browser: %v", err)
+		}
 	}
 }
 

@@ -28,12 +28,22 @@
     document.querySelectorAll("form").forEach(updateSelection);
   });
 
-  // htmx forms: their submit buttons wait while the request runs.
+  // htmx forms: their submit buttons wait while the form's own request
+  // runs. A field's own request (the sign-in page's single sign-on hint, a
+  // search box) leaves them alone: a person who presses Sign in while the
+  // hint loads must not find the button dead.
+  function submittedForm(elt) {
+    if (elt.tagName === "FORM") { return elt; }
+    if (elt.tagName === "BUTTON" && elt.type === "submit") { return elt.form; }
+    return null;
+  }
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt.closest ? event.detail.elt.closest("form") : null;
+    var elt = event.detail.elt;
+    var form = elt.closest ? elt.closest("form") : null;
     if (!form) { return; }
     lastForm = form;
     clearFieldErrors(form);
+    if (submittedForm(elt) !== form) { return; }
     form.querySelectorAll("button[type=submit]").forEach(function (b) {
       if (!b.disabled) { b.disabled = true; b.dataset.busy = "true"; }
     });
