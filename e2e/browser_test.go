@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/chromedp"
 
 	"github.com/entitle-dev/entitle/store"
@@ -120,6 +122,17 @@ func newTab(t *testing.T) context.Context {
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second) // generous: 15 tabs share 2 cores
 	t.Cleanup(func() { cancelTimeout(); cancel() })
+	// The journeys never query chromedp's mirror of the page's nodes (see
+	// page_test.go), so the tab stops sending node events: chromedp handles
+	// them on the goroutine that also delivers its replies, and a busy page's
+	// flood of them could stall the tab for good.
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, dom.Disable, cdp.Empty{})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
 	return ctx
 }
 
@@ -144,8 +157,24 @@ func (s *session) run(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // screenshot saves the page as e2e/screenshots/<test>-<name>.png.
+//
+// A capture asked for while the page is being replaced can wait for a frame
+// that never comes, so it waits for a painted frame first and gets a short
+// time of its own, twice: a picture never costs the journey its deadline.
 func (s *session) screenshot(name string) {
-	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	var png []byte
+	err := context.DeadlineExceeded
+	for try := 0; try < 2 && err != nil && s.ctx.Err() == nil; try++ {
+		ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
+		_, err = chromedp.Run(ctx, untilJS[bool](`() => document.readyState === "complete" || null`))
+		if err == nil {
+			_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(painted => requestAnimationFrame(() => painted(true)))`, chromedp.EvalAwaitPromise))
+		}
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		cancel()
+	}
 	if err != nil {
 		s.t.Logf("screenshot %s: %v", name, err)
 		return

@@ -120,7 +120,7 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.Repeat("someone@globex.test\n", 110000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.run(chromedp.SetUploadFiles(tid("csv-file"), []string{file}))
+	s.run(uploadFiles(tid("csv-file"), []string{file}))
 	s.run(press(tid("csv-submit")))
 	s.run(waitVisible(`[data-testid="field-error"][data-field="file"]`))
 	if got := s.textOf("flash"); !strings.Contains(got, "larger than 2 MB") {

@@ -120,7 +120,7 @@ func TestSeatCSVWithGoodAndBrokenRows(t *testing.T) {
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
 		waitVisible(tid("csv-form")),
-		chromedp.SetUploadFiles(tid("csv-file"), []string{file}),
+		uploadFiles(tid("csv-file"), []string{file}),
 		press(tid("csv-submit")),
 		waitVisible(tid("csv-confirm")),
 	)

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -154,4 +156,21 @@ func attributeOf(sel, name string) chromedp.Action[string] {
 // location is the address the tab shows.
 func location() chromedp.Action[string] {
 	return untilJS[string](`() => document.readyState === "loading" ? null : location.href`)
+}
+
+// uploadFiles puts files in a file input, as choosing them in the browser's
+// dialog would.
+func uploadFiles(sel string, files []string) chromedp.Action[chromedp.Void] {
+	find := untilJS[bool](`() => document.querySelector(` + strconv.Quote(sel) + `) ? true : null`)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := find(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		input, err := chromedp.Evaluate[*runtime.RemoteObject](`document.querySelector(`+strconv.Quote(sel)+`)`)(ctx, t)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		_, err = cdp.Call(ctx, t, dom.SetFileInputFiles, dom.SetFileInputFilesParams{Files: files, ObjectID: input.ObjectID})
+		return chromedp.Void{}, err
+	}
 }

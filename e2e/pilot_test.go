@@ -44,7 +44,7 @@ func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
 	s.screenshot("initech-sees-pilot")
 
 	// Globex's owner, in another browser, does not.
-	g := &session{t: t, ctx: newTab(t), base: s.base, store: s.store}
+	g := open(t, s.base, s.store, desktopWidth)
 	g.login("owner@globex.test", store.DemoPassword)
 	g.run(waitVisible(tid("entitlements")), chromedp.Navigate(g.base+"/billing"), waitVisible(tid("plan-comparison")))
 	if n := get(g, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="plan-column"][data-plan="scale"]').length`)); n != 0 {

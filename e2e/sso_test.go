@@ -65,7 +65,7 @@ func TestEnterpriseOwnerTurnsOnSSOAndAColleagueSignsInThroughTheIdP(t *testing.T
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = provider.Close() })
-	owner := &session{t: t, ctx: newTab(t), base: srv.URL, store: s}
+	owner := open(t, srv.URL, s, desktopWidth)
 	owner.signIn("owner@hooli.test")
 
 	// The identity provider pushes its Engineering group over SCIM; the

@@ -74,7 +74,7 @@ func TestOperatorSeesASeatAssignedInAnotherTabDeliveredAndReplaysIt(t *testing.T
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 
-	ops := &session{t: t, ctx: newTab(t), base: srv.URL, store: st}
+	ops := open(t, srv.URL, st, desktopWidth)
 	ops.staffLogin("ops@acme.test")
 	ops.run(
 		chromedp.Navigate(ops.base+"/admin/webhooks"),
