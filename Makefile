@@ -35,12 +35,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@scripts/ensure-node.sh
 	npm ci --no-audit --no-fund --loglevel=error
 
+# Most unit and integration tests wait on PostgreSQL, so six run at once per
+# package (each with a small pool: see storetest), not one per core.
 test: static check
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
 	export CHROMIUM_PATH="$$(scripts/ensure-chromium.sh)"; \
 	mkdir -p .test-output; \
 	echo "== unit and integration tests (PostgreSQL: $${DATABASE_URL%%\?*})"; \
-	$(GO) test -count=1 -timeout=30m $$($(GO) list ./... | grep -v /e2e); \
+	$(GO) test -count=1 -timeout=30m -parallel=6 $$($(GO) list ./... | grep -v /e2e); \
 	echo "== e2e tests in $$CHROMIUM_PATH"; \
 	GO="$(GO)" scripts/e2e.sh
 	@$(MAKE) --no-print-directory fuzz

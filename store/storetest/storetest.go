@@ -24,6 +24,9 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
+// testPoolSize is the most connections one test's database pool opens.
+const testPoolSize = 8
+
 // defaultServer is the machine's local PostgreSQL, used when DATABASE_URL is
 // unset (the Makefile always sets it).
 const defaultServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -65,6 +68,10 @@ func NewDB(t testing.TB) *sqlx.DB {
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
+	// Many tests run at once against one server (max_connections is often
+	// 100): each gets a pool that still lets its races race.
+	db.SetMaxOpenConns(testPoolSize)
+	db.SetMaxIdleConns(testPoolSize)
 	t.Cleanup(func() {
 		db.Close()
 		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
