@@ -2,7 +2,11 @@ package billing
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -84,4 +88,71 @@ func FreePlan(st store.BillingState) (store.BillingPlan, bool) {
 		}
 	}
 	return store.BillingPlan{}, false
+}
+
+// RegisterVendorTrial gives a trial the vendor started (the console, the
+// accounts API or `entitle accounts create --trial`) its subscription at
+// the provider, without a checkout, so that adding a card, converting and
+// the trial's end work as for a trial begun in the portal. The account's
+// row exists already (the vendor's answer shows the trial at once); the
+// provider's events adopt it, being for the same product.
+func (b *Billing) RegisterVendorTrial(ctx context.Context, accountID int64) error {
+	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	sub := st.Subscription
+	if sub == nil || sub.Status != string(licensing.Trialing) || sub.StripeSubscription.Valid {
+		return nil // no trial, or one the provider has already
+	}
+	plan, ok := st.Plan(sub.PlanKey)
+	if !ok || !plan.PriceID.Valid || plan.TrialDays <= 0 {
+		return invalid("plan", sub.PlanName+" has no price with a trial at the billing provider")
+	}
+	in := SubscribeInput{AccountID: accountID, PriceID: plan.PriceID.String, Quantity: max(sub.Seats, 1),
+		TrialDays: plan.TrialDays, ForCustomer: true, IdempotencyKey: fmt.Sprintf("entitle-vendor-trial-%d", sub.ID)}
+	if fallback, ok := FreePlan(st); ok {
+		in.TrialFallbackPriceID = fallback.PriceID.String
+	}
+	if in.CustomerID, err = b.ensureCustomer(ctx, st); err != nil {
+		return err
+	}
+	_, err = b.Provider.Subscribe(ctx, in)
+	return err
+}
+
+// RegisterVendorTrials registers every trial the vendor started in the
+// last day that the provider has not confirmed: the console and the API
+// register theirs at once, and this catches a provider that was down then
+// and the command line's, which has no billing of its own.
+func (b *Billing) RegisterVendorTrials(ctx context.Context) (int, error) {
+	ids, err := b.Store.UnregisteredTrials(ctx, b.Clock.Now().Add(-24*time.Hour))
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := b.RegisterVendorTrial(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("account %d: %w", id, err))
+		}
+	}
+	return len(ids) - len(errs), errors.Join(errs...)
+}
+
+// RegisterVendorTrialsEvery runs RegisterVendorTrials until ctx ends.
+func (b *Billing) RegisterVendorTrialsEvery(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if n, err := b.RegisterVendorTrials(ctx); err != nil {
+			b.Logger.Error("vendor trials", "registered", n, "err", err)
+		} else if n > 0 {
+			b.Logger.Info("vendor trials", "registered", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

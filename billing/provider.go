@@ -60,6 +60,13 @@ type SubscribeInput struct {
 	// without one by the end it moves to TrialFallbackPriceID.
 	TrialDays            int
 	TrialFallbackPriceID string
+	// ForCustomer makes the subscription at once, without a checkout: a
+	// trial the vendor starts for a customer who is not there to check
+	// out (only with TrialDays > 0, as no card is asked for).
+	ForCustomer bool
+	// IdempotencyKey, when set, makes a repeated call (a retry after a
+	// timeout, a sweep racing the first try) create nothing more.
+	IdempotencyKey string
 }
 
 // Preview is a prorated charge.

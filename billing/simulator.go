@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,6 +107,11 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 	}
 	var evs events
 	err = s.Store.UpdateSim(ctx, in.CustomerID, func(a *store.SimAccount) error {
+		if in.ForCustomer && slices.ContainsFunc(a.Subscriptions, func(sub store.SimSubscription) bool {
+			return sub.PriceID == in.PriceID && sub.Status != "canceled"
+		}) {
+			return nil // the vendor's trial is registered already: a repeated call
+		}
 		if a.Customer.PaymentsFail {
 			return errDeclined
 		}
@@ -123,10 +129,12 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 		}
 		a.Subscriptions = append(a.Subscriptions, fresh)
 		sub := &a.Subscriptions[len(a.Subscriptions)-1]
-		evs = append(evs, simEvent{typ: "checkout.session.completed", created: stamp(sub, now), object: map[string]any{
-			"id": "cs_sim_" + randomID(14), "object": "checkout.session", "mode": "subscription", "status": "complete",
-			"payment_status": "paid", "customer": a.Customer.ID, "subscription": sub.ID,
-			"client_reference_id": strconv.FormatInt(in.AccountID, 10)}})
+		if !in.ForCustomer { // a trial the vendor starts has no checkout
+			evs = append(evs, simEvent{typ: "checkout.session.completed", created: stamp(sub, now), object: map[string]any{
+				"id": "cs_sim_" + randomID(14), "object": "checkout.session", "mode": "subscription", "status": "complete",
+				"payment_status": "paid", "customer": a.Customer.ID, "subscription": sub.ID,
+				"client_reference_id": strconv.FormatInt(in.AccountID, 10)}})
+		}
 		evs.subscription("customer.subscription.created", sub, now)
 		if due := amount(price, in.Quantity); due > 0 {
 			inv := s.newInvoice(a, sub, due, price.Currency, "subscription_create", now)

@@ -84,9 +84,13 @@ func (s *Stripe) CreateCustomer(ctx context.Context, in CustomerInput) (string, 
 }
 
 // Subscribe opens a Checkout session; checkout.session.completed and
-// customer.subscription.created follow once the buyer pays.
+// customer.subscription.created follow once the buyer pays. A trial the
+// vendor starts for a customer is created at once instead.
 func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, error) {
 	ref := strconv.FormatInt(in.AccountID, 10)
+	if in.ForCustomer {
+		return "", s.subscribeTrial(ctx, ref, in)
+	}
 	p := withContext(ctx, &stripe.CheckoutSessionParams{
 		Mode: stripe.String(string(stripe.CheckoutSessionModeSubscription)), Customer: stripe.String(in.CustomerID),
 		ClientReferenceID: stripe.String(ref), SuccessURL: stripe.String(in.SuccessURL), CancelURL: stripe.String(in.CancelURL),
@@ -103,6 +107,30 @@ func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, erro
 		return "", providerError(err)
 	}
 	return cs.URL, nil
+}
+
+// subscribeTrial creates a trial subscription with no payment method;
+// without one by the trial's end Stripe pauses it and the fallback price
+// in the metadata names the plan to return to, as for a portal trial.
+func (s *Stripe) subscribeTrial(ctx context.Context, ref string, in SubscribeInput) error {
+	if in.TrialDays <= 0 {
+		return &ProviderError{Message: "Only a trial can start without the customer's checkout."}
+	}
+	p := withContext(ctx, &stripe.SubscriptionParams{
+		Customer:        stripe.String(in.CustomerID),
+		Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(in.PriceID), Quantity: stripe.Int64(int64(in.Quantity))}},
+		TrialPeriodDays: stripe.Int64(int64(in.TrialDays)),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String(string(stripe.SubscriptionTrialSettingsEndBehaviorMissingPaymentMethodPause)),
+		}},
+	})
+	p.AddMetadata(metaAccountID, ref)
+	p.AddMetadata(metaTrialFallback, in.TrialFallbackPriceID)
+	if in.IdempotencyKey != "" {
+		p.SetIdempotencyKey(in.IdempotencyKey)
+	}
+	_, err := s.subs.New(p)
+	return providerError(err)
 }
 
 // item reads the subscription's one item (Entitle sells one price per

@@ -1,13 +1,17 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/views"
 )
@@ -60,6 +64,33 @@ func (h *Handler) AdminCreateAccount(c echo.Context) error {
 		return err
 	}
 	msg := fmt.Sprintf("%s is created; %s is invited as its owner.", acct.Name, strings.TrimSpace(form.Owner))
+	if start == "trial" {
+		msg += " " + h.registerVendorTrial(c, acct.ID)
+	}
 	h.addConsoleFlash(c, msg)
 	return redirectAfterPost(c, "/admin/accounts/"+acct.Slug)
+}
+
+// registerVendorTrial gives a trial the vendor started its subscription at
+// the billing provider and says how that went. A refusal leaves the trial
+// running here; serve's sweep tries again for a day.
+func (h *Handler) registerVendorTrial(c echo.Context, accountID int64) string {
+	if h.Billing == nil {
+		return ""
+	}
+	err := h.Billing.RegisterVendorTrial(c.Request().Context(), accountID)
+	if err == nil {
+		return "Its trial is registered with billing, so a card added later converts it."
+	}
+	h.log(c).Error("vendor trial not registered with billing", "account_id", accountID, "err", err)
+	why := "an error on our side"
+	var pe *billing.ProviderError
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &pe):
+		why = pe.Message
+	case errors.As(err, &ve):
+		why = strings.Join(slices.Sorted(maps.Values(ve.Fields)), "; ")
+	}
+	return "Its trial runs, but billing has not taken it yet (" + why + "); it is tried again every minute for a day."
 }

@@ -139,6 +139,9 @@ func (h *Handler) APICreateAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if body.Start == "trial" {
+		h.registerVendorTrial(c, acct.ID) // a refusal is logged; the sweep tries again
+	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/accounts/"+acct.Slug)
 	return h.writeAPIAccount(c, http.StatusCreated, acct.ID)
 }

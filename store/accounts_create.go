@@ -318,3 +318,19 @@ func (s *Store) AccountsSubscriptions(ctx context.Context, accountIDs []int64) (
 	}
 	return out, nil
 }
+
+// unregisteredTrialsSQL finds trials the vendor started that the billing
+// provider has not confirmed yet: no provider subscription, begun after
+// since (a provider that never answers is not asked forever).
+const unregisteredTrialsSQL = `
+SELECT account_id FROM subscription
+WHERE status = 'trialing' AND stripe_subscription_id IS NULL AND created_at > $1
+ORDER BY account_id`
+
+// UnregisteredTrials lists the accounts whose trial, started by the
+// vendor since since, still waits for its subscription at the billing
+// provider.
+func (s *Store) UnregisteredTrials(ctx context.Context, since time.Time) ([]int64, error) {
+	var ids []int64
+	return ids, s.db.SelectContext(ctx, &ids, unregisteredTrialsSQL, since)
+}

@@ -29,7 +29,7 @@ func startBilling(ctx context.Context, s *store.Store, cfg Config, logger *slog.
 	logger.Info("billing", "mode", b.Provider.Mode(), "workers", cfg.BillingWorkers)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		b.Worker.Run(wctx)
@@ -37,6 +37,10 @@ func startBilling(ctx context.Context, s *store.Store, cfg Config, logger *slog.
 	go func() { // subscribers moved between plan versions: notices, then moves
 		defer wg.Done()
 		b.RunPlanMigrationsEvery(wctx, time.Minute)
+	}()
+	go func() { // trials the vendor started, until the provider confirms them
+		defer wg.Done()
+		b.RegisterVendorTrialsEvery(wctx, time.Minute)
 	}()
 	return runningBilling{Billing: b, stop: func() { cancel(); wg.Wait() }}, nil
 }

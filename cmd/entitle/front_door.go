@@ -75,6 +75,9 @@ func accountsCreate(ctx context.Context, cfg Config, args []string, out io.Write
 	}
 	fmt.Fprintf(out, "Account %s (%s) created; %s is invited as its owner (the invitation is in the outbox).\n",
 		acct.Name, acct.Slug, strings.TrimSpace(*owner))
+	if *trial {
+		fmt.Fprintln(out, "Its trial runs now; `entitle serve` registers it with billing within a minute.")
+	}
 	return nil
 }
 
