@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
