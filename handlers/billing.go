@@ -85,6 +85,10 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		}
 		v.Plans = append(v.Plans, pv)
 	}
+	if since >= 0 {
+		v.Done = c.QueryParam("did") // the change polled for; the view confirms only the ones it knows
+	}
+	h.fillStatement(c, st, &v)
 	return v
 }
 
