@@ -839,7 +839,7 @@ func InvoiceTable(invoices []InvoiceView) templ.Component {
 			templ_7745c5c3_Var46 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<section class=\"card\" data-testid=\"billing-invoices-card\"><div class=\"table-scroll\"><table data-testid=\"billing-invoices\"><caption>Invoices</caption> <thead><tr><th scope=\"col\">Number</th><th scope=\"col\">Date</th><th scope=\"col\">For</th><th scope=\"col\" class=\"num\">Amount</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"sr-only\">Invoice</span></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<section class=\"card\" data-testid=\"billing-invoices-card\"><div class=\"table-scroll\"><table class=\"invoices\" data-testid=\"billing-invoices\"><caption>Invoices</caption> <thead><tr><th scope=\"col\">Number</th><th scope=\"col\">Date</th><th scope=\"col\">For</th><th scope=\"col\" class=\"num\">Amount</th><th scope=\"col\">Status</th><th scope=\"col\"><span class=\"sr-only\">Invoice</span></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
