@@ -83,6 +83,7 @@ func TestUmbrellaPaysItsWayOutOfPastDueFromThePortal(t *testing.T) {
 		if got := s.textOf("billing-status"); got != "Active" {
 			t.Errorf("status after paying = %q", got)
 		}
+		s.run(waitGone(tid("banner-past-due"))) // the page that confirms the payment has no past-due banner
 		s.screenshot("paid")
 		s.run(chromedp.Navigate(s.base+"/"), waitVisible(`[data-testid="plan-status"].status-active`), waitGone(tid("banner-past-due")))
 	})

@@ -42,6 +42,9 @@ func (h *Handler) billingAction(c echo.Context, run func(ctx context.Context, ac
 	}
 	v := h.billingView(c, st, true, p.Since)
 	v.Done = string(p.Change)
+	if reloadsBanners(c, v) {
+		return redirect(c, "/billing?since="+strconv.FormatInt(p.Since, 10)+"&did="+url.QueryEscape(v.Done))
+	}
 	return render(c, http.StatusOK, views.BillingBody(v))
 }
 
