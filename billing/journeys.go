@@ -21,7 +21,25 @@ import (
 type Pending struct {
 	Since       int64
 	RedirectURL string
+	Change      Change // what was asked, for the confirmation once it is applied
 }
+
+// Change names a journey, so that the page can confirm it in words once
+// the provider's events have been applied.
+type Change string
+
+const (
+	ChangeUpgrade   Change = "upgrade"
+	ChangeDowngrade Change = "downgrade"
+	ChangeSubscribe Change = "subscribe"
+	ChangeSeats     Change = "seats"
+	ChangeTrial     Change = "trial"
+	ChangeConvert   Change = "convert"
+	ChangePay       Change = "pay"
+	ChangeCancel    Change = "cancel"
+	ChangeResume    Change = "resume"
+	ChangeKeep      Change = "keep"
+)
 
 // Direction is how a plan change is applied.
 type Direction string
@@ -64,18 +82,20 @@ func changeable(st store.BillingState) (*store.BillingSubscription, error) {
 	case sub.Status == string(licensing.Canceled):
 		return nil, invalid("subscription", "the subscription is canceled")
 	case sub.Status == string(licensing.Suspended):
-		return nil, invalid("subscription", "the subscription is suspended: pay the open invoice first")
+		return nil, invalid("subscription", "the subscription is suspended: pay the open invoice first (Pay now, at the top of Billing)")
+	case sub.Status == string(licensing.PastDue):
+		return nil, invalid("subscription", "a payment is past due: pay the open invoice (Pay now, at the top of Billing) or update the payment method first; plan and seat changes open again once it is paid")
 	case sub.Status == string(licensing.Trialing):
 		return nil, invalid("subscription", "during a trial, add a payment method or cancel; plan and seat changes open after the trial")
 	}
 	return sub, nil
 }
 
-func pending(st store.BillingState) Pending {
+func pending(st store.BillingState, change Change) Pending {
 	if st.Subscription == nil {
-		return Pending{}
+		return Pending{Change: change}
 	}
-	return Pending{Since: st.Subscription.EventSeq}
+	return Pending{Since: st.Subscription.EventSeq, Change: change}
 }
 
 // PreviewChange says what moving to planKey would do: the charge now for
@@ -144,13 +164,13 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, retu
 		}
 		url, err := b.Provider.Subscribe(ctx, SubscribeInput{AccountID: accountID, CustomerID: customer, PriceID: price,
 			Quantity: preview.Seats, SuccessURL: b.absolute(returnURL), CancelURL: b.absolute(returnURL)})
-		return Pending{RedirectURL: url}, err
+		return Pending{RedirectURL: url, Change: ChangeSubscribe}, err
 	case Upgrade:
 		err = b.Provider.ChangePlan(ctx, st.Subscription.StripeSubscription.String, price, preview.Seats)
 	case Downgrade:
 		err = b.Provider.ScheduleChange(ctx, st.Subscription.StripeSubscription.String, price, scheduledSeats(st))
 	}
-	return pending(st), err
+	return pending(st, Change(preview.Direction)), err
 }
 
 // scheduledSeats keeps a seat reduction already waiting for period end.
@@ -176,7 +196,7 @@ func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending
 	if !sub.ScheduledPlanKey.Valid && !sub.ScheduledSeats.Valid {
 		return Pending{}, invalid("plan", "no change is scheduled")
 	}
-	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
+	return pending(st, ChangeKeep), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
 }
 
 // buyablePlan is the plan the account may move onto: one it may see
@@ -250,7 +270,7 @@ func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey strin
 	if err != nil {
 		return Pending{}, err
 	}
-	return pending(st), b.Provider.StartTrial(ctx, sub.StripeSubscription.String, target.PriceID.String, sub.Seats,
+	return pending(st, ChangeTrial), b.Provider.StartTrial(ctx, sub.StripeSubscription.String, target.PriceID.String, sub.Seats,
 		target.TrialDays, sub.PriceID.String)
 }
 
@@ -310,14 +330,14 @@ func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (
 	}
 	sub := st.Subscription
 	if p.Charge != nil {
-		return pending(st), b.Provider.ChangeSeats(ctx, sub.StripeSubscription.String, seats)
+		return pending(st, ChangeSeats), b.Provider.ChangeSeats(ctx, sub.StripeSubscription.String, seats)
 	}
 	scheduledPrice := ""
 	if sub.ScheduledPlanKey.Valid {
 		plan, _ := st.Plan(sub.ScheduledPlanKey.String)
 		scheduledPrice = plan.PriceID.String
 	}
-	return pending(st), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, scheduledPrice, seats)
+	return pending(st, ChangeSeats), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, scheduledPrice, seats)
 }
 
 // SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
@@ -337,7 +357,11 @@ func (b *Billing) SetCancelAtPeriodEnd(ctx context.Context, accountID int64, can
 	case sub.CancelAtPeriodEnd == cancel:
 		return Pending{}, invalid("subscription", "the subscription is not set to end")
 	}
-	return pending(st), b.Provider.SetCancelAtPeriodEnd(ctx, sub.StripeSubscription.String, cancel)
+	change := ChangeResume
+	if cancel {
+		change = ChangeCancel
+	}
+	return pending(st, change), b.Provider.SetCancelAtPeriodEnd(ctx, sub.StripeSubscription.String, cancel)
 }
 
 // PortalURL is where the buyer manages cards and invoices.

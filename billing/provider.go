@@ -38,6 +38,17 @@ type Provider interface {
 	SetCancelAtPeriodEnd(ctx context.Context, subID string, cancel bool) error
 	// PortalURL is where the buyer manages payment methods and invoices.
 	PortalURL(ctx context.Context, customerID, returnURL string) (string, error)
+	// Statement is the customer's payment method, invoices (newest
+	// first) and, for subID (may be ""), the next invoice.
+	Statement(ctx context.Context, customerID, subID string) (Statement, error)
+	// PayInvoice pays the customer's open invoice with this number: it
+	// returns a page to send the buyer to (Stripe's hosted invoice page),
+	// or "" when it was charged at once (the simulator). Another
+	// customer's number is store.ErrNotFound.
+	PayInvoice(ctx context.Context, customerID, number string) (string, error)
+	// EndTrial ends a trial now: the plan's first period starts and is
+	// charged to the payment method on file.
+	EndTrial(ctx context.Context, subID string) error
 }
 
 // CustomerInput names the account a customer is made for.
@@ -81,6 +92,10 @@ type Preview struct {
 type ProviderError struct {
 	Message string
 	Err     error
+	// Declined: the payment method was refused. The buyer can act on it
+	// (update the payment method), so it is answered as a refusal on the
+	// form, not as the provider failing.
+	Declined bool
 }
 
 func (e *ProviderError) Error() string { return e.Message }

@@ -30,11 +30,12 @@ func (s *Simulator) updateAccount(ctx context.Context, accountID int64, fn func(
 	return s.send(ctx, evs)
 }
 
-// AddPaymentMethod gives the customer a working test card (the buyer's
-// step in the simulated billing portal).
+// AddPaymentMethod gives the customer a working test card, in place of
+// any card that declines (the buyer's step in the simulated billing
+// portal). Open invoices wait for the buyer's Pay now, as on Stripe.
 func (s *Simulator) AddPaymentMethod(ctx context.Context, accountID int64) error {
 	return s.updateAccount(ctx, accountID, func(a *store.SimAccount, _ *events) error {
-		a.Customer.HasPaymentMethod = true
+		a.Customer.HasPaymentMethod, a.Customer.PaymentsFail = true, false
 		return nil
 	})
 }

@@ -37,7 +37,7 @@ func simNow(clock licensing.Clock, c store.SimCustomer) time.Time {
 
 func canPay(c store.SimCustomer) bool { return c.HasPaymentMethod && !c.PaymentsFail }
 
-var errDeclined = &ProviderError{Message: "The card was declined (simulated payment failure), so nothing was changed. Update the payment method and try again."}
+var errDeclined = &ProviderError{Declined: true, Message: "The card was declined (simulated payment failure), so nothing was changed. Update the payment method and try again."}
 
 // amount is what a price costs for a quantity for one period.
 func amount(p store.SimPrice, quantity int) int64 {
@@ -82,7 +82,8 @@ func (s *Simulator) update(ctx context.Context, subID string, fn func(a *store.S
 }
 
 func (s *Simulator) newInvoice(a *store.SimAccount, sub *store.SimSubscription, amountDue int64, currency, reason string, now time.Time) *store.SimInvoice {
-	a.Invoices = append(a.Invoices, store.SimInvoice{ID: "in_sim_" + randomID(14), AccountID: a.Customer.AccountID,
+	a.Invoices = append(a.Invoices, store.SimInvoice{ID: "in_sim_" + randomID(14),
+		Number: store.SimInvoiceNumber(a.Customer.ID, len(a.Invoices)+1), AccountID: a.Customer.AccountID,
 		CustomerID: a.Customer.ID, SubscriptionID: sub.ID, AmountDue: amountDue, Currency: currency, Status: "open",
 		BillingReason: reason, CreatedAt: now})
 	return &a.Invoices[len(a.Invoices)-1]

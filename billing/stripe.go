@@ -59,7 +59,7 @@ func providerError(err error) error {
 	}
 	var se *stripe.Error
 	if errors.As(err, &se) && se.Msg != "" {
-		return &ProviderError{Message: "Stripe refused the change: " + se.Msg, Err: err}
+		return &ProviderError{Message: "Stripe refused the change: " + se.Msg, Err: err, Declined: se.Type == stripe.ErrorTypeCard}
 	}
 	return &ProviderError{Message: "Stripe could not be reached; nothing was changed. Try again in a moment.", Err: err}
 }

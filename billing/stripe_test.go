@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/entitle-dev/entitle/billing"
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
@@ -163,5 +164,45 @@ func TestStripeModeUpgradeWaitsForTheWebhook(t *testing.T) {
 	}
 	if _, err := billing.New(st, c, nil, billing.Config{SecretKey: "sk_test_123"}); err == nil {
 		t.Fatal("Stripe mode without a webhook secret must refuse to start")
+	}
+}
+
+func TestStripeStatementPayAndConvertAgainstStripe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := billing.NewStripe("sk_test_123", stripeMockURL, nil)
+	st, err := p.Statement(ctx, "cus_123", "sub_123")
+	if err != nil {
+		t.Fatalf("statement: %v", err)
+	}
+	for _, inv := range st.Invoices {
+		if inv.Status == "draft" {
+			t.Errorf("a draft invoice is listed: %+v", inv)
+		}
+	}
+	if err := p.EndTrial(ctx, "sub_123"); err != nil {
+		t.Errorf("end trial: %v", err)
+	}
+
+	// Paying goes to the open invoice's hosted page, found by its number
+	// among the customer's open invoices (played by a loopback server: the
+	// mock's fixtures have no open invoice of a chosen number).
+	stripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/v1/invoices" || r.URL.Query().Get("customer") != "cus_123" || r.URL.Query().Get("status") != "open" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error": {"type": "invalid_request_error", "message": "No such thing"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"object": "list", "url": "/v1/invoices", "has_more": false, "data": [
+			{"id": "in_1", "object": "invoice", "number": "ABCD-0001", "status": "open", "hosted_invoice_url": "https://invoice.stripe.com/i/abcd"}]}`))
+	}))
+	defer stripe.Close()
+	p = billing.NewStripe("sk_test_123", stripe.URL, nil)
+	if url, err := p.PayInvoice(ctx, "cus_123", "ABCD-0001"); err != nil || url != "https://invoice.stripe.com/i/abcd" {
+		t.Errorf("pay: %q %v", url, err)
+	}
+	if _, err := p.PayInvoice(ctx, "cus_123", "OTHER-0001"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("pay another customer's invoice: %v", err)
 	}
 }

@@ -32,5 +32,5 @@ func (b *Billing) ExtendTrial(ctx context.Context, actor store.Actor, accountID 
 	if err := b.Store.RecordTrialExtension(ctx, actor, accountID, sub.ID, sub.TrialEndsAt.Time, end, reason); err != nil {
 		return Pending{}, err
 	}
-	return pending(st), b.Provider.ExtendTrial(ctx, sub.StripeSubscription.String, end)
+	return pending(st, ChangeTrial), b.Provider.ExtendTrial(ctx, sub.StripeSubscription.String, end)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -85,6 +86,10 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		}
 		v.Plans = append(v.Plans, pv)
 	}
+	if since >= 0 {
+		v.Done = c.QueryParam("did") // the change polled for; the view confirms only the ones it knows
+	}
+	h.fillStatement(c, st, &v)
 	return v
 }
 
@@ -106,10 +111,20 @@ func (h *Handler) BillingPage(c echo.Context) error {
 		return err
 	}
 	v := h.billingView(c, st, canBuy, since)
+	if reloadsBanners(c, v) {
+		return redirect(c, "/billing?since="+strconv.FormatInt(since, 10)+"&did="+url.QueryEscape(v.Done))
+	}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.BillingBody(v))
 	}
 	return render(c, http.StatusOK, views.BillingPage(h.shell(c, "Billing", "billing"), v))
+}
+
+// reloadsBanners tells that a change htmx was waiting for has landed and
+// may have ended a banner the layout shows outside #billing (a payment
+// ends "past due", seats end "over-allocated"): the whole page reloads.
+func reloadsBanners(c echo.Context, v views.BillingView) bool {
+	return isHTMX(c) && !v.Pending && (v.Done == string(billing.ChangePay) || v.Done == string(billing.ChangeSeats))
 }
 
 func holders(hs []store.SeatHolder) []views.SeatHolderView {

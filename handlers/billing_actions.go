@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -32,13 +34,18 @@ func (h *Handler) billingAction(c echo.Context, run func(ctx context.Context, ac
 		return redirect(c, p.RedirectURL)
 	}
 	if !isHTMX(c) {
-		return c.Redirect(http.StatusSeeOther, "/billing?since="+strconv.FormatInt(p.Since, 10))
+		return c.Redirect(http.StatusSeeOther, "/billing?since="+strconv.FormatInt(p.Since, 10)+"&did="+url.QueryEscape(string(p.Change)))
 	}
 	st, err := h.Billing.State(ctx, cur.AccountID)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.BillingBody(h.billingView(c, st, true, p.Since)))
+	v := h.billingView(c, st, true, p.Since)
+	v.Done = string(p.Change)
+	if reloadsBanners(c, v) {
+		return redirect(c, "/billing?since="+strconv.FormatInt(p.Since, 10)+"&did="+url.QueryEscape(v.Done))
+	}
+	return render(c, http.StatusOK, views.BillingBody(v))
 }
 
 // redirect leaves the portal (Stripe's pages) from a form or from htmx.
@@ -122,7 +129,11 @@ func (h *Handler) BillingSimulatorPortal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.SimPortalPage(h.shell(c, "Payment methods and invoices", "billing"), simView(sim, h.Billing.Sim)))
+	invoices := make([]views.InvoiceView, 0, len(sim.Invoices))
+	for _, inv := range slices.Backward(sim.Invoices) {
+		invoices = append(invoices, invoiceView(billing.SimInvoice(inv), false))
+	}
+	return render(c, http.StatusOK, views.SimPortalPage(h.shell(c, "Payment methods and invoices", "billing"), simView(sim, h.Billing.Sim), invoices))
 }
 
 // BillingSimulatorAddCard gives the simulated customer a working card.
@@ -137,7 +148,7 @@ func (h *Handler) BillingSimulatorAddCard(c echo.Context) error {
 	if err := h.Billing.Sim.AddPaymentMethod(c.Request().Context(), cur.AccountID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, billing.SimulatorPortalPath)
+	return h.redirectWithFlash(c, billing.SimulatorPortalPath, "Test card •••• 4242 saved. Pay any invoice due from Billing.")
 }
 
 // StripeWebhook receives Stripe's deliveries: verify the signature, store

@@ -20,6 +20,8 @@ type BillingSubscription struct {
 	ScheduledPlanName sql.NullString `db:"scheduled_plan_name"`
 	ScheduledSeats    sql.NullInt64  `db:"scheduled_seats"`
 	PriceID           sql.NullString `db:"price_id"`
+	UnitAmount        int64          `db:"unit_amount"` // of PriceID, per seat or per month
+	Currency          string         `db:"currency"`
 	CustomerID        sql.NullString `db:"customer_id"`
 }
 
@@ -78,11 +80,12 @@ SELECT s.id, s.account_id, s.product_id, p.key AS product_key, p.name AS product
        (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned,
        s.trial_ends_at, s.past_due_since, s.current_period_end, s.cancel_at_period_end, s.stripe_subscription_id,
        s.event_seq, spl.key AS scheduled_plan_key, spv.name AS scheduled_plan_name, s.scheduled_seats,
-       (SELECT pp.stripe_price_id FROM plan_price pp WHERE pp.plan_version_id = s.plan_version_id
-         ORDER BY pp.billing_interval, pp.id LIMIT 1) AS price_id,
+       pp.stripe_price_id AS price_id, coalesce(pp.unit_amount, 0) AS unit_amount, coalesce(pp.currency, '') AS currency,
        a.stripe_customer_id AS customer_id
 FROM subscription s
 JOIN account a ON a.id = s.account_id
+LEFT JOIN LATERAL (SELECT * FROM plan_price WHERE plan_version_id = s.plan_version_id
+                   ORDER BY billing_interval, id LIMIT 1) pp ON true
 JOIN product p ON p.id = s.product_id
 JOIN plan_version pv ON pv.id = s.plan_version_id
 JOIN plan pl ON pl.id = pv.plan_id

@@ -78,7 +78,8 @@ func seedDemoBilling(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 		}
 		a := SimAccount{Customer: cus, Subscriptions: []SimSubscription{sub}}
 		if b.openInvoiceAge > 0 {
-			a.Invoices = append(a.Invoices, SimInvoice{ID: "in_sim_" + d.slug + "_open", AccountID: row.AccountID,
+			a.Invoices = append(a.Invoices, SimInvoice{ID: "in_sim_" + d.slug + "_open",
+				Number: SimInvoiceNumber(cus.ID, 1), AccountID: row.AccountID,
 				CustomerID: cus.ID, SubscriptionID: sub.ID, AmountDue: row.UnitAmount * int64(row.Seats),
 				Currency: row.Currency, Status: "open", BillingReason: "subscription_cycle", Attempts: 1,
 				CreatedAt: now.Add(-b.openInvoiceAge)})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,6 +48,7 @@ type SimSubscription struct {
 // SimInvoice is a simulated Stripe invoice.
 type SimInvoice struct {
 	ID             string       `db:"id"`
+	Number         string       `db:"number"` // what the buyer reads and links by
 	AccountID      int64        `db:"account_id"`
 	CustomerID     string       `db:"customer_id"`
 	SubscriptionID string       `db:"subscription_id"`
@@ -111,9 +114,9 @@ ON CONFLICT (id) DO UPDATE SET price_id = EXCLUDED.price_id, quantity = EXCLUDED
        cancel_at_period_end = EXCLUDED.cancel_at_period_end, scheduled_price_id = EXCLUDED.scheduled_price_id,
        scheduled_quantity = EXCLUDED.scheduled_quantity, last_event_created = EXCLUDED.last_event_created`
 	upsertSimInvoiceSQL = `
-INSERT INTO billing_sim_invoice (id, account_id, customer_id, subscription_id, amount_due, currency, status,
+INSERT INTO billing_sim_invoice (id, number, account_id, customer_id, subscription_id, amount_due, currency, status,
        billing_reason, attempts, created_at, paid_at)
-VALUES (:id, :account_id, :customer_id, :subscription_id, :amount_due, :currency, :status, :billing_reason,
+VALUES (:id, :number, :account_id, :customer_id, :subscription_id, :amount_due, :currency, :status, :billing_reason,
        :attempts, :created_at, :paid_at)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts, paid_at = EXCLUDED.paid_at`
 	simPricesSQL = `
@@ -212,6 +215,29 @@ func (s *Store) SimPrices(ctx context.Context) (map[string]SimPrice, error) {
 		out[r.ID] = r
 	}
 	return out, nil
+}
+
+const simInvoiceByNumberSQL = `SELECT * FROM billing_sim_invoice WHERE account_id = $1 AND number = $2`
+
+// SimInvoiceByNumber reads one of the account's simulated invoices by its
+// number; another account's number is not found.
+func (s *Store) SimInvoiceByNumber(ctx context.Context, accountID int64, number string) (SimInvoice, error) {
+	var inv SimInvoice
+	err := s.db.GetContext(ctx, &inv, simInvoiceByNumberSQL, accountID, number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, ErrNotFound
+	}
+	return inv, err
+}
+
+// SimInvoiceNumber is the number of a simulated customer's nth invoice,
+// shaped like Stripe's: a prefix of the customer, a running count.
+func SimInvoiceNumber(customerID string, n int) string {
+	prefix := strings.ToUpper(strings.TrimPrefix(customerID, "cus_sim_"))
+	if len(prefix) > 8 {
+		prefix = prefix[:8]
+	}
+	return fmt.Sprintf("%s-%04d", prefix, n)
 }
 
 const simCustomerAccountSQL = `SELECT account_id FROM billing_sim_customer WHERE id = $1`

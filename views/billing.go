@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
 )
@@ -33,7 +34,18 @@ type BillingView struct {
 	Plans             []BillingPlanView
 	ChangeConfirm     *ChangeConfirmView
 	SeatConfirm       *SeatConfirmView
+	ConvertConfirm    *ConvertConfirmView
 	CSRF              string
+	// The money: what the account pays, owes and will be charged.
+	Statement        StatementView
+	ScheduledMonthly Money     // what the change waiting for period end will cost a month
+	TrialEnds        time.Time // trialing: when the trial ends
+	// ChangesLocked: past due or suspended, plan and seat changes wait
+	// until the open invoice is paid.
+	ChangesLocked bool
+	// Done names the change just applied (upgrade, seats, convert, pay…),
+	// confirmed in words once its events have landed.
+	Done string
 }
 
 // BillingPlanView is one column of the plan comparison.

@@ -165,17 +165,20 @@ func TestDroppingSeatsNamesTheMembersHoldingThem(t *testing.T) {
 	}
 }
 
-func TestAProviderErrorIsShownInWordsAndNothingChanges(t *testing.T) {
+func TestADeclinedCardIsShownInWordsAndNothingChanges(t *testing.T) {
 	t.Parallel()
 	p, b := newBillingPortal(t)
-	c := p.login("owner@umbrella.test") // Umbrella's card is declined
+	c := p.login("owner@globex.test")
+	if err := b.Sim.SetPaymentsFail(context.Background(), mustAccount(t, p.store, "globex"), true); err != nil {
+		t.Fatal(err)
+	}
 	_, page := p.get(c, "/billing")
-	_, confirm := p.htmx(c, http.MethodGet, "/billing/seats?seats=4", csrfToken(page), nil)
+	_, confirm := p.htmx(c, http.MethodGet, "/billing/seats?seats=12", csrfToken(page), nil)
 	if text(confirm, "proration-amount") == "" {
 		t.Fatal("no charge shown for more seats")
 	}
-	res, doc := p.htmx(c, http.MethodPost, "/billing/seats", csrfToken(page), url.Values{"seats": {"4"}})
-	if res.StatusCode != http.StatusBadGateway || !strings.Contains(text(doc, "error-message"), "card was declined") ||
+	res, doc := p.htmx(c, http.MethodPost, "/billing/seats", csrfToken(page), url.Values{"seats": {"12"}})
+	if res.StatusCode != http.StatusPaymentRequired || !strings.Contains(text(doc, "error-message"), "card was declined") ||
 		res.Header.Get("HX-Retarget") != "#errors" {
 		t.Fatalf("%d %q", res.StatusCode, text(doc, "error-message"))
 	}
@@ -183,7 +186,7 @@ func TestAProviderErrorIsShownInWordsAndNothingChanges(t *testing.T) {
 		t.Fatalf("%d events sent", c.Received)
 	}
 	process(t, b)
-	if _, doc := p.get(c, "/billing"); text(doc, "billing-seats") != "3" {
+	if _, doc := p.get(c, "/billing"); text(doc, "billing-seats") != "10" {
 		t.Fatalf("seats = %q", text(doc, "billing-seats"))
 	}
 }

@@ -74,6 +74,8 @@ func classify(err error) (int, string) {
 	switch {
 	case store.IsUnavailable(err):
 		return http.StatusServiceUnavailable, "Entitle cannot reach its database; try again in a minute."
+	case errors.As(err, &pe) && pe.Declined: // the buyer can act: update the payment method
+		return http.StatusPaymentRequired, pe.Message
 	case errors.As(err, &pe): // billing: the provider refused; its words are for the buyer
 		return http.StatusBadGateway, pe.Message
 	case errors.Is(err, store.ErrNotFound):
