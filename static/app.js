@@ -149,8 +149,11 @@
       var any = [].some.call(document.querySelectorAll('input[name="' + CSS.escape(name) + '"]'), function (box) {
         return box.checked && (box.form === owner);
       });
-      b.disabled = !any;
-      b.setAttribute("aria-disabled", String(!any));
+      // data-refused: the session may not act at all (a read-only support
+      // session); a selection does not change that.
+      var off = !any || b.hasAttribute("data-refused");
+      b.disabled = off;
+      b.setAttribute("aria-disabled", String(off));
     });
     elements.filter(function (el) { return el.matches("input[data-select-all]"); }).forEach(function (all) {
       var boxes = [].filter.call(document.querySelectorAll('input[name="' + CSS.escape(all.dataset.selectAll) + '"]'), function (box) {
@@ -171,6 +174,17 @@
   });
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("form").forEach(updateSelection);
+  });
+
+  // Search results are announced: a swapped-in element marked
+  // data-announce (a list's "12 members") is read into the page's one
+  // polite live region, which stays in place across swaps.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.detail.elt;
+    var live = document.getElementById("live-announce");
+    if (!live || !root || !root.querySelector) { return; }
+    var said = root.matches && root.matches("[data-announce]") ? root : root.querySelector("[data-announce]");
+    if (said) { live.textContent = said.textContent.trim(); }
   });
 
   // The phone menu: the navigation folds behind one button.
