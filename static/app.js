@@ -173,8 +173,31 @@
     updateSelection(el.form);
   });
   document.addEventListener("htmx:afterSettle", function () {
+    disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);
   });
+
+  // A read-only support session: the server refuses every change, so
+  // every control that would send one is disabled (the banner says why).
+  // Pages mark theirs server-side where they can; this covers the rest.
+  // Ending the session posts to the console and stays enabled.
+  function disableRefused(root) {
+    if (!document.body || !document.body.hasAttribute("data-read-only")) { return; }
+    root.querySelectorAll("form").forEach(function (form) {
+      var method = (form.getAttribute("method") || "get").toLowerCase();
+      var action = form.getAttribute("action") || "";
+      if ((method !== "post" && !form.hasAttribute("hx-post")) || action.indexOf("/admin/") === 0) { return; }
+      [].forEach.call(form.elements, function (el) {
+        if (el.matches("button, input[type=submit]") && el.type === "submit") { refuse(el); }
+      });
+    });
+    root.querySelectorAll("[hx-post]:not(form)").forEach(refuse);
+  }
+  function refuse(el) {
+    el.disabled = true;
+    el.setAttribute("data-refused", "");
+    el.title = "Read-only support session: changes are refused";
+  }
 
   // Search results are announced: a swapped-in element marked
   // data-announce (a list's "12 members") is read into the page's one
@@ -197,6 +220,7 @@
 
   document.documentElement.classList.add("js");
   function ready() {
+    disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);
     applyFormState();
   }
