@@ -199,6 +199,22 @@
     el.title = "Read-only support session: changes are refused";
   }
 
+  // Forms whose fields depend on a kind (the console's grant form): only
+  // the chosen kind's fieldsets show, and the others are not sent. Without
+  // the script every fieldset shows, each saying which kinds it is for.
+  function showKindFields(select) {
+    var form = select.form;
+    if (!form) { return; }
+    form.querySelectorAll("fieldset[data-kinds]").forEach(function (set) {
+      var on = set.dataset.kinds.split(" ").indexOf(select.value) >= 0;
+      set.hidden = !on;
+      set.disabled = !on;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-kind-select]")) { showKindFields(event.target); }
+  });
+
   // Search results are announced: a swapped-in element marked
   // data-announce (a list's "12 members") is read into the page's one
   // polite live region, which stays in place across swaps.
@@ -220,6 +236,7 @@
 
   document.documentElement.classList.add("js");
   function ready() {
+    document.querySelectorAll("select[data-kind-select]").forEach(showKindFields);
     disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);
     applyFormState();
