@@ -245,6 +245,11 @@ func AuditChanges(f AuditFacts) []AuditChange {
 	return out
 }
 
+// stateWords are the recorded states shown as the pages show them; other
+// values (roles, addresses, keys) are shown as recorded.
+var stateWords = map[string]string{"trialing": "Trial", "active": "Active", "past_due": "Past due",
+	"suspended": "Suspended", "canceled": "Canceled", "invited": "Invited", "deactivated": "Removed"}
+
 func jsonObject(raw []byte) map[string]any {
 	if len(raw) == 0 {
 		return nil
@@ -263,7 +268,7 @@ func valueText(v any) string {
 	case nil:
 		return "—"
 	case string:
-		if l := statusLabel(x); l != x {
+		if l, ok := stateWords[x]; ok {
 			return l
 		}
 		return cutText(x, 120)
