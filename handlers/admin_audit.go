@@ -126,17 +126,12 @@ func (h *Handler) VerifyAudit(c echo.Context) error {
 }
 
 func consoleAuditRow(r store.ConsoleAuditRow) views.AdminAuditRow {
+	f := auditFacts(r.AuditEntry)
 	row := views.AdminAuditRow{ID: r.ID, Seq: r.Seq, Account: r.AccountSlug, At: r.At, ActorType: r.ActorType,
 		Actor: r.ActorLabel, Impersonator: r.Impersonator, Action: r.Action,
-		Target: strings.TrimSpace(r.TargetType + " " + r.TargetID)}
+		Sentence: views.AuditSentence(f), Changes: views.AuditChanges(f)}
 	if row.Actor == "" {
 		row.Actor = r.ActorID
-	}
-	if len(r.Before) > 0 {
-		row.Before = string(r.Before)
-	}
-	if len(r.After) > 0 {
-		row.After = string(r.After)
 	}
 	return row
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -34,8 +33,9 @@ func (h *Handler) Audit(c echo.Context) error {
 	}
 	v := views.AuditView{Filter: vf, Actions: actions, Next: page.Next}
 	for _, e := range page.Entries {
+		f := auditFacts(e)
 		v.Entries = append(v.Entries, views.AuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actorText(e),
-			Impersonator: e.Impersonator, Action: e.Action, Target: targetText(e), Details: detailsText(e)})
+			Impersonator: e.Impersonator, Action: e.Action, Sentence: views.AuditSentence(f), Changes: views.AuditChanges(f)})
 	}
 	return render(c, http.StatusOK, views.AuditPage(h.shell(c, "Audit log", "audit"), v))
 }
@@ -103,29 +103,8 @@ func actorText(e store.AuditEntry) string {
 	return e.ActorType
 }
 
-func detailsText(e store.AuditEntry) string {
-	before, after := string(e.Before), string(e.After)
-	switch {
-	case before == "" && after == "":
-		return ""
-	case before == "":
-		return after
-	case after == "":
-		return "was " + before
-	}
-	return before + " → " + after
-}
-
-// targetText names the target as a person reads it: the email the entry
-// recorded, when it has one, rather than a row id alone.
-func targetText(e store.AuditEntry) string {
-	for _, raw := range [][]byte{e.After, e.Before} {
-		var fields struct {
-			Email string `json:"email"`
-		}
-		if json.Unmarshal(raw, &fields) == nil && fields.Email != "" {
-			return strings.TrimSpace(e.TargetType + " " + fields.Email + " (#" + e.TargetID + ")")
-		}
-	}
-	return strings.TrimSpace(e.TargetType + " " + e.TargetID)
+// auditFacts is an entry as its words need it.
+func auditFacts(e store.AuditEntry) views.AuditFacts {
+	return views.AuditFacts{Action: e.Action, ActorType: e.ActorType, ActorID: e.ActorID, ActorLabel: e.ActorLabel,
+		Impersonator: e.Impersonator, TargetType: e.TargetType, TargetID: e.TargetID, Before: e.Before, After: e.After}
 }

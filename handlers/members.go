@@ -28,11 +28,18 @@ func (h *Handler) Members(c echo.Context) error {
 	return render(c, http.StatusOK, views.MembersPage(h.shell(c, "Members", "members"), v))
 }
 
-// lightShell carries what a partial needs (the CSRF token) without loading
-// the banners.
+// lightShell carries what a partial needs (the CSRF token, who acts) without
+// loading the banners.
 func (h *Handler) lightShell(c echo.Context) views.Shell {
 	s := views.Shell{}
 	s.CSRF, _ = c.Get(ctxCSRF).(string)
+	if cur, ok := Current(c); ok {
+		// The role and the support session decide which controls work.
+		s.User = &views.User{Email: cur.Email, Role: cur.Role}
+		if cur.Impersonated() {
+			s.Impersonation = impersonationBanner(cur, h.Clock.Now())
+		}
+	}
 	return s
 }
 
@@ -76,6 +83,9 @@ func (h *Handler) membersView(c echo.Context) (views.MembersView, error) {
 			return views.MembersView{}, err
 		}
 		v.Domains = strings.Join(domains, ", ")
+		if v.Pending, err = h.pendingRows(c, cur.AccountID); err != nil {
+			return views.MembersView{}, err
+		}
 	}
 	return v, nil
 }
@@ -110,7 +120,7 @@ func (h *Handler) Invite(c echo.Context) error {
 		}
 	}
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Trigger", "members-changed")
+		c.Response().Header().Set("HX-Trigger", "members-changed, invitations-changed")
 		return render(c, http.StatusOK, views.InviteResults(answers))
 	}
 	rows := make([]views.NoticeRow, 0, len(answers))

@@ -132,3 +132,17 @@ func CanChangeRole(actor, from, to Role) bool {
 func CanRemove(actor, target Role) bool {
 	return Can(actor, RemoveMembers) && (target != Owner || actor == Owner)
 }
+
+// looking lists the actions that only show: a read-only support session
+// (vendor staff impersonating the account) may take these and no other.
+var looking = map[Action]bool{ViewOwnLicences: true, ViewMembers: true, ViewSeats: true, ViewAudit: true,
+	ViewBilling: true, ViewSupport: true, ViewInsights: true}
+
+// CanImpersonated reports whether a support session acting with role may
+// take action: as the role may, and, when read-only, only actions that
+// change nothing. The server refuses every change of a read-only session
+// whatever its route; the portal asks this to show refused controls
+// disabled.
+func CanImpersonated(role Role, action Action, readOnly bool) bool {
+	return Can(role, action) && (!readOnly || looking[action])
+}

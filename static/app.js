@@ -149,8 +149,11 @@
       var any = [].some.call(document.querySelectorAll('input[name="' + CSS.escape(name) + '"]'), function (box) {
         return box.checked && (box.form === owner);
       });
-      b.disabled = !any;
-      b.setAttribute("aria-disabled", String(!any));
+      // data-refused: the session may not act at all (a read-only support
+      // session); a selection does not change that.
+      var off = !any || b.hasAttribute("data-refused");
+      b.disabled = off;
+      b.setAttribute("aria-disabled", String(off));
     });
     elements.filter(function (el) { return el.matches("input[data-select-all]"); }).forEach(function (all) {
       var boxes = [].filter.call(document.querySelectorAll('input[name="' + CSS.escape(all.dataset.selectAll) + '"]'), function (box) {
@@ -170,7 +173,57 @@
     updateSelection(el.form);
   });
   document.addEventListener("htmx:afterSettle", function () {
+    disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);
+  });
+
+  // A read-only support session: the server refuses every change, so
+  // every control that would send one is disabled (the banner says why).
+  // Pages mark theirs server-side where they can; this covers the rest.
+  // Ending the session posts to the console and stays enabled.
+  function disableRefused(root) {
+    if (!document.body || !document.body.hasAttribute("data-read-only")) { return; }
+    root.querySelectorAll("form").forEach(function (form) {
+      var method = (form.getAttribute("method") || "get").toLowerCase();
+      var action = form.getAttribute("action") || "";
+      if ((method !== "post" && !form.hasAttribute("hx-post")) || action.indexOf("/admin/") === 0) { return; }
+      [].forEach.call(form.elements, function (el) {
+        if (el.matches("button, input[type=submit]") && el.type === "submit") { refuse(el); }
+      });
+    });
+    root.querySelectorAll("[hx-post]:not(form)").forEach(refuse);
+  }
+  function refuse(el) {
+    el.disabled = true;
+    el.setAttribute("data-refused", "");
+    el.title = "Read-only support session: changes are refused";
+  }
+
+  // Forms whose fields depend on a kind (the console's grant form): only
+  // the chosen kind's fieldsets show, and the others are not sent. Without
+  // the script every fieldset shows, each saying which kinds it is for.
+  function showKindFields(select) {
+    var form = select.form;
+    if (!form) { return; }
+    form.querySelectorAll("fieldset[data-kinds]").forEach(function (set) {
+      var on = set.dataset.kinds.split(" ").indexOf(select.value) >= 0;
+      set.hidden = !on;
+      set.disabled = !on;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-kind-select]")) { showKindFields(event.target); }
+  });
+
+  // Search results are announced: a swapped-in element marked
+  // data-announce (a list's "12 members") is read into the page's one
+  // polite live region, which stays in place across swaps.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.detail.elt;
+    var live = document.getElementById("live-announce");
+    if (!live || !root || !root.querySelector) { return; }
+    var said = root.matches && root.matches("[data-announce]") ? root : root.querySelector("[data-announce]");
+    if (said) { live.textContent = said.textContent.trim(); }
   });
 
   // The phone menu: the navigation folds behind one button.
@@ -183,6 +236,8 @@
 
   document.documentElement.classList.add("js");
   function ready() {
+    document.querySelectorAll("select[data-kind-select]").forEach(showKindFields);
+    disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);
     applyFormState();
   }

@@ -269,7 +269,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\"> <label>Kind <select name=\"kind\" data-testid=\"grant-kind\"><option value=\"feature\">Feature on or off</option> <option value=\"extra_limit\">Extra limit</option> <option value=\"extra_seats\">Extra seats</option></select></label> <label>Feature (feature and extra limit) <select name=\"feature\" data-testid=\"grant-feature\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\"> <label>Kind <select name=\"kind\" data-kind-select data-testid=\"grant-kind\"><option value=\"feature\">Feature on or off</option> <option value=\"extra_limit\">Extra limit</option> <option value=\"extra_seats\">Extra seats</option></select></label><fieldset class=\"kind-fields\" data-kinds=\"feature extra_limit\" data-testid=\"grant-fields-feature\"><legend>Feature <span class=\"kind-hint muted\">(feature on or off, extra limit)</span></legend> <label>Feature <select name=\"feature\" data-testid=\"grant-feature\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -281,7 +281,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(ft.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 88, Col: 29}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 90, Col: 30}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 			if templ_7745c5c3_Err != nil {
@@ -294,7 +294,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 			var templ_7745c5c3_Var15 string
 			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(ft.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 88, Col: 42}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 90, Col: 43}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 			if templ_7745c5c3_Err != nil {
@@ -305,7 +305,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</select></label> <label>Switch (feature grants) <select name=\"enabled\" data-testid=\"grant-enabled\"><option value=\"true\">on</option> <option value=\"false\">off</option></select></label> <label>Product (extra seats) <select name=\"product\" data-testid=\"grant-product\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</select></label></fieldset><fieldset class=\"kind-fields\" data-kinds=\"feature\" data-testid=\"grant-fields-switch\"><legend>Switch <span class=\"kind-hint muted\">(feature on or off)</span></legend> <label>Switch the feature <select name=\"enabled\" data-testid=\"grant-enabled\"><option value=\"true\">On</option> <option value=\"false\">Off</option></select></label></fieldset><fieldset class=\"kind-fields\" data-kinds=\"extra_seats\" data-testid=\"grant-fields-product\"><legend>Product <span class=\"kind-hint muted\">(extra seats)</span></legend> <label>Product <select name=\"product\" data-testid=\"grant-product\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -317,7 +317,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 			var templ_7745c5c3_Var16 string
 			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(p)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 103, Col: 22}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 111, Col: 23}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
@@ -330,7 +330,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 			var templ_7745c5c3_Var17 string
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(p)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 103, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 111, Col: 29}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {
@@ -341,14 +341,14 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</select></label> <label>Amount (extra limit or seats) <input type=\"number\" name=\"amount\" min=\"1\" data-testid=\"grant-amount\"></label> <label>Reason <input type=\"text\" name=\"reason\" required data-testid=\"grant-reason\"></label> <label>Expires on <input type=\"date\" name=\"expires_at\" required value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</select></label></fieldset><fieldset class=\"kind-fields\" data-kinds=\"extra_limit extra_seats\" data-testid=\"grant-fields-amount\"><legend>Amount <span class=\"kind-hint muted\">(extra limit, extra seats)</span></legend> <label>Amount <input type=\"number\" name=\"amount\" min=\"1\" data-testid=\"grant-amount\"></label></fieldset><label>Reason <input type=\"text\" name=\"reason\" required data-testid=\"grant-reason\"></label> <label>Expires on <input type=\"date\" name=\"expires_at\" required value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var18 string
 		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(f.DefaultExpiry)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 109, Col: 89}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 121, Col: 89}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 		if templ_7745c5c3_Err != nil {
@@ -361,7 +361,7 @@ func AdminGrantFormView(slug string, f GrantForm, csrf string) templ.Component {
 		var templ_7745c5c3_Var19 string
 		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(f.MinExpiry)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 109, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `admin_grants.templ`, Line: 121, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 		if templ_7745c5c3_Err != nil {

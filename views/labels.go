@@ -3,6 +3,7 @@ package views
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -30,8 +31,13 @@ func statusLabel(status string) string {
 		return "Suspended"
 	case "canceled":
 		return "Canceled"
+	case "":
+		return ""
 	}
-	return status
+	// Any other state (an invoice's, a delivery's) in words: "payment_failed"
+	// reads "Payment failed".
+	words := strings.ReplaceAll(status, "_", " ")
+	return strings.ToUpper(words[:1]) + words[1:]
 }
 
 var reasonLabels = map[licensing.Reason]string{

@@ -158,3 +158,24 @@ const htmxConfig = `{"responseHandling":[{"code":"204","swap":false},{"code":"[2
 func canBuySeats(s Shell) bool {
 	return s.User != nil && licensing.Can(licensing.Role(s.User.Role), licensing.ManageBilling)
 }
+
+// ReadOnly tells whether vendor support is looking at the account in
+// read-only mode: the server refuses every change it would send.
+func (s Shell) ReadOnly() bool { return s.Impersonation != nil && s.Impersonation.Mode != "write" }
+
+// Can tells whether this session may take action: the signed-in role's
+// permission, and nothing but looking in a read-only support session. A
+// control the role may use but the session may not is shown disabled, with
+// Refusal saying why.
+func (s Shell) Can(action licensing.Action) bool {
+	return s.User != nil && licensing.CanImpersonated(licensing.Role(s.User.Role), action, s.ReadOnly())
+}
+
+// Refusal is why a control the role may use is disabled on this page, ""
+// when it is not.
+func (s Shell) Refusal(action licensing.Action) string {
+	if s.User == nil || s.Can(action) || !licensing.Can(licensing.Role(s.User.Role), action) {
+		return ""
+	}
+	return "Read-only support session: " + s.Impersonation.Staff + " can look but not change anything."
+}

@@ -52,7 +52,7 @@ func TestOperatorRegistersAnEndpointAndWorksItsDeliveryLog(t *testing.T) {
 	}
 	_, doc = p.get(ops, link)
 	if !strings.Contains(text(doc, "flash"), "Test event queued") || text(doc, "webhook-delivery-type") != "webhook.test" ||
-		text(doc, "webhook-delivery-status") != "pending" {
+		text(doc, "webhook-delivery-status") != "Pending" {
 		t.Fatalf("after the test event: flash %q, log %q %q", text(doc, "flash"), text(doc, "webhook-delivery-type"),
 			text(doc, "webhook-delivery-status"))
 	}

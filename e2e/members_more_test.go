@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// waitQuiet waits until htmx has no request running and nothing being
+// swapped or settled, so that a button just swapped in has its htmx
+// behaviour before it is pressed.
+func (s *session) waitQuiet() {
+	s.t.Helper()
+	s.waitFor(`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`)
+}
+
+func pendingRowSel(email string) string {
+	return `[data-testid="pending-row"][data-email="` + email + `"] `
+}
+
+// An admin resends one invitation and revokes another, then does it again
+// to two more, without a reload: each answer appears beside its row and
+// names the person, and every button keeps working.
+func TestResendThenRevokeInvitationsInARowWithoutAReload(t *testing.T) {
+	t.Parallel()
+	for _, width := range []int64{desktopWidth, phoneWidth} {
+		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) {
+			t.Parallel()
+			s := newSessionAt(t, width)
+			s.signIn("owner@globex.test")
+			s.run(
+				chromedp.Navigate(s.base+"/members"),
+				waitVisible(tid("invite-form")),
+				typeInto(tid("invite-emails"), "nina@globex.test, omar@globex.test, pia@globex.test, quinn@globex.test"),
+				press(tid("invite-submit")),
+				waitVisible(tid("invite-result")),
+			)
+			// The pending card reloads itself with the four invitations.
+			s.waitFor(`document.querySelectorAll('[data-testid="pending-row"]').length === 4`)
+			s.waitQuiet()
+			get(s, chromedp.Evaluate[bool](`window.confirm = () => true; true`)) // Revoke asks first
+			firstLink := invitationLink.FindString(s.mailTo("nina@globex.test"))
+
+			for _, pair := range [][2]string{{"nina@globex.test", "omar@globex.test"}, {"pia@globex.test", "quinn@globex.test"}} {
+				resend, revoke := pair[0], pair[1]
+				s.waitQuiet()
+				s.click(pendingRowSel(resend) + tid("pending-resend"))
+				s.waitFor(`document.querySelector('` + pendingRowSel(resend) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation sent again to ` + resend + `; the earlier link no longer works."`)
+				s.waitQuiet()
+				s.click(pendingRowSel(revoke) + tid("pending-revoke"))
+				s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `')?.dataset.outcome === "revoked"`)
+				s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation to ` + revoke + ` revoked; the link no longer works."`)
+				// The member table follows: the revoked person is no longer listed as invited.
+				s.waitFor(`!document.querySelector('[data-testid="member-row"][data-email="` + revoke + `"]')`)
+			}
+			if link := invitationLink.FindString(s.mailTo("nina@globex.test")); link == firstLink || link == "" {
+				t.Fatalf("resending mailed no new link (%q)", link)
+			}
+			s.screenshot("invitations-resent-revoked")
+
+			// Select every pending one and revoke them together.
+			s.waitQuiet()
+			s.run(press(tid("pending-select-all")))
+			s.click(tid("pending-revoke-selected"))
+			s.waitFor(`[...document.querySelectorAll('[data-testid="pending-row"]')].every(r => r.dataset.outcome === "revoked")`)
+			if !get(s, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth + 1`)) {
+				t.Errorf("the members page scrolls sideways at %d px", width)
+			}
+		})
+	}
+}
+
+// The audit log reads as sentences, with the changed fields before → after.
+func TestAuditLogReadsAsSentences(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	s.signIn("owner@globex.test")
+	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
+	s.run(setValue(memberRow("bob@globex.test")+tid("role-select"), "admin"))
+	s.click(memberRow("bob@globex.test") + tid("role-save"))
+	s.waitFor(`document.querySelector('#member-flash [data-testid="flash"]')?.textContent === "bob@globex.test is now Admin."`)
+
+	s.run(chromedp.Navigate(s.base+"/audit"), waitVisible(tid("audit-table")))
+	s.waitFor(`document.querySelector('[data-testid="audit-row"][data-action="member.role"] [data-testid="audit-sentence"]')?.textContent.trim() === "Role of bob@globex.test changed to Admin by owner@globex.test"`)
+	s.waitFor(`document.querySelector('[data-testid="audit-row"][data-action="member.role"] [data-testid="audit-change"][data-field="role"]')?.textContent.replace(/\s+/g, " ").trim() === "role: member → admin"`)
+	if raw := get(s, chromedp.Evaluate[bool](`[...document.querySelectorAll('[data-testid="audit-row"]')].some(r => r.textContent.includes('{"'))`)); raw {
+		t.Error("the audit page still shows raw JSON")
+	}
+	s.screenshot("audit-sentences")
+}
+
+// Typing in the member search announces how many people match.
+func TestMemberSearchCountIsAnnounced(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	s.signIn("owner@globex.test")
+	s.run(
+		chromedp.Navigate(s.base+"/members"),
+		waitVisible(tid("member-search")),
+		typeInto(tid("member-search"), "carol"),
+	)
+	s.waitFor(`document.querySelector('#live-announce[aria-live="polite"]')?.textContent === "1 member"`)
+}

@@ -1,0 +1,131 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// htmxPost posts a form as htmx does and parses the fragment.
+func (p *portal) htmxPost(c *http.Client, path string, form url.Values) (*http.Response, *goquery.Document) {
+	p.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, p.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	res, err := c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, _ := goquery.NewDocumentFromReader(res.Body)
+	return res, doc
+}
+
+// inviteLinkFor is the newest invitation link mailed to email.
+func (p *portal) inviteLinkFor(email string) string {
+	p.t.Helper()
+	var body string
+	if err := p.store.DB().Get(&body, `SELECT body FROM outbox WHERE to_address = $1 ORDER BY id DESC LIMIT 1`, email); err != nil {
+		p.t.Fatal(err)
+	}
+	return inviteLink.FindString(body)
+}
+
+func pendingRow(doc *goquery.Document, email string) *goquery.Selection {
+	return doc.Find(`[data-testid="pending-row"][data-email="` + email + `"]`)
+}
+
+func TestPendingInvitationsAreResentAndRevokedBesideTheirRows(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	owner, token := p.session("owner@globex.test")
+	p.postAndFollow(owner, "/members/invite", url.Values{"_csrf": {token}, "role": {"member"},
+		"emails": {"nina@globex.test, omar@globex.test"}})
+	_, doc := p.get(owner, "/members")
+	nina, _ := pendingRow(doc, "nina@globex.test").Attr("data-id")
+	omar, _ := pendingRow(doc, "omar@globex.test").Attr("data-id")
+	if nina == "" || omar == "" || doc.Find(`[data-testid="pending-select-all"]`).Length() != 1 {
+		t.Fatalf("pending invitations card: nina %q omar %q", nina, omar)
+	}
+	if pendingRow(doc, "nina@globex.test").Find(`[data-testid="remove-member"]`).Length() != 0 {
+		t.Error("a pending invitation offers Remove")
+	}
+	oldLink := p.inviteLinkFor("nina@globex.test")
+
+	// Resend: a new mail with a new link; the old link is refused.
+	res, frag := p.htmxPost(owner, "/members/invitations/resend", url.Values{"_csrf": {token}, "invitation": {nina}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("resend: %d", res.StatusCode)
+	}
+	if got := strings.TrimSpace(pendingRow(frag, "nina@globex.test").Find(`[data-testid="pending-result"]`).Text()); !strings.Contains(got, "nina@globex.test") || !strings.HasPrefix(got, "Invitation sent again") {
+		t.Errorf("resend message beside Nina's row: %q", got)
+	}
+	if got := strings.TrimSpace(pendingRow(frag, "omar@globex.test").Find(`[data-testid="pending-result"]`).Text()); got != "" {
+		t.Errorf("Omar's row says %q after Nina's resend", got)
+	}
+	newLink := p.inviteLinkFor("nina@globex.test")
+	if newLink == oldLink {
+		t.Fatal("the resent mail carries the old link")
+	}
+	if res, _ := p.get(newClient(), oldLink); res.StatusCode != http.StatusGone {
+		t.Errorf("old link after resend: %d, want 410", res.StatusCode)
+	}
+	if res, _ := p.get(newClient(), newLink); res.StatusCode != http.StatusOK {
+		t.Errorf("new link: %d, want 200", res.StatusCode)
+	}
+
+	// Revoke both, in one go: the links die, the rows say so.
+	res, frag = p.htmxPost(owner, "/members/invitations/revoke", url.Values{"_csrf": {token}, "invitation": {nina, omar}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	for _, who := range []string{"nina@globex.test", "omar@globex.test"} {
+		row := pendingRow(frag, who)
+		if o, _ := row.Attr("data-outcome"); o != "revoked" || !strings.Contains(row.Find(`[data-testid="pending-result"]`).Text(), "Invitation to "+who+" revoked") {
+			t.Errorf("%s after revoke: outcome %q, %q", who, o, row.Find(`[data-testid="pending-result"]`).Text())
+		}
+	}
+	if res, _ := p.get(newClient(), newLink); res.StatusCode != http.StatusGone {
+		t.Errorf("revoked link: %d, want 410", res.StatusCode)
+	}
+	_, doc = p.get(owner, "/members")
+	if pendingRow(doc, "nina@globex.test").Length() != 0 {
+		t.Error("a revoked invitation is still pending")
+	}
+
+	// Each is in the audit log.
+	for action, want := range map[string]int{"member.invite_revoke": 2} {
+		if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = $1`, action); n != want {
+			t.Errorf("%s audited %d times, want %d", action, n, want)
+		}
+	}
+	if n := p.consoleCount(`SELECT count(*) FROM audit_entry WHERE action = 'member.invite' AND after->>'resent' = 'true' AND after->>'email' = 'nina@globex.test'`); n != 1 {
+		t.Errorf("resend audited %d times", n)
+	}
+}
+
+func TestAnotherAccountsInvitationIsNotFound(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	globex, gtoken := p.session("owner@globex.test")
+	p.postAndFollow(globex, "/members/invite", url.Values{"_csrf": {gtoken}, "role": {"member"}, "emails": {"nina@globex.test"}})
+	_, doc := p.get(globex, "/members")
+	nina, _ := pendingRow(doc, "nina@globex.test").Attr("data-id")
+
+	initech, itoken := p.session("owner@initech.test")
+	for _, path := range []string{"/members/invitations/resend", "/members/invitations/revoke"} {
+		if res, _ := p.htmxPost(initech, path, url.Values{"_csrf": {itoken}, "invitation": {nina}}); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s of Globex's invitation from Initech: %d, want 404", path, res.StatusCode)
+		}
+	}
+	if n := p.consoleCount(`SELECT count(*) FROM outbox WHERE to_address = 'nina@globex.test'`); n != 1 {
+		t.Errorf("%d mails to Nina, want the one invitation", n)
+	}
+	// Plain posts without a selection are told so on the page.
+	if res, _ := p.post(globex, "/members/invitations/resend", url.Values{"_csrf": {gtoken}}); res.StatusCode == http.StatusOK {
+		t.Error("resending nothing answered 200")
+	}
+}
