@@ -15,7 +15,7 @@ func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, lea
 		CanReclaim: canReclaim, CSRF: csrf, IdleDays: in.Settings.IdleDays}
 	for _, p := range in.Products {
 		pv := views.ProductInsightView{SubscriptionID: p.Pool.SubscriptionID, Key: p.Pool.ProductKey, Name: p.Pool.ProductName,
-			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Effective, Assigned: p.Pool.Assigned,
+			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Purchased, Granted: p.Pool.Granted(), Assigned: p.Pool.Assigned,
 			Active: p.Active, Waiting: p.Waiting, Over: p.Pool.Over()}
 		pv.IdleTotal = p.IdleCount
 		for _, a := range p.Idle {
@@ -46,10 +46,11 @@ func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, lea
 
 // charts draws a product's seats and usage over its trend days.
 func charts(key, name string, trend []store.InsightsDay) []views.ChartView {
-	seats := views.ChartView{ID: "chart-seats-" + key, Title: name + ": seats purchased, assigned and active"}
+	seats := views.ChartView{ID: "chart-seats-" + key, Title: name + ": seats, assigned and active",
+		Note: "Seats: the pool, purchased plus any granted by the vendor."}
 	usage := views.ChartView{ID: "chart-usage-" + key, Title: name + ": metered usage per day",
 		Note: "Each day's use; today's so far."}
-	purchased := views.SeriesView{Name: "Purchased", Class: "s-purchased"}
+	purchased := views.SeriesView{Name: "Seats", Class: "s-purchased"}
 	assigned := views.SeriesView{Name: "Assigned", Class: "s-assigned"}
 	active := views.SeriesView{Name: "Active", Class: "s-active"}
 	used := views.SeriesView{Name: "Usage", Class: "s-usage"}

@@ -36,7 +36,8 @@ type ProductInsightView struct {
 	Key, Name      string
 	Status         string
 	SeatBased      bool
-	Purchased      int
+	Purchased      int // bought; Granted adds the vendor's extra seats (as /seats shows them)
+	Granted        int
 	Assigned       int
 	Active         int
 	Idle           []IdleSeatView // the first of them
