@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
 	"github.com/entitle-dev/entitle/web"
 )
@@ -193,5 +197,43 @@ func TestLastActiveIsTheSameOnMembersSeatsAndInsights(t *testing.T) {
 				t.Errorf("%s says %s was last active %q, want 25 Feb 2026 (45 days ago)", page, who, got[page])
 			}
 		}
+	}
+}
+
+// TestInsightsShowFloatingLicencePeaksAgainstThePool: yesterday five
+// checkouts met Globex's pool of three (two turned away), today one: the
+// chart's table says so day by day, beside the pool.
+func TestInsightsShowFloatingLicencePeaksAgainstThePool(t *testing.T) {
+	t.Parallel()
+	clock := &consoleClock{now: time.Date(2026, 4, 10, 10, 0, 0, 0, time.UTC)}
+	s := storetest.NewDemo(t, clock)
+	srv := httptest.NewServer(web.New(web.Options{Store: s, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SessionSecret: []byte("test-secret-test-secret-test-secret!")}))
+	t.Cleanup(srv.Close)
+	p := &portal{t: t, srv: srv, store: s, client: newClient()}
+	var globex int64
+	if err := s.DB().Get(&globex, `SELECT id FROM account WHERE slug = 'globex'`); err != nil {
+		t.Fatal(err)
+	}
+	take := func(n int) {
+		for range n {
+			_, err := s.CheckOutLease(context.Background(), globex, store.LeaseRequest{Feature: "desktop_floating"})
+			var refused *store.DeviceRefusedError
+			if err != nil && !errors.As(err, &refused) {
+				t.Fatal(err)
+			}
+		}
+	}
+	take(5)
+	clock.advance(24 * time.Hour)
+	take(1)
+	_, doc := p.get(p.login("owner@globex.test"), "/insights?days=7")
+	head, rows := chartTable(doc, "chart-lease-desktop_floating")
+	if len(rows) != 7 || strings.Join(head, ",") != "Day,Peak in use,Turned away,Pool" {
+		t.Fatalf("the floating licence table: %v, %d days", head, len(rows))
+	}
+	got := fmt.Sprint(rows[5:])
+	if want := "[[10 Apr 2026 3 2 3] [11 Apr 2026 1 0 3]]"; got != want {
+		t.Errorf("the last two days %s, want %s", got, want)
 	}
 }
