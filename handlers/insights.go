@@ -42,7 +42,11 @@ func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf stri
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}
-	return insightsLiveView(in, history, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, nil
+	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days)
+	if err != nil {
+		return views.InsightsLive{}, in, err
+	}
+	return insightsLiveView(in, history, leases, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, nil
 }
 
 // Insights shows the insights page.

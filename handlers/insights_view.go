@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/entitle-dev/entitle/store"
@@ -10,13 +9,13 @@ import (
 
 // insightsLiveView turns the store's figures and snapshots into the live
 // fragment's view model.
-func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, canReclaim bool, csrf string) views.InsightsLive {
+func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, leases []store.LeasePoolUsage, canReclaim bool, csrf string) views.InsightsLive {
 	v := views.InsightsLive{Status: string(in.Compliance.Kind), StatusReason: in.Compliance.Reason,
 		StatusFixURL: in.Compliance.FixURL, UpdatedAt: in.At.Format("2 Jan 2006 15:04:05 UTC"),
 		CanReclaim: canReclaim, CSRF: csrf, IdleDays: in.Settings.IdleDays}
 	for _, p := range in.Products {
 		pv := views.ProductInsightView{SubscriptionID: p.Pool.SubscriptionID, Key: p.Pool.ProductKey, Name: p.Pool.ProductName,
-			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Effective, Assigned: p.Pool.Assigned,
+			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Purchased, Granted: p.Pool.Granted(), Assigned: p.Pool.Assigned,
 			Active: p.Active, Waiting: p.Waiting, Over: p.Pool.Over()}
 		pv.IdleTotal = p.IdleCount
 		for _, a := range p.Idle {
@@ -24,44 +23,68 @@ func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, can
 				LastActivity: views.FormatActivity(a.LastActivity())})
 		}
 		for _, m := range p.Metered {
-			mv := views.MeteredView{Name: m.Name, Used: m.Used, Forecast: m.Forecast, Limit: "unlimited"}
+			mv := views.MeteredView{Name: m.Name, Used: m.Used, Forecast: m.Forecast, Limit: m.Limit}
 			if m.Limit != nil {
-				mv.Limit = strconv.FormatInt(*m.Limit, 10)
 				mv.Over = m.Forecast > *m.Limit
 			}
 			if !m.PeriodEnd.IsZero() {
-				mv.PeriodEnd = m.PeriodEnd.Add(-time.Second).Format("2 Jan 2006")
+				mv.PeriodEnd = m.PeriodEnd.Add(-time.Second) // the exclusive end's last day
 			}
 			pv.Metered = append(pv.Metered, mv)
 		}
 		v.Products = append(v.Products, pv)
-		v.Charts = append(v.Charts, charts(p.Pool.ProductKey, p.Pool.ProductName, history)...)
+		v.Charts = append(v.Charts, charts(p.Pool.ProductKey, p.Pool.ProductName, p.Trend(history, in.At))...)
+	}
+	for _, l := range leases {
+		if !l.Offered && l.InUse == 0 {
+			continue
+		}
+		v.Charts = append(v.Charts, leaseChart(l))
 	}
 	return v
 }
 
-// charts draws a product's seats and usage over the snapshot days.
-func charts(key, name string, history []store.InsightsDay) []views.ChartView {
-	seats := views.ChartView{ID: "chart-seats-" + key, Title: name + ": seats purchased, assigned and active"}
-	usage := views.ChartView{ID: "chart-usage-" + key, Title: name + ": metered usage per day"}
-	purchased := views.SeriesView{Name: "Purchased", Class: "s-purchased"}
+// charts draws a product's seats and usage over its trend days.
+func charts(key, name string, trend []store.InsightsDay) []views.ChartView {
+	seats := views.ChartView{ID: "chart-seats-" + key, Title: name + ": seats, assigned and active",
+		Note: "Seats: the pool, purchased plus any granted by the vendor."}
+	usage := views.ChartView{ID: "chart-usage-" + key, Title: name + ": metered usage per day",
+		Note: "Each day's use; today's so far."}
+	purchased := views.SeriesView{Name: "Seats", Class: "s-purchased"}
 	assigned := views.SeriesView{Name: "Assigned", Class: "s-assigned"}
 	active := views.SeriesView{Name: "Active", Class: "s-active"}
 	used := views.SeriesView{Name: "Usage", Class: "s-usage"}
-	for _, d := range history {
-		if d.ProductKey != key {
-			continue
-		}
-		day := d.Day.Format("2 Jan")
-		seats.Days, usage.Days = append(seats.Days, day), append(usage.Days, day)
+	for _, d := range trend {
+		seats.Days, usage.Days = append(seats.Days, d.Day), append(usage.Days, d.Day)
 		purchased.Values = append(purchased.Values, int64(d.Purchased))
 		assigned.Values = append(assigned.Values, int64(d.Assigned))
 		active.Values = append(active.Values, int64(d.Active))
 		used.Values = append(used.Values, d.Usage)
-		seats.Max = max(seats.Max, int64(d.Purchased), int64(d.Assigned))
-		usage.Max = max(usage.Max, d.Usage)
 	}
 	seats.Series = []views.SeriesView{purchased, assigned, active}
 	usage.Series = []views.SeriesView{used}
 	return []views.ChartView{seats, usage}
+}
+
+// leaseChart draws a floating licence pool's peak use per day against
+// the pool, and the checkouts turned away because it was full.
+func leaseChart(l store.LeasePoolUsage) views.ChartView {
+	c := views.ChartView{ID: "chart-lease-" + l.Feature, Title: l.Name + ": peak in use per day",
+		Note: "The most licences in use at the same moment each day, against the pool: the figure to size the pool by. Turned away: checkouts refused because every licence was in use."}
+	peak := views.SeriesView{Name: "Peak in use", Class: "s-peak"}
+	denied := views.SeriesView{Name: "Turned away", Class: "s-denied"}
+	pool := views.SeriesView{Name: "Pool", Class: "s-pool", Reference: true}
+	for _, d := range l.Days {
+		c.Days = append(c.Days, d.Day)
+		peak.Values = append(peak.Values, int64(d.Peak))
+		denied.Values = append(denied.Values, int64(d.Denials))
+		if l.Pool != nil {
+			pool.Values = append(pool.Values, *l.Pool)
+		}
+	}
+	c.Series = []views.SeriesView{peak, denied}
+	if l.Pool != nil {
+		c.Series = append(c.Series, pool)
+	}
+	return c
 }

@@ -63,7 +63,7 @@ func (h *Handler) membersView(c echo.Context) (views.MembersView, error) {
 	}
 	for _, r := range page.Rows {
 		v.Rows = append(v.Rows, views.MemberRow{ID: r.MembershipID, Name: r.Name, Email: r.Email, Role: r.Role,
-			Status: r.Status, Products: r.Products, LastActive: lastActive(r.LastSignInAt.Time), Self: r.MembershipID == cur.MembershipID,
+			Status: r.Status, Products: r.Products, LastActive: views.FormatActivity(r.LastActivity()), Self: r.MembershipID == cur.MembershipID,
 			Managed: r.Source == "scim"})
 	}
 	if v.CanAssign {

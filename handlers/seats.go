@@ -72,7 +72,7 @@ func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (vie
 			}
 			for i, hd := range holders {
 				pv.Holders = append(pv.Holders, views.SeatHolderView{MembershipID: hd.MembershipID, Name: hd.Name,
-					Email: hd.Email, Status: hd.Status, LastActive: lastActive(hd.LastSignInAt.Time),
+					Email: hd.Email, Status: hd.Status, LastActive: views.FormatActivity(hd.LastActivity()),
 					AssignedAt: hd.AssignedAt.UTC().Format("2 Jan 2006"), Suggested: i < p.Over()})
 			}
 		}

@@ -55,6 +55,19 @@ func IsActive(lastUse, lastSignIn, now time.Time) bool {
 // ActiveCutoff is the time after which activity counts as active at now.
 func ActiveCutoff(now time.Time) time.Time { return now.Add(-ActiveWindow) }
 
+// ForecastEnd is when a metered feature's forecast stops: the end of the
+// subscription's billing period (the date the customer pays and decides
+// on), unless the feature's count restarts before it, since usage after
+// the restart counts against the next period's limit. Without a billing
+// period ahead of now it is the count's own period end.
+func ForecastEnd(p Period, now, billingEnd time.Time) time.Time {
+	end := PeriodEnd(p, now)
+	if billingEnd.After(now) && billingEnd.Before(end) {
+		return billingEnd
+	}
+	return end
+}
+
 // Forecast projects a period's usage to its end at the rate seen so far:
 // used × (whole period ÷ elapsed). Before any time has elapsed it is used.
 func Forecast(used int64, start, end, now time.Time) int64 {

@@ -80,3 +80,24 @@ func TestComplianceStatusForEachState(t *testing.T) {
 		t.Errorf("reason %q", r)
 	}
 }
+
+func TestForecastRunsToTheBillingPeriodEnd(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
+	date := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 7, 0, 0, 0, time.UTC) }
+	cases := []struct {
+		name       string
+		billingEnd time.Time
+		want       time.Time
+	}{
+		{"the billing period ends before the month", date(12, 25), date(12, 25)},
+		{"the count restarts first", time.Date(2027, 1, 9, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"no billing period", time.Time{}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"a billing period already over", date(12, 1), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, c := range cases {
+		if got := ForecastEnd(Monthly, now, c.billingEnd); !got.Equal(c.want) {
+			t.Errorf("%s: forecast ends %s, want %s", c.name, got, c.want)
+		}
+	}
+}

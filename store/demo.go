@@ -220,10 +220,8 @@ func seedDemoAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 			return err
 		}
 	}
-	if d.apiCalls > 0 {
-		if _, err := tx.ExecContext(ctx, insertUsageSQL, accountID, "analytics", d.apiCalls, "demo-seed", now); err != nil {
-			return err
-		}
+	if err := seedDemoUsage(ctx, tx, accountID, d.apiCalls, now); err != nil {
+		return err
 	}
 	return notifyAccountChanged(ctx, tx, accountID) // entitlement API (issue #6)
 }

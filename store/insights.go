@@ -92,8 +92,11 @@ type ProductInsight struct {
 	IdleCount int
 	Waiting   int // the waiting list (provisioning, issue #8)
 	Metered   []MeteredInsight
-	PastDue   bool
-	Canceled  bool
+	// UsageToday is the product's metered use since the start of today
+	// (UTC): the trend chart's live last point.
+	UsageToday int64
+	PastDue    bool
+	Canceled   bool
 }
 
 // MeteredInsight is a metered or limited feature's usage in its period.
@@ -144,6 +147,10 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 	if err != nil {
 		return out, err
 	}
+	today, err := s.usageToday(ctx, accountID, now)
+	if err != nil {
+		return out, err
+	}
 	if checker == nil {
 		state, err := s.AccountState(ctx, accountID)
 		if err != nil {
@@ -154,7 +161,7 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 	checks := checker.CheckAll("", now)
 	var facts licensing.ComplianceFacts
 	for _, p := range pools {
-		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID],
+		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID], UsageToday: today[p.ProductID],
 			PastDue:  p.Status == string(licensing.PastDue) || p.Status == string(licensing.Suspended),
 			Canceled: p.Status == string(licensing.Canceled)}
 		for _, f := range figures {
@@ -174,7 +181,7 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 			m := MeteredInsight{Feature: r.Feature.Key, Name: r.Feature.Name, Period: r.Feature.Period,
 				Used: r.Decision.Used, Limit: r.Decision.Limit, Forecast: r.Decision.Used}
 			if r.Feature.Kind == licensing.Metered {
-				start, end := licensing.PeriodStart(r.Feature.Period, now), licensing.PeriodEnd(r.Feature.Period, now)
+				start, end := licensing.PeriodStart(r.Feature.Period, now), licensing.ForecastEnd(r.Feature.Period, now, p.PeriodEnd.Time)
 				m.Forecast, m.PeriodEnd = licensing.Forecast(r.Decision.Used, start, end, now), end
 			}
 			pi.Metered = append(pi.Metered, m)
@@ -191,6 +198,28 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 		return out, err
 	}
 	out.Compliance = licensing.ComplianceStatus(facts)
+	return out, nil
+}
+
+const usageTodaySQL = `
+SELECT f.product_id, sum(u.quantity) AS n FROM usage_event u JOIN feature f ON f.id = u.feature_id
+WHERE u.account_id = $1 AND f.kind = 'metered' AND u.occurred_at >= $2 AND u.occurred_at <= $3
+GROUP BY f.product_id`
+
+// usageToday is the metered use per product since the start of now's UTC
+// day, as the daily snapshot counts it.
+func (s *Store) usageToday(ctx context.Context, accountID int64, now time.Time) (map[int64]int64, error) {
+	var rows []struct {
+		ProductID int64 `db:"product_id"`
+		N         int64 `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, usageTodaySQL, accountID, licensing.PeriodStart(licensing.Daily, now), now); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.ProductID] = r.N
+	}
 	return out, nil
 }
 

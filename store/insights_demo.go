@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/entitle-dev/entitle/licensing"
 )
 
 // Demo history (issue #9): 90 days of snapshots (seats and usage per day)
@@ -35,7 +37,38 @@ FROM (SELECT s.account_id, s.product_id, s.seats, acc.slug,
       FROM subscription s JOIN account acc ON acc.id = s.account_id) x
 CROSS JOIN generate_series(0, 89) AS k
 ON CONFLICT DO NOTHING`
+	// This period's days show the usage events' daily sums, as the
+	// snapshot job writes them.
+	demoPeriodUsageSQL = `
+UPDATE insights_snapshot i SET usage = coalesce((
+  SELECT sum(u.quantity) FROM usage_event u JOIN feature f ON f.id = u.feature_id
+  WHERE u.account_id = i.account_id AND f.product_id = i.product_id AND f.kind = 'metered'
+    AND u.occurred_at >= i.day AND u.occurred_at < i.day + 1), 0)
+WHERE i.day >= date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC')::date`
 )
+
+// seedDemoUsage spreads the period's API calls so far over its days, one
+// event a day (today's at now), so that the daily chart shows each day's
+// use and the days add up to the figure the overview shows.
+func seedDemoUsage(ctx context.Context, tx *sqlx.Tx, accountID, calls int64, now time.Time) error {
+	if calls <= 0 {
+		return nil
+	}
+	start := licensing.PeriodStart(licensing.Monthly, now)
+	days := int64(now.Sub(start)/(24*time.Hour)) + 1
+	perDay := calls / days
+	for i := range days {
+		at, n := start.AddDate(0, 0, int(i)).Add(12*time.Hour), perDay
+		if i == days-1 {
+			at, n = now, calls-perDay*(days-1)
+		}
+		key := "demo-seed-" + at.Format(time.DateOnly)
+		if _, err := tx.ExecContext(ctx, insertUsageSQL, accountID, "analytics", n, key, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func seedDemoInsights(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
 	for _, q := range []struct {
@@ -45,6 +78,7 @@ func seedDemoInsights(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
 		{demoSeatsAgeSQL, now.AddDate(0, 0, -95)},
 		{demoLastUseSQL, now},
 		{demoSnapshotsSQL, now.Truncate(24 * time.Hour)},
+		{demoPeriodUsageSQL, now},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return err

@@ -17,7 +17,10 @@ import (
 
 const snapshotSQL = `
 INSERT INTO insights_snapshot (account_id, product_id, day, purchased, assigned, active, usage)
-SELECT s.account_id, s.product_id, $1::date, s.seats,
+SELECT s.account_id, s.product_id, $1::date,
+       s.seats + coalesce((SELECT sum(g.amount) FROM entitlement_grant g
+         WHERE g.account_id = s.account_id AND g.product_id = s.product_id AND g.kind = 'extra_seats'
+           AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3)), 0),
        (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id),
        (SELECT count(*) FROM seat_assignment sa
           JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
@@ -31,12 +34,13 @@ ON CONFLICT (account_id, product_id, day) DO UPDATE
 SET purchased = EXCLUDED.purchased, assigned = EXCLUDED.assigned, active = EXCLUDED.active, usage = EXCLUDED.usage`
 
 // SnapshotInsights writes (or rewrites) today's snapshot of every account at
-// the store's clock, and answers how many rows it wrote. Active counts
+// the store's clock, and answers how many rows it wrote. Purchased is the
+// pool as /seats shows it (extra-seat grants included); active counts
 // holders active within licensing.ActiveWindow.
 func (s *Store) SnapshotInsights(ctx context.Context) (int64, error) {
 	now := s.Now()
 	day := now.Truncate(24 * time.Hour)
-	res, err := s.db.ExecContext(ctx, snapshotSQL, day, now.Add(-licensing.ActiveWindow))
+	res, err := s.db.ExecContext(ctx, snapshotSQL, day, now.Add(-licensing.ActiveWindow), now)
 	if err != nil {
 		return 0, err
 	}
@@ -69,6 +73,22 @@ func (s *Store) InsightsHistory(ctx context.Context, accountID int64, days int) 
 		out[i].Day = out[i].Day.UTC()
 	}
 	return out, err
+}
+
+// Trend is the product's snapshot days with today's point taken from the
+// live figures (the tiles', /seats' and the overview's), not from the
+// last snapshot, which the job writes only now and then: the chart's last
+// point and the tiles always agree.
+func (p ProductInsight) Trend(history []InsightsDay, now time.Time) []InsightsDay {
+	today := licensing.PeriodStart(licensing.Daily, now)
+	var out []InsightsDay
+	for _, d := range history {
+		if d.ProductKey == p.Pool.ProductKey && d.Day.Before(today) {
+			out = append(out, d)
+		}
+	}
+	return append(out, InsightsDay{ProductKey: p.Pool.ProductKey, Day: today, Purchased: p.Pool.Effective,
+		Assigned: p.Pool.Assigned, Active: p.Active, Usage: p.UsageToday})
 }
 
 // SeatUse is one check that named a seat holder: the account, the product

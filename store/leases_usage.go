@@ -14,6 +14,7 @@ type LeasePoolUsage struct {
 	Name    string
 	Pool    *int64 // nil: unlimited
 	InUse   int
+	Offered bool       // the plan (or a grant) gives the feature
 	Days    []LeaseDay // oldest first
 }
 
@@ -66,7 +67,7 @@ func (s *Store) LeaseUsage(ctx context.Context, accountID int64, days int) ([]Le
 				continue
 			}
 			d, _ := p.Check(f.Key, licensing.SeatNotChecked, now)
-			u := LeasePoolUsage{Feature: f.Key, Name: f.Name, Pool: d.Limit}
+			u := LeasePoolUsage{Feature: f.Key, Name: f.Name, Pool: d.Limit, Offered: d.Reason != licensing.ReasonNotInPlan}
 			var fs []licensing.LeaseSpan
 			for _, sp := range spans {
 				if sp.Feature == f.Key {

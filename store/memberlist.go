@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/entitle-dev/entitle/licensing"
 )
 
 // MemberFilter selects and pages the members list.
@@ -30,9 +33,16 @@ type MemberRow struct {
 	Role         string         `db:"role"`
 	Status       string         `db:"status"`
 	LastSignInAt sql.NullTime   `db:"last_sign_in_at"`
-	Products     pq.StringArray `db:"products"` // names of the products whose seats they hold
+	LastUsedAt   sql.NullTime   `db:"last_used_at"` // the latest use of any seat they hold
+	Products     pq.StringArray `db:"products"`     // names of the products whose seats they hold
 	SortKey      string         `db:"sort_key"`
 	Source       string         `db:"source"` // scim: managed by the identity provider (issue #8)
+}
+
+// LastActivity is the member's latest sign-in or use of a seat (zero:
+// never): the same rule as a seat holder's on /seats and Insights.
+func (r MemberRow) LastActivity() time.Time {
+	return licensing.LastActivity(r.LastUsedAt.Time, r.LastSignInAt.Time)
 }
 
 // MemberPage is one page of the members list; Next and Prev are cursors,
@@ -52,6 +62,8 @@ const (
 	memberSelect  = `
 SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at, m.source,
        ` + memberSortKey + ` AS sort_key,
+       (SELECT max(sa.last_used_at) FROM seat_assignment sa
+         WHERE sa.account_id = m.account_id AND sa.membership_id = m.id) AS last_used_at,
        coalesce((SELECT array_agg(p.name ORDER BY p.name) FROM seat_assignment sa
                    JOIN subscription s ON s.id = sa.subscription_id JOIN product p ON p.id = s.product_id
                   WHERE sa.account_id = m.account_id AND sa.membership_id = m.id), '{}') AS products

@@ -22,6 +22,8 @@ type SeatPool struct {
 	Assigned       int    `db:"seats_assigned"`
 	AutoAssign     bool   `db:"auto_assign"`
 	Effective      int    `db:"-"` // purchased plus active extra-seat grants
+	// PeriodEnd is the end of the current billing period (NULL: none known).
+	PeriodEnd sql.NullTime `db:"current_period_end"`
 }
 
 // Granted is the seats vendor grants add to the purchased ones.
@@ -43,7 +45,7 @@ func (p SeatPool) Over() int {
 const (
 	seatPoolsSQL = `
 SELECT s.id, s.product_id, p.key AS product_key, p.name AS product_name, pv.name AS plan_name, pv.seat_based,
-       s.status, s.seats, s.auto_assign,
+       s.status, s.seats, s.auto_assign, s.current_period_end,
        (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned
 FROM subscription s
 JOIN product p ON p.id = s.product_id
@@ -91,20 +93,27 @@ type SeatHolder struct {
 	Role         string       `db:"role"`
 	Status       string       `db:"status"`
 	LastSignInAt sql.NullTime `db:"last_sign_in_at"`
+	LastUsedAt   sql.NullTime `db:"last_used_at"` // the seat's last use by the vendor's application
 	AssignedAt   time.Time    `db:"assigned_at"`
 }
 
-// Holders are listed least active first (invited and never signed in, then
+// LastActivity is the holder's latest sign-in or use of this seat (zero:
+// never), as Insights counts it.
+func (h SeatHolder) LastActivity() time.Time {
+	return licensing.LastActivity(h.LastUsedAt.Time, h.LastSignInAt.Time)
+}
+
+// Holders are listed least active first (invited and never active, then
 // the longest idle, then the latest assigned), so that when a pool is
 // over-allocated its first Over() holders are the ones to suggest
 // unassigning.
 const seatHoldersSQL = `
-SELECT m.id, u.name, u.email, m.role, m.status, m.last_sign_in_at, sa.assigned_at
+SELECT m.id, u.name, u.email, m.role, m.status, m.last_sign_in_at, sa.last_used_at, sa.assigned_at
 FROM seat_assignment sa
 JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
 JOIN app_user u ON u.id = m.user_id
 WHERE sa.account_id = $1 AND sa.subscription_id = $2
-ORDER BY (m.status = 'invited') DESC, m.last_sign_in_at ASC NULLS FIRST, sa.assigned_at DESC, m.id
+ORDER BY (m.status = 'invited') DESC, greatest(sa.last_used_at, m.last_sign_in_at) ASC NULLS FIRST, sa.assigned_at DESC, m.id
 LIMIT $3`
 
 // SeatHolders lists up to limit holders of one of the account's

@@ -1,9 +1,7 @@
 package views
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -38,7 +36,8 @@ type ProductInsightView struct {
 	Key, Name      string
 	Status         string
 	SeatBased      bool
-	Purchased      int
+	Purchased      int // bought; Granted adds the vendor's extra seats (as /seats shows them)
+	Granted        int
 	Assigned       int
 	Active         int
 	Idle           []IdleSeatView // the first of them
@@ -57,12 +56,14 @@ type IdleSeatView struct {
 
 // MeteredView is one feature's usage against its limit.
 type MeteredView struct {
-	Name      string
-	Used      int64
-	Limit     string // "unlimited" when none
-	Forecast  int64
-	Over      bool // the forecast passes the limit
-	PeriodEnd string
+	Name     string
+	Used     int64
+	Limit    *int64 // nil: unlimited
+	Forecast int64
+	Over     bool // the forecast passes the limit
+	// PeriodEnd is the last day the forecast runs to (the billing period's
+	// end, or the count's when it restarts first); zero for limits.
+	PeriodEnd time.Time
 }
 
 // ReclaimView is the preview (or result) of a reclaim.
@@ -77,74 +78,6 @@ type ReclaimView struct {
 // ReclaimRowView is one holder's answer.
 type ReclaimRowView struct {
 	Email, LastActivity, Outcome string
-}
-
-// ChartView is one trend chart: series over days, drawn as SVG and listed
-// in a table with the same numbers.
-type ChartView struct {
-	ID, Title string
-	Days      []string
-	Series    []SeriesView
-	Max       int64
-}
-
-// SeriesView is one line of a chart.
-type SeriesView struct {
-	Name, Class string
-	Values      []int64
-}
-
-// Chart geometry (viewBox units).
-const (
-	chartW, chartH = 600, 200
-	chartPad       = 30
-)
-
-// Points is the series as an SVG polyline's points.
-func (c ChartView) Points(s SeriesView) string {
-	if len(s.Values) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	maxV := max(c.Max, 1)
-	n := len(s.Values)
-	for i, v := range s.Values {
-		x := float64(chartPad)
-		if n > 1 {
-			x += float64(i) * float64(chartW-2*chartPad) / float64(n-1)
-		}
-		y := float64(chartH-chartPad) - float64(v)*float64(chartH-2*chartPad)/float64(maxV)
-		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// Value is a series' value on day i, as text.
-func (s SeriesView) Value(i int) string {
-	if i < len(s.Values) {
-		return strconv.FormatInt(s.Values[i], 10)
-	}
-	return ""
-}
-
-func chartViewBox() string { return fmt.Sprintf("0 0 %d %d", chartW, chartH) }
-
-func chartAxis() (x1, y1, x2, y2 string) {
-	return strconv.Itoa(chartPad), strconv.Itoa(chartH - chartPad), strconv.Itoa(chartW - chartPad), strconv.Itoa(chartH - chartPad)
-}
-
-func chartMaxLabel(c ChartView) string { return strconv.FormatInt(c.Max, 10) }
-
-// ChartSummary is the chart's text alternative.
-func (c ChartView) Summary() string {
-	if len(c.Days) == 0 {
-		return c.Title + ": no history yet"
-	}
-	parts := make([]string, 0, len(c.Series))
-	for _, s := range c.Series {
-		parts = append(parts, s.Name+" "+s.Value(len(s.Values)-1))
-	}
-	return fmt.Sprintf("%s from %s to %s; on the last day %s", c.Title, c.Days[0], c.Days[len(c.Days)-1], strings.Join(parts, ", "))
 }
 
 func complianceLabel(status string) string {
@@ -175,10 +108,11 @@ func reclaimOutcome(o string) string {
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
-// FormatActivity is a last activity for people: a date, or "never".
+// FormatActivity is a last activity (licensing.LastActivity: the latest
+// sign-in or seat use) as every page shows it: a date, or "Never".
 func FormatActivity(t time.Time) string {
 	if t.IsZero() {
-		return "never"
+		return "Never"
 	}
 	return t.UTC().Format("2 Jan 2006")
 }

@@ -52,7 +52,7 @@ func TestInsightsShowFiguresChartsAndTheDemosIdleSeats(t *testing.T) {
 	if rows := doc.Find(`[data-chart="chart-seats-analytics"] [data-testid="chart-table"] tbody tr`).Length(); rows != 90 {
 		t.Errorf("the chart's table has %d days, want the demo's 90", rows)
 	}
-	if text(doc, "metered-used") != "4200" {
+	if text(doc, "metered-used") != "4,200" {
 		t.Errorf("api_calls used %q", text(doc, "metered-used"))
 	}
 	// A member may not look.
