@@ -104,3 +104,30 @@ pg_pid_port() {
   mapfile -t -n 4 lines 2>/dev/null <"$1/postmaster.pid" || true
   printf '%s\n' "${lines[3]:-}"
 }
+
+# start_bare_healthz — build and start scripts/barehealthz (a plain net/http
+# /healthz, the benchmarks' fixed reference) on a free loopback port. Sets
+# bare_pid and exports BENCH_BARE_URL; stop it with stop_bare_healthz.
+start_bare_healthz() {
+  go build -o "$repo_dir/bin/barehealthz" "$repo_dir/scripts/barehealthz"
+  local f
+  f=$(mktemp -u)
+  "$repo_dir/bin/barehealthz" -addr-file "$f" &
+  bare_pid=$!
+  for _ in $(seq 1 100); do
+    [[ -s $f ]] && break
+    sleep 0.05
+  done
+  [[ -s $f ]] || die "the bare /healthz server did not start"
+  BENCH_BARE_URL="http://$(cat "$f")/healthz"
+  export BENCH_BARE_URL
+  rm -f "$f"
+}
+
+stop_bare_healthz() {
+  if [[ -n ${bare_pid:-} ]]; then
+    kill "$bare_pid" 2>/dev/null || true
+    wait "$bare_pid" 2>/dev/null || true
+    bare_pid=
+  fi
+}

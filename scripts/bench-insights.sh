@@ -5,7 +5,8 @@
 # (entitle_bench_insights on the same server) with benchmembers' 10,000
 # members and the demo's 90 days of snapshots, spreads seats' last use over
 # 120 days, starts `bin/entitle serve` on free loopback ports and loads
-# each target for BENCH_DURATION (default 8s). ~50 s.
+# each target for BENCH_DURATION (default 3s), beside a bare net/http
+# /healthz and the portal's own, with the issue's target per row.
 set -euo pipefail
 # shellcheck source=_common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/_common.sh"
@@ -25,7 +26,8 @@ mport=$(bin/bench-members freeport)
 DATABASE_URL="$bench_url" ADDR="127.0.0.1:$port" METRICS_ADDR="127.0.0.1:$mport" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warn \
   API_RATE_LIMIT=0 SESSION_SECRET="bench-insights-secret-bench-insights-secret" bin/entitle serve &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+start_bare_healthz
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; stop_bare_healthz' EXIT
 for _ in $(seq 1 50); do
   tcp_open 127.0.0.1 "$port" && break
   sleep 0.2
@@ -33,4 +35,4 @@ done
 tcp_open 127.0.0.1 "$port" || die "the portal did not start on 127.0.0.1:$port"
 bin/bench-insights load -url "http://127.0.0.1:$port" -metrics "http://127.0.0.1:$mport/metrics" \
   -check "http://127.0.0.1:$port/api/v1/accounts/globex/entitlements/dashboards?user=user2@globex.test" -token "$token" \
-  -duration "${BENCH_DURATION:-8s}" -concurrency "${BENCH_CONCURRENCY:-4}"
+  -duration "${BENCH_DURATION:-3s}" -concurrency "${BENCH_CONCURRENCY:-4}"

@@ -16,7 +16,7 @@ cd "$repo_dir"
 
 base_url=${DATABASE_URL:-$(scripts/ensure-db.sh entitle)}
 bench_url=$(printf '%s' "$base_url" | sed -E 's#^(postgres(ql)?://[^/]+/)[^?]*#\1entitle_bench_scim#')
-[[ -x bin/entitle ]] || go build -o bin/entitle ./cmd/entitle
+go build -o bin/entitle ./cmd/entitle
 go build -o bin/bench-scim ./scripts/benchscim
 
 log "seeding entitle_bench_scim"
@@ -26,7 +26,8 @@ port=$(bin/bench-scim freeport)
 DATABASE_URL="$bench_url" ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warn \
   SESSION_SECRET="bench-scim-secret-bench-scim-secret-0000" bin/entitle serve &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+start_bare_healthz
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; stop_bare_healthz' EXIT
 for _ in $(seq 1 50); do
   tcp_open 127.0.0.1 "$port" && break
   sleep 0.2

@@ -24,10 +24,12 @@ bench_db=$(printf '%s' "$base_url" | sed -E 's#^(postgres(ql)?://[^/]+)/[^?]*#\1
 log "building bin/entitle and bin/loadgen"
 go build -o bin/entitle ./cmd/entitle
 go build -o bin/loadgen ./scripts/loadgen
+start_bare_healthz
 
 workdir=$(mktemp -d)
 server_pid=
 cleanup() {
+  stop_bare_healthz
   if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   bin/loadgen dropdb "$bench_db" 2>/dev/null || true
   rm -rf "$workdir"

@@ -193,7 +193,9 @@ func (s *Store) applyStripeEvent(ctx context.Context, tx *sqlx.Tx, now time.Time
 	if err != nil {
 		return "", acct, err
 	}
-	if outcome == OutcomeApplied {
+	if outcome == OutcomeApplied && traced(ctx) {
+		// The announcement carries this event's trace; untraced, the
+		// batch announces the account's change once at its end.
 		err = notifyAccountChanged(ctx, tx, accountID)
 	}
 	return outcome, acct, err

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // StripeEvent is one row of the inbox.
@@ -104,10 +106,6 @@ WHERE e.account_id IS NULL AND e.processed_at IS NULL AND e.failed_at IS NULL AN
 ORDER BY e.created, e.id
 LIMIT 1
 FOR UPDATE OF e SKIP LOCKED`
-	markProcessedSQL = `
-UPDATE stripe_event SET processed_at = $2, attempts = attempts + 1, outcome = $3, last_error = '',
-       account_id = coalesce($4, account_id)
-WHERE id = $1`
 	markFailedSQL = `
 UPDATE stripe_event SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, failed_at = $4,
        account_id = coalesce($5, account_id)
@@ -163,6 +161,12 @@ const inboxLockClass = 0x4942 // "IB"
 // so one that fails is rolled back alone and recorded on its row with its
 // next attempt time. Events whose account is not known yet are taken one
 // at a time. It returns how many it claimed.
+//
+// What every applied event of the batch needs once is done once, at the
+// end of the batch and still in its transaction: the rows are marked
+// processed in one statement, and the account's change is announced once
+// (PostgreSQL would fold the repeats anyway). A savepoint is released by
+// the statement that opens the next one.
 func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
 	now := s.Now()
 	claimed := 0
@@ -171,10 +175,14 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 		if err != nil {
 			return err
 		}
+		b := &inboxBatch{}
 		for _, ev := range batch {
-			if err := s.processClaimed(ctx, tx, now, ev, decode); err != nil {
+			if err := s.processClaimed(ctx, tx, now, ev, decode, b); err != nil {
 				return err
 			}
+		}
+		if err := b.finish(ctx, tx, now); err != nil {
+			return err
 		}
 		claimed = len(batch)
 		return nil
@@ -214,8 +222,59 @@ func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit in
 	return nil, nil
 }
 
-func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_event`); err != nil {
+// inboxBatch is what a batch's applied events leave for its end.
+type inboxBatch struct {
+	savepointOpen bool // the last event's savepoint is still open (it applied)
+	ids, outcomes []string
+	accounts      []int64 // 0: not known
+	announce      []int64 // accounts whose change is announced at the end
+}
+
+const markProcessedBatchSQL = `
+UPDATE stripe_event e SET processed_at = $1, attempts = e.attempts + 1, outcome = u.outcome, last_error = '',
+       account_id = coalesce(nullif(u.account_id, 0), e.account_id)
+FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(id, outcome, account_id)
+WHERE e.id = u.id`
+
+// openSavepoint starts an event's savepoint, releasing the previous
+// event's in the same round trip.
+func (b *inboxBatch) openSavepoint(ctx context.Context, tx *sqlx.Tx) error {
+	q := `SAVEPOINT apply_event`
+	if b.savepointOpen {
+		q = `RELEASE SAVEPOINT apply_event; SAVEPOINT apply_event`
+	}
+	b.savepointOpen = false
+	_, err := tx.ExecContext(ctx, q)
+	return err
+}
+
+// applied records an event that applied: its savepoint stays open until
+// the next one, its row is marked at the end.
+func (b *inboxBatch) applied(ev StripeEvent, outcome string, accountID sql.NullInt64, announce bool) {
+	b.savepointOpen = true
+	b.ids, b.outcomes = append(b.ids, ev.ID), append(b.outcomes, outcome)
+	b.accounts = append(b.accounts, accountID.Int64)
+	if announce && !slices.Contains(b.announce, accountID.Int64) {
+		b.announce = append(b.announce, accountID.Int64)
+	}
+}
+
+func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
+	if len(b.ids) > 0 {
+		if _, err := tx.ExecContext(ctx, markProcessedBatchSQL, now, pq.Array(b.ids), pq.Array(b.outcomes), pq.Array(b.accounts)); err != nil {
+			return err
+		}
+	}
+	for _, id := range b.announce {
+		if err := notifyAccountChanged(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
+	if err := b.openSavepoint(ctx, tx); err != nil {
 		return err
 	}
 	if s.applyHook != nil {
@@ -223,10 +282,10 @@ func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, 
 		ctx, end = s.applyHook(ctx, ev)
 		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
 		end(outcome, applyErr)
-		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 	}
 	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
-	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr)
+	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 }
 
 // OnApplyEvent registers fn to be called around each inbox event's apply:
@@ -237,13 +296,10 @@ func (s *Store) OnApplyEvent(fn func(ctx context.Context, ev StripeEvent) (conte
 }
 
 // finishClaimed marks an applied event processed, or records its failure.
-func (s *Store) finishClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, outcome string, accountID sql.NullInt64, applyErr error) error {
+func (s *Store) finishClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, outcome string, accountID sql.NullInt64, applyErr error, b *inboxBatch) error {
 	if applyErr == nil {
-		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT apply_event`); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, markProcessedSQL, ev.ID, now, outcome, accountID)
-		return err
+		b.applied(ev, outcome, accountID, outcome == OutcomeApplied && accountID.Valid)
+		return nil
 	}
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: leave the events as they were

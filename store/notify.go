@@ -71,6 +71,12 @@ func notify(ctx context.Context, tx *sqlx.Tx, payload string) error {
 
 type traceParentKey struct{}
 
+// traced tells whether the changes announced under ctx carry a trace.
+func traced(ctx context.Context) bool {
+	tp, _ := ctx.Value(traceParentKey{}).(string)
+	return tp != ""
+}
+
 // WithTraceParent makes the changes announced under ctx carry a W3C trace
 // context (after a space: "<account id> <traceparent>"), so that what each
 // instance does on hearing them joins the trace of the change.

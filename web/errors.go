@@ -31,7 +31,7 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 		if handlers.IsAPIRequest(c) {
 			p := handlers.ProblemFor(err)
 			if p.Status >= 500 {
-				loggerFrom(c.Request().Context(), logger).Error("api request failed", "err", err,
+				requestLogger(c, logger).Error("api request failed", "err", err,
 					"method", c.Request().Method, "path", c.Request().URL.Path)
 			}
 			if rerr := h.RenderProblem(c, p); rerr != nil {
@@ -44,7 +44,7 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 			c.Response().Header().Set("Retry-After", "60")
 		}
 		if status >= 500 {
-			loggerFrom(c.Request().Context(), logger).Error("request failed", "err", err,
+			requestLogger(c, logger).Error("request failed", "err", err,
 				"method", c.Request().Method, "path", c.Request().URL.Path)
 		}
 		if c.Request().Method == http.MethodHead {

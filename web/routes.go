@@ -13,12 +13,9 @@ import (
 // routes is the site map: group, middleware, path, handler.
 func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
 	e.Use(requestLog(opts.Logger))
-	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
-		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
-		ReferrerPolicy: "same-origin",
-	}))
+	e.Use(secureHeaders)
 	e.Use(middleware.BodyLimit("10M"))
 	// Support sessions: a staff member impersonating an account acts as it
 	// on every route outside /admin, audited, read-only enforced.

@@ -48,6 +48,7 @@ type Config struct {
 	ServiceName    string `env:"OTEL_SERVICE_NAME" default:"entitle" help:"service name on the traces"`
 	// Insights (issue #9).
 	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" emptyoff:"true" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
+	Pprof            bool          `env:"PPROF" default:"false" help:"also serve Go's profiler (/debug/pprof/) on METRICS_ADDR, for finding where time goes under load; off by default"`
 	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
 

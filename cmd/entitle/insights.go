@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/entitle-dev/entitle/metrics"
@@ -16,9 +17,10 @@ import (
 // Insights (issue #9): the metrics listener, the snapshot and reclaim job,
 // and `entitle insights snapshot`.
 
-// serveMetrics serves /metrics on addr (nothing when addr is empty) and
-// returns the function that stops it.
-func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(), error) {
+// serveMetrics serves /metrics on addr (nothing when addr is empty), and
+// the profiler under /debug/pprof/ when pprof is set, and returns the
+// function that stops it.
+func serveMetrics(addr string, m *metrics.Metrics, pprofOn bool, logger *slog.Logger) (func(), error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -28,6 +30,13 @@ func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")

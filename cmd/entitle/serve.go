@@ -80,7 +80,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	// Insights (issue #9): /metrics on its own address, and the job that
 	// writes the daily snapshot and runs the idle reclaim policies.
 	reg := metrics.New(s, checkCache, logger)
-	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, logger)
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, cfg.Pprof, logger)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +25,7 @@ import (
 	_ "github.com/lib/pq"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/scripts/benchserver"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -86,6 +86,7 @@ func load(args []string) error {
 	token := fs.String("token", "", "API key for -check")
 	duration := fs.Duration("duration", 8*time.Second, "how long each target is loaded")
 	concurrency := fs.Int("concurrency", 4, "requests in flight")
+	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL)")
 	_ = fs.Parse(args)
 	for _, u := range []string{*base, *metricsURL, *checkURL} {
 		if p, err := url.Parse(u); err != nil || !strings.HasPrefix(p.Host, "127.") {
@@ -112,32 +113,41 @@ func load(args []string) error {
 	if err != nil || !strings.Contains(page, `data-testid="compliance"`) {
 		return fmt.Errorf("insights page after sign-in: %v", err)
 	}
-	fmt.Printf("load: %d in flight, %s per target, as owner@globex.test\n", *concurrency, *duration)
-	fmt.Printf("%-34s %9s %9s %9s %9s %7s\n", "target", "req/s", "p50", "p95", "p99", "errors")
-	show := func(name string, r result) {
-		fmt.Printf("%-34s %9.0f %9s %9s %9s %7d\n", name, r.rate, r.p(50), r.p(95), r.p(99), r.errors)
+	measure := func(c *http.Client, name, u string, h http.Header, conc int) benchserver.Figure {
+		return benchserver.Measure(c, name, func() *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			for k, v := range h {
+				req.Header[k] = v
+			}
+			return req
+		}, conc, *duration)
 	}
-	show("/healthz", run(client, *base+"/healthz", nil, *concurrency, *duration))
-	ins := run(client, *base+"/insights?days=90", nil, *concurrency, *duration)
-	show("/insights?days=90 (10,000 members)", ins)
-	show("/insights/live (htmx fragment)", run(client, *base+"/insights/live?days=90", nil, *concurrency, *duration))
+	var bareFig benchserver.Figure
+	if bare := benchserver.BareURL(*bareURL); bare != "" {
+		bareFig = measure(client, "bare", bare, nil, *concurrency)
+	}
+	own := measure(client, "/healthz", *base+"/healthz", nil, *concurrency)
+	ins := measure(client, "/insights?days=90, 10,000 members", *base+"/insights?days=90", nil, *concurrency)
+	ins.Target, ins.Met = "p95 < 20 ms", benchserver.Verdict(ins.P95 < 20*time.Millisecond)
+	live := measure(client, "/insights/live fragment", *base+"/insights/live?days=90", http.Header{"HX-Request": {"true"}}, *concurrency)
+	live.Target, live.Met = "p95 < 10 ms", benchserver.Verdict(live.P95 < 10*time.Millisecond)
 
-	// /metrics scraped once a second-ish by 1 scraper while 16 connections check.
+	// /metrics scraped by 1 scraper while 16 connections check.
 	api := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	hdr := http.Header{"Authorization": {"Bearer " + *token}}
-	var checks result
+	var checks benchserver.Figure
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); checks = run(api, *checkURL, hdr, 16, *duration) }()
-	scrapes := run(&http.Client{Timeout: 10 * time.Second}, *metricsURL, nil, 1, *duration)
+	go func() {
+		defer wg.Done()
+		checks = measure(api, "checks (during the /metrics scrapes)", *checkURL, hdr, 16)
+	}()
+	scrapes := measure(&http.Client{Timeout: 10 * time.Second}, "/metrics (under check load)", *metricsURL, nil, 1)
 	wg.Wait()
-	show("checks (during the scrapes)", checks)
-	show("/metrics (under check load)", scrapes)
-	if ins.errors+checks.errors+scrapes.errors > 0 {
+	benchserver.Table(os.Stdout, fmt.Sprintf("insights, %d in flight, %s per target, as owner@globex.test", *concurrency, *duration),
+		bareFig, own, ins, live, checks, scrapes)
+	if ins.Errors+live.Errors+checks.Errors+scrapes.Errors > 0 {
 		return errors.New("some requests failed")
-	}
-	if p95 := ins.p(95); p95 > 100*time.Millisecond {
-		fmt.Printf("WARNING: /insights p95 %s is over 100 ms\n", p95)
 	}
 	return nil
 }
@@ -157,50 +167,4 @@ func fetch(c *http.Client, u string, h http.Header) (string, error) {
 		return "", fmt.Errorf("GET %s: %d", u, res.StatusCode)
 	}
 	return string(b), err
-}
-
-type result struct {
-	rate   float64
-	lat    []time.Duration
-	errors int
-}
-
-func (r result) p(q int) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	return r.lat[min(len(r.lat)-1, len(r.lat)*q/100)].Round(10 * time.Microsecond)
-}
-
-// run keeps concurrency requests in flight for d and measures each.
-func run(c *http.Client, u string, h http.Header, concurrency int, d time.Duration) result {
-	var mu sync.Mutex
-	var r result
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			bad := 0
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				if _, err := fetch(c, u, h); err != nil {
-					bad++
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			r.lat = append(r.lat, mine...)
-			r.errors += bad
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
-	r.rate = float64(len(r.lat)) / time.Since(start).Seconds()
-	return r
 }

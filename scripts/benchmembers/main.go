@@ -17,15 +17,14 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/scripts/benchserver"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -143,6 +142,7 @@ func load(args []string) error {
 	email := fs.String("email", "owner@globex.test", "who signs in")
 	duration := fs.Duration("duration", 8*time.Second, "how long each target is loaded")
 	concurrency := fs.Int("concurrency", 8, "requests in flight")
+	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL)")
 	_ = fs.Parse(args)
 	if u, err := url.Parse(*base); err != nil || !(strings.HasPrefix(u.Host, "127.") || strings.HasPrefix(u.Host, "localhost")) {
 		return fmt.Errorf("-url %q: only a loopback address is loaded", *base)
@@ -179,29 +179,38 @@ func load(args []string) error {
 			return err
 		}
 	}
-	targets := []struct{ name, path, htmx string }{
-		{"/healthz", "/healthz", ""},
-		{"/members (first page)", "/members", ""},
-		{"/members page 101 (keyset)", deep, ""},
-		{"/members?q=… (htmx search)", "/members?q=finn+gr", "true"},
-	}
-	fmt.Printf("load: %d in flight, %s per target, signed in as %s\n", *concurrency, *duration, *email)
-	fmt.Printf("%-30s %10s %10s %10s %8s\n", "target", "req/s", "p50", "p99", "errors")
-	var healthRate float64
-	var ratios []string
-	for i, tg := range targets {
-		r := run(client, *base+tg.path, tg.htmx, *concurrency, *duration)
-		fmt.Printf("%-30s %10.0f %10s %10s %8d\n", tg.name, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
-		if i == 0 {
-			healthRate = r.rate
-		} else if r.rate > 0 {
-			ratios = append(ratios, fmt.Sprintf("throughput /healthz ÷ %s = %.1f", tg.name, healthRate/r.rate))
-		}
-		if r.errors > 0 {
-			return fmt.Errorf("%s answered %d errors", tg.name, r.errors)
+	bare := benchserver.BareURL(*bareURL)
+	get := func(path string, htmx bool) func() *http.Request {
+		return func() *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, *base+path, nil)
+			if htmx {
+				req.Header.Set("HX-Request", "true")
+			}
+			return req
 		}
 	}
-	fmt.Println(strings.Join(ratios, "\n"))
+	measure := func(name string, newReq func() *http.Request) benchserver.Figure {
+		return benchserver.Measure(client, name, newReq, *concurrency, *duration)
+	}
+	var bareFig benchserver.Figure
+	if bare != "" {
+		bareFig = measure("bare", benchserver.Get(bare))
+	}
+	own := measure("/healthz", get("/healthz", false))
+	first := measure("/members first page, 10,009 members", get("/members", false))
+	first.Target = "p95 < 20 ms, ≥ 1,000 req/s"
+	first.Met = benchserver.Verdict(first.P95 < 20*time.Millisecond, first.Rate >= 1000)
+	deepFig := measure("/members page 101 (keyset)", get(deep, false))
+	search := measure("/members?q= htmx search", get("/members?q=finn+gr", true))
+	search.Target = "p95 < 20 ms"
+	search.Met = benchserver.Verdict(search.P95 < 20*time.Millisecond)
+	benchserver.Table(os.Stdout, fmt.Sprintf("members page, %d in flight, %s per target, signed in as %s", *concurrency, *duration, *email),
+		bareFig, own, first, deepFig, search)
+	for _, f := range []benchserver.Figure{own, first, deepFig, search} {
+		if f.Errors > 0 {
+			return fmt.Errorf("%s answered %d errors", f.Name, f.Errors)
+		}
+	}
 	return nil
 }
 
@@ -216,61 +225,4 @@ func fetch(c *http.Client, u string) (string, error) {
 		return "", fmt.Errorf("GET %s: %d", u, res.StatusCode)
 	}
 	return string(b), err
-}
-
-type result struct {
-	rate     float64
-	p50, p99 time.Duration
-	errors   int
-}
-
-// run keeps concurrency requests in flight for d and measures each.
-func run(c *http.Client, u, htmx string, concurrency int, d time.Duration) result {
-	var mu sync.Mutex
-	var lat []time.Duration
-	errs := 0
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			bad := 0
-			for time.Now().Before(deadline) {
-				req, _ := http.NewRequest("GET", u, nil)
-				if htmx != "" {
-					req.Header.Set("HX-Request", "true")
-				}
-				t0 := time.Now()
-				res, err := c.Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						err = fmt.Errorf("status %d", res.StatusCode)
-					}
-				}
-				if err != nil {
-					bad++
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			errs += bad
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := result{errors: errs, rate: float64(len(lat)) / elapsed.Seconds()}
-	if len(lat) > 0 {
-		r.p50 = lat[len(lat)/2]
-		r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
-	}
-	return r
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/scripts/benchserver"
 	"github.com/entitle-dev/entitle/store"
 )
 
@@ -193,6 +194,8 @@ func importUsers(args []string) error {
 	token := fs.String("token", "", "the SCIM token")
 	users := fs.Int("users", 10000, "people to import")
 	concurrency := fs.Int("concurrency", 8, "requests in flight (identity providers use 4 to 10)")
+	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL)")
+	refDuration := fs.Duration("ref-duration", 2*time.Second, "how long each /healthz reference is loaded")
 	_ = fs.Parse(args)
 	if u, err := url.Parse(*base); err != nil || !strings.HasPrefix(u.Host, "127.") {
 		return fmt.Errorf("-url %q: only a loopback address is loaded", *base)
@@ -206,6 +209,12 @@ func importUsers(args []string) error {
 	s := store.New(db, licensing.SystemClock{})
 	p := &idp{base: *base, token: *token, client: &http.Client{Timeout: 60 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency}}}
+
+	var bareFig, own benchserver.Figure
+	if bare := benchserver.BareURL(*bareURL); bare != "" {
+		bareFig = benchserver.Measure(p.client, "bare", benchserver.Get(bare), *concurrency, *refDuration)
+	}
+	own = benchserver.Measure(p.client, "/healthz", benchserver.Get(*base+"/healthz"), *concurrency, *refDuration)
 
 	start := time.Now()
 	// 1. Group Push: the groups, empty; the admin writes a rule for each.
@@ -308,7 +317,7 @@ func importUsers(args []string) error {
 	_ = db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM seat_assignment WHERE account_id = $1 AND source = 'rule'),
 		(SELECT count(*) FROM waiting_entry WHERE account_id = $1)`, globex.ID).Scan(&seats, &waiting)
 
-	report(p.samples, *users, *concurrency, requests, settled, seats, waiting)
+	report(p.samples, *users, *concurrency, requests, settled, seats, waiting, bareFig, own)
 	return nil
 }
 
@@ -341,7 +350,7 @@ func writeRules(ctx context.Context, s *store.Store, db *sqlx.DB, groupIDs map[s
 	return nil
 }
 
-func report(samples []sample, users, concurrency int, requests, settled time.Duration, seats, waiting int) {
+func report(samples []sample, users, concurrency int, requests, settled time.Duration, seats, waiting int, bare, own benchserver.Figure) {
 	byKind := map[string][]time.Duration{}
 	var all []time.Duration
 	errs := 0
@@ -353,27 +362,19 @@ func report(samples []sample, users, concurrency int, requests, settled time.Dur
 		byKind[s.kind] = append(byKind[s.kind], s.took)
 		all = append(all, s.took)
 	}
-	fmt.Printf("SCIM initial import: %d users, %d requests in flight\n", users, concurrency)
-	fmt.Printf("%-28s %8s %10s %10s %10s\n", "request", "count", "p50", "p99", "max")
+	total := benchserver.FromLatencies(fmt.Sprintf("SCIM initial import, %d users + groups", users), all, errs, requests)
+	total.Target = "< 20 s"
+	total.Met = benchserver.Verdict(settled < 20*time.Second, errs == 0)
+	total.Note = fmt.Sprintf("finished (seats and waiting lists settled) after %s, requests done after %s: %d seats given by rules, %d waiting",
+		settled.Round(time.Millisecond), requests.Round(time.Millisecond), seats, waiting)
+	figs := []benchserver.Figure{total}
 	kinds := make([]string, 0, len(byKind))
 	for k := range byKind {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
-	for _, k := range append(kinds, "all") {
-		lat := byKind[k]
-		if k == "all" {
-			lat = all
-		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		if len(lat) == 0 {
-			continue
-		}
-		fmt.Printf("%-28s %8d %10s %10s %10s\n", k, len(lat), lat[len(lat)/2].Round(10*time.Microsecond),
-			lat[min(len(lat)-1, len(lat)*99/100)].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	for _, k := range kinds {
+		figs = append(figs, benchserver.FromLatencies("  "+k, byKind[k], 0, requests))
 	}
-	fmt.Printf("requests: %d in %s = %.0f requests/s, %d errors\n", len(all), requests.Round(time.Millisecond),
-		float64(len(all))/requests.Seconds(), errs)
-	fmt.Printf("import finished (seats and waiting lists settled) after %s: %d seats given by rules, %d waiting\n",
-		settled.Round(time.Millisecond), seats, waiting)
+	benchserver.Table(os.Stdout, fmt.Sprintf("SCIM initial import, %d requests in flight (rates per kind: over the whole import)", concurrency), bare, own, figs...)
 }

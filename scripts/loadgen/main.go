@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,16 +28,17 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/entitle-dev/entitle/scripts/benchserver"
 )
 
 type target struct{ name, url string }
 
 type result struct {
 	target
-	latencies          []time.Duration
-	requests, failures int
-	elapsed            time.Duration
-	p50, p90, p99, max time.Duration
+	latencies []time.Duration
+	failures  int
+	elapsed   time.Duration
 }
 
 // add merges another round of the same target.
@@ -50,17 +50,68 @@ func (r result) add(o result) result {
 	return r
 }
 
-// summarize computes the request count and percentiles.
-func (r result) summarize() result {
-	slices.Sort(r.latencies)
-	r.requests = len(r.latencies)
-	if n := len(r.latencies); n > 0 {
-		r.p50, r.p90, r.p99, r.max = r.latencies[n*50/100], r.latencies[n*90/100], r.latencies[n*99/100], r.latencies[n-1]
-	}
-	return r
+func (r result) figure() benchserver.Figure {
+	return benchserver.FromLatencies(r.name, r.latencies, r.failures, r.elapsed)
 }
 
-func (r result) perSecond() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+// goals is -goal NAME=TERMS,... : bare:R (rate at least R× the bare
+// /healthz), p99bare:D (p99 at most the bare /healthz's p99 plus D),
+// of:OTHER:R (rate at least R× target OTHER's).
+type goals map[string]string
+
+func (g goals) String() string { return fmt.Sprint(map[string]string(g)) }
+func (g goals) Set(v string) error {
+	name, terms, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("goal %q: want NAME=TERMS", v)
+	}
+	g[name] = terms
+	return nil
+}
+
+// judge fills f's Target and Met from its goal terms.
+func (g goals) judge(f benchserver.Figure, bare benchserver.Figure, byName map[string]benchserver.Figure) (benchserver.Figure, error) {
+	terms, ok := g[f.Name]
+	if !ok {
+		return f, nil
+	}
+	var words []string
+	var conds []bool
+	for _, term := range strings.Split(terms, ",") {
+		parts := strings.Split(term, ":")
+		switch {
+		case parts[0] == "bare" && len(parts) == 2:
+			r, err := strconv.ParseFloat(parts[1], 64)
+			if err != nil {
+				return f, err
+			}
+			words = append(words, fmt.Sprintf("≥ %.2f× bare", r))
+			conds = append(conds, bare.Rate > 0 && f.Rate >= r*bare.Rate)
+		case parts[0] == "p99bare" && len(parts) == 2:
+			d, err := time.ParseDuration(parts[1])
+			if err != nil {
+				return f, err
+			}
+			words = append(words, fmt.Sprintf("p99 within %v of bare", d))
+			conds = append(conds, bare.Rate > 0 && f.P99 <= bare.P99+d)
+		case parts[0] == "of" && len(parts) == 3:
+			r, err := strconv.ParseFloat(parts[2], 64)
+			if err != nil {
+				return f, err
+			}
+			other, ok := byName[parts[1]]
+			if !ok {
+				return f, fmt.Errorf("goal for %s names unknown target %q", f.Name, parts[1])
+			}
+			words = append(words, fmt.Sprintf("≥ %.0f%% of %s", r*100, parts[1]))
+			conds = append(conds, f.Rate >= r*other.Rate)
+		default:
+			return f, fmt.Errorf("goal term %q: want bare:R, p99bare:D or of:NAME:R", term)
+		}
+	}
+	f.Target, f.Met = strings.Join(words, "; "), benchserver.Verdict(conds...)
+	return f, nil
+}
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -86,6 +137,11 @@ func run(args []string) error {
 	postURL := fs.String("post-url", "", "also POST to this URL during each run")
 	postBody := fs.String("post-body", "", "body of each POST; {n} becomes a unique number")
 	postEvery := fs.Duration("post-every", 100*time.Millisecond, "interval between POSTs")
+	bare := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL)")
+	postDuring := fs.String("post-during", "", "POST only while this target runs (default: during the whole run)")
+	title := fs.String("title", "entitlement API", "the table's title")
+	gs := goals{}
+	fs.Var(gs, "goal", "NAME=TERMS: the issue's target for a target (repeatable), see goals")
 	rounds := fs.Int("rounds", 5, "split each target's time into this many rounds, interleaved with the other targets', so that a machine whose load changes during the run (other work on it) affects every target alike")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,6 +156,9 @@ func run(args []string) error {
 	}
 	if len(targets) == 0 {
 		return errors.New("no targets")
+	}
+	if u := benchserver.BareURL(*bare); u != "" && u != "none" {
+		targets = append([]target{{"bare", u}}, targets...)
 	}
 	var hdrName, hdrValue string
 	if *header != "" {
@@ -120,7 +179,14 @@ func run(args []string) error {
 	if *pid > 0 {
 		mem = startMemSampler(*pid, *sample)
 	}
-	stopPosts := startPosts(client, *postURL, *postBody, *postEvery, hdrName, hdrValue)
+	var posts, postErrs int
+	posting := func(name string) func() {
+		if *postDuring != "" && name != *postDuring {
+			return func() {}
+		}
+		stop := startPosts(client, *postURL, *postBody, *postEvery, hdrName, hdrValue)
+		return func() { n, e := stop(); posts += n; postErrs += e }
+	}
 	if *warm > 0 {
 		for _, t := range targets {
 			load(client, t, *conns, *warm/time.Duration(len(targets)), hdrName, hdrValue)
@@ -129,17 +195,33 @@ func run(args []string) error {
 	results := make([]result, len(targets))
 	for round := 0; round < max(*rounds, 1); round++ {
 		for i, t := range targets {
+			stop := posting(t.name)
 			results[i] = results[i].add(load(client, t, *conns, *dur/time.Duration(max(*rounds, 1)), hdrName, hdrValue))
+			stop()
 		}
 	}
-	posts, postErrs := stopPosts()
-	fmt.Printf("%-14s %10s %9s %9s %9s %9s %8s %12s %10s\n", "target", "req/s", "p50", "p90", "p99", "max", "errors", "req/s ratio", "p99 ratio")
-	base := results[0].summarize()
+	byName := map[string]benchserver.Figure{}
 	for _, r := range results {
-		r = r.summarize()
-		fmt.Printf("%-14s %10.0f %9s %9s %9s %9s %8d %12.2f %10.2f\n", r.name, r.perSecond(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max),
-			r.failures, r.perSecond()/base.perSecond(), float64(r.p99)/float64(base.p99))
+		byName[r.name] = r.figure()
 	}
+	var bareFig, own benchserver.Figure
+	var figs []benchserver.Figure
+	for _, r := range results {
+		f := byName[r.name]
+		switch r.name {
+		case "bare":
+			bareFig = f
+		case "healthz":
+			own = f
+		default:
+			var err error
+			if f, err = gs.judge(f, bareFig, byName); err != nil {
+				return err
+			}
+			figs = append(figs, f)
+		}
+	}
+	benchserver.Table(os.Stdout, *title, bareFig, own, figs...)
 	if *postURL != "" {
 		fmt.Printf("%d usage reports posted meanwhile, %d failed\n", posts, postErrs)
 	}
@@ -286,8 +368,6 @@ func rss(pid int) int64 {
 	}
 	return -1
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
 // wait polls u until it answers 200, for up to 30 s.
 func wait(u string) error {
