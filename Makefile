@@ -78,7 +78,11 @@ clean:
 	rm -rf bin .test-output e2e/screenshots
 
 # Benchmarks: every scripts/bench-*.sh runs a load generator on loopback
-# against a freshly seeded server and prints figures relative to /healthz.
+# against a freshly seeded server and prints each figure beside a bare
+# net/http /healthz (scripts/barehealthz) and the portal's own /healthz
+# measured in the same run, as ratios, with its target and whether the run
+# met it. A few seconds per target; PPROF=true serves the profiler on
+# METRICS_ADDR for finding where the time goes.
 bench: static build
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
 	for b in scripts/bench-*.sh; do [ -e "$$b" ] || continue; echo "== $$b"; "$$b"; done

@@ -4,8 +4,8 @@
 # key, starts `bin/entitle serve` on a free loopback port and runs
 # scripts/benchleases: lease heartbeats (each worker renews its own) and
 # checkout + check-in cycles against GET /healthz in the same run, with
-# rates and their ratio to /healthz. BENCH_DURATION (default 10s) per
-# target, BENCH_CONNECTIONS (default 64: heartbeats come from many applications at once, and the group commit batches what arrives together). ~45 s.
+# rates and their ratio to /healthz. BENCH_DURATION (default 4s) per
+# target, BENCH_CONNECTIONS (default 64: heartbeats come from many applications at once, and the group commit batches what arrives together). ~30 s.
 set -euo pipefail
 # shellcheck source=_common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/_common.sh"
@@ -28,4 +28,4 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; bi
 bin/loadgen wait "http://127.0.0.1:$port/healthz"
 echo "== floating licence leases vs GET /healthz ($(nproc) CPUs)"
 bin/bench-leases -db "$bench_url" -url "http://127.0.0.1:$port" -token "$token" \
-  -c "${BENCH_CONNECTIONS:-64}" -d "${BENCH_DURATION:-10s}"
+  -c "${BENCH_CONNECTIONS:-64}" -d "${BENCH_DURATION:-4s}"

@@ -7,7 +7,7 @@
 # delivered per second (target: 1,000/s or more) next to /healthz requests
 # per second measured just before.
 #
-# BENCH_OUTBOUND_EVENTS (default 20000), BENCH_OUTBOUND_PORT (default 18116).
+# BENCH_OUTBOUND_EVENTS (default 5000), BENCH_OUTBOUND_PORT (default 18116).
 set -euo pipefail
 # shellcheck source=_common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/_common.sh"
@@ -42,4 +42,4 @@ server_pid=$!
 bin/loadgen wait "http://127.0.0.1:$port/healthz"
 
 echo "== outbound webhooks: a backlog delivered by serve's dispatcher to a verifying receiver ($(nproc) CPUs)"
-bin/benchoutbound -n "${BENCH_OUTBOUND_EVENTS:-20000}" -healthz "http://127.0.0.1:$port/healthz"
+bin/benchoutbound -n "${BENCH_OUTBOUND_EVENTS:-5000}" -healthz "http://127.0.0.1:$port/healthz"

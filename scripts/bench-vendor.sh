@@ -8,14 +8,14 @@
 # ext:ID and by slug, and the same check with Globex's own key. The bar: a
 # vendor key's check at 0.8x /healthz or better.
 #
-# BENCH_SECONDS (default 10) per target, BENCH_CONNECTIONS (default 32),
+# BENCH_SECONDS (default 4) per target, BENCH_CONNECTIONS (default 32),
 # BENCH_VENDOR_PORT (default 18117).
 set -euo pipefail
 # shellcheck source=_common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/_common.sh"
 cd "$repo_dir"
 
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-4}
 conns=${BENCH_CONNECTIONS:-32}
 port=${BENCH_VENDOR_PORT:-18117}
 base_url=${DATABASE_URL:-$(scripts/ensure-db.sh entitle)}

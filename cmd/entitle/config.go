@@ -34,7 +34,7 @@ type Config struct {
 	StripeWebhookSecret   string        `env:"STRIPE_WEBHOOK_SECRET" default:"whsec_entitle_local_dev" help:"signing secret of the /webhooks/stripe endpoint (register it with API version 2023-10-16); the default is a public dev secret for the local simulator only, and Stripe mode refuses to start with it"`
 	StripeAPIBase         string        `env:"STRIPE_API_BASE" default:"" help:"Stripe API URL override, e.g. a stripe-mock on http://127.0.0.1:12111; empty means Stripe's"`
 	BillingWorkerInterval time.Duration `env:"BILLING_WORKER_INTERVAL" default:"2s" help:"how often the billing worker looks for due webhook events (new ones wake it at once)"`
-	BillingWorkers        int           `env:"BILLING_WORKERS" default:"2" help:"webhook events applied side by side in this process (FOR UPDATE SKIP LOCKED)"`
+	BillingWorkers        int           `env:"BILLING_WORKERS" default:"4" help:"webhook events applied side by side in this process, one account each (an applier mostly waits on PostgreSQL)"`
 
 	// Entitlement API (issue #6).
 	APIRateLimit    int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`

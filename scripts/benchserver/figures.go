@@ -128,8 +128,13 @@ func Table(w io.Writer, title string, bare, own Figure, figs ...Figure) {
 		}
 	}
 	bare.Name, own.Name = "bare net/http /healthz (reference)", "Entitle /healthz"
-	row(bare)
-	row(own)
+	for _, ref := range []Figure{bare, own} {
+		if ref.Rate > 0 {
+			row(ref)
+		} else {
+			fmt.Fprintf(w, "%-44s not measured in this run\n", ref.Name)
+		}
+	}
 	for _, f := range figs {
 		row(f)
 	}
