@@ -28,7 +28,7 @@ type SeriesView struct {
 // hold the value labels (left) and the date labels (below).
 const (
 	chartW, chartH               = 640, 240
-	chartLeft, chartRight        = 56, 16
+	chartLeft, chartRight        = 72, 16
 	chartTop, chartBottom        = 12, 40
 	chartPlotW, chartPlotH       = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
 	chartYTicks, chartMaxXLabels = 4, 6
@@ -44,6 +44,7 @@ type chartPlot struct {
 
 type chartTick struct {
 	X, Y, Label, Anchor string
+	Minor               bool // a date label that narrow screens leave out
 }
 
 type chartLine struct {
@@ -114,6 +115,10 @@ func (c ChartView) plot() chartPlot {
 	}
 	if n > 1 {
 		p.XTicks = append(p.XTicks, c.xTick(n-1))
+	}
+	// On a phone only the first, the middle and the last date fit.
+	for i := 1; i < len(p.XTicks)-1; i++ {
+		p.XTicks[i].Minor = i != len(p.XTicks)/2
 	}
 	for _, s := range c.Series {
 		var pts strings.Builder

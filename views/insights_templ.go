@@ -526,7 +526,7 @@ func InsightsLiveFragment(v InsightsLive) templ.Component {
 				}
 			}
 			if len(p.Metered) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<table data-testid=\"metered\"><caption>Usage this period</caption> <thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Used</th><th scope=\"col\">Limit</th><th scope=\"col\">Forecast to period end</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<table data-testid=\"metered\" class=\"numbers\"><caption>Usage this period</caption> <thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Used</th><th scope=\"col\">Limit</th><th scope=\"col\">Forecast to period end</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
