@@ -249,3 +249,31 @@ func TestBillingShowsWhatTheAccountPaysAndConfirmsEveryChange(t *testing.T) {
 		t.Errorf("confirmation after dropping a seat = %q", got)
 	}
 }
+
+func TestBuySeatsSitsBesideTheWaitingListForBuyers(t *testing.T) {
+	t.Parallel()
+	p, _ := newBillingPortal(t)
+	// One member waits for a seat (as a provisioning rule would leave them).
+	_, err := p.store.DB().Exec(`
+INSERT INTO waiting_entry (account_id, subscription_id, membership_id, since, reason, position)
+SELECT m.account_id, s.id, m.id, now(), 'no seat free', 1
+FROM membership m JOIN account a ON a.id = m.account_id JOIN subscription s ON s.account_id = a.id
+WHERE a.slug = 'globex' AND NOT EXISTS (SELECT 1 FROM seat_assignment sa WHERE sa.membership_id = m.id)
+ORDER BY m.id LIMIT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc := p.get(p.login("owner@globex.test"), "/seats")
+	if doc.Find(`[data-testid="waiting-row"]`).Length() != 1 {
+		t.Fatal("no one waits")
+	}
+	if href := doc.Find(`[data-testid="waiting-buy-seats-link"]`).AttrOr("href", ""); href != "/billing#seats" {
+		t.Errorf("Buy seats beside the waiting list goes to %q", href)
+	}
+	if got := text(doc, "seat-meter-text"); got != "7 of 10 seats used" {
+		t.Errorf("meter = %q", got)
+	}
+	if _, doc := p.get(p.login("admin@globex.test"), "/seats"); doc.Find(`[data-testid="waiting-buy-seats-link"]`).Length() != 0 {
+		t.Error("an admin, who may not buy, is offered Buy seats")
+	}
+}
