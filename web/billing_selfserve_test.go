@@ -31,6 +31,17 @@ func subStatus(t *testing.T, p *portal, slug string) string {
 	return status
 }
 
+// audited lists the account's audit actions by an actor, oldest first.
+func audited(t *testing.T, p *portal, slug, actor string) string {
+	t.Helper()
+	var actions []string
+	if err := p.store.DB().Select(&actions, `SELECT e.action FROM audit_entry e JOIN account a ON a.id = e.account_id
+WHERE a.slug = $1 AND e.actor_label = $2 ORDER BY e.seq`, slug, actor); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(actions, " ")
+}
+
 func TestPastDueOwnerPaysTheOpenInvoiceAndIsActiveThroughTheWebhook(t *testing.T) {
 	t.Parallel()
 	p, b := newBillingPortal(t)
@@ -110,6 +121,9 @@ func TestPastDueOwnerPaysTheOpenInvoiceAndIsActiveThroughTheWebhook(t *testing.T
 	}
 	if got := subStatus(t, p, "umbrella"); got != "active" {
 		t.Errorf("subscription = %s", got)
+	}
+	if got := audited(t, p, "umbrella", "owner@umbrella.test"); !strings.Contains(got, "billing.invoice_pay billing.payment_method_update billing.invoice_pay") {
+		t.Errorf("audited for the owner: %s", got)
 	}
 }
 
@@ -196,6 +210,9 @@ func TestConvertNowWithoutACardAsksForOneFirst(t *testing.T) {
 	}
 	if got := text(doc, "billing-done"); got != "Trial converted. You are on Business, 5 seats, $145.00 a month." {
 		t.Errorf("confirmation = %q", got)
+	}
+	if got := audited(t, p, "initech", "owner@initech.test"); got != "billing.payment_method_update billing.trial_convert" {
+		t.Errorf("audited for the owner: %s", got)
 	}
 	if doc.Find(`[data-testid="convert-now"]`).Length() != 0 {
 		t.Error("Convert now is still offered")
