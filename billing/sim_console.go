@@ -34,7 +34,20 @@ func (s *Simulator) updateAccount(ctx context.Context, accountID int64, fn func(
 // any card that declines (the buyer's step in the simulated billing
 // portal). Open invoices wait for the buyer's Pay now, as on Stripe.
 func (s *Simulator) AddPaymentMethod(ctx context.Context, accountID int64) error {
-	return s.updateAccount(ctx, accountID, func(a *store.SimAccount, _ *events) error {
+	return s.UpdatePaymentMethod(ctx, store.SystemActor("billing simulator"), accountID)
+}
+
+// UpdatePaymentMethod is AddPaymentMethod asked for by a person: the
+// change and its audit entry are one transaction.
+func (s *Simulator) UpdatePaymentMethod(ctx context.Context, actor store.Actor, accountID int64) error {
+	cur, err := s.Store.SimAccountByAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	return s.Store.UpdateSimAudited(ctx, cur.Customer.ID, func(a *store.SimAccount, ev *store.AuditEvent) error {
+		*ev = store.AuditEvent{Actor: actor, Action: "billing.payment_method_update", TargetType: "customer", TargetID: a.Customer.ID,
+			Before: map[string]any{"has_payment_method": a.Customer.HasPaymentMethod, "declines": a.Customer.PaymentsFail},
+			After:  map[string]any{"has_payment_method": true, "declines": false, "payment_method": "test card 4242"}}
 		a.Customer.HasPaymentMethod, a.Customer.PaymentsFail = true, false
 		return nil
 	})

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -67,7 +68,7 @@ func (b *Billing) Statement(ctx context.Context, accountID int64) (Statement, er
 // simulator charges the card on file at once; with Stripe the buyer is
 // sent to the invoice's hosted page. The payment's events reactivate a
 // past-due subscription as any other payment does.
-func (b *Billing) PayInvoice(ctx context.Context, accountID int64, number string) (Pending, error) {
+func (b *Billing) PayInvoice(ctx context.Context, actor store.Actor, accountID int64, number string) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.pay_invoice") // the provider call, and in local mode its webhooks
 	defer span.End()
 	st, err := b.State(ctx, accountID)
@@ -76,6 +77,9 @@ func (b *Billing) PayInvoice(ctx context.Context, accountID int64, number string
 	}
 	if !st.Account.StripeCustomerID.Valid {
 		return Pending{}, store.ErrNotFound
+	}
+	if err := b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.invoice_pay", "invoice", number, nil); err != nil {
+		return Pending{}, err
 	}
 	url, err := b.Provider.PayInvoice(ctx, st.Account.StripeCustomerID.String, number)
 	if err != nil {
@@ -121,7 +125,7 @@ func (b *Billing) PreviewConvert(ctx context.Context, accountID int64) (ConvertP
 
 // ConvertTrial ends the trial now and starts paying for its plan; without
 // a payment method it is refused with a word on what to add first.
-func (b *Billing) ConvertTrial(ctx context.Context, accountID int64) (Pending, error) {
+func (b *Billing) ConvertTrial(ctx context.Context, actor store.Actor, accountID int64) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.convert_trial") // the provider call, and in local mode its webhooks
 	defer span.End()
 	p, err := b.PreviewConvert(ctx, accountID)
@@ -135,11 +139,17 @@ func (b *Billing) ConvertTrial(ctx context.Context, accountID int64) (Pending, e
 	if err != nil {
 		return Pending{}, err
 	}
+	if err := b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.trial_convert", "subscription", itoa(st.Subscription.ID),
+		map[string]any{"plan": st.Subscription.PlanKey, "seats": st.Subscription.Seats, "amount_due": p.AmountDue}); err != nil {
+		return Pending{}, err
+	}
 	if err := b.Provider.EndTrial(ctx, st.Subscription.StripeSubscription.String); err != nil {
 		return Pending{}, err
 	}
 	return pending(st, ChangeConvert), nil
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // monthly is what a price costs a month for a number of seats.
 func monthly(unitAmount int64, seats int, seatBased bool) int64 {

@@ -145,7 +145,7 @@ func (h *Handler) BillingSimulatorAddCard(c echo.Context) error {
 	if h.Billing.Sim == nil {
 		return echo.ErrNotFound
 	}
-	if err := h.Billing.Sim.AddPaymentMethod(c.Request().Context(), cur.AccountID); err != nil {
+	if err := h.Billing.Sim.UpdatePaymentMethod(c.Request().Context(), actorFrom(c), cur.AccountID); err != nil {
 		return err
 	}
 	return h.redirectWithFlash(c, billing.SimulatorPortalPath, "Test card •••• 4242 saved. Pay any invoice due from Billing.")

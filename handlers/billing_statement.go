@@ -92,7 +92,7 @@ func (h *Handler) BillingPay(c echo.Context) error {
 		if number == "" || len(number) > 64 {
 			return billing.Pending{}, store.Invalid("invoice", "choose the invoice to pay")
 		}
-		return h.Billing.PayInvoice(ctx, id, number)
+		return h.Billing.PayInvoice(ctx, actorFrom(c), id, number)
 	})
 }
 
@@ -118,7 +118,9 @@ func (h *Handler) BillingConvertPreview(c echo.Context) error {
 
 // BillingConvert ends the trial now and pays the plan's first month.
 func (h *Handler) BillingConvert(c echo.Context) error {
-	return h.billingAction(c, h.Billing.ConvertTrial)
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.ConvertTrial(ctx, actorFrom(c), id)
+	})
 }
 
 // BillingInvoice is the simulator's printable invoice; an invoice of

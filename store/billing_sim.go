@@ -165,6 +165,17 @@ func (s *Store) SimCustomerOfSubscription(ctx context.Context, subID string) (st
 // under a row lock, lets fn change them, and saves the result in the same
 // transaction; an error from fn saves nothing.
 func (s *Store) UpdateSim(ctx context.Context, customerID string, fn func(*SimAccount) error) error {
+	return s.updateSim(ctx, customerID, nil, fn)
+}
+
+// UpdateSimAudited is UpdateSim for a change a person asked for: the audit
+// entry fn fills in is written in the same transaction as the change.
+func (s *Store) UpdateSimAudited(ctx context.Context, customerID string, fn func(*SimAccount, *AuditEvent) error) error {
+	var ev AuditEvent
+	return s.updateSim(ctx, customerID, &ev, func(a *SimAccount) error { return fn(a, &ev) })
+}
+
+func (s *Store) updateSim(ctx context.Context, customerID string, ev *AuditEvent, fn func(*SimAccount) error) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		var a SimAccount
 		err := tx.GetContext(ctx, &a.Customer, lockSimCustomerSQL, customerID)
@@ -183,7 +194,14 @@ func (s *Store) UpdateSim(ctx context.Context, customerID string, fn func(*SimAc
 		if err := fn(&a); err != nil {
 			return err
 		}
-		return saveSim(ctx, tx, a)
+		if err := saveSim(ctx, tx, a); err != nil {
+			return err
+		}
+		if ev == nil {
+			return nil
+		}
+		ev.AccountID = a.Customer.AccountID
+		return audit(ctx, tx, s.Now(), *ev)
 	})
 }
 
@@ -215,6 +233,16 @@ func (s *Store) SimPrices(ctx context.Context) (map[string]SimPrice, error) {
 		out[r.ID] = r
 	}
 	return out, nil
+}
+
+// RecordBillingRequest audits a buyer's request to the billing provider
+// (pay an invoice, convert a trial): what changes follows in the
+// provider's events, each audited as it is applied.
+func (s *Store) RecordBillingRequest(ctx context.Context, actor Actor, accountID int64, action, targetType, targetID string, details map[string]any) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		return audit(ctx, tx, s.Now(), AuditEvent{AccountID: accountID, Actor: actor, Action: action,
+			TargetType: targetType, TargetID: targetID, After: details})
+	})
 }
 
 const simInvoiceByNumberSQL = `SELECT * FROM billing_sim_invoice WHERE account_id = $1 AND number = $2`

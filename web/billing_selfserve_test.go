@@ -31,6 +31,17 @@ func subStatus(t *testing.T, p *portal, slug string) string {
 	return status
 }
 
+// audited lists the account's audit actions by an actor, oldest first.
+func audited(t *testing.T, p *portal, slug, actor string) string {
+	t.Helper()
+	var actions []string
+	if err := p.store.DB().Select(&actions, `SELECT e.action FROM audit_entry e JOIN account a ON a.id = e.account_id
+WHERE a.slug = $1 AND e.actor_label = $2 ORDER BY e.seq`, slug, actor); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(actions, " ")
+}
+
 func TestPastDueOwnerPaysTheOpenInvoiceAndIsActiveThroughTheWebhook(t *testing.T) {
 	t.Parallel()
 	p, b := newBillingPortal(t)
@@ -110,6 +121,9 @@ func TestPastDueOwnerPaysTheOpenInvoiceAndIsActiveThroughTheWebhook(t *testing.T
 	}
 	if got := subStatus(t, p, "umbrella"); got != "active" {
 		t.Errorf("subscription = %s", got)
+	}
+	if got := audited(t, p, "umbrella", "owner@umbrella.test"); !strings.Contains(got, "billing.invoice_pay billing.payment_method_update billing.invoice_pay") {
+		t.Errorf("audited for the owner: %s", got)
 	}
 }
 
@@ -197,6 +211,9 @@ func TestConvertNowWithoutACardAsksForOneFirst(t *testing.T) {
 	if got := text(doc, "billing-done"); got != "Trial converted. You are on Business, 5 seats, $145.00 a month." {
 		t.Errorf("confirmation = %q", got)
 	}
+	if got := audited(t, p, "initech", "owner@initech.test"); got != "billing.payment_method_update billing.trial_convert" {
+		t.Errorf("audited for the owner: %s", got)
+	}
 	if doc.Find(`[data-testid="convert-now"]`).Length() != 0 {
 		t.Error("Convert now is still offered")
 	}
@@ -247,5 +264,33 @@ func TestBillingShowsWhatTheAccountPaysAndConfirmsEveryChange(t *testing.T) {
 	_, doc = p.get(c, res.Header.Get("Location"))
 	if got := text(doc, "billing-done"); !strings.Contains(got, "you will be on Business, 11 seats, $319.00 a month; until then on Business, 12 seats, $348.00 a month.") {
 		t.Errorf("confirmation after dropping a seat = %q", got)
+	}
+}
+
+func TestBuySeatsSitsBesideTheWaitingListForBuyers(t *testing.T) {
+	t.Parallel()
+	p, _ := newBillingPortal(t)
+	// One member waits for a seat (as a provisioning rule would leave them).
+	_, err := p.store.DB().Exec(`
+INSERT INTO waiting_entry (account_id, subscription_id, membership_id, since, reason, position)
+SELECT m.account_id, s.id, m.id, now(), 'no seat free', 1
+FROM membership m JOIN account a ON a.id = m.account_id JOIN subscription s ON s.account_id = a.id
+WHERE a.slug = 'globex' AND NOT EXISTS (SELECT 1 FROM seat_assignment sa WHERE sa.membership_id = m.id)
+ORDER BY m.id LIMIT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc := p.get(p.login("owner@globex.test"), "/seats")
+	if doc.Find(`[data-testid="waiting-row"]`).Length() != 1 {
+		t.Fatal("no one waits")
+	}
+	if href := doc.Find(`[data-testid="waiting-buy-seats-link"]`).AttrOr("href", ""); href != "/billing#seats" {
+		t.Errorf("Buy seats beside the waiting list goes to %q", href)
+	}
+	if got := text(doc, "seat-meter-text"); got != "7 of 10 seats used" {
+		t.Errorf("meter = %q", got)
+	}
+	if _, doc := p.get(p.login("admin@globex.test"), "/seats"); doc.Find(`[data-testid="waiting-buy-seats-link"]`).Length() != 0 {
+		t.Error("an admin, who may not buy, is offered Buy seats")
 	}
 }
