@@ -61,15 +61,20 @@ func TestSupportImpersonatesGlobexReadOnlyAndIsRefusedAChange(t *testing.T) {
 	}
 	s.screenshot("banner")
 
-	// Assigning a seat on the seats page is refused with a clear message
-	// on the same page, the address kept, and nothing is assigned.
+	// On the seats page the Assign button is disabled and the banner says
+	// why; a post sent anyway is refused with a clear message on the same
+	// page, the address kept, and nothing is assigned.
 	s.run(
 		chromedp.Navigate(s.base+"/seats"),
 		waitVisible(tid("assign-form")),
 		typeInto(tid("assign-email"), "frank@globex.test"),
-		press(tid("assign-submit")),
-		waitVisible(`[data-testid="flash"][data-error="true"]`),
 	)
+	s.waitFor(`document.querySelector('[data-testid="assign-submit"]').disabled`)
+	if got := s.textOf("read-only-explained"); !strings.Contains(got, "disabled") {
+		t.Errorf("the banner does not say why buttons are disabled: %q", got)
+	}
+	get(s, chromedp.Evaluate[bool](`document.body.dataset.left = "1"; setTimeout(() => document.querySelector('[data-testid="assign-form"]').submit(), 0); true`))
+	s.run(waitVisible(`[data-testid="flash"][data-error="true"]`))
 	if got := s.textOf("flash"); !strings.Contains(got, "read-only support session") {
 		t.Errorf("refusal = %q", got)
 	}

@@ -27,9 +27,9 @@ func (h *Handler) vendorInsights(c echo.Context) (views.VendorInsightsView, erro
 	date := func(a store.VendorAccount) string { return a.At.UTC().Format("2 Jan 2006") }
 	return views.VendorInsightsView{Sold: in.Sold, Assigned: in.Assigned, Active: in.Active,
 		Waste:         rows(in.Waste, func(a store.VendorAccount) string { return "" }),
-		OverAllocated: rows(in.OverAllocated, func(a store.VendorAccount) string { return a.Status }),
+		OverAllocated: rows(in.OverAllocated, func(a store.VendorAccount) string { return views.StatusLabel(a.Status) }),
 		TrialsEnding:  rows(in.TrialsEnding, date),
-		PastDue:       rows(in.PastDue, func(a store.VendorAccount) string { return a.Status + " since " + date(a) }),
+		PastDue:       rows(in.PastDue, func(a store.VendorAccount) string { return views.StatusLabel(a.Status) + " since " + date(a) }),
 		DriftRepairs:  in.DriftRepairs, FailedEvents: in.FailedEvents}, nil
 }
 

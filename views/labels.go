@@ -19,6 +19,10 @@ func statusTitle(status int) string {
 	return "Error"
 }
 
+// StatusLabel is a subscription's (or an invoice's, a delivery's) state in
+// words, for text handlers compose: "past_due" reads "Past due".
+func StatusLabel(status string) string { return statusLabel(status) }
+
 func statusLabel(status string) string {
 	switch status {
 	case "trialing":

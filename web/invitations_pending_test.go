@@ -129,3 +129,22 @@ func TestAnotherAccountsInvitationIsNotFound(t *testing.T) {
 		t.Error("resending nothing answered 200")
 	}
 }
+
+// Without the script, a resend goes back to the members page, which says
+// once what happened to each person.
+func TestResendWithoutScriptComesBackToTheMembersPage(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	owner, token := p.session("owner@globex.test")
+	p.postAndFollow(owner, "/members/invite", url.Values{"_csrf": {token}, "role": {"member"}, "emails": {"nina@globex.test"}})
+	_, doc := p.get(owner, "/members")
+	nina, _ := pendingRow(doc, "nina@globex.test").Attr("data-id")
+	res, doc := p.postAndFollow(owner, "/members/invitations/resend", url.Values{"_csrf": {token}, "invitation": {nina}})
+	if res.Request.URL.Path != "/members" || !strings.HasPrefix(text(doc, "flash"), "1 invitation sent again.") {
+		t.Fatalf("after a plain resend: %s, flash %q", res.Request.URL.Path, text(doc, "flash"))
+	}
+	row := doc.Find(`[data-testid="flash-row"][data-input="nina@globex.test"]`)
+	if !strings.Contains(row.Text(), "Invitation sent again to nina@globex.test") {
+		t.Errorf("flash row for Nina: %q", row.Text())
+	}
+}
