@@ -57,6 +57,13 @@ func (h *Handler) Overview(c echo.Context) error {
 		}
 		o.Products = append(o.Products, po)
 	}
+	if len(subs) == 0 && h.Billing != nil {
+		st, err := h.Billing.State(ctx, cur.AccountID)
+		if err != nil {
+			return err
+		}
+		o.Starting = st.Pending > 0
+	}
 	// Entitlement API (issue #6): metered usage per period.
 	if o.Usage, err = h.usageHistory(c, cur.AccountID); err != nil {
 		return err

@@ -234,8 +234,22 @@
     toggle.setAttribute("aria-expanded", String(open));
   });
 
+  // A table wider than a phone scrolls inside its card; one with nothing
+  // to tab to inside is made focusable, so a keyboard can scroll it too.
+  function focusWideTables() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1 && !table.hasAttribute("tabindex") &&
+          !table.querySelector("a[href], button, input, select, textarea, [tabindex]")) {
+        table.setAttribute("tabindex", "0");
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", focusWideTables);
+  window.addEventListener("resize", focusWideTables);
+
   document.documentElement.classList.add("js");
   function ready() {
+    focusWideTables();
     document.querySelectorAll("select[data-kind-select]").forEach(showKindFields);
     disableRefused(document);
     document.querySelectorAll("form").forEach(updateSelection);

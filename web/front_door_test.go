@@ -129,8 +129,16 @@ func TestSignupForBusinessStartsATrialWithoutACard(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 		t.Fatalf("verify: %d → %s", res.StatusCode, res.Header.Get("Location"))
 	}
+	// Until billing's events are applied the overview says the plan is
+	// starting (and reloads itself), not "No subscription".
+	if _, doc := p.get(c, "/"); text(doc, "plan-starting") == "" || text(doc, "plan-name") != "No subscription" {
+		t.Errorf("before the events land: starting %q, plan %q", text(doc, "plan-starting"), text(doc, "plan-name"))
+	}
 	process(t, b)
 	_, doc := p.get(c, "/")
+	if text(doc, "plan-starting") != "" {
+		t.Error("the plan is still said to be starting once it has")
+	}
 	if got := text(doc, "current-account"); got != "Vandelay Industries" {
 		t.Errorf("signed in to %q", got)
 	}
