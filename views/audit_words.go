@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // AuditFacts is one audit entry as its sentence needs it.
@@ -230,7 +231,7 @@ func AuditChanges(f AuditFacts) []AuditChange {
 	for _, k := range names {
 		b, hasB := before[k]
 		a, hasA := after[k]
-		bt, at := valueText(b), valueText(a)
+		bt, at := recordedText(k, b, before), recordedText(k, a, after)
 		if hasB && hasA && bt == at {
 			continue
 		}
@@ -291,6 +292,23 @@ func valueText(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return cutText(string(b), 120)
+}
+
+// recordedText is valueText knowing the field's name and record: an
+// amount of a record with a currency is money ("$16.00", not 1,600 of its
+// minor units), and a recorded time reads as a date.
+func recordedText(key string, v any, record map[string]any) string {
+	if n, ok := v.(float64); ok && strings.Contains(key, "amount") {
+		if currency, ok := record["currency"].(string); ok && currency != "" {
+			return FormatMoney(int64(n), currency)
+		}
+	}
+	if t, ok := v.(string); ok {
+		if at, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return at.UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+	}
+	return valueText(v)
 }
 
 func cutText(s string, n int) string {

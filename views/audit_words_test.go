@@ -126,3 +126,20 @@ func TestAuditChangesShowBeforeAndAfterOfWhatChanged(t *testing.T) {
 		}
 	}
 }
+
+// An invoice's amount reads as money in its currency, not in cents, and a
+// recorded time as a date.
+func TestAuditChangesShowMoneyAndDatesAsPeopleReadThem(t *testing.T) {
+	got := AuditChanges(AuditFacts{Before: []byte(`{"expires_at":"2026-12-05T09:13:00.123Z"}`),
+		After: []byte(`{"status":"paid","amount_due":1600,"currency":"usd","expires_at":"2027-01-05T09:13:00Z"}`)})
+	want := []AuditChange{{"amount due", "", "$16.00"}, {"currency", "", "usd"},
+		{"expires at", "5 Dec 2026 09:13 UTC", "5 Jan 2027 09:13 UTC"}, {"status", "", "paid"}}
+	if len(got) != len(want) {
+		t.Fatalf("changes %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("change %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
