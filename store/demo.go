@@ -211,12 +211,12 @@ func seedDemoAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 		After: map[string]any{"plan": d.plan, "status": d.status, "seats": d.seats}}); err != nil {
 		return err
 	}
-	for _, m := range memberships[:d.assigned] {
+	for i, m := range memberships[:d.assigned] {
 		if _, err := tx.ExecContext(ctx, insertSeatSQL, accountID, subID, m, now); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "seat.assign",
-			TargetType: "membership", TargetID: itoa(m), After: map[string]any{"subscription": subID}}); err != nil {
+			TargetType: "membership", TargetID: itoa(m), After: map[string]any{"email": people[i].email, "subscription": subID}}); err != nil {
 			return err
 		}
 	}
