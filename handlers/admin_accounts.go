@@ -106,7 +106,7 @@ func (h *Handler) adminAccountPage(c echo.Context, status int, refused func(*vie
 			ExpiresAt: g.ExpiresAt.Time, CreatedAt: g.CreatedAt})
 	}
 	a.Impersonations = impersonationRows(d.Impersonations)
-	// Provisioning (issue #8): drifts the reconciler repaired.
+	// Provisioning: drifts the reconciler repaired.
 	pf, err := h.Store.ProvisioningFigures(c.Request().Context(), d.Account.ID)
 	if err != nil {
 		return err

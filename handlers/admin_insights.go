@@ -10,7 +10,7 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-// The vendor's insights across all accounts (issue #9).
+// The vendor's insights across all accounts.
 
 func (h *Handler) vendorInsights(c echo.Context) (views.VendorInsightsView, error) {
 	in, err := h.Store.VendorInsights(c.Request().Context())

@@ -63,7 +63,7 @@ var consoleNavCapability = map[string]store.StaffCapability{
 	"outbox":   store.CanReadOutbox,
 	"audit":    store.CanReadAudit,
 	"staff":    store.CanManageStaff,
-	"insights": store.CanViewInsights, // insights (issue #9)
+	"insights": store.CanViewInsights, // insights
 	"webhooks": store.CanManageWebhooks,
 	"api-keys": store.CanManageVendorKeys,
 	"catalog":  store.CanManageCatalog,

@@ -99,7 +99,7 @@ func (h *Handler) APIEntitlement(c echo.Context) error {
 		return problem(http.StatusNotFound, "unknown-feature", "Unknown feature",
 			"No product of this account has a feature "+quote(c.Param("feature"))+".")
 	}
-	if r.Decision.HasAccess && user != "" { // insights (issue #9): the seat's last use, batched
+	if r.Decision.HasAccess && user != "" { // insights: the seat's last use, batched
 		h.Checks.NoteSeatUse(key.AccountID, r.Product, user, now)
 	}
 	out := newAPICheck(key.AccountSlug, user, r, now)

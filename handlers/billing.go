@@ -161,7 +161,7 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 	if !p.EffectiveAt.IsZero() {
 		cv.EffectiveAt = p.EffectiveAt.UTC().Format("2 Jan 2006")
 	}
-	if p.Direction == billing.Downgrade && p.Plan.SeatBased { // provisioning (issue #8)
+	if p.Direction == billing.Downgrade && p.Plan.SeatBased { // provisioning
 		if err := h.previewWaitlist(c, cur.AccountID, p.Plan.ProductKey, p.Seats, &cv.Waitlisted, &cv.SeatsToFree); err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (h *Handler) BillingSeatsPreview(c echo.Context) error {
 		sv.Charge = views.FormatMoney(p.Charge.AmountDue, p.Charge.Currency)
 	} else {
 		sv.EffectiveAt = p.EffectiveAt.UTC().Format("2 Jan 2006")
-		st, err := h.Billing.State(c.Request().Context(), cur.AccountID) // provisioning (issue #8)
+		st, err := h.Billing.State(c.Request().Context(), cur.AccountID) // provisioning
 		if err != nil {
 			return err
 		}

@@ -31,17 +31,17 @@ type Handler struct {
 	// taken from the request, as in tests).
 	PublicURL string
 	Billing   *billing.Billing // billing: provider, inbox, worker and the buyer's journeys
-	// Provisioning (issue #8): allocates seats right after SCIM writes.
+	// Provisioning: allocates seats right after SCIM writes.
 	Reconciler *store.Reconciler
 
-	// Entitlement API (issue #6): the in-process cache checks are answered
+	// Entitlement API: the in-process cache checks are answered
 	// from, and how offline licences are issued.
 	Checks   *checks.Cache
 	Licences store.LicenceOptions
 	// Leases batches floating licence heartbeats (nil: one statement each).
 	Leases *leases.Heartbeats
 
-	// Insights (issue #9): the change feed for live pages.
+	// Insights: the change feed for live pages.
 	Hub *store.Hub
 
 	// SSO is the OpenID Connect relying party of every account.

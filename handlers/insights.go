@@ -14,7 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-// Insights (issue #9): the customer's insights page, its live fragment and
+// Insights: the customer's insights page, its live fragment and
 // stream, reclaiming idle seats and the idle policy.
 
 // insightsDays reads ?days= (7, 30 or 90; 30 otherwise).

@@ -12,7 +12,7 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-// The compliance report for auditors (issue #9): every seat holder, how and
+// The compliance report for auditors: every seat holder, how and
 // when they got the seat, last sign-in and use, and the audit entry of the
 // assignment; with the account's plans, statuses and grants.
 

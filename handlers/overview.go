@@ -64,7 +64,7 @@ func (h *Handler) Overview(c echo.Context) error {
 		}
 		o.Starting = st.Pending > 0
 	}
-	// Entitlement API (issue #6): metered usage per period.
+	// Entitlement API: metered usage per period.
 	if o.Usage, err = h.usageHistory(c, cur.AccountID); err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// previewWaitlist fills a billing confirmation (provisioning, issue #8):
+// previewWaitlist fills a billing confirmation (provisioning):
 // when the pool of productKey shrinks to seats purchased at period end, the
 // people holding seats given by rules beyond it move to the waiting list,
 // lowest priority first, and only the seats given by hand beyond it are

@@ -15,7 +15,7 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// The SCIM 2.0 server at /scim/v2 (issue #8): identity providers create,
+// The SCIM 2.0 server at /scim/v2: identity providers create,
 // deactivate and group users with a bearer token of one account. These
 // handlers turn SCIM documents into store calls with the protocol code of
 // package scim; the store never reads SCIM.

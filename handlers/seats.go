@@ -49,7 +49,7 @@ func (h *Handler) renderSeats(c echo.Context, results *views.SeatResultsView) er
 func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (views.SeatsView, error) {
 	cur, _ := Current(c)
 	ctx := c.Request().Context()
-	version, err := h.Store.SeatsVersion(ctx, cur.AccountID) // provisioning (issue #8): read before the pools
+	version, err := h.Store.SeatsVersion(ctx, cur.AccountID) // provisioning: read before the pools
 	if err != nil {
 		return views.SeatsView{}, err
 	}
@@ -76,7 +76,7 @@ func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (vie
 					AssignedAt: hd.AssignedAt.UTC().Format("2 Jan 2006"), Suggested: i < p.Over()})
 			}
 		}
-		if p.SeatBased { // provisioning (issue #8): where seats came from, who waits
+		if p.SeatBased { // provisioning: where seats came from, who waits
 			if err := h.provisioningPool(c, cur.AccountID, &pv); err != nil {
 				return views.SeatsView{}, err
 			}

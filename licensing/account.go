@@ -27,7 +27,7 @@ type ProductState struct {
 	Usage         map[string]int64     `json:"usage"` // per feature, current period
 	// SeatHolders are the people holding a seat of the subscription, so that
 	// a check naming a user (online or from an offline licence) can tell
-	// whether they hold one. Added by the entitlement API (issue #6).
+	// whether they hold one. Added by the entitlement API.
 	SeatHolders []SeatHolder `json:"seat_holders,omitempty"`
 	// Country is the account's (ISO 3166-1 alpha-2, "" unknown) and Regions
 	// the plan's and export controls' rules: an offline licence carries

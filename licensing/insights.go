@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Insights (issue #9): the rules behind the figures the customer's and the
+// Insights: the rules behind the figures the customer's and the
 // vendor's insights pages show. Pure: the store gathers the facts.
 
 // DefaultIdleDays is how long a seat may go unused before it counts as idle,

@@ -43,10 +43,10 @@ const (
 	ManageAPIKeys    Action = "apikeys.manage"  // API keys and the offline licence file
 	ViewSupport      Action = "support.view"    // the account's support (impersonation) sessions
 	ConsentSupport   Action = "support.consent" // allow vendor support to impersonate with write access
-	// Insights (issue #9): allocation, consumption, waste and compliance.
+	// Insights: allocation, consumption, waste and compliance.
 	ViewInsights Action = "insights.view"    // the insights page, its live updates and the compliance report
 	ReclaimSeats Action = "insights.reclaim" // reclaim idle seats and set the idle and auto-reclaim policy
-	// Provisioning (issue #8): SCIM tokens, rules, the unmatched policy, and
+	// Provisioning: SCIM tokens, rules, the unmatched policy, and
 	// seeing the identity provider's groups and the waiting lists.
 	ManageProvisioning Action = "provisioning.manage"
 	// Single sign-on: the identity provider, the email domains it covers,
@@ -89,7 +89,7 @@ var Permissions = map[Action][]Role{
 	ConsentSupport:   {Owner},
 	ViewInsights:     {Owner, Admin, Billing},
 	ReclaimSeats:     {Owner, Admin},
-	// Provisioning (issue #8).
+	// Provisioning.
 	ManageProvisioning: {Owner, Admin},
 	ManageSSO:          {Owner, Admin},
 	ReceiveAlerts:      {Owner, Admin},

@@ -1,4 +1,4 @@
-// Package metrics is Entitle's Prometheus instrumentation (issue #9),
+// Package metrics is Entitle's Prometheus instrumentation,
 // served on its own address (METRICS_ADDR), never on the portal's port.
 // Every name starts with entitle_; labels are bounded: route templates,
 // methods, status classes, products of the catalog, outcomes — never an

@@ -1,5 +1,5 @@
 -- +goose Up
--- The vendor console (issue #5): support impersonation, grants, failed
+-- The vendor console: support impersonation, grants, failed
 -- webhook events, the mail outbox, the global audit log, staff disabling.
 
 -- An impersonation belongs to the staff member's own console session: the

@@ -1,5 +1,5 @@
 -- +goose Up
--- The entitlement API for vendors' applications (issue #6): API keys per
+-- The entitlement API for vendors' applications: API keys per
 -- account, the Ed25519 keys that sign offline licences, and which API key
 -- reported each usage event.
 

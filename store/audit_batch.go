@@ -21,7 +21,7 @@ FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12:
 
 // auditMany appends events of one account by one actor, in order, to the
 // account's chain inside tx: the same entries as calling audit for each
-// (provisioning, issue #8: the reconciler audits thousands of seats and
+// (provisioning: the reconciler audits thousands of seats and
 // waiting entries in one transaction, and a statement per entry would hold
 // the account's chain for seconds).
 func auditMany(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, actor Actor, events []AuditEvent) error {

@@ -105,7 +105,7 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 				}
 			}
 		}
-		// Entitlement API (issue #6): every instance drops its cached states.
+		// Entitlement API: every instance drops its cached states.
 		return notifyCatalogChanged(ctx, tx)
 	})
 	if err == nil {

@@ -149,10 +149,10 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 		if err := seedDemoFrontDoor(ctx, tx, now, actor, hash); err != nil { // two-factor staff, a person in two accounts
 			return fmt.Errorf("demo front door: %w", err)
 		}
-		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning (issue #8): Initech's IdP
+		if err := seedDemoProvisioning(ctx, tx, now, actor); err != nil { // provisioning: Initech's IdP
 			return fmt.Errorf("demo provisioning: %w", err)
 		}
-		if err := seedDemoInsights(ctx, tx, now); err != nil { // insights (issue #9): history and last use
+		if err := seedDemoInsights(ctx, tx, now); err != nil { // insights: history and last use
 			return err
 		}
 		return seedDemoBilling(ctx, tx, now, actor) // billing: simulated Stripe customers for the demo accounts
@@ -223,7 +223,7 @@ func seedDemoAccount(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 	if err := seedDemoUsage(ctx, tx, accountID, d.apiCalls, now); err != nil {
 		return err
 	}
-	return notifyAccountChanged(ctx, tx, accountID) // entitlement API (issue #6)
+	return notifyAccountChanged(ctx, tx, accountID) // entitlement API
 }
 
 // ApplyDemo applies the demo catalog and seeds the demo accounts into an

@@ -47,7 +47,7 @@ func Invalid(field, message string) *ValidationError {
 	return &ValidationError{Fields: map[string]string{field: message}}
 }
 
-// Members and seats (issue #3).
+// Members and seats.
 var (
 	// ErrLastOwner: the change would leave the account without an active owner.
 	ErrLastOwner = errors.New("an account needs at least one owner")
@@ -55,7 +55,7 @@ var (
 	ErrInvitationInvalid = errors.New("invitation link invalid or expired")
 )
 
-// Provisioning (issue #8).
+// Provisioning.
 var (
 	// ErrManagedByIdP: the identity provider owns what the change would touch
 	// (a provisioned member's standing, role, name or email).

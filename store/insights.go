@@ -8,7 +8,7 @@ import (
 	"github.com/entitle-dev/entitle/licensing"
 )
 
-// Insights (issue #9): allocation, consumption, waste and compliance. The
+// Insights: allocation, consumption, waste and compliance. The
 // rules (idle, active, forecast, status) are licensing's; this reads the
 // facts they are decided from.
 
@@ -90,7 +90,7 @@ type ProductInsight struct {
 	Active    int
 	Idle      []SeatActivity // the IdleListed least recently active, named
 	IdleCount int
-	Waiting   int // the waiting list (provisioning, issue #8)
+	Waiting   int // the waiting list (provisioning)
 	Metered   []MeteredInsight
 	// UsageToday is the product's metered use since the start of today
 	// (UTC): the trend chart's live last point.

@@ -9,7 +9,7 @@ import (
 	"github.com/entitle-dev/entitle/licensing"
 )
 
-// Demo history (issue #9): 90 days of snapshots (seats and usage per day)
+// Demo history: 90 days of snapshots (seats and usage per day)
 // and each seat's last use, so that `make run` shows real charts, idle seats to
 // reclaim and a compliance status. Two of Globex's holders (carol, dave)
 // have not used their seat for 45 days.

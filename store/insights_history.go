@@ -11,7 +11,7 @@ import (
 	"github.com/entitle-dev/entitle/licensing"
 )
 
-// Daily snapshots (issue #9): a job writes, per account, product and UTC
+// Daily snapshots: a job writes, per account, product and UTC
 // day, the seats purchased, assigned and active and the metered usage of
 // that day, so the trend charts read a few hundred rows, never the events.
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// Hub hands the change feed to this process's open live pages (issue #9):
+// Hub hands the change feed to this process's open live pages:
 // one pq.Listener per process (the check cache's) and this Store's own
 // commits feed it; each open page subscribes to its account (0: every
 // account, for the vendor's view). A notification is a hint that something

@@ -7,7 +7,7 @@ import (
 	"github.com/entitle-dev/entitle/licensing"
 )
 
-// The vendor's insights across all accounts (issue #9). These read every
+// The vendor's insights across all accounts. These read every
 // account at once, so the idle and active rules (licensing.IsIdle,
 // IsActive) are written here as SQL over the same columns.
 

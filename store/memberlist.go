@@ -36,7 +36,7 @@ type MemberRow struct {
 	LastUsedAt   sql.NullTime   `db:"last_used_at"` // the latest use of any seat they hold
 	Products     pq.StringArray `db:"products"`     // names of the products whose seats they hold
 	SortKey      string         `db:"sort_key"`
-	Source       string         `db:"source"` // scim: managed by the identity provider (issue #8)
+	Source       string         `db:"source"` // scim: managed by the identity provider
 }
 
 // LastActivity is the member's latest sign-in or use of a seat (zero:

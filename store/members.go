@@ -73,7 +73,7 @@ type member struct {
 	Email  string `db:"email"`
 	Role   string `db:"role"`
 	Status string `db:"status"`
-	Source string `db:"source"` // scim: the identity provider manages it (issue #8)
+	Source string `db:"source"` // scim: the identity provider manages it
 }
 
 const (
@@ -133,7 +133,7 @@ func (s *Store) ChangeRole(ctx context.Context, p Principal, membershipID int64,
 		if m.Status == "deactivated" {
 			return ErrNotFound
 		}
-		if m.Source == "scim" { // provisioning (issue #8): the rules give roles
+		if m.Source == "scim" { // provisioning: the rules give roles
 			return ErrManagedByIdP
 		}
 		if !licensing.CanChangeRole(actorRole, licensing.Role(m.Role), role) {
@@ -188,7 +188,7 @@ func (s *Store) RemoveMember(ctx context.Context, p Principal, membershipID int6
 		if m.Status == "deactivated" {
 			return nil
 		}
-		if m.Source == "scim" { // provisioning (issue #8): deactivate them in the identity provider
+		if m.Source == "scim" { // provisioning: deactivate them in the identity provider
 			return ErrManagedByIdP
 		}
 		if err := keepsAnOwner(ctx, tx, p.AccountID, m); err != nil {

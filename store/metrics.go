@@ -7,7 +7,7 @@ import (
 )
 
 // OpsFigures is what /metrics reads from the database at each scrape
-// (issue #9): a few aggregate queries, bounded by the catalog's size.
+// : a few aggregate queries, bounded by the catalog's size.
 type OpsFigures struct {
 	InboxDepth     int
 	OldestPending  time.Duration // age of the oldest unprocessed webhook event (0: none)

@@ -16,7 +16,7 @@ const (
 	CanReadAudit        StaffCapability = "audit"
 	CanManageStaff      StaffCapability = "staff"
 	CanSimulateBilling  StaffCapability = "simulate_billing" // the local billing simulator's buttons
-	CanViewInsights     StaffCapability = "insights"         // insights across all accounts (issue #9)
+	CanViewInsights     StaffCapability = "insights"         // insights across all accounts
 	CanApproveDomains   StaffCapability = "approve_domains"  // verify an account's SSO email domain by hand
 	CanManageCatalog    StaffCapability = "catalog"          // pilot lists and accounts' countries
 	CanManageWebhooks   StaffCapability = "webhooks"         // outbound webhook endpoints and their deliveries

@@ -89,7 +89,7 @@ WHERE u.account_id = $1 AND f.product_id = $2
        OR u.occurred_at >= CASE f.period WHEN 'day' THEN $3::timestamptz WHEN 'year' THEN $5::timestamptz
                                          ELSE $4::timestamptz END)
 GROUP BY f.key`
-	// Seat holders whose membership is not deactivated (issue #6).
+	// Seat holders whose membership is not deactivated.
 	stateSeatHoldersSQL = `
 SELECT sa.subscription_id, u.id AS user_id, u.email
 FROM seat_assignment sa
@@ -122,7 +122,7 @@ func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, account
 	if err := sqlx.SelectContext(ctx, q, &subs, subscriptionsSQL, accountID); err != nil {
 		return licensing.AccountState{}, err
 	}
-	// Entitlement API (issue #6): who holds a seat, per subscription.
+	// Entitlement API: who holds a seat, per subscription.
 	var holders []struct {
 		SubscriptionID int64  `db:"subscription_id"`
 		UserID         int64  `db:"user_id"`

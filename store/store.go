@@ -24,7 +24,7 @@ import (
 type Store struct {
 	db    *sqlx.DB
 	clock licensing.Clock
-	// Entitlement API (issue #6): this process's caches hear of its own
+	// Entitlement API: this process's caches hear of its own
 	// committed changes at once; other processes through NOTIFY.
 	changes *changeHooks
 	// applyHook runs around each webhook event's apply (tracing).

@@ -451,7 +451,7 @@ type AdminAccount struct {
 	ReturnTo                                      string
 	GrantForm                                     GrantForm
 
-	// Provisioning (issue #8): the reconciler's figures.
+	// Provisioning: the reconciler's figures.
 	Provisioning AdminProvisioning
 	// The account's country and pilot plans.
 	Catalog AdminAccountCatalog

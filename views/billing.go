@@ -77,7 +77,7 @@ type ChangeConfirmView struct {
 	SeatsToFree       int
 	Holders           []SeatHolderView
 	CSRF              string
-	Waitlisted        []SeatHolderView // provisioning (issue #8): rule seats that move to the waiting list
+	Waitlisted        []SeatHolderView // provisioning: rule seats that move to the waiting list
 }
 
 // SeatConfirmView is what the buyer reads before changing the seat count.
@@ -88,7 +88,7 @@ type SeatConfirmView struct {
 	SeatsToFree int
 	Holders     []SeatHolderView
 	CSRF        string
-	Waitlisted  []SeatHolderView // provisioning (issue #8): rule seats that move to the waiting list
+	Waitlisted  []SeatHolderView // provisioning: rule seats that move to the waiting list
 }
 
 // Lost lists the changes that take something away.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Insights (issue #9): the customer's insights page and the vendor's view.
+// Insights: the customer's insights page and the vendor's view.
 
 // InsightsView is the customer's insights page.
 type InsightsView struct {

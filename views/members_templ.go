@@ -47,7 +47,7 @@ type MemberRow struct {
 	Products   []string
 	LastActive string
 	Self       bool
-	// Provisioning (issue #8): the identity provider manages this person
+	// Provisioning: the identity provider manages this person
 	// (name, email, active; the role comes from the provisioning rules).
 	Managed bool
 }

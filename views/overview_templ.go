@@ -19,7 +19,7 @@ type Overview struct {
 	Products    []ProductOverview
 	// ShowSeatFigures is false for members, who see their own licences only.
 	ShowSeatFigures bool
-	Usage           []UsagePeriodRow // entitlement API (issue #6)
+	Usage           []UsagePeriodRow // entitlement API
 	// Starting: the account has no plan yet but billing events wait to be
 	// applied (just after sign-up or a checkout): the page says so and
 	// reloads its content until the plan shows.

@@ -2,7 +2,7 @@ package views
 
 import "strconv"
 
-// ProvisioningView is /settings/provisioning (issue #8): SCIM tokens, the
+// ProvisioningView is /settings/provisioning: SCIM tokens, the
 // identity provider's groups, the rules and the unmatched policy.
 type ProvisioningView struct {
 	SCIMURL      string

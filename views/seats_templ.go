@@ -17,7 +17,7 @@ type SeatsView struct {
 	CanBuy    bool             // the member may buy seats (the billing pages)
 	Results   *SeatResultsView // the answer to the last action, shown under its pool
 	// Version fingerprints seats and waiting lists: the pools reload
-	// themselves when it changes (provisioning, issue #8).
+	// themselves when it changes (provisioning).
 	Version string
 }
 
@@ -38,7 +38,7 @@ type SeatPoolView struct {
 	AutoAssign   bool
 	Holders      []SeatHolderView
 	HoldersTotal int
-	// Provisioning (issue #8): who waits for a seat of this pool.
+	// Provisioning: who waits for a seat of this pool.
 	Waiting      []WaitingView
 	WaitingTotal int
 }
@@ -53,7 +53,7 @@ type SeatHolderView struct {
 	LastActive   string
 	AssignedAt   string
 	Suggested    bool
-	// Provisioning (issue #8): where the seat came from.
+	// Provisioning: where the seat came from.
 	Origin  string // "by hand", or the group of the rule that gave it
 	Pinned  bool
 	Managed bool // the identity provider manages the person

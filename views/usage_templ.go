@@ -17,7 +17,7 @@ type UsagePeriodRow struct {
 	Current     bool
 }
 
-// UsageHistory shows metered usage per period (entitlement API, issue #6).
+// UsageHistory shows metered usage per period (entitlement API).
 func UsageHistory(rows []UsagePeriodRow) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -140,7 +140,7 @@ var routeCases = []routeCase{
 		foreign: []func(f fixture) request{func(f fixture) request {
 			return request{method: "POST", path: "/seats/csv/apply", form: url.Values{"subscription": {id(f.umbrellaSub)}, "email": {"alice@umbrella.test"}}}
 		}}},
-	// Provisioning (issue #8).
+	// Provisioning.
 	{name: "provisioning page", action: licensing.ManageProvisioning, own: func(fixture) request {
 		return request{method: "GET", path: "/settings/provisioning"}
 	}},
@@ -170,7 +170,7 @@ var routeCases = []routeCase{
 		foreign: []func(f fixture) request{func(f fixture) request {
 			return request{method: "POST", path: "/seats/auto-assign", form: url.Values{"subscription": {id(f.umbrellaSub)}, "on": {"true"}}}
 		}}},
-	// Insights (issue #9).
+	// Insights.
 	{name: "insights page", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights"} }},
 	{name: "insights live fragment", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/live?days=7"} }},
 	{name: "compliance report", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/report"} }},

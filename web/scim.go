@@ -11,7 +11,7 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// scimAuth authenticates /scim/v2 (issue #8) with a bearer token made in
+// scimAuth authenticates /scim/v2 with a bearer token made in
 // the portal: a missing, wrong or revoked token is a 401 (a SCIM error
 // document, like every answer there), and the token's account is the only
 // one the request sees. No session, no CSRF token: identity providers are

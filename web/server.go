@@ -34,11 +34,11 @@ type Options struct {
 	// Billing is the provider, inbox and worker; nil wires the local
 	// simulator (its worker is the caller's to run).
 	Billing *billing.Billing
-	// Reconciler allocates seats right after provisioning changes (issue #8);
+	// Reconciler allocates seats right after provisioning changes;
 	// nil makes one whose periodic sweep is the caller's to run.
 	Reconciler *store.Reconciler
 
-	// Entitlement API (issue #6). Checks is the running cache checks are
+	// Entitlement API. Checks is the running cache checks are
 	// answered from (nil: one that reads the database every time);
 	// APIRateLimit is requests per second per API key (0: no limit) with
 	// bursts of APIRateBurst.
@@ -47,7 +47,7 @@ type Options struct {
 	APIRateLimit float64
 	APIRateBurst int
 
-	// Insights (issue #9): the Prometheus registry requests are timed into
+	// Insights: the Prometheus registry requests are timed into
 	// (nil: a private one); cmd/entitle serves it on METRICS_ADDR.
 	Metrics *metrics.Metrics
 
@@ -88,7 +88,7 @@ func New(opts Options) *echo.Echo {
 		PublicURL: opts.PublicURL, Billing: opts.Billing, Checks: opts.Checks, Licences: opts.Licences,
 		Reconciler: opts.Reconciler, SSO: opts.SSO, Webhooks: opts.Webhooks,
 		Leases: leases.New(opts.Store)}
-	// Insights (issue #9): live pages hear the check cache's listener (other
+	// Insights: live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub = store.NewHub()
 	opts.Checks.OnNotify(h.Hub.Publish)
@@ -106,7 +106,7 @@ func New(opts Options) *echo.Echo {
 	if opts.Tracing {
 		e.Use(echo.WrapMiddleware(tracing.Handler))
 	}
-	e.Use(opts.Metrics.Middleware()) // insights (issue #9): by route template
+	e.Use(opts.Metrics.Middleware()) // insights: by route template
 	routes(e, h, opts)
 	return e
 }

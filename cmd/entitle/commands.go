@@ -67,7 +67,7 @@ func demoSeed(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// Provisioning (issue #8): Initech's identity provider, for curl.
+	// Provisioning: Initech's identity provider, for curl.
 	fmt.Fprintf(out, "Initech's SCIM endpoint: %s/scim/v2 with Authorization: Bearer %s\n", cfg.PublicURL, store.DemoSCIMToken)
 	return nil
 }

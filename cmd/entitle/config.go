@@ -36,7 +36,7 @@ type Config struct {
 	BillingWorkerInterval time.Duration `env:"BILLING_WORKER_INTERVAL" default:"2s" help:"how often the billing worker looks for due webhook events (new ones wake it at once)"`
 	BillingWorkers        int           `env:"BILLING_WORKERS" default:"4" help:"webhook events applied side by side in this process, one account each (an applier mostly waits on PostgreSQL)"`
 
-	// Entitlement API (issue #6).
+	// Entitlement API.
 	APIRateLimit    int           `env:"API_RATE_LIMIT" default:"100" help:"requests per second each API key may make (0: no limit); 429 with Retry-After beyond it"`
 	APIRateBurst    int           `env:"API_RATE_BURST" default:"200" help:"requests an API key may make in a burst above API_RATE_LIMIT"`
 	LicenceValidity time.Duration `env:"LICENCE_VALIDITY" default:"720h" help:"how long an offline licence is valid"`
@@ -46,13 +46,13 @@ type Config struct {
 	OTLPEndpoint   string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" default:"" help:"OTLP/HTTP collector URL (e.g. http://127.0.0.1:4318): traces are sent there; empty: tracing off, at no cost"`
 	TracesExporter string `env:"OTEL_TRACES_EXPORTER" default:"" help:"otlp turns tracing on (to the SDK's default endpoint when OTEL_EXPORTER_OTLP_ENDPOINT is empty); none turns it off"`
 	ServiceName    string `env:"OTEL_SERVICE_NAME" default:"entitle" help:"service name on the traces"`
-	// Insights (issue #9).
+	// Insights.
 	MetricsAddr      string        `env:"METRICS_ADDR" default:"127.0.0.1:9464" emptyoff:"true" help:"address /metrics (Prometheus) is served on, apart from the portal; empty: not served"`
 	Pprof            bool          `env:"PPROF" default:"false" help:"also serve Go's profiler (/debug/pprof/) on METRICS_ADDR, for finding where time goes under load; off by default"`
 	InsightsInterval time.Duration `env:"INSIGHTS_INTERVAL" default:"1h" help:"how often the daily insights snapshot is rewritten and idle seats are reclaimed by accounts' policies"`
 	SigningKeySecret string        `env:"SIGNING_KEY_SECRET" default:"" help:"secret sealing the licence signing keys in the database (AES-256-GCM); empty stores new keys unsealed"`
 
-	// Provisioning (issue #8).
+	// Provisioning.
 	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
 
 	// Single sign-on.

@@ -14,7 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// Insights (issue #9): the metrics listener, the snapshot and reclaim job,
+// Insights: the metrics listener, the snapshot and reclaim job,
 // and `entitle insights snapshot`.
 
 // serveMetrics serves /metrics on addr (nothing when addr is empty), and

@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return accountsShow(ctx, cfg, args[2], len(args) > 3 && args[3] == "--json", stdout)
 	case cmd == "audit verify":
 		return auditVerify(ctx, cfg, stdout)
-	case cmd == "staff list": // vendor console (issue #5)
+	case cmd == "staff list": // vendor console
 		return staffList(ctx, cfg, stdout)
 	case cmd == "staff disable" && len(args) == 3:
 		return staffDisable(ctx, cfg, args[2], stdout)
@@ -128,14 +128,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return staffCreate(ctx, cfg, args[2:], stdout)
 	case cmd == "accounts create":
 		return accountsCreate(ctx, cfg, args[2:], stdout)
-	// Entitlement API (issue #6).
+	// Entitlement API.
 	case args[0] == "apikeys":
 		return apiKeysCommand(ctx, cfg, args[1:], stdout)
 	case args[0] == "keys":
 		return keysCommand(ctx, cfg, args[1:], stdout)
-	case cmd == "insights snapshot": // insights (issue #9)
+	case cmd == "insights snapshot": // insights
 		return insightsSnapshot(ctx, cfg, stdout)
-	// Provisioning (issue #8).
+	// Provisioning.
 	case args[0] == "scim-tokens":
 		return scimTokensCommand(ctx, cfg, args[1:], stdout)
 	case cmd == "provisioning reconcile":

@@ -10,7 +10,7 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// Provisioning (issue #8): SCIM tokens and the reconciler from the command
+// Provisioning: SCIM tokens and the reconciler from the command
 // line.
 
 // errDrift makes `entitle provisioning reconcile` exit non-zero when it

@@ -64,7 +64,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	go (&mailer.Worker{Store: s, Sender: sender, Logger: logger}).Run(ctx)
 
-	// Entitlement API (issue #6): checks are answered from memory, kept
+	// Entitlement API: checks are answered from memory, kept
 	// fresh by LISTEN on the changes channel.
 	checkCache := checks.New(s, logger, cfg.CheckStaleLimit)
 	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
@@ -77,7 +77,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}()
 	defer func() { stopCache(); <-cacheDone }() // writes the last API key use before the pool closes
 
-	// Insights (issue #9): /metrics on its own address, and the job that
+	// Insights: /metrics on its own address, and the job that
 	// writes the daily snapshot and runs the idle reclaim policies.
 	reg := metrics.New(s, checkCache, logger)
 	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, cfg.Pprof, logger)
@@ -86,7 +86,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	defer stopMetrics()
 	go runInsightsJobs(ctx, s, cfg.InsightsInterval, logger)
-	// Provisioning (issue #8): the reconciler allocates seats right after
+	// Provisioning: the reconciler allocates seats right after
 	// SCIM writes and billing changes (LISTEN), and sweeps every account.
 	reconciler := store.NewReconciler(s, logger)
 	reconciler.OnDrift = reg.DriftRepaired
