@@ -1,58 +1,16 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/entitle-dev/entitle/billing"
-	"github.com/entitle-dev/entitle/store/storetest"
-	"github.com/entitle-dev/entitle/web"
 )
-
-// newSelfServeSession is a browser width px wide on a portal whose billing
-// worker runs, as in `entitle serve`: the simulator's webhooks land while
-// the browser waits, and nobody uses the console.
-func newSelfServeSession(t *testing.T, width int64) *session {
-	t.Helper()
-	s := storetest.NewDemo(t, nil)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := billing.New(s, nil, logger, billing.Config{WorkerInterval: 200 * time.Millisecond, Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); b.Worker.Run(ctx) }()
-	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Billing: b,
-		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
-	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
-	b.PublicURL = srv.URL
-	return open(t, srv.URL, s, width)
-}
-
-func atBothWidths(t *testing.T, journey func(t *testing.T, width int64)) {
-	for _, width := range []int64{desktopWidth, phoneWidth} {
-		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
-			t.Parallel()
-			journey(t, width)
-		})
-	}
-}
 
 func TestUmbrellaPaysItsWayOutOfPastDueFromThePortal(t *testing.T) {
 	t.Parallel()
 	atBothWidths(t, func(t *testing.T, width int64) {
-		s := newSelfServeSession(t, width)
+		s := newBillingSessionAt(t, width)
 		s.signIn("owner@umbrella.test")
 		s.run(waitVisible(tid("banner-past-due")), press(tid("banner-past-due-link")), waitVisible(tid("billing-open-invoice")))
 		if got := s.textOf("pay-now"); got != "Pay now $36.00" {
@@ -92,7 +50,7 @@ func TestUmbrellaPaysItsWayOutOfPastDueFromThePortal(t *testing.T) {
 func TestInitechConvertsItsTrialFromBilling(t *testing.T) {
 	t.Parallel()
 	atBothWidths(t, func(t *testing.T, width int64) {
-		s := newSelfServeSession(t, width)
+		s := newBillingSessionAt(t, width)
 		s.signIn("owner@initech.test")
 		s.run(chromedp.Navigate(s.base+"/billing"), waitVisible(tid("convert-now")))
 		if got := s.textOf("convert-now"); got != "Convert now: $145.00 a month" {

@@ -22,6 +22,12 @@ import (
 // `entitle serve`: the simulator's webhooks land while the browser waits.
 func newBillingSession(t *testing.T) *session {
 	t.Helper()
+	return newBillingSessionAt(t, desktopWidth)
+}
+
+// newBillingSessionAt is newBillingSession in a window width px wide.
+func newBillingSessionAt(t *testing.T, width int64) *session {
+	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := billing.New(s, nil, logger, billing.Config{WorkerInterval: 200 * time.Millisecond, Workers: 1})
@@ -36,7 +42,7 @@ func newBillingSession(t *testing.T) *session {
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	b.PublicURL = srv.URL
-	return open(t, srv.URL, s, desktopWidth)
+	return open(t, srv.URL, s, width)
 }
 
 // staff is a second person (vendor staff) in their own browser context.

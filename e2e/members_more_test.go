@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -24,51 +23,48 @@ func pendingRowSel(email string) string {
 // names the person, and every button keeps working.
 func TestResendThenRevokeInvitationsInARowWithoutAReload(t *testing.T) {
 	t.Parallel()
-	for _, width := range []int64{desktopWidth, phoneWidth} {
-		t.Run(strconv.FormatInt(width, 10), func(t *testing.T) {
-			t.Parallel()
-			s := newSessionAt(t, width)
-			s.signIn("owner@globex.test")
-			s.run(
-				chromedp.Navigate(s.base+"/members"),
-				waitVisible(tid("invite-form")),
-				typeInto(tid("invite-emails"), "nina@globex.test, omar@globex.test, pia@globex.test, quinn@globex.test"),
-				press(tid("invite-submit")),
-				waitVisible(tid("invite-result")),
-			)
-			// The pending card reloads itself with the four invitations.
-			s.waitFor(`document.querySelectorAll('[data-testid="pending-row"]').length === 4`)
-			s.waitQuiet()
-			get(s, chromedp.Evaluate[bool](`window.confirm = () => true; true`)) // Revoke asks first
-			firstLink := invitationLink.FindString(s.mailTo("nina@globex.test"))
+	atBothWidths(t, func(t *testing.T, width int64) {
+		s := newSessionAt(t, width)
+		s.signIn("owner@globex.test")
+		s.run(
+			chromedp.Navigate(s.base+"/members"),
+			waitVisible(tid("invite-form")),
+			typeInto(tid("invite-emails"), "nina@globex.test, omar@globex.test, pia@globex.test, quinn@globex.test"),
+			press(tid("invite-submit")),
+			waitVisible(tid("invite-result")),
+		)
+		// The pending card reloads itself with the four invitations.
+		s.waitFor(`document.querySelectorAll('[data-testid="pending-row"]').length === 4`)
+		s.waitQuiet()
+		get(s, chromedp.Evaluate[bool](`window.confirm = () => true; true`)) // Revoke asks first
+		firstLink := invitationLink.FindString(s.mailTo("nina@globex.test"))
 
-			for _, pair := range [][2]string{{"nina@globex.test", "omar@globex.test"}, {"pia@globex.test", "quinn@globex.test"}} {
-				resend, revoke := pair[0], pair[1]
-				s.waitQuiet()
-				s.click(pendingRowSel(resend) + tid("pending-resend"))
-				s.waitFor(`document.querySelector('` + pendingRowSel(resend) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation sent again to ` + resend + `; the earlier link no longer works."`)
-				s.waitQuiet()
-				s.click(pendingRowSel(revoke) + tid("pending-revoke"))
-				s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `')?.dataset.outcome === "revoked"`)
-				s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation to ` + revoke + ` revoked; the link no longer works."`)
-				// The member table follows: the revoked person is no longer listed as invited.
-				s.waitFor(`!document.querySelector('[data-testid="member-row"][data-email="` + revoke + `"]')`)
-			}
-			if link := invitationLink.FindString(s.mailTo("nina@globex.test")); link == firstLink || link == "" {
-				t.Fatalf("resending mailed no new link (%q)", link)
-			}
-			s.screenshot("invitations-resent-revoked")
-
-			// Select every pending one and revoke them together.
+		for _, pair := range [][2]string{{"nina@globex.test", "omar@globex.test"}, {"pia@globex.test", "quinn@globex.test"}} {
+			resend, revoke := pair[0], pair[1]
 			s.waitQuiet()
-			s.run(press(tid("pending-select-all")))
-			s.click(tid("pending-revoke-selected"))
-			s.waitFor(`[...document.querySelectorAll('[data-testid="pending-row"]')].every(r => r.dataset.outcome === "revoked")`)
-			if !get(s, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth + 1`)) {
-				t.Errorf("the members page scrolls sideways at %d px", width)
-			}
-		})
-	}
+			s.click(pendingRowSel(resend) + tid("pending-resend"))
+			s.waitFor(`document.querySelector('` + pendingRowSel(resend) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation sent again to ` + resend + `; the earlier link no longer works."`)
+			s.waitQuiet()
+			s.click(pendingRowSel(revoke) + tid("pending-revoke"))
+			s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `')?.dataset.outcome === "revoked"`)
+			s.waitFor(`document.querySelector('` + pendingRowSel(revoke) + `[data-testid="pending-result"]')?.textContent.trim() === "Invitation to ` + revoke + ` revoked; the link no longer works."`)
+			// The member table follows: the revoked person is no longer listed as invited.
+			s.waitFor(`!document.querySelector('[data-testid="member-row"][data-email="` + revoke + `"]')`)
+		}
+		if link := invitationLink.FindString(s.mailTo("nina@globex.test")); link == firstLink || link == "" {
+			t.Fatalf("resending mailed no new link (%q)", link)
+		}
+		s.screenshot("invitations-resent-revoked")
+
+		// Select every pending one and revoke them together.
+		s.waitQuiet()
+		s.run(press(tid("pending-select-all")))
+		s.click(tid("pending-revoke-selected"))
+		s.waitFor(`[...document.querySelectorAll('[data-testid="pending-row"]')].every(r => r.dataset.outcome === "revoked")`)
+		if !get(s, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth + 1`)) {
+			t.Errorf("the members page scrolls sideways at %d px", width)
+		}
+	})
 }
 
 // The audit log reads as sentences, with the changed fields before → after.

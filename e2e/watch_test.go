@@ -21,6 +21,17 @@ const (
 	phoneWidth   = 390
 )
 
+// atBothWidths runs a journey as two parallel subtests, at a laptop's
+// width and at a phone's.
+func atBothWidths(t *testing.T, journey func(t *testing.T, width int64)) {
+	for _, width := range []int64{desktopWidth, phoneWidth} {
+		t.Run(fmt.Sprintf("%dpx", width), func(t *testing.T) {
+			t.Parallel()
+			journey(t, width)
+		})
+	}
+}
+
 //go:embed testdata/watch.js
 var watchScript string
 
