@@ -1,5 +1,5 @@
 -- +goose Up
--- Identity-driven provisioning: SCIM tokens, the identity
+-- Identity-driven provisioning (issue #8): SCIM tokens, the identity
 -- provider's users (kept on their membership) and groups, the rules that turn
 -- groups into roles and seats, where each seat came from, the waiting list,
 -- and the reconciler's drift counter (DESIGN.md, "Provisioning").

@@ -1,5 +1,5 @@
 -- +goose Up
--- Insights: each seat's last use (written in batches by the
+-- Insights (issue #9): each seat's last use (written in batches by the
 -- entitlement API), the account's idle threshold and optional automatic
 -- reclaim, and the daily snapshots the trend charts draw.
 
