@@ -18,7 +18,10 @@ import (
 // licensing.Checker) and the API keys, so that the entitlement API answers
 // checks without a query. A change announced on store.ChangesChannel (by
 // any instance) or committed by this process's Store makes the account's
-// state be read again on its next check.
+// state be read again on its next check, except a usage report: its count
+// is added to the state held when that state is the one the report's
+// change followed (store.UsageChange), so metering does not cost a reload
+// per report.
 //
 // While the change feed is connected and caught up the cache is in sync
 // and its answers are current. When the feed or the database is lost, the
@@ -67,10 +70,16 @@ type stateEntry struct {
 	gen        uint64        // the account's gen when the load began
 	catalogGen uint64
 	checker    *licensing.Checker
-	seq        store.ChangeSeq
-	err        error
-	loadedAt   time.Time // wall clock
-	expires    time.Time // wall clock
+	// seq numbers the state exactly (store.AccountStateAt): every change
+	// of the account numbered up to seq.Account is in it, none after.
+	seq      store.ChangeSeq
+	err      error
+	loadedAt time.Time // wall clock
+	expires  time.Time // wall clock
+	// day is the store clock's day the state's usage was summed in (zero
+	// when the load straddled midnight): usage counted outside it cannot be
+	// added in place.
+	day time.Time
 }
 
 // Answer is an account's state as a check sees it.
@@ -246,17 +255,17 @@ func (c *Cache) run(ctx context.Context, accountID int64, e *stateEntry) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	e.loadedAt = time.Now()
-	seq, err := c.store.AccountChangeSeq(ctx, accountID) // before the state: never newer than it
-	var state licensing.AccountState
-	if err == nil {
-		state, err = c.store.AccountState(ctx, accountID)
-	}
+	before := c.store.Now()
+	state, seq, err := c.store.AccountStateAt(ctx, accountID)
 	if err == nil {
 		e.checker, e.seq = licensing.NewChecker(state), seq
 		// Usage is summed per calendar period: the state is stale at the
 		// next UTC midnight, the shortest period's end.
 		now := c.store.Now()
 		e.expires = e.loadedAt.Add(min(c.maxAge, licensing.PeriodEnd(licensing.Daily, now).Sub(now)))
+		if day := licensing.PeriodStart(licensing.Daily, now); day.Equal(licensing.PeriodStart(licensing.Daily, before)) {
+			e.day = day
+		}
 	}
 	e.err = err
 	c.mu.Lock()
@@ -278,9 +287,10 @@ func (c *Cache) run(ctx context.Context, accountID int64, e *stateEntry) {
 }
 
 // invalidate notes what a change payload names: the next check of it reads
-// the database again.
-func (c *Cache) invalidate(payload string) {
-	payload, _ = store.ParseChange(payload)
+// the database again, unless the state held already has the change or
+// can take it in place (a usage report).
+func (c *Cache) invalidate(raw string) {
+	payload, _ := store.ParseChange(raw)
 	now := time.Now()
 	switch payload {
 	case store.ChangedEverything: // the catalog: every account's state, not the keys
@@ -298,8 +308,9 @@ func (c *Cache) invalidate(payload string) {
 		}
 	default:
 		if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+			u, usage := store.ParseUsageChange(raw)
 			c.mu.Lock()
-			if a := c.accounts[id]; a != nil {
+			if a := c.accounts[id]; a != nil && !(usage && c.applyUsage(a, u, now)) {
 				a.gen++
 				a.changed(now)
 			}
@@ -307,6 +318,40 @@ func (c *Cache) invalidate(payload string) {
 		}
 	}
 }
+
+// applyUsage brings a's state up to date with the usage change u without
+// a load, when it can tell that is exact: the state held is current, and
+// either already has u (its number is u's or later: each instance hears
+// its own reports twice, at commit and from the feed) or is the very state
+// u followed (numbered u.Prev), with u counted in the day its usage was
+// summed in. It reports whether a's state is now up to date. Call with
+// c.mu held.
+func (c *Cache) applyUsage(a *account, u store.UsageChange, now time.Time) bool {
+	e := a.cur
+	if e == nil || e.gen != a.gen || e.catalogGen != c.catalogGen || !now.Before(e.expires) {
+		return false
+	}
+	if e.seq.Account >= u.Seq {
+		return true
+	}
+	if e.seq.Account != u.Prev || e.day.IsZero() || u.At.Before(e.day) || !u.At.Before(licensing.PeriodEnd(licensing.Daily, e.day)) {
+		return false
+	}
+	checker := e.checker.WithUsage(u.Product, u.Feature, u.Quantity)
+	if checker == nil {
+		return false
+	}
+	next := &stateEntry{done: closedChan, catalogGen: e.catalogGen, checker: checker, loadedAt: now,
+		expires: e.expires, day: e.day, seq: store.ChangeSeq{Account: u.Seq, Catalog: e.seq.Catalog}}
+	// A load in flight began before the change: it must not replace this.
+	a.gen++
+	next.gen = a.gen
+	a.cur = next
+	return true
+}
+
+// closedChan is the done channel of states made in place, never loaded.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 func (a *account) changed(now time.Time) {
 	if a.changedAt.IsZero() {

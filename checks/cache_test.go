@@ -72,7 +72,7 @@ func TestCacheLoadsOnceAndForgetsWhatChanged(t *testing.T) {
 	if _, err := s.RecordUsage(ctx, globex, store.UsageReport{Feature: "api_calls", Quantity: 5, IdempotencyKey: "c1"}); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := c.Checker(ctx, globex) // this process's own change: dropped at commit, no waiting
+	fresh, err := c.Checker(ctx, globex) // this process's own change: shows at commit, no waiting
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,54 @@ func TestCacheLoadsOnceAndForgetsWhatChanged(t *testing.T) {
 	}
 	if _, err := c.Checker(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown account: %v", err)
+	}
+}
+
+// TestUsageReportsAreAddedToTheStateHeld reports usage through this
+// instance and through another (its own pool: heard only through the
+// change feed): each report shows in the next check without the state
+// being read again, and a report that follows another instance's change
+// this one has not heard of yet still shows both.
+func TestUsageReportsAreAddedToTheStateHeld(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	c, name := startCache(t, s)
+	globex := accountID(t, s, "globex")
+	base := apiCalls(t, c, globex)
+	db2, err := store.Open(ctx, storetest.ServerURL(name), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	other := store.New(db2, nil)
+	report := func(s *store.Store, key string, n int64) {
+		t.Helper()
+		if _, err := s.RecordUsage(ctx, globex, store.UsageReport{Feature: "api_calls", Quantity: n, IdempotencyKey: key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, misses := c.Stats()
+
+	report(s, "here-1", 5)
+	if got := apiCalls(t, c, globex); got != base+5 {
+		t.Errorf("after a report here, used = %d, want %d", got, base+5)
+	}
+	report(other, "there-1", 7)
+	waitFor(t, "the other instance's report shows", func() bool { return apiCalls(t, c, globex) == base+12 })
+	// Heard after the echo of "here-1" (the feed keeps commit order).
+	if _, now := c.Stats(); now != misses {
+		t.Errorf("%d loads of the state for reports that could be added in place", now-misses)
+	}
+
+	report(other, "there-2", 11) // perhaps not heard yet when the next report commits
+	report(s, "here-2", 13)
+	if got := apiCalls(t, c, globex); got != base+36 {
+		t.Errorf("a report here after one elsewhere: used = %d, want %d", got, base+36)
+	}
+	report(s, "here-2", 13) // a replay counts nothing
+	if got := apiCalls(t, c, globex); got != base+36 {
+		t.Errorf("after a replayed report, used = %d, want %d", got, base+36)
 	}
 }
 

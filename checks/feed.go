@@ -160,10 +160,10 @@ func (c *Cache) Run(ctx context.Context, databaseURL string) error {
 			if traceparent != "" { // the change was traced: the refresh joins its trace
 				_, span := tracing.Start(tracing.WithTraceParent(ctx, traceparent), "checks.cache.refresh",
 					trace.WithAttributes(attribute.String("entitle.change", what)))
-				c.invalidate(what)
+				c.invalidate(n.Extra)
 				span.End()
 			} else {
-				c.invalidate(what)
+				c.invalidate(n.Extra)
 			}
 			c.tell(what)
 		case <-connected:

@@ -85,6 +85,32 @@ func NewChecker(state AccountState) *Checker {
 	return c
 }
 
+// WithUsage is a Checker for the same state with quantity more of
+// product's feature used (a usage report counted since the state was
+// read); nil when the state has no such product and feature. c is not
+// changed: only the product's usage is copied, the indexes are shared.
+func (c *Checker) WithUsage(product, feature string, quantity int64) *Checker {
+	for i := range c.state.Products {
+		if c.state.Products[i].Product != product {
+			continue
+		}
+		if _, ok := c.index[i][feature]; !ok {
+			return nil
+		}
+		next := *c
+		next.state.Products = append([]ProductState(nil), c.state.Products...)
+		p := &next.state.Products[i]
+		usage := make(map[string]int64, len(p.Usage)+1)
+		for k, v := range p.Usage {
+			usage[k] = v
+		}
+		usage[feature] += quantity
+		p.Usage = usage
+		return &next
+	}
+	return nil
+}
+
 // State is the account state the Checker answers from.
 func (c *Checker) State() AccountState { return c.state }
 

@@ -208,7 +208,11 @@ func TestWritePathsAnnounceChanges(t *testing.T) {
 	if _, err := s.RecordUsage(ctx, globex, store.UsageReport{Feature: "api_calls", Quantity: 1, IdempotencyKey: "n1"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := next(); got != itoa(globex) {
+	// A report announces what it counted, between which change numbers.
+	got := next()
+	u, ok := store.ParseUsageChange(got)
+	if what, _ := store.ParseChange(got); what != itoa(globex) || !ok || u.AccountID != globex || u.Product != "analytics" ||
+		u.Feature != "api_calls" || u.Quantity != 1 || u.Seq <= u.Prev {
 		t.Errorf("usage announced %q", got)
 	}
 	if err := s.SetSubscriptionPlan(ctx, store.SystemActor("test"), globex, "analytics", "business"); err != nil {
@@ -263,5 +267,24 @@ func TestSetSubscriptionPlanIsAuditedAndRefusesWhatDoesNotExist(t *testing.T) {
 	_ = s.DB().Get(&n, `SELECT count(*) FROM audit_entry WHERE account_id = $1 AND action = 'subscription.plan_change' AND actor_type = 'stripe'`, globex)
 	if n != 1 {
 		t.Errorf("%d audit entries for the plan change", n)
+	}
+}
+
+func TestAUsageChangeTravelsInItsPayload(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2025, 3, 15, 12, 0, 0, 123456000, time.UTC)
+	u := store.UsageChange{AccountID: 42, Prev: 7, Seq: 9, Product: "a b/c=d", Feature: "api calls", Quantity: 3, At: at}
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	p := u.Payload(tp)
+	if what, traceparent := store.ParseChange(p); what != "42" || traceparent != tp {
+		t.Errorf("ParseChange(%q) = %q, %q", p, what, traceparent)
+	}
+	if got, ok := store.ParseUsageChange(p); !ok || got != u {
+		t.Errorf("ParseUsageChange(%q) = %+v, %v", p, got, ok)
+	}
+	for _, other := range []string{"42", "42 " + tp, store.ChangedEverything, "42 seq=9 prev=7"} {
+		if _, ok := store.ParseUsageChange(other); ok {
+			t.Errorf("%q read as a usage change", other)
+		}
 	}
 }

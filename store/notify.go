@@ -89,9 +89,17 @@ func WithTraceParent(ctx context.Context, traceparent string) context.Context {
 
 // ParseChange splits a payload of ChangesChannel into what changed (an
 // account id, ChangedEverything or ChangedAPIKeys) and the trace context
-// it carries ("" when none).
+// it carries ("" when none). Fields of the form name=value after what
+// (UsageChange's) are skipped here.
 func ParseChange(payload string) (what, traceparent string) {
-	what, traceparent, _ = strings.Cut(payload, " ")
+	what, rest, _ := strings.Cut(payload, " ")
+	for rest != "" {
+		var f string
+		f, rest, _ = strings.Cut(rest, " ")
+		if f != "" && !strings.Contains(f, "=") {
+			traceparent = f
+		}
+	}
 	return what, traceparent
 }
 

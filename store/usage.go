@@ -79,8 +79,12 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 	if len(problems) > 0 {
 		return UsageResult{}, &ValidationError{Fields: problems}
 	}
-	var res UsageResult
+	var (
+		res       UsageResult
+		committed string // the change's payload, when it counted something
+	)
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		committed = ""
 		if _, err := tx.ExecContext(ctx, lockUsageSQL, usageLockClass, accountID); err != nil {
 			return err
 		}
@@ -130,13 +134,17 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		if err := usageAlerts(ctx, tx, now, accountID, product.Product, feature, d, r.Quantity); err != nil {
 			return err
 		}
-		return notifyAccountChanged(ctx, tx, accountID)
+		// Announced with what it counted, so that caches add it to the
+		// state they hold instead of reading the state again.
+		change := UsageChange{AccountID: accountID, Product: product.Product, Feature: r.Feature, Quantity: r.Quantity, At: now}
+		committed, err = announceUsage(ctx, tx, &change)
+		return err
 	})
 	if err != nil {
 		return UsageResult{}, err
 	}
-	if !res.Replayed {
-		s.committed(accountPayload(accountID))
+	if committed != "" {
+		s.committed(committed)
 	}
 	return res, nil
 }
