@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entitle-dev/entitle/store"
@@ -18,42 +19,57 @@ const maxSeatUses = 100000
 const keyUseFlushEvery = 5 * time.Second
 
 // useBatch gathers API keys' and seats' last use between two writes, so a
-// check never writes to the database.
+// check never writes to the database. A key's use is noted on every check,
+// so it takes no lock: each key has its own atomic slot.
 type useBatch struct {
+	keys  sync.Map // API key id → *atomic.Int64: last use not yet written (unix µs; 0: none)
 	mu    sync.Mutex
-	keys  map[int64]time.Time // API key id → last use, not yet written
 	seats map[store.SeatUse]time.Time
 }
 
 func newUseBatch() *useBatch {
-	return &useBatch{keys: map[int64]time.Time{}, seats: map[store.SeatUse]time.Time{}}
+	return &useBatch{seats: map[store.SeatUse]time.Time{}}
 }
 
 func (b *useBatch) keyUsed(id int64, at time.Time) {
-	b.mu.Lock()
-	b.keys[id] = at
-	b.mu.Unlock()
+	v, ok := b.keys.Load(id)
+	if !ok {
+		v, _ = b.keys.LoadOrStore(id, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(at.UnixMicro())
 }
 
 // take hands over what was gathered and starts a new batch.
 func (b *useBatch) take() (map[int64]time.Time, map[store.SeatUse]time.Time) {
+	keys := map[int64]time.Time{}
+	b.keys.Range(func(id, v any) bool {
+		if at := v.(*atomic.Int64).Swap(0); at != 0 {
+			keys[id.(int64)] = time.UnixMicro(at).UTC()
+		}
+		return true
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	keys, seats := b.keys, b.seats
-	b.keys, b.seats = map[int64]time.Time{}, map[store.SeatUse]time.Time{}
+	seats := b.seats
+	b.seats = map[store.SeatUse]time.Time{}
 	return keys, seats
 }
 
 // putBack returns uses that could not be written, unless a newer use came
 // in meanwhile.
 func (b *useBatch) putBack(keys map[int64]time.Time, seats map[store.SeatUse]time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for k, at := range keys {
-		if at.After(b.keys[k]) {
-			b.keys[k] = at
+	for id, at := range keys {
+		v, _ := b.keys.LoadOrStore(id, new(atomic.Int64))
+		slot := v.(*atomic.Int64)
+		for us := at.UnixMicro(); ; {
+			cur := slot.Load()
+			if cur >= us || slot.CompareAndSwap(cur, us) {
+				break
+			}
 		}
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for k, at := range seats {
 		if at.After(b.seats[k]) {
 			b.seats[k] = at

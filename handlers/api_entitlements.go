@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,6 +68,9 @@ func newAPICheck(account, user string, r licensing.CheckResult, now time.Time) a
 
 // apiUser reads the optional ?user= (an email or a user id).
 func apiUser(c echo.Context) (string, error) {
+	if c.Request().URL.RawQuery == "" { // most checks: nothing to parse
+		return "", nil
+	}
 	q := c.Request().URL.Query()
 	if !q.Has("user") {
 		return "", nil
@@ -104,8 +108,14 @@ func (h *Handler) APIEntitlement(c echo.Context) error {
 	}
 	out := newAPICheck(key.AccountSlug, user, r, now)
 	out.Stale, out.AsOf = asOf != nil, asOf
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, out.appendJSON(make([]byte, 0, 512)))
+	buf := checkBufs.Get().(*[]byte)
+	defer checkBufs.Put(buf)
+	*buf = out.appendJSON((*buf)[:0])
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, *buf) // written (copied) before the buffer is reused
 }
+
+// checkBufs holds the buffers check answers are encoded into.
+var checkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // APIEntitlements answers GET /api/v1/accounts/:account/entitlements: every
 // feature at once.

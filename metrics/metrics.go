@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,6 +30,7 @@ type Metrics struct {
 	checks   *prometheus.HistogramVec
 	scim     *prometheus.CounterVec // SCIM requests by outcome
 	drift    prometheus.Counter     // seat assignments the reconciler repaired
+	byRoute  sync.Map               // observerKey → *routeObservers
 }
 
 // scimOutcomes are the SCIM request outcomes, each shown (at 0) before the
@@ -140,11 +142,11 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			if route == "" || route == "/*" || status == http.StatusNotFound && route == "/*" {
 				route = "unmatched"
 			}
-			code := strconv.Itoa(status/100) + "xx"
 			elapsed := time.Since(start).Seconds()
-			m.http.WithLabelValues(route, c.Request().Method, code).Observe(elapsed)
-			if checkRoutes[route] {
-				m.checks.WithLabelValues(route, code).Observe(elapsed)
+			o := m.observers(route, c.Request().Method, status)
+			o.http.Observe(elapsed)
+			if o.check != nil {
+				o.check.Observe(elapsed)
 			}
 			if strings.HasPrefix(c.Request().URL.Path, "/scim/v2") {
 				m.scim.WithLabelValues(scimOutcome(status)).Inc()
@@ -152,6 +154,32 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// routeObservers are the series one kind of request is timed into, looked
+// up once per route, method and status class rather than per request
+// (labels are hashed on every lookup).
+type routeObservers struct {
+	http, check prometheus.Observer // check: nil outside checkRoutes
+}
+
+type observerKey struct {
+	route, method string
+	class         int
+}
+
+func (m *Metrics) observers(route, method string, status int) *routeObservers {
+	k := observerKey{route: route, method: method, class: status / 100}
+	if v, ok := m.byRoute.Load(k); ok {
+		return v.(*routeObservers)
+	}
+	code := strconv.Itoa(k.class) + "xx"
+	o := &routeObservers{http: m.http.WithLabelValues(route, method, code)}
+	if checkRoutes[route] {
+		o.check = m.checks.WithLabelValues(route, code)
+	}
+	v, _ := m.byRoute.LoadOrStore(k, o)
+	return v.(*routeObservers)
 }
 
 // opsCollector reads the database's figures at scrape time.

@@ -100,11 +100,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
 	cmd := strings.Join(args[:min(2, len(args))], " ")
 	switch {
 	case args[0] == "serve":
-		return serve(ctx, cfg, logger)
+		// The server logs a line per request: written in batches.
+		lines := newLineBuffer(stderr)
+		defer lines.Close()
+		return serve(ctx, cfg, slog.New(flushOnWarn{newLogger(cfg, lines).Handler(), lines}))
 	case args[0] == "migrate":
 		return migrate(ctx, cfg, stdout)
 	case args[0] == "catalog":
