@@ -207,3 +207,26 @@ func TestUnknownAPIRouteIsAProblemNotAPage(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryAnswerCarriesTheSecureHeadersAndItsOwnRequestID(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.newKey("globex", store.ScopeCheck)
+	ids := map[string]bool{}
+	for _, path := range []string{"/api/v1/accounts/globex/entitlements/exports", "/api/v1/accounts/globex/entitlements/nope"} {
+		for range 2 {
+			r := a.get(path, key)
+			for name, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+				"Referrer-Policy": "same-origin", "X-Xss-Protection": "0"} {
+				if got := r.header.Values(name); len(got) != 1 || got[0] != want {
+					t.Errorf("%s: %s = %q, want %q", path, name, got, want)
+				}
+			}
+			id := r.header.Get("X-Request-Id")
+			if len(id) != 32 || ids[id] {
+				t.Errorf("%s: request id %q (empty, malformed or repeated)", path, id)
+			}
+			ids[id] = true
+		}
+	}
+}
