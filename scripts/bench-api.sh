@@ -52,7 +52,9 @@ bin/entitle demo seed >/dev/null
 token=$(bin/entitle apikeys create globex --name bench --scopes check,usage | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
 
 # The limiter stays in the path, set far above what the machine can do.
-ADDR=127.0.0.1:$port API_RATE_LIMIT=100000000 API_RATE_BURST=100000000 SESSION_SECRET=bench-secret-bench-secret-bench-secret \
+# Metrics stay off unless METRICS_ADDR is given: the default port would
+# collide with any other server on the machine.
+ADDR=127.0.0.1:$port METRICS_ADDR=${METRICS_ADDR:-} API_RATE_LIMIT=100000000 API_RATE_BURST=100000000 SESSION_SECRET=bench-secret-bench-secret-bench-secret \
   bin/entitle serve 2>"$workdir/server.log" &
 server_pid=$!
 bin/loadgen wait "http://127.0.0.1:$port/healthz"
