@@ -42,7 +42,7 @@ func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf stri
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}
-	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days)
+	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days, checker)
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}
