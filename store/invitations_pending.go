@@ -24,12 +24,14 @@ const pendingInvitationsLimit = 200
 
 // pendingInvitationsSQL picks the first page of invited people by address
 // before it looks up their latest links, so that an account with thousands
-// of open invitations reads the invitation table for the shown rows only.
+// of open invitations reads the invitation table for the shown rows only;
+// each address is read by its user's key, so the cost follows the
+// account's invitations, not every user of every account.
 const pendingInvitationsSQL = `
 WITH shown AS (
   SELECT m.id, m.account_id, m.role, m.created_at, u.email
   FROM membership m
-  JOIN app_user u ON u.id = m.user_id
+  CROSS JOIN LATERAL (SELECT email FROM app_user WHERE id = m.user_id LIMIT 1) u
   WHERE m.account_id = $1 AND m.status = 'invited' AND m.source = 'manual'
   ORDER BY lower(u.email)
   LIMIT $2)
