@@ -64,7 +64,7 @@ func (h *Handler) renderDevices(c echo.Context, cur store.Session, status int, v
 		return render(c, status, views.DevicesLive(v, csrf))
 	}
 	if v.Admin {
-		pools, err := h.Store.LeaseUsage(ctx, cur.AccountID, 14)
+		pools, err := h.Store.LeaseUsage(ctx, cur.AccountID, 14, nil)
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,11 @@
 package handlers
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/gorilla/sessions"
@@ -108,12 +111,35 @@ func (h *Handler) log(c echo.Context) *slog.Logger {
 // isHTMX tells whether htmx made the request, so that it gets a partial.
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
-// render writes a templ component with a status.
+// render writes a templ component with a status. The page is rendered
+// whole into a buffer first and sent in one write with its length: a large
+// page (a members list with its pending invitations) otherwise goes out in
+// a hundred 4 KB writes, and an error half way through would leave half a
+// page behind a 200.
 func render(c echo.Context, status int, component templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledRender {
+			renderBuffers.Put(buf)
+		}
+	}()
+	if err := component.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	c.Response().WriteHeader(status)
-	return component.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
+
+// renderBuffers keeps rendering buffers between requests; one grown past
+// maxPooledRender by a rare huge page is left to the collector.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledRender = 1 << 20
 
 // RenderError shows an error to a person: a fragment for htmx (with the
 // field messages, which static/app.js puts beside the fields), a page

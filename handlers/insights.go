@@ -42,7 +42,7 @@ func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf stri
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}
-	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days)
+	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days, checker)
 	if err != nil {
 		return views.InsightsLive{}, in, err
 	}
@@ -62,6 +62,13 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 	if err != nil {
 		return err
 	}
+	// The banners read the same pools Insights just read: one count of the
+	// account's seats per page, not two.
+	pools := make([]store.SeatPool, 0, len(in.Products))
+	for _, p := range in.Products {
+		pools = append(pools, p.Pool)
+	}
+	c.Set(ctxSeatPools, pools)
 	v := views.InsightsView{Days: days, CanReclaim: live.CanReclaim, Live: live, IdleDays: in.Settings.IdleDays,
 		AutoDays: int(in.Settings.AutoReclaimDays.Int64), Preview: preview}
 	return render(c, http.StatusOK, views.InsightsPage(h.shell(c, "Insights", "insights"), v))

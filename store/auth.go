@@ -195,7 +195,7 @@ func (s *Store) CreateCustomerSession(ctx context.Context, l Login) (string, err
 // unknown, expired, or the membership is no longer active.
 func (s *Store) CustomerSession(ctx context.Context, token string) (Session, error) {
 	var sess Session
-	err := s.db.GetContext(ctx, &sess, customerSessionSQL, hashToken(token), s.Now())
+	err := s.getPrepared(ctx, &sess, customerSessionSQL, hashToken(token), s.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}

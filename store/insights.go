@@ -49,25 +49,34 @@ const (
 	// Counts per pool with licensing's cutoffs (IsActive, IsIdle as SQL:
 	// the store tests hold them to the same boundaries), then the idle
 	// holders listed, least recently active first.
-	seatFiguresSQL = `
-SELECT sa.subscription_id,
-       count(*) FILTER (WHERE greatest(sa.last_used_at, m.last_sign_in_at) > $2) AS active,
-       count(*) FILTER (WHERE coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $3) AS idle
-FROM seat_assignment sa
-JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
-WHERE sa.account_id = $1
-GROUP BY sa.subscription_id`
-	idleHoldersSQL = `
-SELECT subscription_id, membership_id, email, name, assigned_at, last_used_at, last_sign_in_at FROM (
-  SELECT sa.subscription_id, sa.membership_id, u.email, u.name, sa.assigned_at, sa.last_used_at, m.last_sign_in_at,
-         row_number() OVER (PARTITION BY sa.subscription_id
-                            ORDER BY greatest(sa.last_used_at, m.last_sign_in_at) ASC NULLS FIRST, sa.membership_id) AS n
+	// seatActivitySQL joins the account's seats with their holders once and
+	// answers both the figures of each pool (active and idle counts) and its
+	// IdleListed least recently active idle holders, named: one row per
+	// listed holder carrying its pool's counts, or one row without a holder
+	// for a pool with none idle. Only the listed rows read the user table.
+	seatActivitySQL = `
+WITH seat AS MATERIALIZED (
+  SELECT sa.subscription_id, sa.membership_id, m.user_id, sa.assigned_at, sa.last_used_at, m.last_sign_in_at,
+         greatest(sa.last_used_at, m.last_sign_in_at) AS seen
   FROM seat_assignment sa
   JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
-  JOIN app_user u ON u.id = m.user_id
-  WHERE sa.account_id = $1 AND coalesce(greatest(sa.last_used_at, m.last_sign_in_at), sa.assigned_at) <= $2) x
-WHERE n <= $3
-ORDER BY subscription_id, n`
+  WHERE sa.account_id = $1),
+figures AS (
+  SELECT subscription_id,
+         count(*) FILTER (WHERE seen > $2) AS active,
+         count(*) FILTER (WHERE coalesce(seen, assigned_at) <= $3) AS idle
+  FROM seat GROUP BY subscription_id),
+listed AS (
+  SELECT * FROM (
+    SELECT seat.*, row_number() OVER (PARTITION BY subscription_id ORDER BY seen ASC NULLS FIRST, membership_id) AS n
+    FROM seat WHERE coalesce(seen, assigned_at) <= $3) x
+  WHERE n <= $4)
+SELECT f.subscription_id, f.active, f.idle,
+       l.membership_id, u.email, u.name, l.assigned_at, l.last_used_at, l.last_sign_in_at
+FROM figures f
+LEFT JOIN listed l ON l.subscription_id = f.subscription_id
+LEFT JOIN LATERAL (SELECT email, name FROM app_user WHERE id = l.user_id LIMIT 1) u ON true
+ORDER BY f.subscription_id, l.n`
 )
 
 // IdleListed is how many idle holders per product Insights names (the
@@ -130,18 +139,30 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 	if err != nil {
 		return out, err
 	}
-	var figures []struct {
-		SubID  int64 `db:"subscription_id"`
-		Active int   `db:"active"`
-		Idle   int   `db:"idle"`
+	var rows []struct {
+		SubID        int64          `db:"subscription_id"`
+		Active       int            `db:"active"`
+		Idle         int            `db:"idle"`
+		MembershipID sql.NullInt64  `db:"membership_id"`
+		Email        sql.NullString `db:"email"`
+		Name         sql.NullString `db:"name"`
+		AssignedAt   sql.NullTime   `db:"assigned_at"`
+		LastUsedAt   sql.NullTime   `db:"last_used_at"`
+		LastSignInAt sql.NullTime   `db:"last_sign_in_at"`
 	}
 	cutoff := licensing.IdleCutoff(now, out.Settings.IdleDays)
-	if err := s.db.SelectContext(ctx, &figures, seatFiguresSQL, accountID, licensing.ActiveCutoff(now), cutoff); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, seatActivitySQL, accountID, licensing.ActiveCutoff(now), cutoff, IdleListed); err != nil {
 		return out, err
 	}
+	type seatFigures struct{ active, idle int }
+	figures := map[int64]seatFigures{}
 	var idle []SeatActivity
-	if err := s.db.SelectContext(ctx, &idle, idleHoldersSQL, accountID, cutoff, IdleListed); err != nil {
-		return out, err
+	for _, r := range rows {
+		figures[r.SubID] = seatFigures{r.Active, r.Idle}
+		if r.MembershipID.Valid {
+			idle = append(idle, SeatActivity{SubscriptionID: r.SubID, MembershipID: r.MembershipID.Int64, Email: r.Email.String,
+				Name: r.Name.String, AssignedAt: r.AssignedAt.Time, LastUsedAt: r.LastUsedAt, LastSignInAt: r.LastSignInAt})
+		}
 	}
 	waiting, err := s.waitingCounts(ctx, accountID)
 	if err != nil {
@@ -164,10 +185,8 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID], UsageToday: today[p.ProductID],
 			PastDue:  p.Status == string(licensing.PastDue) || p.Status == string(licensing.Suspended),
 			Canceled: p.Status == string(licensing.Canceled)}
-		for _, f := range figures {
-			if f.SubID == p.SubscriptionID {
-				pi.Active, pi.IdleCount = f.Active, f.Idle
-			}
+		if f, ok := figures[p.SubscriptionID]; ok {
+			pi.Active, pi.IdleCount = f.active, f.idle
 		}
 		for _, a := range idle {
 			if a.SubscriptionID == p.SubscriptionID {

@@ -226,7 +226,7 @@ func TestLeaseUsageShowsPeakPerDayAgainstThePoolAndDenials(t *testing.T) {
 	take(5) // yesterday: 3 held, 2 refused; they expire two minutes later
 	clock.now = t0
 	take(1)
-	usage, err := s.LeaseUsage(ctx, globex, 3)
+	usage, err := s.LeaseUsage(ctx, globex, 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

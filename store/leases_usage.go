@@ -36,12 +36,19 @@ WHERE d.account_id = $1 AND d.day >= $2::date`
 )
 
 // LeaseUsage is the account's floating licence pools with their peak use
-// and denials over the last days days (today included).
-func (s *Store) LeaseUsage(ctx context.Context, accountID int64, days int) ([]LeasePoolUsage, error) {
-	state, err := s.AccountState(ctx, accountID)
-	if err != nil {
-		return nil, err
+// and denials over the last days days (today included). The pools' sizes
+// come from checker (the check path's cached state) when one is given, so
+// that a page does not read every seat holder of the account to size a
+// pool; nil reads the state from the database.
+func (s *Store) LeaseUsage(ctx context.Context, accountID int64, days int, checker *licensing.Checker) ([]LeasePoolUsage, error) {
+	if checker == nil {
+		state, err := s.AccountState(ctx, accountID)
+		if err != nil {
+			return nil, err
+		}
+		checker = licensing.NewChecker(state)
 	}
+	state := checker.State()
 	now := s.Now()
 	from := licensing.PeriodStart(licensing.Daily, now).AddDate(0, 0, -(days - 1))
 	var spans []struct {

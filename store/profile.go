@@ -52,7 +52,7 @@ DELETE FROM web_session WHERE kind = 'customer' AND user_id = $1 AND impersonati
 // PersonAccounts lists the accounts a person is an active member of.
 func (s *Store) PersonAccounts(ctx context.Context, userID int64) ([]AccountChoice, error) {
 	var out []AccountChoice
-	err := s.db.SelectContext(ctx, &out, personAccountsSQL, userID)
+	err := s.selectPrepared(ctx, &out, personAccountsSQL, userID)
 	return out, err
 }
 

@@ -61,7 +61,7 @@ WHERE account_id = $1 AND kind = 'extra_seats' AND revoked_at IS NULL AND produc
 // store's clock.
 func (s *Store) SeatPools(ctx context.Context, accountID int64) ([]SeatPool, error) {
 	var pools []SeatPool
-	if err := s.db.SelectContext(ctx, &pools, seatPoolsSQL, accountID); err != nil {
+	if err := s.selectPrepared(ctx, &pools, seatPoolsSQL, accountID); err != nil {
 		return nil, err
 	}
 	var rows []struct {
@@ -69,7 +69,7 @@ func (s *Store) SeatPools(ctx context.Context, accountID int64) ([]SeatPool, err
 		Amount    int64        `db:"amount"`
 		ExpiresAt sql.NullTime `db:"expires_at"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, accountSeatGrantsSQL, accountID); err != nil {
+	if err := s.selectPrepared(ctx, &rows, accountSeatGrantsSQL, accountID); err != nil {
 		return nil, err
 	}
 	now := s.Now()

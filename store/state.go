@@ -61,7 +61,7 @@ ORDER BY p.key`
 // Subscriptions lists an account's subscriptions.
 func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]Subscription, error) {
 	var out []Subscription
-	err := s.db.SelectContext(ctx, &out, subscriptionsSQL, accountID)
+	err := s.selectPrepared(ctx, &out, subscriptionsSQL, accountID)
 	return out, err
 }
 

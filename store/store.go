@@ -29,6 +29,7 @@ type Store struct {
 	changes *changeHooks
 	// applyHook runs around each webhook event's apply (tracing).
 	applyHook func(ctx context.Context, ev StripeEvent) (context.Context, func(outcome string, err error))
+	stmts     *preparedStmts
 }
 
 // New wraps an open database.
@@ -36,7 +37,7 @@ func New(db *sqlx.DB, clock licensing.Clock) *Store {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &Store{db: db, clock: clock, changes: &changeHooks{}}
+	return &Store{db: db, clock: clock, changes: &changeHooks{}, stmts: &preparedStmts{}}
 }
 
 // DB exposes the pool for the few callers that manage it (tests, shutdown).

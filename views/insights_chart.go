@@ -127,7 +127,10 @@ func (c ChartView) plot() chartPlot {
 				break
 			}
 			x, y := coord(c.x(i)), coord(chartY(v, top))
-			fmt.Fprintf(&pts, "%s,%s ", x, y)
+			pts.WriteString(x)
+			pts.WriteByte(',')
+			pts.WriteString(y)
+			pts.WriteByte(' ')
 			if !s.Reference {
 				p.Dots = append(p.Dots, chartDot{X: x, Y: y, Class: s.Class,
 					Title: chartDayLabel(c.Days[i]) + ": " + s.Name + " " + formatCount(v)})
