@@ -23,6 +23,26 @@ import (
 type flakyProxy struct {
 	mode atomic.Int32
 	srv  *httptest.Server
+
+	mu      sync.Mutex
+	streams []context.CancelFunc // the open change streams, to cut them
+	resumed []string             // the Last-Event-ID of every stream request
+}
+
+// cutStreams ends every open change stream, as a dropped connection would.
+func (p *flakyProxy) cutStreams() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cancel := range p.streams {
+		cancel()
+	}
+	p.streams = nil
+}
+
+func (p *flakyProxy) lastEventIDs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.resumed...)
 }
 
 const (
@@ -44,6 +64,14 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 			rp.ServeHTTP(httptest.NewRecorder(), r)
 			hijackAndClose(w)
 		default:
+			if strings.HasSuffix(r.URL.Path, "/stream") {
+				ctx, cancel := context.WithCancel(r.Context())
+				p.mu.Lock()
+				p.streams = append(p.streams, cancel)
+				p.resumed = append(p.resumed, r.Header.Get("Last-Event-ID"))
+				p.mu.Unlock()
+				r = r.WithContext(ctx)
+			}
 			rp.ServeHTTP(w, r)
 		}
 	}))
