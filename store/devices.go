@@ -63,7 +63,23 @@ type devicePool struct {
 // account's first feature of that kind when featureKey is empty — and takes
 // the pool's lock.
 func (s *Store) lockDevicePool(ctx context.Context, tx *sqlx.Tx, accountID int64, featureKey string, kind licensing.FeatureKind) (devicePool, error) {
-	state, err := s.accountState(ctx, tx, accountID)
+	pool, err := s.findDevicePool(ctx, tx, accountID, featureKey, kind)
+	if err != nil {
+		return devicePool{}, err
+	}
+	return pool, pool.lock(ctx, tx, accountID)
+}
+
+// lock takes the pool's lock for the rest of tx.
+func (p devicePool) lock(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
+	_, err := tx.ExecContext(ctx, lockDevicePoolSQL, accountID, p.featureID)
+	return err
+}
+
+// findDevicePool reads the pool's feature and the state it is evaluated in
+// (with q: a transaction, or the pool for a read before one).
+func (s *Store) findDevicePool(ctx context.Context, q sqlx.QueryerContext, accountID int64, featureKey string, kind licensing.FeatureKind) (devicePool, error) {
+	state, err := s.accountState(ctx, q, accountID)
 	if err != nil {
 		return devicePool{}, err
 	}
@@ -97,15 +113,12 @@ func (s *Store) lockDevicePool(ctx context.Context, tx *sqlx.Tx, accountID int64
 		Heartbeat int    `db:"machine_heartbeat_seconds"`
 		OnDead    string `db:"machine_on_dead"`
 	}
-	if err := tx.GetContext(ctx, &row, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
+	if err := sqlx.GetContext(ctx, q, &row, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
 		return devicePool{}, err
 	}
 	pool.featureID, pool.feature.LeaseTTLSeconds, pool.feature.Per = row.ID, row.LeaseTTL, licensing.MachinesPer(row.Per)
 	pool.feature.Heartbeat = licensing.HeartbeatText(time.Duration(row.Heartbeat) * time.Second)
 	pool.feature.OnDead = licensing.DeadMachinePolicy(row.OnDead)
-	if _, err := tx.ExecContext(ctx, lockDevicePoolSQL, accountID, pool.featureID); err != nil {
-		return devicePool{}, err
-	}
 	return pool, nil
 }
 
