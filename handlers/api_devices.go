@@ -117,11 +117,15 @@ type apiMachine struct {
 	ActivatedAt time.Time  `json:"activated_at"`
 	LastSeenAt  time.Time  `json:"last_seen_at"`
 	Deactivated *time.Time `json:"deactivated_at"`
+	// HeartbeatSeconds is the window a machine must be heard from within
+	// (0: none); Dead says it has missed it.
+	HeartbeatSeconds int  `json:"heartbeat_seconds"`
+	Dead             bool `json:"dead"`
 }
 
-func newAPIMachine(account string, m store.Machine) apiMachine {
+func newAPIMachine(account string, m store.Machine, now time.Time) apiMachine {
 	out := apiMachine{ID: m.PublicID, Account: account, Feature: m.Feature, Name: m.Name, Platform: m.Platform,
-		ActivatedAt: m.ActivatedAt, LastSeenAt: m.LastSeenAt}
+		ActivatedAt: m.ActivatedAt, LastSeenAt: m.LastSeenAt, HeartbeatSeconds: m.HeartbeatSeconds, Dead: m.Dead(now)}
 	if m.UserEmail.Valid {
 		out.User = &m.UserEmail.String
 	}
@@ -163,7 +167,7 @@ func (h *Handler) APIActivateMachine(c echo.Context) error {
 	return c.JSON(status, struct {
 		Machine apiMachine      `json:"machine"`
 		Licence json.RawMessage `json:"licence"`
-	}{newAPIMachine(key.AccountSlug, m), file})
+	}{newAPIMachine(key.AccountSlug, m, h.Clock.Now()), file})
 }
 
 // APIMachines answers GET .../machines: the active machines.
@@ -177,7 +181,7 @@ func (h *Handler) APIMachines(c echo.Context) error {
 		Machines []apiMachine `json:"machines"`
 	}{Machines: []apiMachine{}}
 	for _, m := range machines {
-		out.Machines = append(out.Machines, newAPIMachine(key.AccountSlug, m))
+		out.Machines = append(out.Machines, newAPIMachine(key.AccountSlug, m, h.Clock.Now()))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -190,7 +194,7 @@ func (h *Handler) APIMachineHeartbeat(c echo.Context) error {
 	if err != nil {
 		return h.deviceProblem(err)
 	}
-	return c.JSON(http.StatusOK, newAPIMachine(key.AccountSlug, m))
+	return c.JSON(http.StatusOK, newAPIMachine(key.AccountSlug, m, h.Clock.Now()))
 }
 
 // APIDeactivateMachine answers DELETE .../machines/:machine (204), audited.
@@ -245,6 +249,9 @@ func (h *Handler) deviceProblem(err error) error {
 		p := problem(http.StatusGone, "lease-gone", "The lease no longer holds a licence",
 			"The lease "+gone.Reason+"; stop using the feature or check out a new lease.")
 		return p
+	case errors.Is(err, store.ErrMachineDead):
+		return problem(http.StatusGone, "machine-deactivated", "The machine was deactivated",
+			"This machine was not heard from within its heartbeat window, so its activation was removed; activate it again to use it.")
 	case errors.Is(err, store.ErrMachineDeactivated):
 		return problem(http.StatusGone, "machine-deactivated", "The machine was deactivated",
 			"This machine's activation was removed; activate it again to use it.")

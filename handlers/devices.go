@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,7 +28,7 @@ func (h *Handler) Devices(c echo.Context) error {
 	if id := c.QueryParam("activated"); id != "" && !isHTMX(c) {
 		m, err := h.Store.Machine(c.Request().Context(), cur.AccountID, id)
 		if err == nil && !m.DeactivatedAt.Valid {
-			row := machineRow(m)
+			row := machineRow(m, h.Clock.Now())
 			v.Activated, v.Nonce = &row, url.QueryEscape(c.QueryParam("nonce"))
 		}
 	}
@@ -47,7 +48,7 @@ func (h *Handler) renderDevices(c echo.Context, cur store.Session, status int, v
 		return err
 	}
 	for _, m := range machines {
-		v.Machines = append(v.Machines, machineRow(m))
+		v.Machines = append(v.Machines, machineRow(m, h.Clock.Now()))
 	}
 	if v.Admin {
 		leases, err := h.Store.LiveLeases(ctx, cur.AccountID)
@@ -81,9 +82,11 @@ func (h *Handler) renderDevices(c echo.Context, cur store.Session, status int, v
 	return render(c, status, views.DevicesPage(h.shell(c, "Devices", "devices"), v))
 }
 
-func machineRow(m store.Machine) views.MachineRow {
+func machineRow(m store.Machine, now time.Time) views.MachineRow {
 	return views.MachineRow{ID: m.PublicID, Name: m.Name, Platform: m.Platform, User: m.UserEmail.String, Feature: m.Feature,
-		ActivatedAt: m.ActivatedAt, LastSeenAt: m.LastSeenAt}
+		ActivatedAt: m.ActivatedAt, LastSeenAt: m.LastSeenAt, Dead: m.Dead(now),
+		Heartbeat:       licensing.HeartbeatText(m.HeartbeatWindow()),
+		DeactivatesDead: m.OnDead == string(licensing.DeactivateDeadMachines)}
 }
 
 // DeactivateDevice deactivates a machine: admins any of the account's,

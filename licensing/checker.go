@@ -54,23 +54,32 @@ type CheckResult struct {
 // seat holders once, so a check costs a few map lookups and one call of
 // Evaluate; the API keeps one per account in memory and the offline
 // licence builds one from the state it carries. A Checker is read-only
-// and safe for concurrent use.
+// and safe for concurrent use. The Limit and Remaining of the decisions it
+// answers may point at figures shared between answers, so that a check
+// allocates nothing: read them, never write through them.
 type Checker struct {
 	state    AccountState
 	features map[string]int       // feature key → index of the first product that has it
 	holders  []map[string]bool    // per product: seat holders by user id and lowercase email
 	index    []map[string]Feature // per product: features by key
+	figures  figurePointers       // the plan's limits and what is left of them, as answered without grants
 }
 
 // NewChecker indexes state. The Checker keeps state as given: callers must
 // not change it afterwards.
 func NewChecker(state AccountState) *Checker {
 	c := &Checker{state: state, features: map[string]int{},
-		holders: make([]map[string]bool, len(state.Products)), index: make([]map[string]Feature, len(state.Products))}
+		holders: make([]map[string]bool, len(state.Products)), index: make([]map[string]Feature, len(state.Products)),
+		figures: figurePointers{0: ptr(0)}}
 	for i, p := range state.Products {
 		c.index[i] = make(map[string]Feature, len(p.Features))
 		for _, f := range p.Features {
 			c.index[i][f.Key] = f
+			if v, ok := p.Values[f.Key]; ok && f.Kind.Counted() && v.Limit != nil {
+				limit := max(*v.Limit, 0)
+				c.figures.add(limit)
+				c.figures.add(max(limit-max(p.Usage[f.Key], 0), 0))
+			}
 			if _, dup := c.features[f.Key]; !dup {
 				c.features[f.Key] = i // FindFeature's rule: the first product wins
 			}
@@ -147,7 +156,7 @@ func (c *Checker) check(i int, f Feature, user string, now time.Time) CheckResul
 			seat = SeatHeld
 		}
 	}
-	r := CheckResult{Product: p.Product, Feature: f, Plan: p.Plan, Decision: Evaluate(p.input(f, seat, now))}
+	r := CheckResult{Product: p.Product, Feature: f, Plan: p.Plan, Decision: evaluate(p.input(f, seat, now), c.figures)}
 	if p.Subscription != nil {
 		r.Status = p.Subscription.EffectiveStatus(now)
 	}

@@ -60,11 +60,92 @@ func (v *validator) deviceFields(at Problem, f Feature) {
 		v.add(at, "lease_ttl_seconds", "want between 1 and %d seconds (0 for the default of %d), got %d",
 			int(maxLeaseTTL.Seconds()), int(DefaultLeaseTTL.Seconds()), f.LeaseTTLSeconds)
 	}
+	v.machineHeartbeatFields(at, f)
 	switch {
 	case f.Kind == Machines && f.Per != PerSeat && f.Per != PerAccount:
 		v.add(at, "per", `a machines feature needs per "seat" or "account", got %q`, f.Per)
 	case f.Kind != Machines && f.Per != "":
 		v.add(at, "per", "only machines features have per, got %q for a %s feature", f.Per, f.Kind)
+	}
+}
+
+// DeadMachinePolicy says what becomes of a machine that misses its
+// heartbeat window: it is shown as dead either way; "deactivate" also frees
+// its place, "keep" (the default) leaves it to a person.
+type DeadMachinePolicy string
+
+const (
+	KeepDeadMachines       DeadMachinePolicy = "keep"
+	DeactivateDeadMachines DeadMachinePolicy = "deactivate"
+)
+
+// Bounds of a machine heartbeat window: shorter would deactivate machines
+// for a network hiccup; longer is no heartbeat at all.
+const (
+	minMachineHeartbeat = time.Minute
+	maxMachineHeartbeat = 90 * 24 * time.Hour
+)
+
+// HeartbeatWindow is how long a machine of f may go unheard before it is
+// dead (0: never; the catalog requires no heartbeat).
+func (f Feature) HeartbeatWindow() time.Duration {
+	d, err := time.ParseDuration(f.Heartbeat)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
+}
+
+// DeactivatesDead reports whether a dead machine of f is deactivated.
+func (f Feature) DeactivatesDead() bool {
+	return f.OnDead == DeactivateDeadMachines && f.HeartbeatWindow() > 0
+}
+
+// MachineDead reports whether a machine last seen at lastSeen has missed
+// its heartbeat window by now. Exactly at the window's end it is still
+// alive: a machine is never dead before its window has passed.
+func MachineDead(lastSeen time.Time, window time.Duration, now time.Time) bool {
+	return window > 0 && now.Sub(lastSeen) > window
+}
+
+// HeartbeatText writes a window as the catalog does ("10m", "1h30m").
+func HeartbeatText(window time.Duration) string {
+	if window <= 0 {
+		return ""
+	}
+	s := window.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// machineHeartbeatFields checks a machines feature's heartbeat policy.
+func (v *validator) machineHeartbeatFields(at Problem, f Feature) {
+	if f.Kind != Machines {
+		if f.Heartbeat != "" {
+			v.add(at, "heartbeat", "only machines features have a heartbeat, got %q for a %s feature", f.Heartbeat, f.Kind)
+		}
+		if f.OnDead != "" {
+			v.add(at, "on_dead", "only machines features have on_dead, got %q for a %s feature", f.OnDead, f.Kind)
+		}
+		return
+	}
+	if f.Heartbeat != "" {
+		d, err := time.ParseDuration(f.Heartbeat)
+		if err != nil || d < minMachineHeartbeat || d > maxMachineHeartbeat || d%time.Second != 0 {
+			v.add(at, "heartbeat", `want a whole number of seconds between %s and %s, such as "10m" or "24h", got %q`,
+				HeartbeatText(minMachineHeartbeat), HeartbeatText(maxMachineHeartbeat), f.Heartbeat)
+		}
+	}
+	switch {
+	case f.OnDead != "" && f.OnDead != KeepDeadMachines && f.OnDead != DeactivateDeadMachines:
+		v.add(at, "on_dead", `want "keep" or "deactivate", got %q`, f.OnDead)
+	case f.OnDead == DeactivateDeadMachines && f.Heartbeat == "":
+		v.add(at, "on_dead", `"deactivate" needs a heartbeat window: without one no machine is ever dead`)
 	}
 }
 

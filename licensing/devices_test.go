@@ -79,3 +79,55 @@ func FuzzParseActivationRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestMachineHeartbeatPolicy(t *testing.T) {
+	t.Parallel()
+	catalog := func(fs ...Feature) Catalog {
+		return Catalog{Products: []ProductSpec{{Key: "cad", Name: "CAD", Features: fs,
+			Plans: []PlanSpec{{Key: "p", Name: "P", Features: map[string]any{}}}}}}
+	}
+	ws := Feature{Key: "ws", Name: "Workstations", Kind: Machines, Per: PerAccount}
+	for _, tc := range []struct {
+		heartbeat string
+		onDead    DeadMachinePolicy
+		problems  int
+	}{
+		{"", "", 0}, {"10m", "", 0}, {"10m", KeepDeadMachines, 0}, {"24h", DeactivateDeadMachines, 0},
+		{"", DeactivateDeadMachines, 1}, // no window: nothing is ever dead
+		{"30s", "", 1}, {"2400h", "", 1}, {"ten minutes", "", 1}, {"10m", "forget", 1},
+	} {
+		f := ws
+		f.Heartbeat, f.OnDead = tc.heartbeat, tc.onDead
+		_, err := catalog(f).Validate()
+		var ve *ValidationError
+		if got := 0; errors.As(err, &ve) {
+			got = len(ve.Problems)
+			if got != tc.problems {
+				t.Errorf("heartbeat %q on_dead %q: %v", tc.heartbeat, tc.onDead, ve.Problems)
+			}
+		} else if err != nil || tc.problems != 0 {
+			t.Errorf("heartbeat %q on_dead %q: %v, want %d problems", tc.heartbeat, tc.onDead, err, tc.problems)
+		}
+	}
+	_, err := catalog(Feature{Key: "f", Name: "F", Kind: Concurrent, Heartbeat: "10m", OnDead: KeepDeadMachines}).Validate()
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 2 {
+		t.Fatalf("a heartbeat policy on a concurrent feature: %v", err)
+	}
+
+	f := ws
+	f.Heartbeat, f.OnDead = "10m", DeactivateDeadMachines
+	if f.HeartbeatWindow() != 10*time.Minute || !f.DeactivatesDead() || ws.HeartbeatWindow() != 0 || ws.DeactivatesDead() {
+		t.Fatal("window or policy misread")
+	}
+	seen := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	if MachineDead(seen, 10*time.Minute, seen.Add(10*time.Minute)) || !MachineDead(seen, 10*time.Minute, seen.Add(10*time.Minute+time.Nanosecond)) ||
+		MachineDead(seen, 0, seen.Add(1000*time.Hour)) {
+		t.Fatal("dead at the wrong moment")
+	}
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", 90 * time.Second: "1m30s", 36 * time.Hour: "36h", 90 * time.Minute: "1h30m", 0: ""} {
+		if got := HeartbeatText(d); got != want {
+			t.Errorf("HeartbeatText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -21,14 +21,35 @@ import (
 // Remaining whenever the feature is enabled, even when access is denied for
 // another reason, so the portal can show usage next to the reason. Boolean
 // features never carry them. The pointers in the decision are always fresh.
-func Evaluate(in Input) Decision {
+func Evaluate(in Input) Decision { return evaluate(in, nil) }
+
+// figurePointers holds read-only pointers to figures a Checker hands out
+// again and again, so that a check allocates nothing; a figure not in it
+// gets a fresh pointer. A nil figurePointers gives fresh pointers always.
+type figurePointers map[int64]*int64
+
+func (f figurePointers) of(v int64) *int64 {
+	if p, ok := f[v]; ok {
+		return p
+	}
+	return ptr(v)
+}
+
+// add makes v one of the shared figures.
+func (f figurePointers) add(v int64) {
+	if _, ok := f[v]; !ok {
+		f[v] = ptr(v)
+	}
+}
+
+func evaluate(in Input, shared figurePointers) Decision {
 	if !in.Regions.FeaturePermitted(in.Country, in.Feature) {
 		// No figures: the account cannot use the feature at all here, so a
 		// limit would only suggest it could buy more of it.
 		return Decision{Reason: ReasonRegionRestricted}
 	}
 	value := resolveValue(in.Feature.Key, in.Plan, in.Grants, in.Now)
-	d := figures(in.Feature.Kind, value, in.Used)
+	d := figures(in.Feature.Kind, value, in.Used, shared)
 
 	deny := func(r Reason) Decision {
 		d.HasAccess, d.Reason = false, r
@@ -80,15 +101,23 @@ func Evaluate(in Input) Decision {
 	return d
 }
 
+// resolvedValue is a plan value after grants, held by value so that
+// resolving allocates nothing.
+type resolvedValue struct {
+	Enabled bool
+	Limited bool // false: unlimited
+	Limit   int64
+}
+
 // resolveValue applies the active grants for feature key to the plan's value.
-// The result owns its Limit pointer; the input's is never aliased.
-func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) PlanValue {
-	var v PlanValue
+// The input's Limit is only read.
+func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) resolvedValue {
+	var v resolvedValue
 	if plan != nil && plan.Enabled {
 		v.Enabled = true
 		if plan.Limit != nil {
 			// Limits are never below zero, so later arithmetic cannot wrap.
-			v.Limit = ptr(max(*plan.Limit, 0))
+			v.Limited, v.Limit = true, max(*plan.Limit, 0)
 		}
 	}
 	planHad := v.Enabled
@@ -122,27 +151,27 @@ func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) Pl
 		// An explicit "off" wins over any "on": a vendor who switched a
 		// feature off meant it, and the answer must not depend on the order
 		// the store happens to list grants in.
-		return PlanValue{}
+		return resolvedValue{}
 	case turnOn && !planHad:
 		// The plan lacked the feature: the grant brings its own limit (the
 		// extra limit grants) or, with none, no limit at all.
 		v.Enabled = true
 		if hasExtra {
-			v.Limit = ptr(max(extra, 0))
+			v.Limited, v.Limit = true, max(extra, 0)
 		}
 		return v
 	}
-	if v.Enabled && v.Limit != nil && hasExtra {
+	if v.Enabled && v.Limited && hasExtra {
 		// A negative total (a grant taking room away) bottoms out at zero:
 		// a limit below zero means no more than zero.
-		*v.Limit = max(addSat(*v.Limit, extra), 0)
+		v.Limit = max(addSat(v.Limit, extra), 0)
 	}
 	return v
 }
 
 // figures fills Limit, Used and Remaining for counted features the
 // account has; everything else carries none of them.
-func figures(kind FeatureKind, v PlanValue, used int64) Decision {
+func figures(kind FeatureKind, v resolvedValue, used int64, shared figurePointers) Decision {
 	var d Decision
 	if !v.Enabled || !kind.Counted() {
 		return d
@@ -150,9 +179,9 @@ func figures(kind FeatureKind, v PlanValue, used int64) Decision {
 	// Usage cannot be negative; a negative figure is a caller's mistake and
 	// must not buy room beyond the limit.
 	d.Used = max(used, 0)
-	if v.Limit != nil {
-		d.Limit = ptr(*v.Limit)
-		d.Remaining = ptr(max(*v.Limit-d.Used, 0)) // both are >= 0: no overflow
+	if v.Limited {
+		d.Limit = shared.of(v.Limit)
+		d.Remaining = shared.of(max(v.Limit-d.Used, 0)) // both are >= 0: no overflow
 	}
 	return d
 }

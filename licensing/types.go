@@ -68,6 +68,11 @@ type Feature struct {
 	// Per says what a machines feature's limit counts: machines per seat
 	// holder ("seat") or for the whole account ("account").
 	Per MachinesPer `yaml:"per,omitempty" json:"per,omitempty"`
+	// Heartbeat is how often a machine of a machines feature must be heard
+	// from ("10m"; empty: never required) and OnDead what becomes of one
+	// that is not (DeadMachinePolicy; default keep).
+	Heartbeat string            `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	OnDead    DeadMachinePolicy `yaml:"on_dead,omitempty" json:"on_dead,omitempty"`
 }
 
 // PlanValue is a plan's value for one feature. For a boolean feature only

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -15,7 +16,8 @@ const (
 	// the file keeps its row (old versions and usage point at it) but no
 	// newest version lists it any more.
 	catalogFeaturesSQL = `
-SELECT f.key, f.name, f.kind, f.period, f.regions_allow, f.regions_deny, f.lease_ttl_seconds, f.machines_per
+SELECT f.key, f.name, f.kind, f.period, f.regions_allow, f.regions_deny, f.lease_ttl_seconds, f.machines_per,
+       f.machine_heartbeat_seconds, f.machine_on_dead
 FROM feature f
 WHERE f.product_id = $1
   AND EXISTS (SELECT 1 FROM plan_feature pf
@@ -69,6 +71,8 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 			Deny   pq.StringArray `db:"regions_deny"`
 			TTL    int            `db:"lease_ttl_seconds"`
 			Per    string         `db:"machines_per"`
+			Beat   int            `db:"machine_heartbeat_seconds"`
+			OnDead string         `db:"machine_on_dead"`
 		}
 		if err := s.db.SelectContext(ctx, &features, catalogFeaturesSQL, pr.ID); err != nil {
 			return out, err
@@ -76,7 +80,8 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 		for _, f := range features {
 			p.Features = append(p.Features, licensing.Feature{Key: f.Key, Name: f.Name, Kind: licensing.FeatureKind(f.Kind),
 				Period: licensing.Period(f.Period), Regions: regionsOf(f.Allow, f.Deny),
-				LeaseTTLSeconds: f.TTL, Per: licensing.MachinesPer(f.Per)})
+				LeaseTTLSeconds: f.TTL, Per: licensing.MachinesPer(f.Per),
+				Heartbeat: licensing.HeartbeatText(time.Duration(f.Beat) * time.Second), OnDead: licensing.DeadMachinePolicy(f.OnDead)})
 		}
 		var plans []struct {
 			VersionID      int64          `db:"version_id"`

@@ -33,9 +33,11 @@ func (e *DeviceRefusedError) Error() string {
 func (e *DeviceRefusedError) Full() bool { return e.Decision.Reason == licensing.ReasonLimitReached }
 
 const (
-	applyFeatureDevicesSQL = `UPDATE feature SET lease_ttl_seconds = $2, machines_per = $3 WHERE id = $1`
-	deviceFeatureSQL       = `
-SELECT f.id, f.lease_ttl_seconds, f.machines_per FROM feature f JOIN product p ON p.id = f.product_id WHERE p.key = $1 AND f.key = $2`
+	applyFeatureDevicesSQL = `
+UPDATE feature SET lease_ttl_seconds = $2, machines_per = $3, machine_heartbeat_seconds = $4, machine_on_dead = $5
+WHERE id = $1`
+	deviceFeatureSQL = `
+SELECT f.id, f.lease_ttl_seconds, f.machines_per, f.machine_heartbeat_seconds, f.machine_on_dead FROM feature f JOIN product p ON p.id = f.product_id WHERE p.key = $1 AND f.key = $2`
 	// One lock per account and feature serialises checkouts and
 	// activations of that pool across every instance; the count and the
 	// insert happen under it.
@@ -44,7 +46,8 @@ SELECT f.id, f.lease_ttl_seconds, f.machines_per FROM feature f JOIN product p O
 
 // applyFeatureDevices writes the catalog fields only device kinds have.
 func applyFeatureDevices(ctx context.Context, tx *sqlx.Tx, featureID int64, f licensing.Feature) error {
-	_, err := tx.ExecContext(ctx, applyFeatureDevicesSQL, featureID, f.LeaseTTLSeconds, string(f.Per))
+	_, err := tx.ExecContext(ctx, applyFeatureDevicesSQL, featureID, f.LeaseTTLSeconds, string(f.Per),
+		int(f.HeartbeatWindow()/time.Second), string(f.OnDead))
 	return err
 }
 
@@ -60,7 +63,23 @@ type devicePool struct {
 // account's first feature of that kind when featureKey is empty — and takes
 // the pool's lock.
 func (s *Store) lockDevicePool(ctx context.Context, tx *sqlx.Tx, accountID int64, featureKey string, kind licensing.FeatureKind) (devicePool, error) {
-	state, err := s.accountState(ctx, tx, accountID)
+	pool, err := s.findDevicePool(ctx, tx, accountID, featureKey, kind)
+	if err != nil {
+		return devicePool{}, err
+	}
+	return pool, pool.lock(ctx, tx, accountID)
+}
+
+// lock takes the pool's lock for the rest of tx.
+func (p devicePool) lock(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
+	_, err := tx.ExecContext(ctx, lockDevicePoolSQL, accountID, p.featureID)
+	return err
+}
+
+// findDevicePool reads the pool's feature and the state it is evaluated in
+// (with q: a transaction, or the pool for a read before one).
+func (s *Store) findDevicePool(ctx context.Context, q sqlx.QueryerContext, accountID int64, featureKey string, kind licensing.FeatureKind) (devicePool, error) {
+	state, err := s.accountState(ctx, q, accountID)
 	if err != nil {
 		return devicePool{}, err
 	}
@@ -88,17 +107,18 @@ func (s *Store) lockDevicePool(ctx context.Context, tx *sqlx.Tx, accountID int64
 	// The evaluated state carries what evaluation reads; the device
 	// settings come from the feature row.
 	var row struct {
-		ID       int64  `db:"id"`
-		LeaseTTL int    `db:"lease_ttl_seconds"`
-		Per      string `db:"machines_per"`
+		ID        int64  `db:"id"`
+		LeaseTTL  int    `db:"lease_ttl_seconds"`
+		Per       string `db:"machines_per"`
+		Heartbeat int    `db:"machine_heartbeat_seconds"`
+		OnDead    string `db:"machine_on_dead"`
 	}
-	if err := tx.GetContext(ctx, &row, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
+	if err := sqlx.GetContext(ctx, q, &row, deviceFeatureSQL, pool.product.Product, pool.feature.Key); err != nil {
 		return devicePool{}, err
 	}
 	pool.featureID, pool.feature.LeaseTTLSeconds, pool.feature.Per = row.ID, row.LeaseTTL, licensing.MachinesPer(row.Per)
-	if _, err := tx.ExecContext(ctx, lockDevicePoolSQL, accountID, pool.featureID); err != nil {
-		return devicePool{}, err
-	}
+	pool.feature.Heartbeat = licensing.HeartbeatText(time.Duration(row.Heartbeat) * time.Second)
+	pool.feature.OnDead = licensing.DeadMachinePolicy(row.OnDead)
 	return pool, nil
 }
 

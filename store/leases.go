@@ -49,15 +49,24 @@ type LeaseGoneError struct {
 func (e *LeaseGoneError) Error() string { return "lease no longer held: " + e.Reason }
 
 const (
-	expireLeasesSQL = `
-UPDATE lease SET released_at = expires_at, release_reason = 'expired'
-WHERE account_id = $1 AND feature_id = $2 AND released_at IS NULL AND expires_at <= $3`
 	countLeasesSQL = `
 SELECT count(*) AS used, min(expires_at) AS next_expiry
 FROM lease WHERE account_id = $1 AND feature_id = $2 AND released_at IS NULL`
-	insertLeaseSQL = `
+	// Under the pool's lock, one statement marks the expired leases
+	// released and inserts the new one only while fewer than $9 leases
+	// are live ($9 NULL: an unlimited pool). The statement's snapshot is
+	// taken after the lock was granted, so it sees every lease committed
+	// before; the expired ones it marks are counted as not live already.
+	checkOutLeaseSQL = `
+WITH expired AS (
+  UPDATE lease SET released_at = expires_at, release_reason = 'expired'
+  WHERE account_id = $1 AND feature_id = $2 AND released_at IS NULL AND expires_at <= $7
+  RETURNING id)
 INSERT INTO lease (account_id, feature_id, token, user_ref, machine, ttl_seconds, checked_out_at, heartbeat_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id`
+SELECT $1, $2, $3, $4, $5, $6, $7, $7, $8
+WHERE $9::bigint IS NULL OR (SELECT count(*) FROM lease
+                             WHERE account_id = $1 AND feature_id = $2 AND released_at IS NULL AND expires_at > $7) < $9
+RETURNING id`
 	recordLeaseDenialSQL = `
 INSERT INTO lease_denial (account_id, feature_id, day, denials) VALUES ($1, $2, $3::date, 1)
 ON CONFLICT (account_id, feature_id, day) DO UPDATE SET denials = lease_denial.denials + 1`
@@ -115,27 +124,28 @@ func (s *Store) CheckOutLease(ctx context.Context, accountID int64, req LeaseReq
 	var lease Lease
 	var refused *DeviceRefusedError
 	var featureID int64
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		pool, err := s.lockDevicePool(ctx, tx, accountID, req.Feature, licensing.Concurrent)
-		if err != nil {
+	var limit *int64
+	// The state the pool's size comes from is read before the transaction,
+	// as it would be inside it before the lock: a checkout holds a
+	// connection and the pool's lock only for the lock and one statement.
+	pool, err := s.findDevicePool(ctx, s.db, accountID, req.Feature, licensing.Concurrent)
+	if err != nil {
+		return Lease{}, err
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := pool.lock(ctx, tx, accountID); err != nil {
 			return err
 		}
 		featureID = pool.featureID
 		now := s.Now()
-		if _, err := tx.ExecContext(ctx, expireLeasesSQL, accountID, pool.featureID, now); err != nil {
-			return err
-		}
-		var count struct {
-			Used       int64        `db:"used"`
-			NextExpiry sql.NullTime `db:"next_expiry"`
-		}
-		if err := tx.GetContext(ctx, &count, countLeasesSQL, accountID, pool.featureID); err != nil {
-			return err
-		}
-		d := pool.decide(count.Used, licensing.SeatNotChecked, now)
-		if !d.HasAccess {
-			refused = &DeviceRefusedError{Feature: pool.feature.Key, Kind: licensing.Concurrent, Decision: d, NextExpiry: count.NextExpiry.Time}
+		// The pool's size is the evaluation's limit with nothing in use;
+		// the statement below compares the live leases with it.
+		if d := pool.decide(0, licensing.SeatNotChecked, now); !d.HasAccess {
+			refused = &DeviceRefusedError{Feature: pool.feature.Key, Kind: licensing.Concurrent, Decision: d}
 			return refused
+		} else if d.Limit != nil {
+			size := *d.Limit
+			limit = &size
 		}
 		token, err := publicID("lease_")
 		if err != nil {
@@ -144,8 +154,23 @@ func (s *Store) CheckOutLease(ctx context.Context, accountID int64, req LeaseReq
 		ttl := pool.feature.LeaseTTL()
 		lease = Lease{Token: token, Feature: pool.feature.Key, FeatureName: pool.feature.Name, User: req.User, Machine: req.Machine,
 			TTLSeconds: int(ttl / time.Second), CheckedOutAt: now, HeartbeatAt: now, ExpiresAt: now.Add(ttl)}
-		return tx.GetContext(ctx, &lease.ID, insertLeaseSQL, accountID, pool.featureID, token, req.User, req.Machine,
-			lease.TTLSeconds, now, lease.ExpiresAt)
+		err = tx.GetContext(ctx, &lease.ID, checkOutLeaseSQL, accountID, pool.featureID, token, req.User, req.Machine,
+			lease.TTLSeconds, now, lease.ExpiresAt, limit)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// The pool is full: say how full and when the soonest lease
+		// expires.
+		var count struct {
+			Used       int64        `db:"used"`
+			NextExpiry sql.NullTime `db:"next_expiry"`
+		}
+		if err := tx.GetContext(ctx, &count, countLeasesSQL, accountID, pool.featureID); err != nil {
+			return err
+		}
+		refused = &DeviceRefusedError{Feature: pool.feature.Key, Kind: licensing.Concurrent,
+			Decision: pool.decide(count.Used, licensing.SeatNotChecked, now), NextExpiry: count.NextExpiry.Time}
+		return refused
 	})
 	if refused != nil && refused.Full() {
 		// Counted after the refusal rolled back; a lost count is a lost

@@ -27,6 +27,23 @@ type Machine struct {
 	ActivatedBy     string         `db:"activated_by"`
 	LastSeenAt      time.Time      `db:"last_seen_at"`
 	DeactivatedAt   sql.NullTime   `db:"deactivated_at"`
+	// DeactivatedReason is "dead" when the sweep deactivated the machine
+	// for missing its heartbeat window, "manual" for a person or key.
+	DeactivatedReason string `db:"deactivated_reason"`
+	// The feature's heartbeat policy: window in seconds (0: none) and
+	// what becomes of a dead machine.
+	HeartbeatSeconds int    `db:"heartbeat_seconds"`
+	OnDead           string `db:"on_dead"`
+}
+
+// HeartbeatWindow is how long the machine may go unheard (0: forever).
+func (m Machine) HeartbeatWindow() time.Duration {
+	return time.Duration(m.HeartbeatSeconds) * time.Second
+}
+
+// Dead reports whether the active machine has missed its heartbeat window.
+func (m Machine) Dead(now time.Time) bool {
+	return !m.DeactivatedAt.Valid && licensing.MachineDead(m.LastSeenAt, m.HeartbeatWindow(), now)
 }
 
 // Binding is what a machine licence carries of the machine.
@@ -53,7 +70,8 @@ var ErrMachineDeactivated = errors.New("machine was deactivated")
 const (
 	machineColumns = `
 m.id, m.public_id, f.key AS feature_key, m.fingerprint_hash, m.name, m.platform, m.membership_id,
-u.email AS user_email, m.activated_at, m.activated_by, m.last_seen_at, m.deactivated_at`
+u.email AS user_email, m.activated_at, m.activated_by, m.last_seen_at, m.deactivated_at, m.deactivated_reason,
+f.machine_heartbeat_seconds AS heartbeat_seconds, f.machine_on_dead AS on_dead`
 	machineFrom = `
 FROM machine m JOIN feature f ON f.id = m.feature_id
 LEFT JOIN membership ms ON ms.id = m.membership_id AND ms.account_id = m.account_id
@@ -77,8 +95,16 @@ INSERT INTO machine (account_id, feature_id, public_id, fingerprint_hash, name, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) RETURNING id`
 	touchMachineSQL = `
 UPDATE machine SET last_seen_at = $3 WHERE account_id = $1 AND public_id = $2 AND deactivated_at IS NULL`
+	// A heartbeat renews a machine only while it is alive or its policy
+	// keeps dead machines: one past its window under "deactivate" is
+	// deactivated instead, whether or not the sweep came by yet.
+	heartbeatMachineSQL = `
+UPDATE machine m SET last_seen_at = $3 FROM feature f
+WHERE f.id = m.feature_id AND m.account_id = $1 AND m.public_id = $2 AND m.deactivated_at IS NULL
+  AND NOT (f.machine_on_dead = 'deactivate' AND f.machine_heartbeat_seconds > 0
+           AND m.last_seen_at + make_interval(secs => f.machine_heartbeat_seconds) < $3)`
 	deactivateMachineSQL = `
-UPDATE machine SET deactivated_at = $3, deactivated_by = $4
+UPDATE machine SET deactivated_at = $3, deactivated_by = $4, deactivated_reason = 'manual'
 WHERE account_id = $1 AND public_id = $2 AND deactivated_at IS NULL`
 )
 
@@ -114,6 +140,12 @@ func (s *Store) ActivateMachine(ctx context.Context, actor Actor, accountID int6
 			return err
 		}
 		now := s.Now()
+		// Dead machines give their places back before the count.
+		if pool.feature.DeactivatesDead() {
+			if _, err := deactivateDeadMachines(ctx, tx, accountID, pool.featureID, "", now); err != nil {
+				return err
+			}
+		}
 		err = tx.GetContext(ctx, &m, activeMachineByHashSQL, accountID, pool.featureID, hash)
 		if err == nil {
 			_, err = tx.ExecContext(ctx, touchMachineSQL, accountID, m.PublicID, now)
@@ -185,20 +217,28 @@ func (s *Store) ActiveMachines(ctx context.Context, accountID, membershipID int6
 }
 
 // MachineHeartbeat records that the machine is alive. A deactivated machine
-// answers ErrMachineDeactivated, so the application learns it.
+// answers ErrMachineDeactivated (ErrMachineDead when it missed its
+// heartbeat window), so the application learns it; a machine past its
+// window whose policy deactivates dead machines is deactivated now.
 func (s *Store) MachineHeartbeat(ctx context.Context, accountID int64, publicID string) (Machine, error) {
-	res, err := s.db.ExecContext(ctx, touchMachineSQL, accountID, publicID, s.Now())
+	now := s.Now()
+	res, err := s.db.ExecContext(ctx, heartbeatMachineSQL, accountID, publicID, now)
 	if err != nil {
 		return Machine{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if err := s.tx(ctx, func(tx *sqlx.Tx) error {
+			_, err := deactivateDeadMachines(ctx, tx, accountID, 0, publicID, now)
+			return err
+		}); err != nil {
+			return Machine{}, err
+		}
 	}
 	m, err := s.Machine(ctx, accountID, publicID)
 	if err != nil {
 		return Machine{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 || m.DeactivatedAt.Valid {
-		return m, ErrMachineDeactivated
-	}
-	return m, nil
+	return m, m.deactivatedError()
 }
 
 // MachineLicence signs a licence bound to an active machine of the account.
@@ -207,8 +247,8 @@ func (s *Store) MachineLicence(ctx context.Context, accountID int64, publicID, n
 	if err != nil {
 		return nil, Machine{}, err
 	}
-	if m.DeactivatedAt.Valid {
-		return nil, m, ErrMachineDeactivated
+	if err := m.deactivatedError(); err != nil {
+		return nil, m, err
 	}
 	opts.Machine = m.Binding(nonce)
 	file, err := s.IssueLicence(ctx, accountID, opts)

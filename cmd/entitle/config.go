@@ -55,6 +55,9 @@ type Config struct {
 	// Provisioning.
 	ProvisioningSweep time.Duration `env:"PROVISIONING_SWEEP_INTERVAL" default:"1m" help:"how often the reconciler compares every account's desired seats with the database and repairs drift (it also runs right after each provisioning or billing change)"`
 
+	// Machines.
+	MachineSweep time.Duration `env:"MACHINE_SWEEP_INTERVAL" default:"1m" help:"how often machines that missed their heartbeat window are looked for and, where the catalog's on_dead policy says deactivate, deactivated (audited)"`
+
 	// Single sign-on.
 	DemoIdPAddr string `env:"DEMO_IDP_ADDR" default:"" help:"where serve starts the demo OpenID provider for the demo Enterprise account Hooli (make run: 127.0.0.1:8099); empty: none"`
 	// Outbound webhooks to the vendor's systems.

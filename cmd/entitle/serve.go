@@ -109,7 +109,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	dispatcher := &outbound.Dispatcher{Store: s, Client: guard.Client(), Logger: logger, Interval: cfg.WebhooksInterval,
 		ConsoleURL: strings.TrimSuffix(cfg.PublicURL, "/")}
 	go dispatcher.Run(ctx)
-	go runAlerts(ctx, s, cfg.AlertsInterval, logger) // trials ending, full seat pools
+	go runAlerts(ctx, s, cfg.AlertsInterval, logger)     // trials ending, full seat pools
+	go runMachineSweep(ctx, s, cfg.MachineSweep, logger) // machines that missed their heartbeat window
 
 	e := web.New(web.Options{Store: s, Clock: licensing.SystemClock{}, Logger: logger,
 		SessionSecret: secret, SecureCookies: cfg.SecureCookies(), PublicURL: cfg.PublicURL, Billing: bill.Billing,

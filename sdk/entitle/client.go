@@ -49,6 +49,12 @@ type Config struct {
 	// HeartbeatEvery is how often a lease is renewed (default: a third of
 	// its TTL); shorter hears of a force release sooner.
 	HeartbeatEvery time.Duration
+	// UsageFlushEvery is how often ReportUsage's batches are sent (default
+	// one second); Close sends what is left.
+	UsageFlushEvery time.Duration
+	// OnUsageRefused hears of a batch the server refused for good (an
+	// unknown feature, a hard limit reached): it is not retried.
+	OnUsageRefused func(feature string, quantity int64, err error)
 	HTTPClient     *http.Client
 	// Now reads the clock (default time.Now); tests move it.
 	Now func() time.Time
@@ -60,6 +66,7 @@ type Client struct {
 	state   atomic.Pointer[licensing.Licence] // the last verified state
 	offline *licensing.Licence
 	mu      sync.Mutex // one fetch at a time
+	usage   usageBatcher
 }
 
 // New returns a client; it fetches nothing until Refresh, Run or the first
@@ -76,6 +83,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 5 * time.Minute
+	}
+	if cfg.UsageFlushEvery <= 0 {
+		cfg.UsageFlushEvery = time.Second
 	}
 	c := &Client{cfg: cfg}
 	if len(cfg.OfflineLicence) > 0 {
@@ -148,20 +158,6 @@ func (c *Client) Entitlements(ctx context.Context, user string) ([]licensing.Che
 		}
 	}
 	return nil, ErrNoVerifiedState
-}
-
-// ReportUsage reports quantity of a metered or limit feature once per
-// idempotencyKey (a retry with the same key counts nothing twice).
-func (c *Client) ReportUsage(ctx context.Context, feature string, quantity int64, idempotencyKey string) error {
-	body, _ := json.Marshal(map[string]any{"feature": feature, "quantity": quantity})
-	data, status, err := c.do(ctx, http.MethodPost, "/usage", body, map[string]string{"Idempotency-Key": idempotencyKey})
-	if err != nil {
-		return err
-	}
-	if status != http.StatusCreated && status != http.StatusOK {
-		return problemError(status, data)
-	}
-	return nil
 }
 
 // do sends one request to the account's API.

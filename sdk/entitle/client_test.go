@@ -1,6 +1,7 @@
 package entitle_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"go/build"
@@ -315,4 +316,69 @@ func TestRunFollowsTheStreamSoAChangeReachesTheAnswers(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)
 	}
+}
+
+// A dropped stream is resumed with the Last-Event-ID of the last change
+// the client applied, so a change made while it was cut off still reaches
+// the answers.
+func TestRunResumesADroppedStreamWithLastEventID(t *testing.T) {
+	t.Parallel()
+	sv := newServer(t, nil)
+	proxy := newFlakyProxy(t, sv.srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := entitle.New(entitle.Config{BaseURL: proxy.srv.URL, APIKey: sv.key, Account: "globex", Keys: sv.keys, Refresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited in vain for %s", what)
+			}
+		}
+	}
+	access := func() bool {
+		r, err := c.Check(ctx, "sso", "")
+		return err == nil && r.Decision.HasAccess
+	}
+	waitFor("the stream", func() bool {
+		_, err := c.Check(ctx, "dashboards", "")
+		return err == nil && len(proxy.lastEventIDs()) == 1
+	})
+	if access() {
+		t.Fatal("sso before the grant")
+	}
+	// The version the client applied: what a fresh stream announces first.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sv.srv.URL+"/api/v1/accounts/globex/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+sv.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := ""
+	for sc := bufio.NewScanner(res.Body); applied == "" && sc.Scan(); {
+		applied, _ = strings.CutPrefix(sc.Text(), "id: ")
+	}
+	res.Body.Close()
+
+	// The connection drops and the server is out of reach while a grant
+	// is made.
+	proxy.mode.Store(unreachable)
+	proxy.cutStreams()
+	if _, err := sv.store.CreateGrant(ctx, store.SystemActor("test"), "globex", store.GrantInput{Kind: "feature",
+		ProductKey: "analytics", FeatureKey: "sso", Enabled: true, Reason: "pilot", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.mode.Store(pass)
+	waitFor("the grant to reach the client", access)
+	waitFor("the stream to be resumed", func() bool { return len(proxy.lastEventIDs()) >= 2 })
+	if ids := proxy.lastEventIDs(); ids[0] != "" || ids[1] != applied {
+		t.Fatalf("Last-Event-ID of the first and the resumed stream: %q, want \"\" then %q", ids, applied)
+	}
+	cancel()
+	<-done
 }
