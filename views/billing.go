@@ -35,6 +35,8 @@ type BillingView struct {
 	ChangeConfirm     *ChangeConfirmView
 	SeatConfirm       *SeatConfirmView
 	ConvertConfirm    *ConvertConfirmView
+	AddOns            []AddOnView
+	AddOnConfirm      *AddOnConfirmView
 	CSRF              string
 	// The money: what the account pays, owes and will be charged.
 	Statement        StatementView
