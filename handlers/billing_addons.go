@@ -36,6 +36,8 @@ func (h *Handler) fillAddOns(c echo.Context, st store.BillingState, v *views.Bil
 			Offered: a.Offered, Available: a.Available, Retired: a.Retired})
 		if a.Units > 0 && a.Price.Interval == "month" && a.Price.Currency == v.Statement.Monthly.Currency {
 			v.Statement.Monthly.Amount += a.Price.UnitAmount * int64(a.Units)
+			v.AddOnsMonthly.Amount += a.Price.UnitAmount * int64(a.Units)
+			v.AddOnsMonthly.Currency = a.Price.Currency
 		}
 	}
 }

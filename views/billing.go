@@ -36,6 +36,7 @@ type BillingView struct {
 	SeatConfirm       *SeatConfirmView
 	ConvertConfirm    *ConvertConfirmView
 	AddOns            []AddOnView
+	AddOnsMonthly     Money // what the add-ons held cost a month, within Statement.Monthly
 	AddOnConfirm      *AddOnConfirmView
 	CSRF              string
 	// The money: what the account pays, owes and will be charged.

@@ -105,3 +105,11 @@ func limitSource(f licensing.FeatureDecision) string {
 // FormatCount writes a count as the portal shows counts ("12,600"), for
 // handlers that pass a count into a confirmation.
 func FormatCount(n int64) string { return formatCount(n) }
+
+// heldText reads "Held" or "3 held".
+func heldText(a AddOnView) string {
+	if a.MaxUnits == 1 {
+		return "Held"
+	}
+	return itoa(a.Units) + " held"
+}
