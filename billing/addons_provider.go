@@ -157,7 +157,10 @@ func (s *Stripe) SetAddOn(ctx context.Context, subID, addOnKey, priceID string, 
 		return providerError(err)
 	}
 	proration := "always_invoice"
-	if it := addOnItem(sub, priceID); it != nil && int64(units) < it.Quantity {
+	switch it := addOnItem(sub, priceID); {
+	case it == nil && units == 0:
+		return nil // nothing held, nothing to remove
+	case it != nil && int64(units) < it.Quantity:
 		proration = "create_prorations"
 	}
 	p := withContext(ctx, &stripe.SubscriptionParams{
