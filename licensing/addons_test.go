@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEvaluateWithAddOns(t *testing.T) {
@@ -220,5 +221,32 @@ func TestDiffCatalogAddOns(t *testing.T) {
 
 	if d := DiffCatalog(cur, []Product{product(old, extra)}); d.Changed() {
 		t.Errorf("same add-ons reported as changes: %+v", d.Changes)
+	}
+}
+
+func TestOfflineLicenceCarriesAddOns(t *testing.T) {
+	t.Parallel()
+	pub, priv := testKey(t, 9)
+	state := teamState()
+	state.Products[0].AddOns = []HeldAddOn{
+		{Key: "extra_api_calls", Name: "Extra API calls", Feature: "api_calls", Quantity: 500, Units: 2},
+		{Key: "exports_pack", Name: "Exports", Feature: "exports", Units: 1},
+	}
+	file, err := SignLicence(Licence{ID: "lic-addons", IssuedAt: now, ValidUntil: now.Add(24 * time.Hour),
+		GraceUntil: now.Add(48 * time.Hour), State: state}, "k9", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := VerifyLicence(file, KeyRing{"k9": pub}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := l.Check("api_calls", "", now)
+	if err != nil || calls.Decision.Limit == nil || *calls.Decision.Limit != 2000 {
+		t.Errorf("offline api_calls: %+v, %v", calls.Decision, err)
+	}
+	exports, err := l.Check("exports", "", now)
+	if err != nil || !exports.Decision.HasAccess {
+		t.Errorf("offline exports from the add-on: %+v, %v", exports.Decision, err)
 	}
 }
