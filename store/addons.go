@@ -93,10 +93,10 @@ func (s *Store) applyAddOns(ctx context.Context, tx *sqlx.Tx, actor Actor, produ
 			if !old.Retired && licensing.DescribeAddOn(old.addOn()) == licensing.DescribeAddOn(a) {
 				continue
 			}
-			action, was = "catalog.addon_updated", map[string]any{"addon": licensing.DescribeAddOn(old.addOn()), "retired": old.Retired}
+			action, was = "catalog.addon_updated", map[string]any{"name": old.Name, "addon": licensing.DescribeAddOn(old.addOn()), "retired": old.Retired}
 		}
 		if err := audit(ctx, tx, s.Now(), AuditEvent{Actor: actor, Action: action, TargetType: "addon",
-			TargetID: productKey + "/" + a.Key, Before: was, After: map[string]any{"addon": licensing.DescribeAddOn(a)}}); err != nil {
+			TargetID: productKey + "/" + a.Key, Before: was, After: map[string]any{"name": a.Name, "addon": licensing.DescribeAddOn(a)}}); err != nil {
 			return err
 		}
 	}
@@ -108,8 +108,8 @@ func (s *Store) applyAddOns(ctx context.Context, tx *sqlx.Tx, actor Actor, produ
 			return err
 		}
 		if err := audit(ctx, tx, s.Now(), AuditEvent{Actor: actor, Action: "catalog.addon_retired", TargetType: "addon",
-			TargetID: productKey + "/" + r.Key, Before: map[string]any{"addon": licensing.DescribeAddOn(r.addOn())},
-			After: map[string]any{"retired": true}}); err != nil {
+			TargetID: productKey + "/" + r.Key, Before: map[string]any{"name": r.Name, "addon": licensing.DescribeAddOn(r.addOn())},
+			After: map[string]any{"name": r.Name, "retired": true}}); err != nil {
 			return err
 		}
 	}
@@ -192,10 +192,10 @@ type StripeItem struct {
 
 const (
 	subscriptionAddOnsSQL = `
-SELECT sa.addon_id, a.key, sa.units, sa.stripe_item_id
+SELECT sa.addon_id, a.key, a.name, sa.units, sa.stripe_item_id
 FROM subscription_addon sa JOIN addon a ON a.id = sa.addon_id
 WHERE sa.account_id = $1 AND sa.subscription_id = $2`
-	addOnByPriceSQL    = `SELECT id, key FROM addon WHERE product_id = $1 AND stripe_price_id = $2 ORDER BY retired_at IS NOT NULL, id LIMIT 1`
+	addOnByPriceSQL    = `SELECT id, key, name FROM addon WHERE product_id = $1 AND stripe_price_id = $2 ORDER BY retired_at IS NOT NULL, id LIMIT 1`
 	upsertHeldAddOnSQL = `
 INSERT INTO subscription_addon (account_id, subscription_id, addon_id, units, stripe_item_id, added_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -213,6 +213,7 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 	var held []struct {
 		AddOnID int64  `db:"addon_id"`
 		Key     string `db:"key"`
+		Name    string `db:"name"`
 		Units   int    `db:"units"`
 		ItemID  string `db:"stripe_item_id"`
 	}
@@ -220,11 +221,12 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 		return err
 	}
 	want := map[int64]StripeItem{}
-	keys := map[int64]string{}
+	keys, names := map[int64]string{}, map[int64]string{}
 	for _, it := range items {
 		var a struct {
-			ID  int64  `db:"id"`
-			Key string `db:"key"`
+			ID   int64  `db:"id"`
+			Key  string `db:"key"`
+			Name string `db:"name"`
 		}
 		err := tx.GetContext(ctx, &a, addOnByPriceSQL, productID, it.PriceID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -238,7 +240,7 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 		}
 		prev := want[a.ID]
 		it.Quantity += prev.Quantity // two items of one price: the units add up
-		want[a.ID], keys[a.ID] = it, a.Key
+		want[a.ID], keys[a.ID], names[a.ID] = it, a.Key, a.Name
 	}
 	record := func(action, key string, before, after any) error {
 		return audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: action,
@@ -251,7 +253,7 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 			if _, err := tx.ExecContext(ctx, deleteHeldAddOnSQL, accountID, subID, h.AddOnID); err != nil {
 				return err
 			}
-			if err := record("addon.removed", h.Key, map[string]any{"addon": h.Key, "units": h.Units}, nil); err != nil {
+			if err := record("addon.removed", h.Key, map[string]any{"addon": h.Key, "name": h.Name, "units": h.Units}, nil); err != nil {
 				return err
 			}
 		case it.Quantity != h.Units || it.ID != h.ItemID:
@@ -259,8 +261,8 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 				return err
 			}
 			if it.Quantity != h.Units {
-				if err := record("addon.changed", h.Key, map[string]any{"addon": h.Key, "units": h.Units},
-					map[string]any{"addon": h.Key, "units": it.Quantity}); err != nil {
+				if err := record("addon.changed", h.Key, map[string]any{"addon": h.Key, "name": h.Name, "units": h.Units},
+					map[string]any{"addon": h.Key, "name": h.Name, "units": it.Quantity}); err != nil {
 					return err
 				}
 			}
@@ -277,7 +279,7 @@ func syncAddOns(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, ac
 		if _, err := tx.ExecContext(ctx, upsertHeldAddOnSQL, accountID, subID, id, it.Quantity, it.ID, now); err != nil {
 			return err
 		}
-		if err := record("addon.added", keys[id], nil, map[string]any{"addon": keys[id], "units": it.Quantity}); err != nil {
+		if err := record("addon.added", keys[id], nil, map[string]any{"addon": keys[id], "name": names[id], "units": it.Quantity}); err != nil {
 			return err
 		}
 	}
