@@ -77,19 +77,19 @@ func Decode(ev store.StripeEvent) (store.StripeChange, error) {
 }
 
 func subscriptionChange(s *stripe.Subscription) (store.StripeChange, error) {
-	if s.Items == nil || len(s.Items.Data) == 0 || s.Items.Data[0].Price == nil {
+	item, addOns := splitItems(s)
+	if item == nil || item.Price == nil {
 		return store.StripeChange{}, fmt.Errorf("subscription %s has no price", s.ID)
 	}
 	status, ok := statusFromStripe(s)
 	if !ok {
 		return store.StripeChange{}, fmt.Errorf("subscription %s has status %q, which Entitle does not know", s.ID, s.Status)
 	}
-	item := s.Items.Data[0]
 	ch := store.StripeChange{Kind: store.ChangeSubscription, CustomerID: customerID(s.Customer),
 		Subscription: store.StripeSubscription{
 			ID: s.ID, Status: status, PriceID: item.Price.ID, Quantity: int(item.Quantity),
 			TrialEnd: unix(s.TrialEnd), CurrentPeriodEnd: unix(s.CurrentPeriodEnd), CancelAtPeriodEnd: s.CancelAtPeriodEnd,
-			ScheduledPriceID: s.Metadata[metaScheduledPrice],
+			ScheduledPriceID: s.Metadata[metaScheduledPrice], AddOns: addOns,
 		}}
 	ch.Subscription.ScheduledQuantity, _ = strconv.Atoi(s.Metadata[metaScheduledQuantity])
 	ch.AccountRef, _ = strconv.ParseInt(s.Metadata[metaAccountID], 10, 64)

@@ -49,6 +49,11 @@ type Provider interface {
 	// EndTrial ends a trial now: the plan's first period starts and is
 	// charged to the payment method on file.
 	EndTrial(ctx context.Context, subID string) error
+	// PreviewAddOn is what SetAddOn would charge now.
+	PreviewAddOn(ctx context.Context, customerID, subID, priceID string, units int) (Preview, error)
+	// SetAddOn gives the subscription units of an add-on (an item of its
+	// own, marked with the add-on's key; 0 removes it) at once, prorated.
+	SetAddOn(ctx context.Context, subID, addOnKey, priceID string, units int) error
 }
 
 // CustomerInput names the account a customer is made for.

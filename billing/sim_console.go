@@ -170,7 +170,7 @@ func (s *Simulator) periodEnd(a *store.SimAccount, sub *store.SimSubscription, p
 	hadOpen := hasOpenInvoice(a, sub.ID)
 	sub.CurrentPeriodStart, sub.CurrentPeriodEnd = now, now.AddDate(0, 1, 0)
 	price := prices[sub.PriceID]
-	if due := amount(price, sub.Quantity); due > 0 {
+	if due := amount(price, sub.Quantity) + addOnsAmount(prices, *sub); due > 0 {
 		s.newInvoice(a, sub, due, price.Currency, "subscription_cycle", now)
 	}
 	switch {

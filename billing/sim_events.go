@@ -65,8 +65,8 @@ func subObject(sub store.SimSubscription) map[string]any {
 	return map[string]any{
 		"id": sub.ID, "object": "subscription", "customer": sub.CustomerID, "status": sub.Status,
 		"items": map[string]any{"object": "list", "has_more": false, "url": "/v1/subscription_items?subscription=" + sub.ID,
-			"data": []any{map[string]any{"id": "si_" + sub.ID, "object": "subscription_item", "subscription": sub.ID,
-				"quantity": sub.Quantity, "price": map[string]any{"id": sub.PriceID, "object": "price"}}}},
+			"data": append([]any{map[string]any{"id": "si_" + sub.ID, "object": "subscription_item", "subscription": sub.ID,
+				"quantity": sub.Quantity, "price": map[string]any{"id": sub.PriceID, "object": "price"}}}, addOnItems(sub)...)},
 		"current_period_start": sub.CurrentPeriodStart.Unix(), "current_period_end": sub.CurrentPeriodEnd.Unix(),
 		"trial_end": trialEnd, "cancel_at_period_end": sub.CancelAtPeriodEnd, "created": sub.CreatedAt.Unix(),
 		"livemode": false, "metadata": meta, "collection_method": "charge_automatically",

@@ -75,7 +75,7 @@ func simUpcoming(c store.SimCustomer, sub store.SimSubscription, prices map[stri
 	if !ok {
 		return nil
 	}
-	return &Upcoming{AmountDue: amount(p, quantity), Currency: p.Currency, At: at}
+	return &Upcoming{AmountDue: amount(p, quantity) + addOnsAmount(prices, sub), Currency: p.Currency, At: at}
 }
 
 // PayInvoice charges the card on file for one open invoice, as Stripe's

@@ -133,17 +133,18 @@ func (s *Stripe) subscribeTrial(ctx context.Context, ref string, in SubscribeInp
 	return providerError(err)
 }
 
-// item reads the subscription's one item (Entitle sells one price per
-// subscription).
+// item reads the subscription's plan item (the one not marked as an
+// add-on).
 func (s *Stripe) item(ctx context.Context, subID string) (*stripe.Subscription, *stripe.SubscriptionItem, error) {
 	sub, err := s.subs.Get(subID, withContext(ctx, &stripe.SubscriptionParams{}))
 	if err != nil {
 		return nil, nil, providerError(err)
 	}
-	if sub.Items == nil || len(sub.Items.Data) == 0 {
+	item, _ := splitItems(sub)
+	if item == nil {
 		return nil, nil, &ProviderError{Message: "The Stripe subscription has no item to change."}
 	}
-	return sub, sub.Items.Data[0], nil
+	return sub, item, nil
 }
 
 // releaseSchedule drops a pending period-end change.

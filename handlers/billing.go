@@ -90,6 +90,7 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		v.Done = c.QueryParam("did") // the change polled for; the view confirms only the ones it knows
 	}
 	h.fillStatement(c, st, &v)
+	h.fillAddOns(c, st, &v)
 	return v
 }
 

@@ -24,7 +24,10 @@ type ProductState struct {
 	Features      []Feature            `json:"features"`
 	Values        map[string]PlanValue `json:"values"`
 	Grants        []Grant              `json:"grants"`
-	Usage         map[string]int64     `json:"usage"` // per feature, current period
+	// AddOns are the add-ons the subscription holds: an offline licence
+	// carries them, so it grants what the server grants.
+	AddOns []HeldAddOn      `json:"addons,omitempty"`
+	Usage  map[string]int64 `json:"usage"` // per feature, current period
 	// SeatHolders are the people holding a seat of the subscription, so that
 	// a check naming a user (online or from an offline licence) can tell
 	// whether they hold one. Added by the entitlement API.
@@ -43,6 +46,11 @@ type FeatureDecision struct {
 	// GrantedUntil is set when an active vendor grant touches the feature
 	// (zero time inside a non-nil pointer: granted with no expiry).
 	GrantedUntil *time.Time
+	// PlanLimit is the plan's own limit (nil: none or unlimited) and
+	// AddOns the held add-ons raising it or switching the feature on, so
+	// the portal can say where a limit comes from.
+	PlanLimit *int64
+	AddOns    []AddOnSource
 }
 
 // Feature finds a feature of the product by key.
@@ -76,7 +84,10 @@ func (p ProductState) Evaluate(now time.Time) []FeatureDecision {
 func (p ProductState) EvaluateFor(seat SeatCheck, now time.Time) []FeatureDecision {
 	out := make([]FeatureDecision, 0, len(p.Features))
 	for _, f := range p.Features {
-		fd := FeatureDecision{Feature: f, Decision: Evaluate(p.input(f, seat, now))}
+		fd := FeatureDecision{Feature: f, Decision: Evaluate(p.input(f, seat, now)), AddOns: addOnSources(f.Key, p.AddOns)}
+		if v, ok := p.Values[f.Key]; ok && v.Enabled && v.Limit != nil {
+			fd.PlanLimit = ptr(*v.Limit)
+		}
 		for _, g := range p.Grants {
 			if g.FeatureKey == f.Key && g.Active(now) {
 				until := g.ExpiresAt
@@ -96,7 +107,7 @@ func (p ProductState) EffectiveSeats(now time.Time) int {
 }
 
 func (p ProductState) input(f Feature, seat SeatCheck, now time.Time) Input {
-	in := Input{Feature: f, Grants: p.Grants, Subscription: p.Subscription, Seat: seat, Used: p.Usage[f.Key], Now: now,
+	in := Input{Feature: f, AddOns: p.AddOns, Grants: p.Grants, Subscription: p.Subscription, Seat: seat, Used: p.Usage[f.Key], Now: now,
 		Country: p.Country, Regions: p.Regions}
 	if v, ok := p.Values[f.Key]; ok {
 		in.Plan = &v

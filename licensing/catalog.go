@@ -25,6 +25,8 @@ type ProductSpec struct {
 	Name     string     `yaml:"name" json:"name"`
 	Features []Feature  `yaml:"features" json:"features"`
 	Plans    []PlanSpec `yaml:"plans" json:"plans"`
+	// AddOns are sold on top of the plans (AddOn).
+	AddOns []AddOn `yaml:"addons,omitempty" json:"addons,omitempty"`
 }
 
 // PlanSpec is one plan of a product as written in the catalog file.
@@ -65,6 +67,7 @@ type Product struct {
 	Name     string    `json:"name"`
 	Features []Feature `json:"features"`
 	Plans    []Plan    `json:"plans"` // ascending rank
+	AddOns   []AddOn   `json:"addons,omitempty"`
 	// ExportControls are the catalog's entries that reach this product,
 	// each naming it.
 	ExportControls []ExportControl `json:"export_controls,omitempty"`
@@ -175,6 +178,9 @@ func (v *validator) product(i int, ps ProductSpec) Product {
 		})
 	}
 	slices.SortStableFunc(out.Plans, func(a, b Plan) int { return cmp.Compare(a.Rank, b.Rank) })
+	if len(ps.AddOns) > 0 {
+		out.AddOns = v.addOns(at, ps.AddOns, features, out.Plans)
+	}
 	return out
 }
 

@@ -32,6 +32,10 @@ func CatalogOf(products []Product) Catalog {
 			}
 			ps.Plans = append(ps.Plans, spec)
 		}
+		for _, a := range p.AddOns {
+			a.Plans = append([]string(nil), a.Plans...)
+			ps.AddOns = append(ps.AddOns, a)
+		}
 		c.Products = append(c.Products, ps)
 		c.ExportControls = append(c.ExportControls, p.ExportControls...)
 	}

@@ -30,6 +30,9 @@ type StoredCatalog struct {
 	Products    []Product             // the newest version of every plan, as an export writes them
 	Plans       map[string]StoredPlan // by "product/plan"
 	Subscribers []CatalogSubscriber
+	// AddOnHolders are the accounts (slugs) holding each add-on, by
+	// "product/addon".
+	AddOnHolders map[string][]string
 }
 
 // DiffKind names one kind of catalog change. Kinds ending in _not_in_file
@@ -52,6 +55,9 @@ const (
 	DiffPriceRemoved     DiffKind = "price_removed"
 	DiffPriceChanged     DiffKind = "price_changed"
 	DiffExportControls   DiffKind = "export_controls_changed"
+	DiffAddOnAdded       DiffKind = "addon_added"
+	DiffAddOnChanged     DiffKind = "addon_changed" // Field: name, feature, quantity, max_units, price, plans
+	DiffAddOnRemoved     DiffKind = "addon_removed" // no longer sold; holders keep it until they remove it
 	DiffProductNotInFile DiffKind = "product_not_in_file"
 	DiffFeatureNotInFile DiffKind = "feature_not_in_file"
 	DiffPlanNotInFile    DiffKind = "plan_not_in_file"
@@ -137,6 +143,7 @@ func DiffCatalog(cur StoredCatalog, next []Product) CatalogDiff {
 		cp, had := findProduct(cur.Products, np.Key)
 		if !had {
 			d.add(CatalogDiffChange{Product: np.Key, Kind: DiffProductAdded, To: np.Name})
+			d.diffAddOns(cur, Product{Key: np.Key}, np)
 			for _, pl := range np.Plans {
 				d.add(CatalogDiffChange{Product: np.Key, Plan: pl.Key, Kind: DiffPlanAdded, To: pl.Name})
 				d.Plans = append(d.Plans, PlanOutcome{Product: np.Key, Plan: pl.Key, Apply: ApplyCreated, NewVersion: 1})
@@ -242,6 +249,8 @@ func (d *CatalogDiff) diffProduct(cur StoredCatalog, cp, np Product, subs map[st
 		}
 		d.add(c)
 	}
+
+	d.diffAddOns(cur, cp, np)
 
 	for _, npl := range np.Plans {
 		key := np.Key + "/" + npl.Key

@@ -14,7 +14,7 @@ import (
 // account's country (region restricted, whatever a grant says); then no
 // subscription; then the subscription's status (canceled,
 // suspended, past due beyond grace, expired trial); then the feature's value
-// after grants (not in plan); then seats (no seat); then the limit (limit
+// after add-ons and grants (not in plan); then seats (no seat); then the limit (limit
 // reached). Access otherwise, flagged past_due_grace while in grace.
 //
 // For limit and metered features the decision carries Limit, Used and
@@ -48,7 +48,7 @@ func evaluate(in Input, shared figurePointers) Decision {
 		// limit would only suggest it could buy more of it.
 		return Decision{Reason: ReasonRegionRestricted}
 	}
-	value := resolveValue(in.Feature.Key, in.Plan, in.Grants, in.Now)
+	value := resolveValue(in.Feature.Key, in.Plan, in.AddOns, in.Grants, in.Now)
 	d := figures(in.Feature.Kind, value, in.Used, shared)
 
 	deny := func(r Reason) Decision {
@@ -109,9 +109,12 @@ type resolvedValue struct {
 	Limit   int64
 }
 
-// resolveValue applies the active grants for feature key to the plan's value.
-// The input's Limit is only read.
-func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) resolvedValue {
+// resolveValue applies the held add-ons, then the active grants, for
+// feature key to the plan's value: plan + add-ons × units + grants. An
+// add-on is bought, so it counts like a grant that switches on or adds
+// room; a grant switching the feature off still wins over both. The input's
+// Limit is only read.
+func resolveValue(key string, plan *PlanValue, addOns []HeldAddOn, grants []Grant, now time.Time) resolvedValue {
 	var v resolvedValue
 	if plan != nil && plan.Enabled {
 		v.Enabled = true
@@ -122,8 +125,9 @@ func resolveValue(key string, plan *PlanValue, grants []Grant, now time.Time) re
 	}
 	planHad := v.Enabled
 
-	var turnOn, turnOff, hasExtra bool
-	var extraUp, extraDown int64 // summed apart so the total does not depend on grant order
+	turnOn, extraUp, hasExtra := addOnsFor(key, addOns)
+	var turnOff bool
+	var extraDown int64 // summed apart from extraUp so the total does not depend on grant order
 	for _, g := range grants {
 		if g.FeatureKey != key || !g.Active(now) {
 			continue

@@ -133,6 +133,7 @@ const (
 type Input struct {
 	Feature      Feature
 	Plan         *PlanValue // nil when the plan does not list the feature
+	AddOns       []HeldAddOn
 	Grants       []Grant
 	Subscription *SubscriptionState // nil when the account has no subscription
 	Seat         SeatCheck

@@ -48,6 +48,8 @@ type StripeSubscription struct {
 	CancelAtPeriodEnd bool
 	ScheduledPriceID  string // a change waiting for period end (metadata entitle_scheduled_price)
 	ScheduledQuantity int
+	// AddOns are the subscription's other items: one per add-on held.
+	AddOns []StripeItem
 }
 
 // StripeInvoice is the part of an invoice object Entitle reads.
@@ -346,6 +348,9 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 			TargetType: "subscription", TargetID: itoa(row.ID), Before: before, After: after}); err != nil {
 			return "", err
 		}
+	}
+	if err := syncAddOns(ctx, tx, now, actor, accountID, row.ID, price.ProductID, sub.AddOns); err != nil {
+		return "", err
 	}
 	if next.ScheduledPlanVersionID.Valid {
 		if err := noticeSSODowngrade(ctx, tx, now, actor, accountID, next.PlanVersionID, next.ScheduledPlanVersionID.Int64,

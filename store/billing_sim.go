@@ -43,6 +43,7 @@ type SimSubscription struct {
 	ScheduledQuantity    int          `db:"scheduled_quantity"`
 	LastEventCreated     sql.NullTime `db:"last_event_created"`
 	CreatedAt            time.Time    `db:"created_at"`
+	AddOnItems           SimItems     `db:"addon_items"`
 }
 
 // SimInvoice is a simulated Stripe invoice.
@@ -104,25 +105,31 @@ WHERE id = :id`
 	upsertSimSubSQL = `
 INSERT INTO billing_sim_subscription (id, account_id, customer_id, price_id, quantity, status, trial_end,
        trial_fallback_price_id, current_period_start, current_period_end, cancel_at_period_end,
-       scheduled_price_id, scheduled_quantity, last_event_created, created_at)
+       scheduled_price_id, scheduled_quantity, last_event_created, created_at, addon_items)
 VALUES (:id, :account_id, :customer_id, :price_id, :quantity, :status, :trial_end, :trial_fallback_price_id,
        :current_period_start, :current_period_end, :cancel_at_period_end, :scheduled_price_id,
-       :scheduled_quantity, :last_event_created, :created_at)
+       :scheduled_quantity, :last_event_created, :created_at, :addon_items)
 ON CONFLICT (id) DO UPDATE SET price_id = EXCLUDED.price_id, quantity = EXCLUDED.quantity, status = EXCLUDED.status,
        trial_end = EXCLUDED.trial_end, trial_fallback_price_id = EXCLUDED.trial_fallback_price_id,
        current_period_start = EXCLUDED.current_period_start, current_period_end = EXCLUDED.current_period_end,
        cancel_at_period_end = EXCLUDED.cancel_at_period_end, scheduled_price_id = EXCLUDED.scheduled_price_id,
-       scheduled_quantity = EXCLUDED.scheduled_quantity, last_event_created = EXCLUDED.last_event_created`
+       scheduled_quantity = EXCLUDED.scheduled_quantity, last_event_created = EXCLUDED.last_event_created,
+       addon_items = EXCLUDED.addon_items`
 	upsertSimInvoiceSQL = `
 INSERT INTO billing_sim_invoice (id, number, account_id, customer_id, subscription_id, amount_due, currency, status,
        billing_reason, attempts, created_at, paid_at)
 VALUES (:id, :number, :account_id, :customer_id, :subscription_id, :amount_due, :currency, :status, :billing_reason,
        :attempts, :created_at, :paid_at)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts, paid_at = EXCLUDED.paid_at`
+	// Plans' prices and add-ons' (never per seat: an add-on's units are
+	// its item's quantity).
 	simPricesSQL = `
-SELECT DISTINCT ON (pp.stripe_price_id) pp.stripe_price_id, pp.unit_amount, pp.currency, pp.billing_interval, pv.seat_based
-FROM plan_price pp JOIN plan_version pv ON pv.id = pp.plan_version_id
-ORDER BY pp.stripe_price_id, pv.version DESC`
+(SELECT DISTINCT ON (pp.stripe_price_id) pp.stripe_price_id, pp.unit_amount, pp.currency, pp.billing_interval, pv.seat_based
+ FROM plan_price pp JOIN plan_version pv ON pv.id = pp.plan_version_id
+ ORDER BY pp.stripe_price_id, pv.version DESC)
+UNION ALL
+(SELECT DISTINCT ON (stripe_price_id) stripe_price_id, unit_amount, currency, billing_interval, false
+ FROM addon ORDER BY stripe_price_id, retired_at IS NOT NULL, id)`
 )
 
 // CreateSimCustomer adds a simulated customer.

@@ -104,6 +104,9 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 					}
 				}
 			}
+			if err := s.applyAddOns(ctx, tx, actor, productID, p.Key, featureIDs, p.AddOns); err != nil {
+				return fmt.Errorf("product %q, add-ons: %w", p.Key, err)
+			}
 		}
 		// Entitlement API: every instance drops its cached states.
 		return notifyCatalogChanged(ctx, tx)

@@ -136,6 +136,9 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 		if p.ExportControls, err = exportControls(ctx, s.db, pr.ID); err != nil {
 			return out, err
 		}
+		if p.AddOns, err = storedAddOns(ctx, s.db, pr.ID); err != nil {
+			return out, err
+		}
 		out.Products = append(out.Products, p)
 	}
 	var subs []struct {
@@ -147,6 +150,10 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 		Version int    `db:"version"`
 	}
 	if err := s.db.SelectContext(ctx, &subs, catalogSubscribersSQL); err != nil {
+		return out, err
+	}
+	var err error
+	if out.AddOnHolders, err = addOnHolders(ctx, s.db); err != nil {
 		return out, err
 	}
 	for _, x := range subs {

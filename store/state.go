@@ -156,6 +156,10 @@ func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, account
 	if err != nil {
 		return licensing.AccountState{}, err
 	}
+	addOns, err := heldAddOns(ctx, q, accountID)
+	if err != nil {
+		return licensing.AccountState{}, err
+	}
 
 	state := licensing.AccountState{Account: acct.Slug, AccountName: acct.Name, Country: acct.Country.String}
 	for _, p := range products {
@@ -167,6 +171,7 @@ func (s *Store) accountState(ctx context.Context, q sqlx.QueryerContext, account
 				ps.Plan = &licensing.PlanRef{Key: sub.PlanKey, Name: sub.PlanName, Version: sub.PlanVersion, Rank: sub.PlanRank, SeatBased: sub.SeatBased}
 				ps.Subscription = sub.State()
 				ps.Seats, ps.SeatsAssigned = sub.Seats, sub.SeatsAssigned
+				ps.AddOns = addOns[p.ID]
 				planVersionID = sub.PlanVersionID
 				for _, h := range holders {
 					if h.SubscriptionID == sub.ID {

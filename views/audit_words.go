@@ -117,6 +117,12 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"catalog.plan_settings":   func(t string, _ AuditFacts) string { return "Settings of plan " + t + " changed" },
 	"catalog.export_controls": func(t string, _ AuditFacts) string { return "Export controls of " + t + " changed" },
 	"catalog.feature_regions": func(t string, _ AuditFacts) string { return "Regions of feature " + t + " changed" },
+	"catalog.addon_created":   func(t string, _ AuditFacts) string { return "Add-on " + t + " created" },
+	"catalog.addon_updated":   func(t string, _ AuditFacts) string { return "Add-on " + t + " changed" },
+	"catalog.addon_retired":   func(t string, _ AuditFacts) string { return "Add-on " + t + " retired: no longer sold" },
+	"addon.added":             func(t string, _ AuditFacts) string { return "Add-on " + t + " bought" },
+	"addon.changed":           func(t string, _ AuditFacts) string { return "Units of add-on " + t + " changed" },
+	"addon.removed":           func(t string, _ AuditFacts) string { return "Add-on " + t + " removed" },
 	"plan.pilot_add":          func(t string, _ AuditFacts) string { return "Account " + t + " added to a plan's pilot" },
 	"plan.pilot_remove":       func(t string, _ AuditFacts) string { return "Account " + t + " removed from a plan's pilot" },
 	// Outbound webhooks.

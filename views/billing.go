@@ -35,6 +35,9 @@ type BillingView struct {
 	ChangeConfirm     *ChangeConfirmView
 	SeatConfirm       *SeatConfirmView
 	ConvertConfirm    *ConvertConfirmView
+	AddOns            []AddOnView
+	AddOnsMonthly     Money // what the add-ons held cost a month, within Statement.Monthly
+	AddOnConfirm      *AddOnConfirmView
 	CSRF              string
 	// The money: what the account pays, owes and will be charged.
 	Statement        StatementView

@@ -121,6 +121,8 @@ func changeDoneText(v BillingView) string {
 		return "Payment received. You are on " + now + "."
 	case "resume":
 		return "Resumed. You stay on " + now + "."
+	case "addon":
+		return "Add-ons saved. You are on " + now + "."
 	case "cancel":
 		return "Canceled at period end: " + v.PlanName + " ends on " + v.PeriodEnd + ". Until then you are on " + now + "."
 	case "downgrade", "seats", "keep":

@@ -102,6 +102,8 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/billing/trial", h.BillingStartTrial, requires(licensing.ManageBilling))
 	signedIn.GET("/billing/seats", h.BillingSeatsPreview, requires(licensing.ManageBilling))
 	signedIn.POST("/billing/seats", h.BillingChangeSeats, requires(licensing.ManageBilling))
+	signedIn.GET("/billing/addons", h.BillingAddOnPreview, requires(licensing.ManageBilling))
+	signedIn.POST("/billing/addons", h.BillingSetAddOn, requires(licensing.ManageBilling))
 	signedIn.POST("/billing/keep", h.BillingKeepPlan, requires(licensing.ManageBilling))
 	signedIn.POST("/billing/cancel", h.BillingCancel, requires(licensing.ManageBilling))
 	signedIn.POST("/billing/resume", h.BillingResume, requires(licensing.ManageBilling))
