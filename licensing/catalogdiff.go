@@ -52,6 +52,9 @@ const (
 	DiffPriceRemoved     DiffKind = "price_removed"
 	DiffPriceChanged     DiffKind = "price_changed"
 	DiffExportControls   DiffKind = "export_controls_changed"
+	DiffPromotionAdded   DiffKind = "promotion_added"   // Field: the code
+	DiffPromotionChanged DiffKind = "promotion_changed" // Field: the code
+	DiffPromotionRemoved DiffKind = "promotion_removed" // Field: the code; no longer accepted
 	DiffProductNotInFile DiffKind = "product_not_in_file"
 	DiffFeatureNotInFile DiffKind = "feature_not_in_file"
 	DiffPlanNotInFile    DiffKind = "plan_not_in_file"
@@ -135,6 +138,7 @@ func DiffCatalog(cur StoredCatalog, next []Product) CatalogDiff {
 	for _, np := range next {
 		inFile[np.Key] = true
 		cp, had := findProduct(cur.Products, np.Key)
+		d.diffPromotions(np.Key, cp.Promotions, np.Promotions)
 		if !had {
 			d.add(CatalogDiffChange{Product: np.Key, Kind: DiffProductAdded, To: np.Name})
 			for _, pl := range np.Plans {
