@@ -9,7 +9,9 @@ import (
 func TestDiscountOnRoundsHalfUpAndNeverTakesMoreThanTheAmount(t *testing.T) {
 	t.Parallel()
 	pct := func(n int) Promotion { return Promotion{Code: "P", PercentOff: n, Duration: Once} }
-	off := func(n int64, cur string) Promotion { return Promotion{Code: "A", AmountOff: n, Currency: cur, Duration: Once} }
+	off := func(n int64, cur string) Promotion {
+		return Promotion{Code: "A", AmountOff: n, Currency: cur, Duration: Once}
+	}
 	cases := []struct {
 		name      string
 		p         Promotion
