@@ -22,7 +22,7 @@ const (
 FROM promotion p JOIN product pr ON pr.id = p.product_id WHERE p.product_id = $1 AND p.active ORDER BY p.code`
 	promotionByCodeSQL = `SELECT ` + promotionColumns + `
 FROM promotion p JOIN product pr ON pr.id = p.product_id WHERE p.code = $1 AND p.active`
-	lockPromotionSQL = promotionByCodeSQL + ` FOR UPDATE OF p`
+	lockPromotionSQL   = promotionByCodeSQL + ` FOR UPDATE OF p`
 	upsertPromotionSQL = `
 INSERT INTO promotion (product_id, code, percent_off, amount_off, currency, duration, duration_months, expires_on,
        max_redemptions, plans, active)
