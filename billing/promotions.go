@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -137,7 +136,7 @@ func (s *Stripe) ResolvePromotion(ctx context.Context, code string) (licensing.P
 		return licensing.Promotion{}, 0, licensing.UnknownPromotion(code)
 	}
 	pc := it.PromotionCode()
-	if pc.Coupon == nil || !pc.Active || !strings.EqualFold(pc.Code, code) {
+	if pc.Coupon == nil || !pc.Coupon.Valid { // Stripe's filter keeps inactive codes out
 		return licensing.Promotion{}, 0, licensing.UnknownPromotion(code)
 	}
 	return stripePromotion(pc), int(pc.TimesRedeemed), nil
