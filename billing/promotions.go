@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -33,7 +34,7 @@ func refused(err error) error {
 // promotionFor resolves a typed code for a plan of the account's product,
 // refusing it when it cannot be used now. An empty code is no promotion.
 func (b *Billing) promotionFor(ctx context.Context, st store.BillingState, plan store.BillingPlan, code string) (*licensing.Promotion, error) {
-	code = licensing.NormalizeCode(code)
+	code = strings.TrimSpace(code) // matched without regard to case; named as typed when unknown
 	if code == "" {
 		return nil, nil
 	}
