@@ -77,9 +77,9 @@ func discountView(p billing.ChangePreview) *views.DiscountView {
 	}
 	switch p.Direction {
 	case billing.Upgrade:
-		v.For = "charged now"
+		v.For = "amount charged now"
 	case billing.Downgrade:
-		v.For = "a month from " + p.EffectiveAt.UTC().Format("2 Jan 2006")
+		v.For = "month from " + p.EffectiveAt.UTC().Format("2 Jan 2006")
 	default:
 		v.For = "first month"
 	}

@@ -92,7 +92,7 @@ type DiscountView struct {
 	Subtotal Money  // before the discount
 	Amount   Money  // taken off
 	Total    Money
-	// For names what the amount is: "charged now", "first month", "a month from 5 Jan 2027".
+	// For names what the amount is: "amount charged now", "first month", "month from 5 Jan 2027".
 	For string
 }
 
