@@ -79,6 +79,19 @@ func TestACodeOnAnUpgradeDiscountsTheChargeAndTheNextInvoices(t *testing.T) {
 	if n := e.redeemed("LAUNCH20"); n != 1 {
 		t.Errorf("redeemed %d times, want 1", n)
 	}
+	// Stripe delivering the upgrade's events again counts nothing more and
+	// raises no invoice.
+	var payloads [][]byte
+	if err := e.store.DB().Select(&payloads, `SELECT payload FROM stripe_event ORDER BY received_at, id`); err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range payloads {
+		e.deliver(payload)
+	}
+	e.process()
+	if again, _ := e.b.Sim.SimState(e.ctx, id); len(again.Invoices) != len(sim.Invoices) || e.redeemed("LAUNCH20") != 1 {
+		t.Errorf("after a replay: %d invoices (was %d), redeemed %d times", len(again.Invoices), len(sim.Invoices), e.redeemed("LAUNCH20"))
+	}
 	var audit struct {
 		Label string `db:"actor_label"`
 		After string `db:"after"`
