@@ -72,6 +72,7 @@ func discountView(p billing.ChangePreview) *views.DiscountView {
 	}
 	money := func(n int64) views.Money { return views.Money{Amount: n, Currency: d.Currency} }
 	v := &views.DiscountView{Code: d.Code, Subtotal: money(d.Subtotal), Amount: money(d.Amount), Total: money(d.Total)}
+	v.Terms = "the subscription's discount"
 	if p.Promotion != nil {
 		v.Terms = p.Promotion.Terms(views.FormatMoney)
 	}
