@@ -165,7 +165,9 @@ func stripePromotion(pc *stripe.PromotionCode) licensing.Promotion {
 // AttachPromotion applies the promotion code to the subscription: its
 // next invoices are discounted.
 func (s *Stripe) AttachPromotion(ctx context.Context, subID string, promo licensing.Promotion) error {
-	_, err := s.subs.Update(subID, withContext(ctx, &stripe.SubscriptionParams{PromotionCode: stripe.String(promo.StripeID)}))
+	p := withContext(ctx, &stripe.SubscriptionParams{PromotionCode: stripe.String(promo.StripeID)})
+	p.SetIdempotencyKey("entitle-promotion-" + subID + "-" + promo.StripeID) // applied and counted once
+	_, err := s.subs.Update(subID, p)
 	return providerError(err)
 }
 
