@@ -24,6 +24,10 @@ type FirstPlan struct {
 	Seats     int  // seat-based plans; others get one
 	Trial     bool // the catalog's trial, needing no card
 	ReturnURL string
+	// PromotionCode, typed in any case, discounts a paid plan; Actor is
+	// who redeems it, for the audit.
+	PromotionCode string
+	Actor         store.Actor
 }
 
 // Free tells whether a plan costs nothing, so it starts without checkout.
@@ -71,11 +75,26 @@ func (b *Billing) StartFirstPlan(ctx context.Context, accountID int64, in FirstP
 			subscribe.TrialFallbackPriceID = fallback.PriceID.String
 		}
 	}
+	if in.PromotionCode != "" && (in.Trial || Free(target)) {
+		return Pending{}, invalid(promotionField, "a code takes money off a paid plan: "+target.Name+" costs nothing now")
+	}
+	promo, err := b.promotionFor(ctx, st, target, in.PromotionCode)
+	if err != nil {
+		return Pending{}, err
+	}
+	subscribe.Promotion = promo
 	subscribe.CustomerID, err = b.ensureCustomer(ctx, st)
 	if err != nil {
 		return Pending{}, err
 	}
+	release, err := b.redeem(ctx, in.Actor, accountID, promo, target, "checkout")
+	if err != nil {
+		return Pending{}, err
+	}
 	url, err := b.Provider.Subscribe(ctx, subscribe)
+	if err != nil {
+		release()
+	}
 	return Pending{RedirectURL: url}, err
 }
 

@@ -63,6 +63,11 @@ type ChangePreview struct {
 	EffectiveAt time.Time          // downgrades: the period end
 	TrialEnds   time.Time          // trials
 	CurrentPlan string             // the plan's name now (a trial falls back to it)
+	// Promotion is the code typed with the change; Discount is what it
+	// takes off the amount it reaches: the charge now (upgrade), the first
+	// month (subscribe), the month from the period end (downgrade).
+	Promotion *licensing.Promotion
+	Discount  *licensing.Discount
 }
 
 // State is the account's billing state.
@@ -102,6 +107,14 @@ func pending(st store.BillingState, change Change) Pending {
 // an upgrade; for a downgrade, the features lost, the limits that shrink
 // and the seats to free, from the period end.
 func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey string) (ChangePreview, error) {
+	return b.PreviewChangeWithCode(ctx, accountID, planKey, "")
+}
+
+// PreviewChangeWithCode is PreviewChange with a promotion code typed in
+// any case ("" for none): the preview carries the discount. A code that
+// cannot be used is a field error on promotion_code, returned with the
+// preview as it is without the code.
+func (b *Billing) PreviewChangeWithCode(ctx context.Context, accountID int64, planKey, code string) (ChangePreview, error) {
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return ChangePreview{}, err
@@ -113,7 +126,7 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 	p := ChangePreview{Plan: target, Changes: licensing.DiffPlans(st.Features, st.CurrentValues, target.Values)}
 	if st.Subscription == nil {
 		p.Direction, p.Seats = Subscribe, 1
-		return p, nil
+		return b.withPromotion(ctx, st, p, code)
 	}
 	sub, err := changeable(st)
 	if err != nil {
@@ -123,7 +136,7 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 	switch {
 	case target.Rank > sub.PlanRank:
 		p.Direction = Upgrade
-		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, target.PriceID.String, sub.Seats)
+		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, target.PriceID.String, sub.Seats, nil)
 		if err != nil {
 			return p, err
 		}
@@ -139,18 +152,41 @@ func (b *Billing) PreviewChange(ctx context.Context, accountID int64, planKey st
 	default:
 		return p, invalid("plan", "the account is already on "+target.Name)
 	}
-	return p, err
+	if err != nil {
+		return p, err
+	}
+	return b.withPromotion(ctx, st, p, code)
 }
 
 // ChangePlan upgrades at once or schedules a downgrade for period end; an
 // account with no subscription subscribes (through Checkout with Stripe).
 func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, returnURL string) (Pending, error) {
+	return b.ChangePlanWithCode(ctx, store.Actor{}, accountID, planKey, "", returnURL)
+}
+
+// ChangePlanWithCode is ChangePlan with a promotion code ("" for none):
+// the code is checked again and redeemed for the account (audited as
+// actor's) before the provider call, and given back if the provider
+// refuses the change.
+func (b *Billing) ChangePlanWithCode(ctx context.Context, actor store.Actor, accountID int64, planKey, code, returnURL string) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.change_plan") // the provider call, and in local mode its webhook
 	defer span.End()
-	preview, err := b.PreviewChange(ctx, accountID, planKey)
+	preview, err := b.PreviewChangeWithCode(ctx, accountID, planKey, code)
 	if err != nil {
 		return Pending{}, err
 	}
+	release, err := b.redeem(ctx, actor, accountID, preview.Promotion, preview.Plan, string(preview.Direction))
+	if err != nil {
+		return Pending{}, err
+	}
+	p, err := b.changePlan(ctx, accountID, preview, returnURL)
+	if err != nil {
+		release()
+	}
+	return p, err
+}
+
+func (b *Billing) changePlan(ctx context.Context, accountID int64, preview ChangePreview, returnURL string) (Pending, error) {
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
@@ -163,12 +199,15 @@ func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, retu
 			return Pending{}, err
 		}
 		url, err := b.Provider.Subscribe(ctx, SubscribeInput{AccountID: accountID, CustomerID: customer, PriceID: price,
-			Quantity: preview.Seats, SuccessURL: b.absolute(returnURL), CancelURL: b.absolute(returnURL)})
+			Quantity: preview.Seats, SuccessURL: b.absolute(returnURL), CancelURL: b.absolute(returnURL), Promotion: preview.Promotion})
 		return Pending{RedirectURL: url, Change: ChangeSubscribe}, err
 	case Upgrade:
-		err = b.Provider.ChangePlan(ctx, st.Subscription.StripeSubscription.String, price, preview.Seats)
+		err = b.Provider.ChangePlan(ctx, st.Subscription.StripeSubscription.String, price, preview.Seats, preview.Promotion)
 	case Downgrade:
 		err = b.Provider.ScheduleChange(ctx, st.Subscription.StripeSubscription.String, price, scheduledSeats(st))
+		if err == nil && preview.Promotion != nil {
+			err = b.Provider.AttachPromotion(ctx, st.Subscription.StripeSubscription.String, *preview.Promotion)
+		}
 	}
 	return pending(st, Change(preview.Direction)), err
 }
@@ -303,7 +342,7 @@ func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) 
 	case seats == sub.Seats:
 		return p, invalid("seats", "the subscription already has that many seats")
 	case seats > sub.Seats:
-		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, sub.PriceID.String, seats)
+		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, sub.PriceID.String, seats, nil)
 		p.Charge = &charge
 		return p, err
 	}

@@ -23,7 +23,7 @@ func (b *Billing) RunPlanMigrations(ctx context.Context) (notified, done int, er
 		var viaProvider func() error
 		if d.PriceChanges() {
 			viaProvider = func() error {
-				return b.Provider.ChangePlan(ctx, d.StripeSub.String, d.ToPriceID.String, d.Seats)
+				return b.Provider.ChangePlan(ctx, d.StripeSub.String, d.ToPriceID.String, d.Seats, nil)
 			}
 		}
 		outcome, err := b.Store.CompleteMigration(ctx, d, viaProvider)

@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"time"
+
+	"github.com/entitle-dev/entitle/licensing"
 )
 
 // Provider is every billing call the portal makes. Ids are Stripe's
@@ -18,10 +20,17 @@ type Provider interface {
 	// subscription was created at once (the simulator).
 	Subscribe(ctx context.Context, in SubscribeInput) (string, error)
 	// ChangePlan moves a subscription to another price at once, prorated,
-	// and drops any change scheduled for period end.
-	ChangePlan(ctx context.Context, subID, priceID string, quantity int) error
+	// and drops any change scheduled for period end; promo (may be nil)
+	// discounts the subscription from this change on.
+	ChangePlan(ctx context.Context, subID, priceID string, quantity int, promo *licensing.Promotion) error
 	// PreviewChange is what ChangePlan would charge now.
-	PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int) (Preview, error)
+	PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int, promo *licensing.Promotion) (Preview, error)
+	// ResolvePromotion finds an active promotion code typed in any case,
+	// with how many times it has been redeemed; an unknown code is a
+	// *licensing.PromotionRefusal.
+	ResolvePromotion(ctx context.Context, code string) (licensing.Promotion, int, error)
+	// AttachPromotion discounts the subscription's next invoices.
+	AttachPromotion(ctx context.Context, subID string, promo licensing.Promotion) error
 	// ChangeSeats changes the quantity at once, prorated.
 	ChangeSeats(ctx context.Context, subID string, quantity int) error
 	// ScheduleChange makes price and quantity take effect at period end;
@@ -83,13 +92,21 @@ type SubscribeInput struct {
 	// IdempotencyKey, when set, makes a repeated call (a retry after a
 	// timeout, a sweep racing the first try) create nothing more.
 	IdempotencyKey string
+	// Promotion, when set, discounts the subscription from its first
+	// invoice.
+	Promotion *licensing.Promotion
 }
 
 // Preview is a prorated charge.
 type Preview struct {
-	AmountDue int64 // minor units
+	AmountDue int64 // minor units, after any discount
 	Currency  string
 	At        time.Time
+	// Subtotal is before the discount; Discount (by DiscountCode) is what
+	// it takes off: AmountDue = Subtotal − Discount.
+	Subtotal     int64
+	Discount     int64
+	DiscountCode string
 }
 
 // ProviderError is the provider refusing a call; Message is shown to the

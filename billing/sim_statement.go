@@ -46,7 +46,8 @@ func (s *Simulator) Statement(ctx context.Context, customerID, subID string) (St
 // SimInvoice is a simulated invoice as the buyer reads it.
 func SimInvoice(inv store.SimInvoice) Invoice {
 	return Invoice{ID: inv.ID, Number: inv.Number, Created: inv.CreatedAt, AmountDue: inv.AmountDue, Currency: inv.Currency,
-		Status: inv.Status, Reason: inv.BillingReason, URL: SimulatorInvoicePath + url.PathEscape(inv.Number)}
+		Status: inv.Status, Reason: inv.BillingReason, URL: SimulatorInvoicePath + url.PathEscape(inv.Number),
+		Discount: inv.DiscountAmount, DiscountCode: inv.DiscountCode}
 }
 
 // simUpcoming is the invoice the next boundary will raise: after a trial
@@ -75,7 +76,11 @@ func simUpcoming(c store.SimCustomer, sub store.SimSubscription, prices map[stri
 	if !ok {
 		return nil
 	}
-	return &Upcoming{AmountDue: amount(p, quantity) + addOnsAmount(prices, sub), Currency: p.Currency, At: at}
+	due := amount(p, quantity) + addOnsAmount(prices, sub)
+	if promo, ok := activeDiscount(sub.SimDiscount, at); ok {
+		due = promo.DiscountOn(due, p.Currency).Total
+	}
+	return &Upcoming{AmountDue: due, Currency: p.Currency, At: at}
 }
 
 // PayInvoice charges the card on file for one open invoice, as Stripe's

@@ -86,7 +86,9 @@ func (s *Simulator) newInvoice(a *store.SimAccount, sub *store.SimSubscription, 
 		Number: store.SimInvoiceNumber(a.Customer.ID, len(a.Invoices)+1), AccountID: a.Customer.AccountID,
 		CustomerID: a.Customer.ID, SubscriptionID: sub.ID, AmountDue: amountDue, Currency: currency, Status: "open",
 		BillingReason: reason, CreatedAt: now})
-	return &a.Invoices[len(a.Invoices)-1]
+	inv := &a.Invoices[len(a.Invoices)-1]
+	discountInvoice(sub, inv, now)
+	return inv
 }
 
 // CreateCustomer makes a simulated customer (with no card).
@@ -128,6 +130,9 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 		} else {
 			a.Customer.HasPaymentMethod = true
 		}
+		if in.Promotion != nil {
+			fresh.SimDiscount = simDiscountOf(*in.Promotion, now)
+		}
 		a.Subscriptions = append(a.Subscriptions, fresh)
 		sub := &a.Subscriptions[len(a.Subscriptions)-1]
 		if !in.ForCustomer { // a trial the vendor starts has no checkout
@@ -153,7 +158,7 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 // ChangePlan switches price (and quantity) at once and charges the
 // prorated difference; a declined card refuses the change, as Stripe does
 // with payment_behavior=error_if_incomplete.
-func (s *Simulator) ChangePlan(ctx context.Context, subID, priceID string, quantity int) error {
+func (s *Simulator) ChangePlan(ctx context.Context, subID, priceID string, quantity int, promo *licensing.Promotion) error {
 	prices, err := s.Store.SimPrices(ctx)
 	if err != nil {
 		return err
@@ -169,6 +174,9 @@ func (s *Simulator) ChangePlan(ctx context.Context, subID, priceID string, quant
 		}
 		sub.PriceID, sub.Quantity = priceID, quantity
 		sub.ScheduledPriceID, sub.ScheduledQuantity = "", 0
+		if promo != nil {
+			sub.SimDiscount = simDiscountOf(*promo, now)
+		}
 		if due > 0 {
 			inv := s.newInvoice(a, sub, due, to.Currency, "subscription_update", now)
 			inv.Status, inv.Attempts, inv.PaidAt.Time, inv.PaidAt.Valid = "paid", 1, now, true
@@ -180,7 +188,7 @@ func (s *Simulator) ChangePlan(ctx context.Context, subID, priceID string, quant
 }
 
 // PreviewChange computes what ChangePlan would charge now.
-func (s *Simulator) PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int) (Preview, error) {
+func (s *Simulator) PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int, promo *licensing.Promotion) (Preview, error) {
 	prices, err := s.Store.SimPrices(ctx)
 	if err != nil {
 		return Preview{}, err
@@ -195,8 +203,16 @@ func (s *Simulator) PreviewChange(ctx context.Context, customerID, subID, priceI
 		return Preview{}, &ProviderError{Message: "No such subscription or price."}
 	}
 	now := simNow(s.Clock, a.Customer)
-	return Preview{AmountDue: prorate(amount(prices[sub.PriceID], sub.Quantity), amount(to, quantity), now, *sub),
-		Currency: to.Currency, At: now}, nil
+	due := prorate(amount(prices[sub.PriceID], sub.Quantity), amount(to, quantity), now, *sub)
+	p := Preview{AmountDue: due, Subtotal: due, Currency: to.Currency, At: now}
+	discount, ok := activeDiscount(sub.SimDiscount, now)
+	if promo != nil {
+		discount, ok = *promo, true
+	}
+	if d := discount.DiscountOn(due, to.Currency); ok && d.Amount > 0 {
+		p.AmountDue, p.Discount, p.DiscountCode = d.Total, d.Amount, d.Code
+	}
+	return p, nil
 }
 
 // ChangeSeats changes the quantity at once, prorated.
@@ -209,7 +225,7 @@ func (s *Simulator) ChangeSeats(ctx context.Context, subID string, quantity int)
 	if err != nil {
 		return err
 	}
-	return s.ChangePlan(ctx, subID, a.Subscription(subID).PriceID, quantity)
+	return s.ChangePlan(ctx, subID, a.Subscription(subID).PriceID, quantity, nil)
 }
 
 // ScheduleChange records a change for period end (metadata on the

@@ -41,6 +41,9 @@ type Invoice struct {
 	Status    string // draft, open, paid, void, uncollectible
 	Reason    string // Stripe's billing_reason
 	URL       string // the hosted invoice page (Stripe) or the printable page (simulator)
+	// Discount was taken off by DiscountCode; AmountDue is after it.
+	Discount     int64
+	DiscountCode string
 }
 
 // Upcoming is the next invoice: when and how much.

@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"github.com/entitle-dev/entitle/licensing"
 	portalsession "github.com/stripe/stripe-go/v76/billingportal/session"
 	checkoutsession "github.com/stripe/stripe-go/v76/checkout/session"
 	"github.com/stripe/stripe-go/v76/customer"
 	"github.com/stripe/stripe-go/v76/invoice"
+	"github.com/stripe/stripe-go/v76/promotioncode"
 	"github.com/stripe/stripe-go/v76/subscription"
 	"github.com/stripe/stripe-go/v76/subscriptionschedule"
 )
@@ -30,6 +33,7 @@ type Stripe struct {
 	invoices  invoice.Client
 	checkout  checkoutsession.Client
 	portal    portalsession.Client
+	promos    promotioncode.Client
 }
 
 var _ Provider = (*Stripe)(nil)
@@ -46,7 +50,8 @@ func NewStripe(key, apiBase string, httpClient *http.Client) *Stripe {
 	return &Stripe{key: key,
 		subs: subscription.Client{B: b, Key: key}, schedules: subscriptionschedule.Client{B: b, Key: key},
 		customers: customer.Client{B: b, Key: key}, invoices: invoice.Client{B: b, Key: key},
-		checkout: checkoutsession.Client{B: b, Key: key}, portal: portalsession.Client{B: b, Key: key}}
+		checkout: checkoutsession.Client{B: b, Key: key}, portal: portalsession.Client{B: b, Key: key},
+		promos: promotioncode.Client{B: b, Key: key}}
 }
 
 // Mode says this is Stripe.
@@ -101,6 +106,9 @@ func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, erro
 		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(in.TrialDays))
 		p.SubscriptionData.Metadata[metaTrialFallback] = in.TrialFallbackPriceID
 		p.PaymentMethodCollection = stripe.String("if_required")
+	}
+	if in.Promotion != nil {
+		p.Discounts = []*stripe.CheckoutSessionDiscountParams{{PromotionCode: stripe.String(in.Promotion.StripeID)}}
 	}
 	cs, err := s.checkout.New(p)
 	if err != nil {
@@ -163,7 +171,7 @@ func clearScheduleMetadata(p *stripe.SubscriptionParams) {
 
 // ChangePlan switches price at once, invoicing the proration now; a
 // payment that fails refuses the change (error_if_incomplete).
-func (s *Stripe) ChangePlan(ctx context.Context, subID, priceID string, quantity int) error {
+func (s *Stripe) ChangePlan(ctx context.Context, subID, priceID string, quantity int, promo *licensing.Promotion) error {
 	sub, item, err := s.item(ctx, subID)
 	if err != nil {
 		return err
@@ -176,29 +184,46 @@ func (s *Stripe) ChangePlan(ctx context.Context, subID, priceID string, quantity
 		ProrationBehavior: stripe.String("always_invoice"),
 		PaymentBehavior:   stripe.String("error_if_incomplete"),
 	})
+	if promo != nil {
+		p.PromotionCode = stripe.String(promo.StripeID)
+	}
 	clearScheduleMetadata(p)
 	_, err = s.subs.Update(subID, p)
 	return providerError(err)
 }
 
 // PreviewChange asks Stripe for the upcoming invoice with the change.
-func (s *Stripe) PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int) (Preview, error) {
+func (s *Stripe) PreviewChange(ctx context.Context, customerID, subID, priceID string, quantity int, promo *licensing.Promotion) (Preview, error) {
 	_, item, err := s.item(ctx, subID)
 	if err != nil {
 		return Preview{}, err
 	}
 	now := time.Now().Unix()
-	inv, err := s.invoices.Upcoming(withContext(ctx, &stripe.InvoiceUpcomingParams{
+	params := withContext(ctx, &stripe.InvoiceUpcomingParams{
 		Customer: stripe.String(customerID), Subscription: stripe.String(subID),
 		SubscriptionItems: []*stripe.SubscriptionItemsParams{{ID: stripe.String(item.ID), Price: stripe.String(priceID),
 			Quantity: stripe.Int64(int64(quantity))}},
 		SubscriptionProrationBehavior: stripe.String("always_invoice"),
 		SubscriptionProrationDate:     stripe.Int64(now),
-	}))
+	})
+	if promo != nil {
+		params.Discounts = []*stripe.InvoiceDiscountParams{{PromotionCode: stripe.String(promo.StripeID)}}
+	}
+	inv, err := s.invoices.Upcoming(params)
 	if err != nil {
 		return Preview{}, providerError(err)
 	}
-	return Preview{AmountDue: inv.AmountDue, Currency: string(inv.Currency), At: time.Unix(now, 0).UTC()}, nil
+	p := Preview{AmountDue: inv.AmountDue, Currency: string(inv.Currency), At: time.Unix(now, 0).UTC(), Subtotal: inv.AmountDue}
+	for _, d := range inv.TotalDiscountAmounts {
+		p.Discount += d.Amount
+	}
+	if p.Discount > 0 {
+		p.Subtotal = p.AmountDue + p.Discount
+		if promo != nil {
+			p.DiscountCode = promo.Code
+		}
+	}
+	return p, nil
 }
 
 // ChangeSeats changes the quantity at once, prorated.
@@ -207,7 +232,7 @@ func (s *Stripe) ChangeSeats(ctx context.Context, subID string, quantity int) er
 	if err != nil {
 		return err
 	}
-	return s.ChangePlan(ctx, subID, item.Price.ID, quantity)
+	return s.ChangePlan(ctx, subID, item.Price.ID, quantity, nil)
 }
 
 // ScheduleChange makes a subscription schedule whose second phase starts

@@ -62,8 +62,15 @@ func (s *Stripe) Statement(ctx context.Context, customerID, subID string) (State
 }
 
 func stripeInvoice(inv *stripe.Invoice) Invoice {
-	return Invoice{ID: inv.ID, Number: inv.Number, Created: time.Unix(inv.Created, 0).UTC(), AmountDue: inv.AmountDue,
+	out := Invoice{ID: inv.ID, Number: inv.Number, Created: time.Unix(inv.Created, 0).UTC(), AmountDue: inv.AmountDue,
 		Currency: string(inv.Currency), Status: string(inv.Status), Reason: string(inv.BillingReason), URL: inv.HostedInvoiceURL}
+	for _, d := range inv.TotalDiscountAmounts {
+		out.Discount += d.Amount
+	}
+	if inv.Discount != nil && inv.Discount.PromotionCode != nil {
+		out.DiscountCode = inv.Discount.PromotionCode.Code
+	}
+	return out
 }
 
 func paymentMethodText(pm *stripe.PaymentMethod) string {

@@ -82,12 +82,12 @@ func TestStripeProviderCallsAgainstStripeMock(t *testing.T) {
 	if err != nil || url == "" {
 		t.Fatalf("checkout: %q %v", url, err)
 	}
-	preview, err := p.PreviewChange(ctx, customer, "sub_123", businessPrice, 10)
+	preview, err := p.PreviewChange(ctx, customer, "sub_123", businessPrice, 10, nil)
 	if err != nil || preview.Currency == "" {
 		t.Fatalf("preview: %+v %v", preview, err)
 	}
 	for name, call := range map[string]func() error{
-		"change plan":    func() error { return p.ChangePlan(ctx, "sub_123", businessPrice, 10) },
+		"change plan":    func() error { return p.ChangePlan(ctx, "sub_123", businessPrice, 10, nil) },
 		"change seats":   func() error { return p.ChangeSeats(ctx, "sub_123", 12) },
 		"schedule":       func() error { return p.ScheduleChange(ctx, "sub_123", teamPrice, 8) },
 		"clear schedule": func() error { return p.ScheduleChange(ctx, "sub_123", "", 0) },

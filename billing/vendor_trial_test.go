@@ -30,6 +30,9 @@ func recordingStripe(t *testing.T) (string, func() []stripeRequest) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(body))
+		for k, v := range r.URL.Query() { // a GET's parameters
+			form[k] = v
+		}
 		mu.Lock()
 		seen = append(seen, stripeRequest{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), form})
 		mu.Unlock()

@@ -144,15 +144,25 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 		return err
 	}
 	ctx, plan := c.Request().Context(), c.QueryParam("plan")
-	var p billing.ChangePreview
-	if c.QueryParam("trial") == "1" {
-		p, err = h.Billing.PreviewTrial(ctx, cur.AccountID, plan)
-	} else {
-		p, err = h.Billing.PreviewChange(ctx, cur.AccountID, plan)
+	if c.QueryParam("trial") != "1" {
+		return h.renderChangePreview(c, cur, plan, c.QueryParam("promotion_code"), nil)
 	}
+	p, err := h.Billing.PreviewTrial(ctx, cur.AccountID, plan)
 	if err != nil {
 		return err
 	}
+	cv, err := h.changeConfirmView(c, cur, p)
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.ChangeConfirm(cv))
+	}
+	return h.billingPageWith(c, cur, func(v *views.BillingView) { v.ChangeConfirm = &cv })
+}
+
+// changeConfirmView is a plan change's preview as the confirmation shows it.
+func (h *Handler) changeConfirmView(c echo.Context, cur store.Session, p billing.ChangePreview) (views.ChangeConfirmView, error) {
 	cv := views.ChangeConfirmView{PlanKey: p.Plan.PlanKey, PlanName: p.Plan.Name, Direction: string(p.Direction),
 		TrialDays: p.Plan.TrialDays, Changes: p.Changes, SeatsToFree: p.SeatsToFree, Holders: holders(p.Holders),
 		FallbackPlanName: p.CurrentPlan, CSRF: csrfToken(c)}
@@ -164,13 +174,11 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 	}
 	if p.Direction == billing.Downgrade && p.Plan.SeatBased { // provisioning
 		if err := h.previewWaitlist(c, cur.AccountID, p.Plan.ProductKey, p.Seats, &cv.Waitlisted, &cv.SeatsToFree); err != nil {
-			return err
+			return cv, err
 		}
 	}
-	if isHTMX(c) {
-		return render(c, http.StatusOK, views.ChangeConfirm(cv))
-	}
-	return h.billingPageWith(c, cur, func(v *views.BillingView) { v.ChangeConfirm = &cv })
+	cv.Discount = discountView(p)
+	return cv, nil
 }
 
 // BillingSeatsPreview shows what a seat change would do.

@@ -57,11 +57,19 @@ func redirect(c echo.Context, url string) error {
 	return c.Redirect(http.StatusSeeOther, url)
 }
 
-// BillingChangePlan upgrades at once or schedules a downgrade.
+// BillingChangePlan upgrades at once or schedules a downgrade, with the
+// promotion code the preview accepted; a code refused by now comes back
+// on the preview, beside its field, and nothing changes.
 func (h *Handler) BillingChangePlan(c echo.Context) error {
-	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
-		return h.Billing.ChangePlan(ctx, id, c.FormValue("plan"), "/billing")
+	plan, code := c.FormValue("plan"), c.FormValue("promotion_code")
+	err := h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.ChangePlanWithCode(ctx, actorFrom(c), id, plan, code, "/billing")
 	})
+	if problems := promotionProblems(err); problems != nil {
+		cur, _ := Current(c)
+		return h.renderChangePreview(c, cur, plan, code, problems)
+	}
+	return err
 }
 
 // BillingStartTrial starts a trial of a higher plan.

@@ -72,7 +72,8 @@ func monthly(unitAmount int64, seats int, seatBased bool) int64 {
 
 func invoiceView(inv billing.Invoice, hosted bool) views.InvoiceView {
 	return views.InvoiceView{Number: inv.Number, Date: inv.Created, Total: views.Money{Amount: inv.AmountDue, Currency: inv.Currency},
-		Status: inv.Status, Reason: inv.Reason, URL: inv.URL, Hosted: hosted}
+		Status: inv.Status, Reason: inv.Reason, URL: inv.URL, Hosted: hosted,
+		Discount: views.Money{Amount: inv.Discount, Currency: inv.Currency}, DiscountCode: inv.DiscountCode}
 }
 
 func invoiceViews(invs []billing.Invoice, hosted bool) []views.InvoiceView {

@@ -16,10 +16,10 @@ import (
 // the way to pay (Stripe Checkout, or the simulator's test card). Leaving
 // it changes nothing: the account stays without a subscription.
 func (h *Handler) CheckoutPage(c echo.Context) error {
-	return h.renderCheckout(c, http.StatusOK, c.QueryParam("plan"), c.QueryParam("seats"), nil)
+	return h.renderCheckout(c, http.StatusOK, c.QueryParam("plan"), c.QueryParam("seats"), "", nil)
 }
 
-func (h *Handler) renderCheckout(c echo.Context, status int, planKey, seats string, problems map[string]string) error {
+func (h *Handler) renderCheckout(c echo.Context, status int, planKey, seats, code string, problems map[string]string) error {
 	cur, _ := Current(c)
 	st, err := h.Billing.State(c.Request().Context(), cur.AccountID)
 	if err != nil {
@@ -37,7 +37,8 @@ func (h *Handler) renderCheckout(c echo.Context, status int, planKey, seats stri
 	}
 	v := views.CheckoutView{PlanKey: plan.PlanKey, PlanName: plan.Name, SeatBased: plan.SeatBased, Seats: seats,
 		UnitAmount: plan.UnitAmount, Currency: plan.Currency, Simulated: h.Billing.Sim != nil,
-		Price: views.PlanPrice(plan.UnitAmount, plan.Currency, plan.SeatBased), Problems: problems, CSRF: csrfToken(c)}
+		Price: views.PlanPrice(plan.UnitAmount, plan.Currency, plan.SeatBased), Problems: problems, CSRF: csrfToken(c),
+		PromotionCode: code}
 	return render(c, status, views.CheckoutPage(h.shell(c, "Checkout", "billing"), v))
 }
 
@@ -46,20 +47,20 @@ func (h *Handler) renderCheckout(c echo.Context, status int, planKey, seats stri
 // the simulator completes the purchase at once with its test card.
 func (h *Handler) Checkout(c echo.Context) error {
 	cur, _ := Current(c)
-	planKey, seatsText := c.FormValue("plan"), c.FormValue("seats")
+	planKey, seatsText, code := c.FormValue("plan"), c.FormValue("seats"), c.FormValue("promotion_code")
 	seats, err := strconv.Atoi(seatsText)
 	if err != nil {
 		seats = -1
 	}
 	pending, err := h.Billing.StartFirstPlan(c.Request().Context(), cur.AccountID,
-		billing.FirstPlan{PlanKey: planKey, Seats: seats, ReturnURL: "/billing"})
+		billing.FirstPlan{PlanKey: planKey, Seats: seats, ReturnURL: "/billing", PromotionCode: code, Actor: actorFrom(c)})
 	var ve *store.ValidationError
 	var pe *billing.ProviderError
 	switch {
-	case errors.As(err, &ve) && ve.Fields["seats"] != "":
-		return h.renderCheckout(c, http.StatusUnprocessableEntity, planKey, seatsText, ve.Fields)
+	case errors.As(err, &ve) && (ve.Fields["seats"] != "" || ve.Fields["promotion_code"] != ""):
+		return h.renderCheckout(c, http.StatusUnprocessableEntity, planKey, seatsText, code, ve.Fields)
 	case errors.As(err, &pe):
-		return h.renderCheckout(c, http.StatusPaymentRequired, planKey, seatsText, map[string]string{"payment": pe.Message})
+		return h.renderCheckout(c, http.StatusPaymentRequired, planKey, seatsText, code, map[string]string{"payment": pe.Message})
 	case err != nil:
 		return err
 	}

@@ -17,6 +17,9 @@ type Catalog struct {
 	// ExportControls remove features (or whole products) for listed
 	// countries, whatever any plan says.
 	ExportControls []ExportControl `yaml:"export_controls,omitempty" json:"export_controls,omitempty"`
+	// Promotions are the codes the local billing simulator accepts (with
+	// Stripe, codes are Stripe's promotion codes).
+	Promotions []Promotion `yaml:"promotions,omitempty" json:"promotions,omitempty"`
 }
 
 // ProductSpec is one product of the catalog file.
@@ -71,6 +74,8 @@ type Product struct {
 	// ExportControls are the catalog's entries that reach this product,
 	// each naming it.
 	ExportControls []ExportControl `json:"export_controls,omitempty"`
+	// Promotions are the catalog's codes naming this product, by code.
+	Promotions []Promotion `json:"promotions,omitempty"`
 }
 
 // Plan is a validated plan. Values holds an entry for every feature of the
@@ -102,6 +107,7 @@ func (c Catalog) Validate() ([]Product, error) {
 		products = append(products, v.product(i, ps))
 	}
 	v.exportControls(c.ExportControls, products)
+	v.promotions(c.Promotions, products)
 	if len(v.problems) > 0 {
 		return nil, &ValidationError{Problems: v.problems}
 	}

@@ -38,6 +38,7 @@ func CatalogOf(products []Product) Catalog {
 		}
 		c.Products = append(c.Products, ps)
 		c.ExportControls = append(c.ExportControls, p.ExportControls...)
+		c.Promotions = append(c.Promotions, p.Promotions...)
 	}
 	return c
 }

@@ -56,8 +56,11 @@ const (
 	DiffPriceChanged     DiffKind = "price_changed"
 	DiffExportControls   DiffKind = "export_controls_changed"
 	DiffAddOnAdded       DiffKind = "addon_added"
-	DiffAddOnChanged     DiffKind = "addon_changed" // Field: name, feature, quantity, max_units, price, plans
-	DiffAddOnRemoved     DiffKind = "addon_removed" // no longer sold; holders keep it until they remove it
+	DiffAddOnChanged     DiffKind = "addon_changed"     // Field: name, feature, quantity, max_units, price, plans
+	DiffAddOnRemoved     DiffKind = "addon_removed"     // no longer sold; holders keep it until they remove it
+	DiffPromotionAdded   DiffKind = "promotion_added"   // Field: the code
+	DiffPromotionChanged DiffKind = "promotion_changed" // Field: the code
+	DiffPromotionRemoved DiffKind = "promotion_removed" // Field: the code; no longer accepted
 	DiffProductNotInFile DiffKind = "product_not_in_file"
 	DiffFeatureNotInFile DiffKind = "feature_not_in_file"
 	DiffPlanNotInFile    DiffKind = "plan_not_in_file"
@@ -141,6 +144,7 @@ func DiffCatalog(cur StoredCatalog, next []Product) CatalogDiff {
 	for _, np := range next {
 		inFile[np.Key] = true
 		cp, had := findProduct(cur.Products, np.Key)
+		d.diffPromotions(np.Key, cp.Promotions, np.Promotions)
 		if !had {
 			d.add(CatalogDiffChange{Product: np.Key, Kind: DiffProductAdded, To: np.Name})
 			d.diffAddOns(cur, Product{Key: np.Key}, np)

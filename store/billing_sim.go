@@ -44,6 +44,7 @@ type SimSubscription struct {
 	LastEventCreated     sql.NullTime `db:"last_event_created"`
 	CreatedAt            time.Time    `db:"created_at"`
 	AddOnItems           SimItems     `db:"addon_items"`
+	SimDiscount
 }
 
 // SimInvoice is a simulated Stripe invoice.
@@ -60,6 +61,9 @@ type SimInvoice struct {
 	Attempts       int          `db:"attempts"`
 	CreatedAt      time.Time    `db:"created_at"`
 	PaidAt         sql.NullTime `db:"paid_at"`
+	// DiscountAmount was taken off by DiscountCode: AmountDue is after it.
+	DiscountCode   string `db:"discount_code"`
+	DiscountAmount int64  `db:"discount_amount"`
 }
 
 // SimAccount is one simulated customer with everything it owns.
@@ -105,21 +109,26 @@ WHERE id = :id`
 	upsertSimSubSQL = `
 INSERT INTO billing_sim_subscription (id, account_id, customer_id, price_id, quantity, status, trial_end,
        trial_fallback_price_id, current_period_start, current_period_end, cancel_at_period_end,
-       scheduled_price_id, scheduled_quantity, last_event_created, created_at, addon_items)
+       scheduled_price_id, scheduled_quantity, last_event_created, created_at, addon_items, discount_code,
+       discount_percent_off, discount_amount_off, discount_currency, discount_duration, discount_end)
 VALUES (:id, :account_id, :customer_id, :price_id, :quantity, :status, :trial_end, :trial_fallback_price_id,
        :current_period_start, :current_period_end, :cancel_at_period_end, :scheduled_price_id,
-       :scheduled_quantity, :last_event_created, :created_at, :addon_items)
+       :scheduled_quantity, :last_event_created, :created_at, :addon_items, :discount_code, :discount_percent_off,
+       :discount_amount_off, :discount_currency, :discount_duration, :discount_end)
 ON CONFLICT (id) DO UPDATE SET price_id = EXCLUDED.price_id, quantity = EXCLUDED.quantity, status = EXCLUDED.status,
        trial_end = EXCLUDED.trial_end, trial_fallback_price_id = EXCLUDED.trial_fallback_price_id,
        current_period_start = EXCLUDED.current_period_start, current_period_end = EXCLUDED.current_period_end,
        cancel_at_period_end = EXCLUDED.cancel_at_period_end, scheduled_price_id = EXCLUDED.scheduled_price_id,
        scheduled_quantity = EXCLUDED.scheduled_quantity, last_event_created = EXCLUDED.last_event_created,
-       addon_items = EXCLUDED.addon_items`
+       addon_items = EXCLUDED.addon_items,
+       discount_code = EXCLUDED.discount_code, discount_percent_off = EXCLUDED.discount_percent_off,
+       discount_amount_off = EXCLUDED.discount_amount_off, discount_currency = EXCLUDED.discount_currency,
+       discount_duration = EXCLUDED.discount_duration, discount_end = EXCLUDED.discount_end`
 	upsertSimInvoiceSQL = `
 INSERT INTO billing_sim_invoice (id, number, account_id, customer_id, subscription_id, amount_due, currency, status,
-       billing_reason, attempts, created_at, paid_at)
+       billing_reason, attempts, created_at, paid_at, discount_code, discount_amount)
 VALUES (:id, :number, :account_id, :customer_id, :subscription_id, :amount_due, :currency, :status, :billing_reason,
-       :attempts, :created_at, :paid_at)
+       :attempts, :created_at, :paid_at, :discount_code, :discount_amount)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts, paid_at = EXCLUDED.paid_at`
 	// Plans' prices and add-ons' (never per seat: an add-on's units are
 	// its item's quantity).

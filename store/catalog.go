@@ -90,6 +90,9 @@ func (s *Store) ApplyCatalog(ctx context.Context, actor Actor, products []licens
 			if err := s.applyExportControls(ctx, tx, actor, productID, p); err != nil {
 				return fmt.Errorf("product %q, export controls: %w", p.Key, err)
 			}
+			if err := s.applyPromotions(ctx, tx, actor, productID, p); err != nil {
+				return fmt.Errorf("product %q, promotions: %w", p.Key, err)
+			}
 			for _, plan := range p.Plans {
 				what, err := s.applyPlan(ctx, tx, actor, productID, p.Key, featureIDs, plan)
 				if err != nil {

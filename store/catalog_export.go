@@ -139,6 +139,9 @@ func (s *Store) StoredCatalog(ctx context.Context) (licensing.StoredCatalog, err
 		if p.AddOns, err = storedAddOns(ctx, s.db, pr.ID); err != nil {
 			return out, err
 		}
+		if p.Promotions, err = promotionsOf(ctx, s.db, pr.ID); err != nil {
+			return out, err
+		}
 		out.Products = append(out.Products, p)
 	}
 	var subs []struct {

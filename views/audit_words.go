@@ -76,8 +76,17 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"billing.checkout_completed": func(string, AuditFacts) string { return "Checkout completed" },
 	"billing.customer_create":    func(string, AuditFacts) string { return "Billing customer created" },
 	"billing.trial_extension":    func(string, AuditFacts) string { return "Trial extended" },
-	"subscription.create":        func(t string, _ AuditFacts) string { return "Subscription " + t + " started" },
-	"subscription.plan_change":   func(t string, _ AuditFacts) string { return "Plan change asked for " + t },
+	"billing.promotion_redeem": func(t string, f AuditFacts) string {
+		if f.field("applied_to") == "checkout" {
+			return "Promotion code " + t + " applied at checkout of " + f.field("plan")
+		}
+		return "Promotion code " + t + " applied to the " + f.field("applied_to") + " to " + f.field("plan")
+	},
+	"billing.promotion_release": func(t string, _ AuditFacts) string {
+		return "Promotion code " + t + " given back (the payment provider refused the change)"
+	},
+	"subscription.create":      func(t string, _ AuditFacts) string { return "Subscription " + t + " started" },
+	"subscription.plan_change": func(t string, _ AuditFacts) string { return "Plan change asked for " + t },
 	"subscription.trial_will_end": func(t string, _ AuditFacts) string {
 		return "Trial of " + t + " ends soon"
 	},
@@ -111,20 +120,23 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"signing_key.create":    func(t string, _ AuditFacts) string { return "Licence signing key " + t + " created" },
 	"signing_key.retire":    func(t string, _ AuditFacts) string { return "Licence signing key " + t + " retired" },
 	// The catalog.
-	"catalog.plan_created":    func(t string, _ AuditFacts) string { return "Plan " + t + " created" },
-	"catalog.plan_updated":    func(t string, _ AuditFacts) string { return "Plan " + t + " updated" },
-	"catalog.plan_versioned":  func(t string, _ AuditFacts) string { return "New version of plan " + t },
-	"catalog.plan_settings":   func(t string, _ AuditFacts) string { return "Settings of plan " + t + " changed" },
-	"catalog.export_controls": func(t string, _ AuditFacts) string { return "Export controls of " + t + " changed" },
-	"catalog.feature_regions": func(t string, _ AuditFacts) string { return "Regions of feature " + t + " changed" },
-	"catalog.addon_created":   func(t string, _ AuditFacts) string { return "Add-on " + t + " created" },
-	"catalog.addon_updated":   func(t string, _ AuditFacts) string { return "Add-on " + t + " changed" },
-	"catalog.addon_retired":   func(t string, _ AuditFacts) string { return "Add-on " + t + " retired: no longer sold" },
-	"addon.added":             func(t string, _ AuditFacts) string { return "Add-on " + t + " bought" },
-	"addon.changed":           func(t string, _ AuditFacts) string { return "Units of add-on " + t + " changed" },
-	"addon.removed":           func(t string, _ AuditFacts) string { return "Add-on " + t + " removed" },
-	"plan.pilot_add":          func(t string, _ AuditFacts) string { return "Account " + t + " added to a plan's pilot" },
-	"plan.pilot_remove":       func(t string, _ AuditFacts) string { return "Account " + t + " removed from a plan's pilot" },
+	"catalog.plan_created":      func(t string, _ AuditFacts) string { return "Plan " + t + " created" },
+	"catalog.plan_updated":      func(t string, _ AuditFacts) string { return "Plan " + t + " updated" },
+	"catalog.plan_versioned":    func(t string, _ AuditFacts) string { return "New version of plan " + t },
+	"catalog.plan_settings":     func(t string, _ AuditFacts) string { return "Settings of plan " + t + " changed" },
+	"catalog.export_controls":   func(t string, _ AuditFacts) string { return "Export controls of " + t + " changed" },
+	"catalog.feature_regions":   func(t string, _ AuditFacts) string { return "Regions of feature " + t + " changed" },
+	"catalog.addon_created":     func(t string, _ AuditFacts) string { return "Add-on " + t + " created" },
+	"catalog.addon_updated":     func(t string, _ AuditFacts) string { return "Add-on " + t + " changed" },
+	"catalog.addon_retired":     func(t string, _ AuditFacts) string { return "Add-on " + t + " retired: no longer sold" },
+	"addon.added":               func(t string, _ AuditFacts) string { return "Add-on " + t + " bought" },
+	"addon.changed":             func(t string, _ AuditFacts) string { return "Units of add-on " + t + " changed" },
+	"addon.removed":             func(t string, _ AuditFacts) string { return "Add-on " + t + " removed" },
+	"plan.pilot_add":            func(t string, _ AuditFacts) string { return "Account " + t + " added to a plan's pilot" },
+	"plan.pilot_remove":         func(t string, _ AuditFacts) string { return "Account " + t + " removed from a plan's pilot" },
+	"catalog.promotion_added":   func(t string, _ AuditFacts) string { return "Promotion code " + t + " added" },
+	"catalog.promotion_changed": func(t string, _ AuditFacts) string { return "Terms of promotion code " + t + " changed" },
+	"catalog.promotion_removed": func(t string, _ AuditFacts) string { return "Promotion code " + t + " no longer accepted" },
 	// Outbound webhooks.
 	"webhook_endpoint.create":        func(t string, _ AuditFacts) string { return "Webhook endpoint " + t + " added" },
 	"webhook_endpoint.enable":        func(t string, _ AuditFacts) string { return "Webhook endpoint " + t + " turned on" },

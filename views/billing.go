@@ -81,7 +81,30 @@ type ChangeConfirmView struct {
 	Holders           []SeatHolderView
 	CSRF              string
 	Waitlisted        []SeatHolderView // provisioning: rule seats that move to the waiting list
+	// PromotionCode is what the buyer typed (kept on a refusal); Discount
+	// is the accepted code's effect; Problems holds the field's message.
+	PromotionCode string
+	Discount      *DiscountView
+	Problems      map[string]string
 }
+
+// DiscountView is a promotion code's effect on the amount it reaches.
+type DiscountView struct {
+	Code     string
+	Terms    string // "20% off for 3 months"
+	Subtotal Money  // before the discount
+	Amount   Money  // taken off
+	Total    Money
+	// For names what the amount is: "amount charged now", "first month", "month from 5 Jan 2027".
+	For string
+}
+
+// Off is the discount as a negative amount: "-$5.80".
+func (d DiscountView) Off() string { return FormatMoney(-d.Amount.Amount, d.Amount.Currency) }
+
+// TakesPromotion tells whether a code may be typed for this change (not
+// for a trial, which costs nothing).
+func (c ChangeConfirmView) TakesPromotion() bool { return c.Direction != "trial" }
 
 // SeatConfirmView is what the buyer reads before changing the seat count.
 type SeatConfirmView struct {

@@ -24,6 +24,24 @@ type InvoiceView struct {
 	PaidAt  time.Time
 	Account string // billed to (the printable page)
 	Plan    string // the plan the invoice was for, when known (the printable page)
+	// Discount is the promotion's line: taken off by DiscountCode, Total
+	// is after it.
+	Discount     Money
+	DiscountCode string
+}
+
+// Subtotal is the invoice before its discount.
+func (v InvoiceView) Subtotal() Money {
+	return Money{Amount: v.Total.Amount + v.Discount.Amount, Currency: v.Total.Currency}
+}
+
+// DiscountLine reads "LAUNCH20: −$5.80".
+func (v InvoiceView) DiscountLine() string {
+	code := v.DiscountCode
+	if code == "" {
+		code = "Discount"
+	}
+	return code + ": " + FormatMoney(-v.Discount.Amount, v.Discount.Currency)
 }
 
 // NextInvoiceView is the invoice the next renewal raises.

@@ -63,6 +63,7 @@ type CheckoutView struct {
 	Simulated         bool
 	Problems          map[string]string
 	CSRF              string
+	PromotionCode     string // as typed, kept when refused
 }
 
 // ForgotView is the "forgot password" form.

@@ -76,7 +76,7 @@ export_controls:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"visibility: pilot", "deny:", "export_controls:", "unlimited", "price_scale_pilot", "key: extra_api_calls"} {
+	for _, want := range []string{"visibility: pilot", "deny:", "export_controls:", "unlimited", "price_scale_pilot", "key: extra_api_calls", "code: LAUNCH20"} {
 		if !strings.Contains(exported, want) {
 			t.Errorf("export lacks %q:\n%s", want, exported)
 		}
