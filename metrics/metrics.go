@@ -143,7 +143,7 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start).Seconds()
-			o := m.observers(route, c.Request().Method, status)
+			o := m.observers(route, methodLabel(c.Request().Method), status)
 			o.http.Observe(elapsed)
 			if o.check != nil {
 				o.check.Observe(elapsed)
@@ -154,6 +154,18 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// methodLabel is the request's method as a label value: any method outside
+// HTTP's standard ones is "other", so a scanner sending made-up methods
+// cannot create a new series per method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // routeObservers are the series one kind of request is timed into, looked
