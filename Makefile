@@ -11,7 +11,7 @@ ADDR ?= localhost:8080
 DEMO_IDP_ADDR ?= 127.0.0.1:8099
 FUZZTIME ?= 5s
 
-.PHONY: run test build static tools db check unit e2e fuzz bench stop-db clean screenshots
+.PHONY: run test build static tools db check unit e2e fuzz bench soak stop-db clean screenshots
 
 run: static build
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
@@ -86,3 +86,8 @@ clean:
 bench: static build
 	@export DATABASE_URL="$$(scripts/ensure-db.sh entitle)"; \
 	for b in scripts/bench-*.sh; do [ -e "$$b" ] || continue; echo "== $$b"; "$$b"; done
+
+# Memory: SOAK_DURATION (default 10m) of mixed traffic — pages, checks, usage
+# reports, Stripe webhooks — with the server's resident memory sampled.
+soak: build
+	scripts/soak.sh
