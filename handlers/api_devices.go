@@ -247,7 +247,7 @@ func (h *Handler) deviceProblem(err error) error {
 		return p
 	case errors.As(err, &gone):
 		p := problem(http.StatusGone, "lease-gone", "The lease no longer holds a licence",
-			"The lease "+gone.Reason+"; stop using the feature or check out a new lease.")
+			leaseGoneSentence(gone.Reason)+" Stop using the feature or check out a new lease.")
 		return p
 	case errors.Is(err, store.ErrMachineDead):
 		return problem(http.StatusGone, "machine-deactivated", "The machine was deactivated",
@@ -257,6 +257,19 @@ func (h *Handler) deviceProblem(err error) error {
 			"This machine's activation was removed; activate it again to use it.")
 	}
 	return err
+}
+
+// leaseGoneSentence says in words why a lease stopped holding a licence.
+func leaseGoneSentence(reason string) string {
+	switch reason {
+	case "expired":
+		return "The lease expired because it was not renewed in time."
+	case "checked_in":
+		return "The lease was already checked in."
+	case "forced":
+		return "An administrator released the lease from the portal."
+	}
+	return "The lease no longer holds a licence."
 }
 
 func limitText(limit *int64) string {

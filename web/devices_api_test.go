@@ -194,8 +194,12 @@ func TestFloatingLicencePoolThroughTheAPIAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := a.do(http.MethodPost, base+"/"+leases[2].ID+"/heartbeat", key, "").problem(t, http.StatusGone, "lease-gone")
-	if !strings.Contains(gone.Detail, "forced") {
-		t.Fatalf("lease-gone detail: %q", gone.Detail)
+	if !strings.HasPrefix(gone.Detail, "An administrator released the lease") {
+		t.Fatalf("lease-gone for a force-released lease: %q", gone.Detail)
+	}
+	checkedIn := a.do(http.MethodPost, base+"/"+leases[1].ID+"/heartbeat", key, "").problem(t, http.StatusGone, "lease-gone")
+	if !strings.HasPrefix(checkedIn.Detail, "The lease was already checked in.") {
+		t.Fatalf("lease-gone for a checked-in lease: %q", checkedIn.Detail)
 	}
 	// Bad requests, another account's key, an unknown lease.
 	a.do(http.MethodPost, base, key, `{"feature":"dashboards"}`).problem(t, http.StatusBadRequest, "invalid-request")
