@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -87,6 +88,29 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// commandUsage is the part of the usage text about one command: its lines
+// and their indented continuations, so `entitle apikeys create --help` is
+// answered by help rather than taken for an account named "--help".
+func commandUsage(command string) string {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.SplitAfter(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  entitle "+command+" ") || strings.HasPrefix(line, "  entitle "+command+"\n"):
+			in = true
+		case !strings.HasPrefix(line, "    "):
+			in = false
+		}
+		if in {
+			b.WriteString(line)
+		}
+	}
+	if b.Len() == 0 {
+		return usage
+	}
+	return "Usage:\n" + b.String()
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -94,6 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		if len(args) == 0 {
 			return errUsage
 		}
+		return nil
+	}
+	if slices.Contains(args[1:], "--help") || slices.Contains(args[1:], "-h") {
+		fmt.Fprint(stdout, commandUsage(args[0]))
 		return nil
 	}
 	cfg, err := LoadConfig(lookupEnv)

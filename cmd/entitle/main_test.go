@@ -37,6 +37,25 @@ func TestHelpListsEveryCommandAndVariable(t *testing.T) {
 	}
 }
 
+// A command's --help is answered without a database and never taken for an
+// argument (an account named "--help").
+func TestCommandHelpPrintsThatCommandsUsage(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"apikeys", "create", "--help"}, &out, &out,
+		env(map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/entitle?sslmode=disable"}))
+	if err != nil {
+		t.Fatalf("apikeys create --help: %v", err)
+	}
+	help := out.String()
+	if !strings.Contains(help, "entitle apikeys create ACCOUNT [--name NAME]") || !strings.Contains(help, "prints it once") {
+		t.Errorf("apikeys --help does not describe apikeys create:\n%s", help)
+	}
+	if strings.Contains(help, "entitle catalog") || strings.Contains(help, "not found") {
+		t.Errorf("apikeys --help prints more than the apikeys commands:\n%s", help)
+	}
+}
+
 func TestUnreachableDatabaseIsOneClearError(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
