@@ -48,6 +48,9 @@ func (b *Billing) promotionFor(ctx context.Context, st store.BillingState, plan 
 	if r := promo.Usable(b.Clock.Now(), plan.PlanKey, plan.Name, redeemed); r != nil {
 		return nil, invalid(promotionField, r.Message)
 	}
+	if plan.UnitAmount == 0 {
+		return nil, invalid(promotionField, licensing.FreePlanRefusal(promo.Code, plan.Name).Message)
+	}
 	return &promo, nil
 }
 

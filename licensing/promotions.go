@@ -160,6 +160,12 @@ func (p Promotion) Usable(now time.Time, planKey, planName string, redeemed int)
 	return nil
 }
 
+// FreePlanRefusal refuses any code on a plan that costs nothing: there is
+// nothing to discount, and a code with few uses left must not be spent on it.
+func FreePlanRefusal(code, planName string) *PromotionRefusal {
+	return &PromotionRefusal{Reason: "not_applicable", Message: fmt.Sprintf("%s does not apply to %s: it costs nothing", code, planName)}
+}
+
 // promotions checks the catalog's promotion codes and hands each product
 // the ones that name it, codes in capitals, sorted by code.
 func (v *validator) promotions(entries []Promotion, products []Product) {

@@ -90,7 +90,7 @@ func invoiceReasonLabel(reason string) string {
 	case "subscription_cycle":
 		return "Monthly subscription"
 	case "subscription_update":
-		return "Plan or seat change, prorated"
+		return "Change of plan, seats or add-ons, prorated"
 	case "subscription_threshold":
 		return "Usage threshold reached"
 	case "manual":

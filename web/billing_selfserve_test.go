@@ -247,7 +247,7 @@ func TestBillingShowsWhatTheAccountPaysAndConfirmsEveryChange(t *testing.T) {
 		t.Errorf("next invoice after the upgrade = %q", got)
 	}
 	row := doc.Find(`[data-testid="billing-invoice"]`).First()
-	if row.AttrOr("data-number", "") != "GLOBEX-0001" || !strings.Contains(row.Text(), "Plan or seat change, prorated") ||
+	if row.AttrOr("data-number", "") != "GLOBEX-0001" || !strings.Contains(row.Text(), "Change of plan, seats or add-ons, prorated") ||
 		row.Find(`[data-testid="invoice-link"]`).AttrOr("href", "") != "/billing/invoices/GLOBEX-0001" {
 		t.Errorf("invoice row = %q", row.Text())
 	}

@@ -44,6 +44,11 @@ func TestAPromotionCodeOnAPlanChangeIsShownOrRefusedBesideItsField(t *testing.T)
 		t.Error("a refused code took the confirm button away")
 	}
 
+	// A free plan has nothing to discount: the code is not spent on it.
+	res, doc = p.htmxTo(c, http.MethodGet, "/billing/change?plan=free&promotion_code=launch20", "billing-confirm", token, nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-promotion_code") != "LAUNCH20 does not apply to Free: it costs nothing" {
+		t.Errorf("LAUNCH20 on Free: %d %q", res.StatusCode, text(doc, "error-promotion_code"))
+	}
 	res, doc = p.htmxTo(c, http.MethodGet, "/billing/change?plan=business&promotion_code=launch20", "billing-confirm", token, nil)
 	subtotal, off, total := text(doc, "preview-subtotal"), text(doc, "preview-discount"), text(doc, "preview-total")
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(subtotal, "$") || !strings.HasPrefix(off, "-$") || !strings.HasPrefix(total, "$") {
