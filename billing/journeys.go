@@ -91,7 +91,7 @@ func changeable(st store.BillingState) (*store.BillingSubscription, error) {
 	case sub.Status == string(licensing.PastDue):
 		return nil, invalid("subscription", "a payment is past due: pay the open invoice (Pay now, at the top of Billing) or update the payment method first; plan and seat changes open again once it is paid")
 	case sub.Status == string(licensing.Trialing):
-		return nil, invalid("subscription", "during a trial, add a payment method or cancel; plan and seat changes open after the trial")
+		return nil, invalid("subscription", "during a trial, plans and seats do not change: convert the trial first (Convert now, at the top of Billing), or cancel")
 	}
 	return sub, nil
 }

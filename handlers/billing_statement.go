@@ -42,6 +42,8 @@ func (h *Handler) fillStatement(c echo.Context, st store.BillingState, v *views.
 		v.Statement.GraceEnds = state.PastDueSince.Add(licensing.DefaultGracePeriod)
 	case string(licensing.Suspended):
 		v.ChangesLocked = true
+	case string(licensing.Trialing): // billing refuses them until the trial converts
+		v.ChangesLocked = true
 	}
 	if v.Pending {
 		return

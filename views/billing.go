@@ -44,7 +44,7 @@ type BillingView struct {
 	ScheduledMonthly Money     // what the change waiting for period end will cost a month
 	TrialEnds        time.Time // trialing: when the trial ends
 	// ChangesLocked: past due or suspended, plan and seat changes wait
-	// until the open invoice is paid.
+	// until the open invoice is paid; trialing, until the trial converts.
 	ChangesLocked bool
 	// Done names the change just applied (upgrade, seats, convert, pay…),
 	// confirmed in words once its events have landed.

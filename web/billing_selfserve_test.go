@@ -127,6 +127,25 @@ func TestPastDueOwnerPaysTheOpenInvoiceAndIsActiveThroughTheWebhook(t *testing.T
 	}
 }
 
+// A trial converts before its plan or seats change: the page offers Convert
+// now rather than buttons that could only be refused.
+func TestATrialOffersConversionInsteadOfPlanChanges(t *testing.T) {
+	t.Parallel()
+	p, _ := newBillingPortal(t)
+	c := p.login("owner@initech.test")
+	_, doc := p.get(c, "/billing")
+	if n := doc.Find(`[data-testid^="choose-"]`).Length(); n != 0 {
+		t.Errorf("a trialing account is offered %d plan changes", n)
+	}
+	if !strings.Contains(text(doc, "billing-changes-locked"), "once the trial is converted") || doc.Find(`[data-testid="convert-now"]`).Length() != 1 {
+		t.Errorf("the trial's billing page: locked %q, convert-now %d", text(doc, "billing-changes-locked"), doc.Find(`[data-testid="convert-now"]`).Length())
+	}
+	res, refused := p.htmx(c, http.MethodGet, "/billing/change?plan=team", csrfToken(doc), nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(refused, "error-message"), "convert the trial first") {
+		t.Errorf("a crafted plan change during the trial: %d %q", res.StatusCode, text(refused, "error-message"))
+	}
+}
+
 func TestUpgradeWhilePastDueLeadsToPaymentInsteadOfFailing(t *testing.T) {
 	t.Parallel()
 	p, _ := newBillingPortal(t)
