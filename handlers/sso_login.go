@@ -119,8 +119,14 @@ func (h *Handler) SSOCallback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.Reconciler != nil {
-		h.Reconciler.Kick(login.AccountID)
+	// The groups' rules give a person just created their seat before the
+	// first page, which would otherwise say "You hold no seat" until a
+	// reload. Should it fail, the background reconciler gives it shortly.
+	if _, err := h.Store.Reconcile(c.Request().Context(), login.AccountID, store.ReconcileOptions{}); err != nil {
+		h.log(c).Warn("reconcile after single sign-on", "account_id", login.AccountID, "err", err)
+		if h.Reconciler != nil {
+			h.Reconciler.Kick(login.AccountID)
+		}
 	}
 	// The provider vouched for the person, with its own second factor if
 	// the customer asks for one, and for this account: the session opens
