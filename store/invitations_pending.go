@@ -21,15 +21,18 @@ type PendingInvitation struct {
 
 // PendingShown is how many pending invitations the members page shows
 // before "Show all": an account that invites in bulk has hundreds open, and
-// rendering them all made the page several times heavier than its table.
+// every one of them would make the page several times heavier than its
+// table of members.
 const PendingShown = 10
 
 // pendingInvitationsSQL picks the latest invited people (by when they were
 // invited: a resend keeps a person's place) before it looks up their
-// addresses and latest links, so that the page reads the membership_
-// pending_recent_idx range and the user and invitation rows of the shown
-// people only. $2 NULL shows all of them. The count of every pending
-// invitation rides along in each row, saving the page a round trip.
+// addresses and latest links, so that the page reads one range of
+// membership_pending_recent_idx and the user and invitation rows of the
+// shown people only. $2 NULL shows all of them. The count of every pending
+// invitation rides along in each row, saving the page a round trip. It is
+// prepared (its plan does not depend on the values: one account's range of
+// one partial index), so a page load does not plan it again.
 const pendingInvitationsSQL = `
 WITH shown AS (
   SELECT m.id, m.account_id, m.user_id, m.role, m.created_at
@@ -63,7 +66,7 @@ func (s *Store) PendingInvitations(ctx context.Context, accountID int64, limit i
 		PendingInvitation
 		Total int `db:"total"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, pendingInvitationsSQL, accountID, lim); err != nil {
+	if err := s.selectPrepared(ctx, &rows, pendingInvitationsSQL, accountID, lim); err != nil {
 		return nil, 0, err
 	}
 	out := make([]PendingInvitation, len(rows))
