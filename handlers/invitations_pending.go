@@ -10,26 +10,35 @@ import (
 )
 
 // PendingInvitations answers the members page's card of invitations
-// waiting for an answer (it reloads itself after new invitations).
+// waiting for an answer (it reloads itself after new invitations): the
+// latest few, or every one after "Show all".
 func (h *Handler) PendingInvitations(c echo.Context) error {
 	cur, _ := Current(c)
-	rows, err := h.pendingRows(c, cur.AccountID)
+	card, err := h.pendingCard(c, cur.AccountID, showAllPending(c.QueryParam("invitations")))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.PendingInvitations(h.lightShell(c), rows))
+	return render(c, http.StatusOK, views.PendingInvitations(h.lightShell(c), card))
 }
 
-func (h *Handler) pendingRows(c echo.Context, accountID int64) ([]views.PendingRow, error) {
-	pending, err := h.Store.PendingInvitations(c.Request().Context(), accountID)
+// showAllPending reads the card's "invitations=all", carried by the "Show
+// all" link and by the card's own forms so an action keeps the long list.
+func showAllPending(v string) bool { return v == "all" }
+
+func (h *Handler) pendingCard(c echo.Context, accountID int64, all bool) (views.PendingCard, error) {
+	limit := store.PendingShown
+	if all {
+		limit = 0
+	}
+	pending, total, err := h.Store.PendingInvitations(c.Request().Context(), accountID, limit)
 	if err != nil {
-		return nil, err
+		return views.PendingCard{}, err
 	}
-	rows := make([]views.PendingRow, 0, len(pending))
+	card := views.PendingCard{Rows: make([]views.PendingRow, 0, len(pending)), Total: total, All: all}
 	for _, p := range pending {
-		rows = append(rows, views.PendingRow{ID: p.MembershipID, Email: p.Email, Role: p.Role, SentAt: p.SentAt, ExpiresAt: p.ExpiresAt})
+		card.Rows = append(card.Rows, views.PendingRow{ID: p.MembershipID, Email: p.Email, Role: p.Role, SentAt: p.SentAt, ExpiresAt: p.ExpiresAt})
 	}
-	return rows, nil
+	return card, nil
 }
 
 // ResendInvitations sends the selected invitations again: new links, the
@@ -68,7 +77,8 @@ func (h *Handler) actOnInvitations(c echo.Context, outcome string, act func(stor
 	if len(ids) == 0 {
 		return store.Invalid("invitation", "select at least one invitation")
 	}
-	before, err := h.pendingRows(c, cur.AccountID)
+	all := showAllPending(c.FormValue("invitations"))
+	before, err := h.pendingCard(c, cur.AccountID, all)
 	if err != nil {
 		return err
 	}
@@ -83,7 +93,7 @@ func (h *Handler) actOnInvitations(c echo.Context, outcome string, act func(stor
 		}
 		return h.done(c, "/members", views.PendingSummary(outcome, len(emails)), rows...)
 	}
-	after, err := h.pendingRows(c, cur.AccountID)
+	after, err := h.pendingCard(c, cur.AccountID, all)
 	if err != nil {
 		return err
 	}
@@ -91,15 +101,15 @@ func (h *Handler) actOnInvitations(c echo.Context, outcome string, act func(stor
 	for _, id := range ids {
 		acted[id] = true
 	}
-	rows := mergePending(before, after)
-	for i := range rows {
-		if acted[rows[i].ID] {
-			rows[i].Outcome, rows[i].Message = outcome, message(rows[i].Email)
+	after.Rows = mergePending(before.Rows, after.Rows)
+	for i := range after.Rows {
+		if acted[after.Rows[i].ID] {
+			after.Rows[i].Outcome, after.Rows[i].Message = outcome, message(after.Rows[i].Email)
 		}
 	}
 	// The member table shows statuses: it reloads itself.
 	c.Response().Header().Set("HX-Trigger", "members-changed")
-	return render(c, http.StatusOK, views.PendingInvitations(h.lightShell(c), rows))
+	return render(c, http.StatusOK, views.PendingInvitations(h.lightShell(c), after))
 }
 
 // mergePending keeps the rows in their place: those still pending take

@@ -83,7 +83,7 @@ func (h *Handler) membersView(c echo.Context) (views.MembersView, error) {
 			return views.MembersView{}, err
 		}
 		v.Domains = strings.Join(domains, ", ")
-		if v.Pending, err = h.pendingRows(c, cur.AccountID); err != nil {
+		if v.Pending, err = h.pendingCard(c, cur.AccountID, showAllPending(c.QueryParam("invitations"))); err != nil {
 			return views.MembersView{}, err
 		}
 	}

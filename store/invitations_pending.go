@@ -19,39 +19,62 @@ type PendingInvitation struct {
 	ExpiresAt    time.Time `db:"expires_at"`
 }
 
-// pendingInvitationsLimit bounds the list the members page shows.
-const pendingInvitationsLimit = 200
+// PendingShown is how many pending invitations the members page shows
+// before "Show all": an account that invites in bulk has hundreds open, and
+// every one of them would make the page several times heavier than its
+// table of members.
+const PendingShown = 10
 
-// pendingInvitationsSQL picks the first page of invited people by address
-// before it looks up their latest links, so that an account with thousands
-// of open invitations reads the invitation table for the shown rows only;
-// each address is read by its user's key, so the cost follows the
-// account's invitations, not every user of every account.
+// pendingInvitationsSQL picks the latest invited people (by when they were
+// invited: a resend keeps a person's place) before it looks up their
+// addresses and latest links, so that the page reads one range of
+// membership_pending_recent_idx and the user and invitation rows of the
+// shown people only. $2 NULL shows all of them. The count of every pending
+// invitation rides along in each row, saving the page a round trip. It is
+// prepared (its plan does not depend on the values: one account's range of
+// one partial index), so a page load does not plan it again.
 const pendingInvitationsSQL = `
 WITH shown AS (
-  SELECT m.id, m.account_id, m.role, m.created_at, u.email
+  SELECT m.id, m.account_id, m.user_id, m.role, m.created_at
   FROM membership m
-  CROSS JOIN LATERAL (SELECT email FROM app_user WHERE id = m.user_id LIMIT 1) u
   WHERE m.account_id = $1 AND m.status = 'invited' AND m.source = 'manual'
-  ORDER BY lower(u.email)
+  ORDER BY m.created_at DESC, m.id DESC
   LIMIT $2)
-SELECT m.id AS membership_id, m.email, m.role,
-       COALESCE(i.created_at, m.created_at) AS sent_at, COALESCE(i.expires_at, m.created_at) AS expires_at
+SELECT m.id AS membership_id, u.email, m.role,
+       COALESCE(i.created_at, m.created_at) AS sent_at, COALESCE(i.expires_at, m.created_at) AS expires_at,
+       (SELECT count(*) FROM membership c
+         WHERE c.account_id = $1 AND c.status = 'invited' AND c.source = 'manual') AS total
 FROM shown m
+JOIN app_user u ON u.id = m.user_id
 LEFT JOIN LATERAL (
   SELECT created_at, expires_at FROM invitation
   WHERE account_id = m.account_id AND membership_id = m.id AND used_at IS NULL AND revoked_at IS NULL
   ORDER BY created_at DESC LIMIT 1) i ON true
-ORDER BY lower(m.email)`
+ORDER BY m.created_at DESC, m.id DESC`
 
 const accountNameSQL = `SELECT name FROM account WHERE id = $1`
 
 // PendingInvitations lists the account's invitations nobody has accepted
-// yet, by address.
-func (s *Store) PendingInvitations(ctx context.Context, accountID int64) ([]PendingInvitation, error) {
-	var out []PendingInvitation
-	err := s.db.SelectContext(ctx, &out, pendingInvitationsSQL, accountID, pendingInvitationsLimit)
-	return out, err
+// yet, latest first: at most limit of them (limit 0: every one), and how
+// many there are in all.
+func (s *Store) PendingInvitations(ctx context.Context, accountID int64, limit int) ([]PendingInvitation, int, error) {
+	var lim any
+	if limit > 0 {
+		lim = limit
+	}
+	var rows []struct {
+		PendingInvitation
+		Total int `db:"total"`
+	}
+	if err := s.selectPrepared(ctx, &rows, pendingInvitationsSQL, accountID, lim); err != nil {
+		return nil, 0, err
+	}
+	out := make([]PendingInvitation, len(rows))
+	total := 0
+	for i, r := range rows {
+		out[i], total = r.PendingInvitation, r.Total
+	}
+	return out, total, nil
 }
 
 // ResendInvitations sends every named pending invitation again: each gets a

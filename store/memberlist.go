@@ -59,14 +59,15 @@ type MemberPage struct {
 // empty because lib/pq's unnamed statements get plans for their values.
 const (
 	memberSortKey = `u.sort_key`
-	memberSelect  = `
+	memberColumns = `
 SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at, m.source,
        ` + memberSortKey + ` AS sort_key,
        (SELECT max(sa.last_used_at) FROM seat_assignment sa
          WHERE sa.account_id = m.account_id AND sa.membership_id = m.id) AS last_used_at,
        coalesce((SELECT array_agg(p.name ORDER BY p.name) FROM seat_assignment sa
                    JOIN subscription s ON s.id = sa.subscription_id JOIN product p ON p.id = s.product_id
-                  WHERE sa.account_id = m.account_id AND sa.membership_id = m.id), '{}') AS products
+                  WHERE sa.account_id = m.account_id AND sa.membership_id = m.id), '{}') AS products`
+	memberFrom = `
 FROM membership m JOIN app_user u ON u.id = m.user_id`
 	memberWhere = `
 WHERE m.account_id = $1 AND m.status = ANY($2)
@@ -75,15 +76,27 @@ WHERE m.account_id = $1 AND m.status = ANY($2)
                                             WHERE sa.account_id = m.account_id AND sa.membership_id = m.id))`
 	memberSearch = `
   AND ($5 = '' OR u.search_text LIKE $5)`
-	membersAfterSQL = memberSelect + memberWhere + memberSearch + `
+	membersAfter = `
   AND (` + memberSortKey + `, u.id) > ($6, $7)
 ORDER BY ` + memberSortKey + `, u.id LIMIT $8`
-	membersBeforeSQL = memberSelect + memberWhere + memberSearch + `
+	membersBefore = `
   AND (` + memberSortKey + `, u.id) < ($6, $7)
 ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
 	membersCountSQL = `SELECT count(*) FROM membership m JOIN app_user u ON u.id = m.user_id` + memberWhere + memberSearch
 	// Without a search the count needs no user row: an index-only scan.
 	membersCountNoSearchSQL = `SELECT count(*) FROM membership m` + memberWhere
+
+	// A page's rows carry the count of every match in the column total (an
+	// uncorrelated subquery, run once), which saves the page a round trip;
+	// only a page with no rows asks for the count alone.
+	membersTotal = `,
+       (` + membersCountSQL + `) AS total`
+	membersTotalNoSearch = `,
+       (` + membersCountNoSearchSQL + `) AS total`
+	membersAfterSQL          = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersAfter
+	membersBeforeSQL         = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersBefore
+	membersAfterNoSearchSQL  = memberColumns + membersTotalNoSearch + memberFrom + memberWhere + memberSearch + membersAfter
+	membersBeforeNoSearchSQL = memberColumns + membersTotalNoSearch + memberFrom + memberWhere + memberSearch + membersBefore
 )
 
 // ListMembers returns one page of an account's members, sorted by name.
@@ -110,22 +123,31 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	args := []any{accountID, pq.Array(statuses), f.Role, seat, pattern}
 
 	var page MemberPage
-	countSQL, countArgs := membersCountSQL, args
+	countSQL, countArgs, after, before := membersCountSQL, args, membersAfterSQL, membersBeforeSQL
 	if pattern == "" {
-		countSQL, countArgs = membersCountNoSearchSQL, args[:4]
+		countSQL, countArgs, after, before = membersCountNoSearchSQL, args[:4], membersAfterNoSearchSQL, membersBeforeNoSearchSQL
 	}
-	if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {
-		return MemberPage{}, err
-	}
-	query, key, id, backward := membersAfterSQL, "", int64(0), false
+	query, key, id, backward := after, "", int64(0), false
 	if k, i, ok := decodeCursor(f.Before); ok {
-		query, key, id, backward = membersBeforeSQL, k, i, true
+		query, key, id, backward = before, k, i, true
 	} else if k, i, ok := decodeCursor(f.After); ok {
 		key, id = k, i
 	}
-	var rows []MemberRow
-	if err := s.db.SelectContext(ctx, &rows, query, append(args, key, id, limit+1)...); err != nil {
+	var counted []struct {
+		MemberRow
+		Total int `db:"total"`
+	}
+	if err := s.db.SelectContext(ctx, &counted, query, append(args, key, id, limit+1)...); err != nil {
 		return MemberPage{}, err
+	}
+	rows := make([]MemberRow, len(counted))
+	for i, r := range counted {
+		rows[i], page.Total = r.MemberRow, r.Total
+	}
+	if len(rows) == 0 {
+		if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {
+			return MemberPage{}, err
+		}
 	}
 	more := len(rows) > limit
 	if more {

@@ -227,9 +227,10 @@ const (
 )
 
 // InviteDomains is the account's invitation domain rules (empty: any).
+// Prepared: the members page reads them on every load.
 func (s *Store) InviteDomains(ctx context.Context, accountID int64) ([]string, error) {
 	var d pq.StringArray
-	err := s.db.GetContext(ctx, &d, inviteDomainsSQL, accountID)
+	err := s.getPrepared(ctx, &d, inviteDomainsSQL, accountID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -9,7 +9,7 @@ import (
 
 // preparedStmts holds the statements that every signed-in page runs (the
 // session, the account switcher, the banners' subscriptions and seat
-// pools), prepared once per connection instead of parsed and planned on
+// pools, the members page's invitation card), prepared once per connection instead of parsed and planned on
 // each request: their plans do not depend on the values given, and
 // planning them was a fifth of the database's time per page. Only
 // statements whose columns are named go here, so that a migration adding

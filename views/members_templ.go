@@ -29,7 +29,7 @@ type MembersView struct {
 	Pools     []PoolOption
 	Domains   string         // the account's invitation domain rules, as typed
 	Invited   []InviteAnswer // answers to the invitations just sent
-	Pending   []PendingRow   // invitations waiting for an answer
+	Pending   PendingCard    // invitations waiting for an answer
 }
 
 // MemberFilter is the search and filters as the form holds them.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,5 +147,65 @@ func TestResendWithoutScriptComesBackToTheMembersPage(t *testing.T) {
 	row := doc.Find(`[data-testid="flash-row"][data-input="nina@globex.test"]`)
 	if !strings.Contains(row.Text(), "Invitation sent again to nina@globex.test") {
 		t.Errorf("flash row for Nina: %q", row.Text())
+	}
+}
+
+// An account with many open invitations sees the latest ten and a "Show
+// all" that lists every one, with the script (the card swaps itself) and
+// without (a plain link to the page with the long card); an action taken
+// from the long list answers with the long list.
+func TestPendingInvitationsShowTheLatestTenAndAllOnRequest(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	owner, token := p.session("owner@globex.test")
+	var emails []string
+	for i := 1; i <= 12; i++ {
+		emails = append(emails, fmt.Sprintf("guest%02d@globex.test", i))
+	}
+	p.postAndFollow(owner, "/members/invite", url.Values{"_csrf": {token}, "role": {"member"}, "emails": {strings.Join(emails, "\n")}})
+
+	_, doc := p.get(owner, "/members")
+	card := doc.Find(`[data-testid="pending-invitations"]`)
+	if n := card.Find(`[data-testid="pending-row"]`).Length(); n != 10 {
+		t.Fatalf("the members page shows %d pending invitations, want the latest 10", n)
+	}
+	if pendingRow(doc, "guest12@globex.test").Length() != 1 || pendingRow(doc, "guest01@globex.test").Length() != 0 {
+		t.Error("the card does not show the latest invitations")
+	}
+	link := card.Find(`[data-testid="pending-show-all"]`)
+	href, _ := link.Attr("href")
+	hxGet, _ := link.Attr("hx-get")
+	if strings.TrimSpace(link.Text()) != "Show all 12" || href == "" || hxGet == "" {
+		t.Fatalf("show all link: %q href %q hx-get %q", link.Text(), href, hxGet)
+	}
+
+	// Without the script: the page with every invitation, and no link.
+	_, doc = p.get(owner, href)
+	if n := doc.Find(`[data-testid="pending-row"]`).Length(); n != 12 {
+		t.Errorf("the plain link shows %d invitations, want 12", n)
+	}
+	if doc.Find(`[data-testid="pending-show-all"]`).Length() != 0 {
+		t.Error("the full list still offers Show all")
+	}
+
+	// With the script: the card alone, every invitation in it.
+	res, frag := p.htmx(owner, http.MethodGet, hxGet, token, nil)
+	if res.StatusCode != http.StatusOK || frag.Find(`[data-testid="pending-row"]`).Length() != 12 {
+		t.Fatalf("htmx show all: %d, %d rows", res.StatusCode, frag.Find(`[data-testid="pending-row"]`).Length())
+	}
+
+	// Revoking the oldest from the long list keeps the long list.
+	form := url.Values{"_csrf": {token}}
+	pendingRow(frag, "guest01@globex.test").Find(`form[action="/members/invitations/revoke"] input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		value, _ := s.Attr("value")
+		form.Set(name, value)
+	})
+	res, frag = p.htmxPost(owner, "/members/invitations/revoke", form)
+	if res.StatusCode != http.StatusOK || frag.Find(`[data-testid="pending-row"]`).Length() != 12 {
+		t.Fatalf("revoke from the full list: %d, %d rows", res.StatusCode, frag.Find(`[data-testid="pending-row"]`).Length())
+	}
+	if o, _ := pendingRow(frag, "guest01@globex.test").Attr("data-outcome"); o != "revoked" {
+		t.Errorf("guest01 after revoke: outcome %q", o)
 	}
 }
