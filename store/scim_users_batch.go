@@ -21,8 +21,10 @@ import (
 // lock, in the transaction that makes them.
 
 // maxSCIMCreateBatch bounds one transaction, so that its locks are held
-// briefly and a batch's answers are not held back by a long queue.
-const maxSCIMCreateBatch = 64
+// briefly, a batch's answers are not held back by a long queue, and its
+// savepoints stay within the 64 subtransactions PostgreSQL tracks per
+// backend without spilling to disk for every other session's snapshot.
+const maxSCIMCreateBatch = 32
 
 // scimCreateQueues holds the creates waiting for their token's next
 // transaction.
