@@ -22,8 +22,10 @@ go build -o bin/bench-scim ./scripts/benchscim
 log "seeding entitle_bench_scim"
 token=$(bin/bench-scim prepare -db "$bench_url")
 
+# Metrics stay off unless METRICS_ADDR is given: the default port would
+# collide with another bench or server on the machine.
 port=$(bin/bench-scim freeport)
-DATABASE_URL="$bench_url" ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warn \
+DATABASE_URL="$bench_url" ADDR="127.0.0.1:$port" METRICS_ADDR=${METRICS_ADDR:-} PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warn \
   SESSION_SECRET="bench-scim-secret-bench-scim-secret-0000" bin/entitle serve &
 server=$!
 start_bare_healthz

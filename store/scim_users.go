@@ -117,44 +117,6 @@ func checkSCIMUser(in *SCIMUserInput) error {
 	return nil
 }
 
-// CreateSCIMUser provisions a user into the token's account. A person who
-// is already a member by hand (same address) becomes provisioned; a
-// userName already in use, in any case, is ErrConflict. Their standing is
-// decided at once (rules, unmatched policy); their seat, if a rule gives
-// one, right after by the reconciler.
-func (s *Store) CreateSCIMUser(ctx context.Context, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
-	if err := checkSCIMUser(&in); err != nil {
-		return SCIMUser{}, err
-	}
-	now := s.Now()
-	var u SCIMUser
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
-			return err
-		}
-		userID, created, err := userForEmail(ctx, tx, now, in.Email, in.Name)
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &u, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID, in.UserName,
-			string(in.Attributes), in.Active)
-		if errors.Is(err, sql.ErrNoRows) { // a member already: provisioned from now on
-			u, err = linkSCIMUser(ctx, tx, now, tok, userID, in)
-		}
-		if err != nil {
-			return scimConflict(err, in)
-		}
-		if !created {
-			if err := renameOwnUser(ctx, tx, tok.AccountID, userID, in); err != nil {
-				return err
-			}
-		}
-		return audit(ctx, tx, now, AuditEvent{AccountID: tok.AccountID, Actor: tok.Actor(), Action: "scim.user.create",
-			TargetType: "membership", TargetID: itoa(u.MembershipID), After: scimUserAudit(in)})
-	})
-	return u, err
-}
-
 // linkSCIMUser makes an existing membership provisioned, and settles what
 // that means for it (the rules now decide its standing and role).
 func linkSCIMUser(ctx context.Context, tx *sqlx.Tx, now time.Time, tok SCIMToken, userID int64, in SCIMUserInput) (SCIMUser, error) {

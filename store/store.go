@@ -30,6 +30,8 @@ type Store struct {
 	// applyHook runs around each webhook event's apply (tracing).
 	applyHook func(ctx context.Context, ev StripeEvent) (context.Context, func(outcome string, err error))
 	stmts     *preparedStmts
+	// SCIM creates waiting for their token's next transaction.
+	scimCreates scimCreateQueues
 }
 
 // New wraps an open database.

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// An identity provider's initial import sends its creates several at a
+// time with one token. Each create appends to the account's audit chain,
+// which one transaction at a time may do, so one transaction per create
+// queues every create behind the previous one's commit. Creates that
+// arrive while a transaction of the same token is running are therefore
+// made together in the next one: each in its own savepoint (a conflict
+// fails that create alone), all audited under one hold of the chain's
+// lock, in the transaction that makes them.
+
+// maxSCIMCreateBatch bounds one transaction, so that its locks are held
+// briefly, a batch's answers are not held back by a long queue, and its
+// savepoints stay within the 64 subtransactions PostgreSQL tracks per
+// backend without spilling to disk for every other session's snapshot.
+const maxSCIMCreateBatch = 32
+
+// scimCreateQueues holds the creates waiting for their token's next
+// transaction.
+type scimCreateQueues struct {
+	mu     sync.Mutex
+	queues map[scimCreateKey]*scimCreateQueue
+}
+
+// scimCreateKey is what the creates of one transaction share: the account
+// and the actor the audit log names.
+type scimCreateKey struct {
+	AccountID int64
+	TokenID   int64
+	TokenName string
+}
+
+type scimCreateQueue struct {
+	waiting []*scimCreate
+}
+
+// scimCreate is one request's create and, once made, its answer.
+type scimCreate struct {
+	ctx  context.Context
+	in   SCIMUserInput
+	user SCIMUser
+	err  error
+	done chan struct{}
+}
+
+// CreateSCIMUser provisions a user into the token's account. A person who
+// is already a member by hand (same address) becomes provisioned; a
+// userName already in use, in any case, is ErrConflict. Their standing is
+// decided at once (rules, unmatched policy); their seat, if a rule gives
+// one, right after by the reconciler. Concurrent creates of one token
+// share a transaction, each still answered alone.
+func (s *Store) CreateSCIMUser(ctx context.Context, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
+	if err := checkSCIMUser(&in); err != nil {
+		return SCIMUser{}, err
+	}
+	c := &scimCreate{ctx: ctx, in: in, done: make(chan struct{})}
+	s.scimCreates.enqueue(s, tok, c)
+	select {
+	case <-c.done:
+		return c.user, c.err
+	case <-ctx.Done():
+		// The create may still be made (the batch is under way); the
+		// client gave up on the answer, as it would on a lone create.
+		return SCIMUser{}, ctx.Err()
+	}
+}
+
+// enqueue adds c to its token's queue, and starts the queue's worker when
+// none is running. The worker makes batches until the queue is empty.
+func (q *scimCreateQueues) enqueue(s *Store, tok SCIMToken, c *scimCreate) {
+	key := scimCreateKey{AccountID: tok.AccountID, TokenID: tok.ID, TokenName: tok.Name}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.queues == nil {
+		q.queues = map[scimCreateKey]*scimCreateQueue{}
+	}
+	if queue, ok := q.queues[key]; ok {
+		queue.waiting = append(queue.waiting, c)
+		return
+	}
+	q.queues[key] = &scimCreateQueue{waiting: []*scimCreate{c}}
+	go q.work(s, tok, key)
+}
+
+// next takes the next batch of key's queue, or removes the queue (and
+// ends its worker) when nothing waits.
+func (q *scimCreateQueues) next(key scimCreateKey) []*scimCreate {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	queue := q.queues[key]
+	if len(queue.waiting) == 0 {
+		delete(q.queues, key)
+		return nil
+	}
+	n := min(len(queue.waiting), maxSCIMCreateBatch)
+	batch := queue.waiting[:n:n]
+	queue.waiting = queue.waiting[n:]
+	return batch
+}
+
+func (q *scimCreateQueues) work(s *Store, tok SCIMToken, key scimCreateKey) {
+	for batch := q.next(key); batch != nil; batch = q.next(key) {
+		s.answer(tok, batch)
+	}
+}
+
+// answer makes a batch and releases its requests, also when making it
+// panics (the requests are answered with an error, the worker goes on).
+func (s *Store) answer(tok SCIMToken, batch []*scimCreate) {
+	defer func() {
+		if r := recover(); r != nil {
+			for _, c := range batch {
+				c.user, c.err = SCIMUser{}, fmt.Errorf("scim create: %v", r)
+			}
+		}
+		for _, c := range batch {
+			close(c.done)
+		}
+	}()
+	s.createSCIMUsers(tok, batch)
+}
+
+// createSCIMUsers makes a batch of creates in one transaction. When the
+// transaction itself fails (not one create: a deadlock, a lost
+// connection), each create is tried again alone, so that one create's
+// trouble is never another's answer.
+func (s *Store) createSCIMUsers(tok SCIMToken, batch []*scimCreate) {
+	live := batch[:0:0]
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) == 1 {
+		c := live[0]
+		c.user, c.err = s.createSCIMUserAlone(c.ctx, tok, c.in)
+		return
+	}
+	// The batch answers several requests: one client leaving does not
+	// cancel the others' creates.
+	ctx := context.WithoutCancel(live[0].ctx)
+	now := s.Now()
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
+			return err
+		}
+		var events []AuditEvent
+		for _, c := range live {
+			c.user, c.err = SCIMUser{}, nil
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT scim_create`); err != nil {
+				return err
+			}
+			u, err := createSCIMUserIn(ctx, tx, now, tok, c.in)
+			if err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT scim_create`); rerr != nil {
+					return rerr
+				}
+				c.err = err
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT scim_create`); err != nil {
+				return err
+			}
+			c.user = u
+			events = append(events, scimCreateAudit(tok, u, c.in))
+		}
+		return auditMany(ctx, tx, now, tok.AccountID, tok.Actor(), events)
+	})
+	if err == nil {
+		return
+	}
+	for _, c := range live {
+		c.user, c.err = s.createSCIMUserAlone(c.ctx, tok, c.in)
+	}
+}
+
+// createSCIMUserAlone makes one create in a transaction of its own.
+func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
+	now := s.Now()
+	var u SCIMUser
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
+			return err
+		}
+		var err error
+		if u, err = createSCIMUserIn(ctx, tx, now, tok, in); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, scimCreateAudit(tok, u, in))
+	})
+	if err != nil {
+		return SCIMUser{}, err
+	}
+	return u, nil
+}
+
+// createSCIMUserIn makes the membership of one create inside tx (under the
+// shared provisioning lock), without its audit entry.
+func createSCIMUserIn(ctx context.Context, tx *sqlx.Tx, now time.Time, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
+	userID, created, err := userForEmail(ctx, tx, now, in.Email, in.Name)
+	if err != nil {
+		return SCIMUser{}, err
+	}
+	var u SCIMUser
+	err = tx.GetContext(ctx, &u, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID, in.UserName,
+		string(in.Attributes), in.Active)
+	if errors.Is(err, sql.ErrNoRows) { // a member already: provisioned from now on
+		u, err = linkSCIMUser(ctx, tx, now, tok, userID, in)
+	}
+	if err != nil {
+		return SCIMUser{}, scimConflict(err, in)
+	}
+	if !created {
+		if err := renameOwnUser(ctx, tx, tok.AccountID, userID, in); err != nil {
+			return SCIMUser{}, err
+		}
+	}
+	return u, nil
+}
+
+func scimCreateAudit(tok SCIMToken, u SCIMUser, in SCIMUserInput) AuditEvent {
+	return AuditEvent{AccountID: tok.AccountID, Actor: tok.Actor(), Action: "scim.user.create",
+		TargetType: "membership", TargetID: itoa(u.MembershipID), After: scimUserAudit(in)}
+}
