@@ -47,13 +47,15 @@ func (h *Handler) AdminInsights(c echo.Context) error {
 func (h *Handler) AdminInsightsStream(c echo.Context) error {
 	wake, stop := h.Hub.Subscribe(0)
 	defer stop()
-	return h.stream(c, wake, "insights", func() ([]byte, error) {
+	return h.stream(c, wake, func() ([]byte, error) {
 		v, err := h.vendorInsights(c)
 		if err != nil {
 			return nil, err
 		}
 		var buf bytes.Buffer
-		err = views.AdminInsightsLive(v).Render(c.Request().Context(), &buf)
-		return buf.Bytes(), err
+		if err := views.AdminInsightsLive(v).Render(c.Request().Context(), &buf); err != nil {
+			return nil, err
+		}
+		return sseEvent("insights", buf.Bytes()), nil
 	})
 }

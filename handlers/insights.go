@@ -28,25 +28,33 @@ func insightsDays(c echo.Context) int {
 	return 30
 }
 
-// insightsLive gathers the live fragment's figures.
-func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string, days int) (views.InsightsLive, store.AccountInsights, error) {
+// insightsLive gathers the live fragment's figures: the figures only, so
+// that the fragment a change re-sends (or the polling fallback asks for)
+// costs one read of the account's seats and no history.
+func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string) (views.InsightsLive, store.AccountInsights, *licensing.Checker, error) {
 	checker, err := h.Checks.Checker(ctx, cur.AccountID) // the API's cached state when its listener runs
 	if err != nil {
-		return views.InsightsLive{}, store.AccountInsights{}, err
+		return views.InsightsLive{}, store.AccountInsights{}, nil, err
 	}
 	in, err := h.Store.Insights(ctx, cur.AccountID, checker)
 	if err != nil {
-		return views.InsightsLive{}, in, err
+		return views.InsightsLive{}, in, nil, err
 	}
+	return insightsLiveView(in, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, checker, nil
+}
+
+// insightsCharts draws the trend charts of the last `days` days; their
+// last point is in's live figures, so charts and tiles agree.
+func (h *Handler) insightsCharts(ctx context.Context, cur store.Session, in store.AccountInsights, checker *licensing.Checker, days int) ([]views.ChartView, error) {
 	history, err := h.Store.InsightsHistory(ctx, cur.AccountID, days)
 	if err != nil {
-		return views.InsightsLive{}, in, err
+		return nil, err
 	}
 	leases, err := h.Store.LeaseUsage(ctx, cur.AccountID, days, checker)
 	if err != nil {
-		return views.InsightsLive{}, in, err
+		return nil, err
 	}
-	return insightsLiveView(in, history, leases, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, nil
+	return insightsChartsView(in, history, leases), nil
 }
 
 // Insights shows the insights page.
@@ -58,7 +66,12 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 	cur, _ := Current(c)
 	days := insightsDays(c)
 	csrf, _ := c.Get(ctxCSRF).(string)
-	live, in, err := h.insightsLive(c.Request().Context(), cur, csrf, days)
+	ctx := c.Request().Context()
+	live, in, checker, err := h.insightsLive(ctx, cur, csrf)
+	if err != nil {
+		return err
+	}
+	charts, err := h.insightsCharts(ctx, cur, in, checker, days)
 	if err != nil {
 		return err
 	}
@@ -69,7 +82,7 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 		pools = append(pools, p.Pool)
 	}
 	c.Set(ctxSeatPools, pools)
-	v := views.InsightsView{Days: days, CanReclaim: live.CanReclaim, Live: live, IdleDays: in.Settings.IdleDays,
+	v := views.InsightsView{Days: days, CanReclaim: live.CanReclaim, Live: live, Charts: charts, IdleDays: in.Settings.IdleDays,
 		AutoDays: int(in.Settings.AutoReclaimDays.Int64), Preview: preview}
 	return render(c, http.StatusOK, views.InsightsPage(h.shell(c, "Insights", "insights"), v))
 }
@@ -78,11 +91,26 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 func (h *Handler) InsightsLive(c echo.Context) error {
 	cur, _ := Current(c)
 	csrf, _ := c.Get(ctxCSRF).(string)
-	live, _, err := h.insightsLive(c.Request().Context(), cur, csrf, insightsDays(c))
+	live, _, _, err := h.insightsLive(c.Request().Context(), cur, csrf)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.InsightsLiveFragment(live))
+}
+
+// InsightsCharts answers the polling fallback with the trend charts.
+func (h *Handler) InsightsCharts(c echo.Context) error {
+	cur, _ := Current(c)
+	ctx := c.Request().Context()
+	_, in, checker, err := h.insightsLive(ctx, cur, "")
+	if err != nil {
+		return err
+	}
+	charts, err := h.insightsCharts(ctx, cur, in, checker, insightsDays(c))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.InsightsChartsFragment(charts))
 }
 
 // sseMaxAge ends a stream after a while: the browser reconnects through
@@ -94,9 +122,10 @@ const sseMaxAge = 10 * time.Minute
 // and the browser keep it open.
 const sseKeepAlive = 15 * time.Second
 
-// InsightsStream is the live fragment as server-sent events: the current
-// one at once (so a reconnect re-reads the state), then a fresh one after
-// every change the hub hears of for the account.
+// InsightsStream is the live fragment and the trend charts as server-sent
+// events (`insights` and `insights-charts`, from one read of the figures):
+// the current ones at once (so a reconnect re-reads the state), then fresh
+// ones after every change the hub hears of for the account.
 func (h *Handler) InsightsStream(c echo.Context) error {
 	cur, _ := Current(c)
 	csrf, _ := c.Get(ctxCSRF).(string)
@@ -105,20 +134,31 @@ func (h *Handler) InsightsStream(c echo.Context) error {
 	wake, stop := h.Hub.Subscribe(cur.AccountID)
 	defer stop()
 	render := func() ([]byte, error) {
-		live, _, err := h.insightsLive(ctx, cur, csrf, days)
+		live, in, checker, err := h.insightsLive(ctx, cur, csrf)
+		if err != nil {
+			return nil, err
+		}
+		charts, err := h.insightsCharts(ctx, cur, in, checker, days)
 		if err != nil {
 			return nil, err
 		}
 		var buf bytes.Buffer
-		err = views.InsightsLiveFragment(live).Render(ctx, &buf)
-		return buf.Bytes(), err
+		if err := views.InsightsLiveFragment(live).Render(ctx, &buf); err != nil {
+			return nil, err
+		}
+		out := sseEvent("insights", buf.Bytes())
+		buf.Reset()
+		if err := views.InsightsChartsFragment(charts).Render(ctx, &buf); err != nil {
+			return nil, err
+		}
+		return append(out, sseEvent("insights-charts", buf.Bytes())...), nil
 	}
-	return h.stream(c, wake, "insights", render)
+	return h.stream(c, wake, render)
 }
 
-// stream writes server-sent events: the event `name` carrying render's
-// fragment at once and after each wake, until the client goes.
-func (h *Handler) stream(c echo.Context, wake <-chan struct{}, name string, render func() ([]byte, error)) error {
+// stream writes server-sent events: render's events (sseEvent) at once and
+// after each wake, until the client goes.
+func (h *Handler) stream(c echo.Context, wake <-chan struct{}, render func() ([]byte, error)) error {
 	w := c.Response()
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
@@ -128,11 +168,11 @@ func (h *Handler) stream(c echo.Context, wake <-chan struct{}, name string, rend
 	w.WriteHeader(http.StatusOK)
 	ctx := c.Request().Context()
 	send := func() error {
-		html, err := render()
+		events, err := render()
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(sseEvent(name, html)); err != nil {
+		if _, err := w.Write(events); err != nil {
 			return err
 		}
 		return rc.Flush()

@@ -7,9 +7,9 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
-// insightsLiveView turns the store's figures and snapshots into the live
-// fragment's view model.
-func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, leases []store.LeasePoolUsage, canReclaim bool, csrf string) views.InsightsLive {
+// insightsLiveView turns the store's figures into the live fragment's view
+// model.
+func insightsLiveView(in store.AccountInsights, canReclaim bool, csrf string) views.InsightsLive {
 	v := views.InsightsLive{Status: string(in.Compliance.Kind), StatusReason: in.Compliance.Reason,
 		StatusFixURL: in.Compliance.FixURL, UpdatedAt: in.At.Format("2 Jan 2006 15:04:05 UTC"),
 		CanReclaim: canReclaim, CSRF: csrf, IdleDays: in.Settings.IdleDays}
@@ -33,15 +33,24 @@ func insightsLiveView(in store.AccountInsights, history []store.InsightsDay, lea
 			pv.Metered = append(pv.Metered, mv)
 		}
 		v.Products = append(v.Products, pv)
-		v.Charts = append(v.Charts, charts(p.Pool.ProductKey, p.Pool.ProductName, p.Trend(history, in.At))...)
+	}
+	return v
+}
+
+// insightsChartsView draws each product's trend (its last point the live
+// figures) and each floating licence pool offered or in use.
+func insightsChartsView(in store.AccountInsights, history []store.InsightsDay, leases []store.LeasePoolUsage) []views.ChartView {
+	var out []views.ChartView
+	for _, p := range in.Products {
+		out = append(out, charts(p.Pool.ProductKey, p.Pool.ProductName, p.Trend(history, in.At))...)
 	}
 	for _, l := range leases {
 		if !l.Offered && l.InUse == 0 {
 			continue
 		}
-		v.Charts = append(v.Charts, leaseChart(l))
+		out = append(out, leaseChart(l))
 	}
-	return v
+	return out
 }
 
 // charts draws a product's seats and usage over its trend days.

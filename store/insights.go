@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/entitle-dev/entitle/licensing"
 )
 
@@ -128,13 +130,17 @@ type AccountInsights struct {
 
 // Insights gathers the account's figures at the store's clock. checker
 // answers the metered figures (the API's cached one); nil reads the state.
+// Its statements are prepared: the page and its live fragment run them on
+// every load and every change, and planning them cost more than running
+// them.
 func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensing.Checker) (AccountInsights, error) {
 	now := s.Now()
 	out := AccountInsights{At: now}
-	var err error
-	if out.Settings, err = s.InsightsSettings(ctx, accountID); err != nil {
+	facts, err := s.insightsFacts(ctx, accountID, now)
+	if err != nil {
 		return out, err
 	}
+	out.Settings = facts.InsightsSettings
 	pools, err := s.SeatPools(ctx, accountID)
 	if err != nil {
 		return out, err
@@ -151,7 +157,7 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 		LastSignInAt sql.NullTime   `db:"last_sign_in_at"`
 	}
 	cutoff := licensing.IdleCutoff(now, out.Settings.IdleDays)
-	if err := s.db.SelectContext(ctx, &rows, seatActivitySQL, accountID, licensing.ActiveCutoff(now), cutoff, IdleListed); err != nil {
+	if err := s.selectPrepared(ctx, &rows, seatActivitySQL, accountID, licensing.ActiveCutoff(now), cutoff, IdleListed); err != nil {
 		return out, err
 	}
 	type seatFigures struct{ active, idle int }
@@ -164,14 +170,7 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 				Name: r.Name.String, AssignedAt: r.AssignedAt.Time, LastUsedAt: r.LastUsedAt, LastSignInAt: r.LastSignInAt})
 		}
 	}
-	waiting, err := s.waitingCounts(ctx, accountID)
-	if err != nil {
-		return out, err
-	}
-	today, err := s.usageToday(ctx, accountID, now)
-	if err != nil {
-		return out, err
-	}
+	waiting, today := facts.waiting(), facts.usageToday()
 	if checker == nil {
 		state, err := s.AccountState(ctx, accountID)
 		if err != nil {
@@ -180,7 +179,7 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 		checker = licensing.NewChecker(state)
 	}
 	checks := checker.CheckAll("", now)
-	var facts licensing.ComplianceFacts
+	var status licensing.ComplianceFacts
 	for _, p := range pools {
 		pi := ProductInsight{Pool: p, Waiting: waiting[p.SubscriptionID], UsageToday: today[p.ProductID],
 			PastDue:  p.Status == string(licensing.PastDue) || p.Status == string(licensing.Suspended),
@@ -206,71 +205,73 @@ func (s *Store) Insights(ctx context.Context, accountID int64, checker *licensin
 			pi.Metered = append(pi.Metered, m)
 		}
 		if pi.PastDue {
-			facts.PastDueProducts = append(facts.PastDueProducts, p.ProductName)
+			status.PastDueProducts = append(status.PastDueProducts, p.ProductName)
 		}
 		if p.Over() > 0 {
-			facts.OverAllocated = append(facts.OverAllocated, p.ProductName)
+			status.OverAllocated = append(status.OverAllocated, p.ProductName)
 		}
 		out.Products = append(out.Products, pi)
 	}
-	if facts.DriftCount, err = s.driftCount(ctx, accountID); err != nil {
-		return out, err
-	}
-	out.Compliance = licensing.ComplianceStatus(facts)
+	status.DriftCount = facts.Drift
+	out.Compliance = licensing.ComplianceStatus(status)
 	return out, nil
 }
 
-const usageTodaySQL = `
-SELECT f.product_id, sum(u.quantity) AS n FROM usage_event u JOIN feature f ON f.id = u.feature_id
-WHERE u.account_id = $1 AND f.kind = 'metered' AND u.occurred_at >= $2 AND u.occurred_at <= $3
-GROUP BY f.product_id`
+// insightsFactsSQL answers the figures that are one small query each in one
+// round trip: the idle policy, the waiting list per subscription
+// (provisioning), the metered use per product since the start of today
+// (UTC, as the daily snapshot counts it: the trend chart's live last point)
+// and the reconciler's drift repairs of the last day (audit entries whose
+// cause says so).
+const insightsFactsSQL = `
+SELECT a.idle_days, a.auto_reclaim_days,
+       ARRAY(SELECT subscription_id FROM waiting_entry WHERE account_id = a.id
+             GROUP BY subscription_id ORDER BY subscription_id) AS waiting_subs,
+       ARRAY(SELECT count(*) FROM waiting_entry WHERE account_id = a.id
+             GROUP BY subscription_id ORDER BY subscription_id) AS waiting_counts,
+       ARRAY(SELECT f.product_id FROM usage_event u JOIN feature f ON f.id = u.feature_id
+             WHERE u.account_id = a.id AND f.kind = 'metered' AND u.occurred_at >= $2 AND u.occurred_at <= $3
+             GROUP BY f.product_id ORDER BY f.product_id) AS usage_products,
+       ARRAY(SELECT sum(u.quantity)::bigint FROM usage_event u JOIN feature f ON f.id = u.feature_id
+             WHERE u.account_id = a.id AND f.kind = 'metered' AND u.occurred_at >= $2 AND u.occurred_at <= $3
+             GROUP BY f.product_id ORDER BY f.product_id) AS usage_sums,
+       (SELECT count(*) FROM audit_entry
+        WHERE account_id = a.id AND at > $4 AND after->>'cause' LIKE 'drift repaired:%') AS drift
+FROM account a WHERE a.id = $1`
 
-// usageToday is the metered use per product since the start of now's UTC
-// day, as the daily snapshot counts it.
-func (s *Store) usageToday(ctx context.Context, accountID int64, now time.Time) (map[int64]int64, error) {
-	var rows []struct {
-		ProductID int64 `db:"product_id"`
-		N         int64 `db:"n"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, usageTodaySQL, accountID, licensing.PeriodStart(licensing.Daily, now), now); err != nil {
-		return nil, err
-	}
-	out := make(map[int64]int64, len(rows))
-	for _, r := range rows {
-		out[r.ProductID] = r.N
-	}
-	return out, nil
+// insightsFacts is insightsFactsSQL's row.
+type insightsFacts struct {
+	InsightsSettings
+	WaitingSubs   pq.Int64Array `db:"waiting_subs"`
+	WaitingCounts pq.Int64Array `db:"waiting_counts"`
+	UsageProducts pq.Int64Array `db:"usage_products"`
+	UsageSums     pq.Int64Array `db:"usage_sums"`
+	Drift         int           `db:"drift"`
 }
 
-const waitingCountsSQL = `
-SELECT subscription_id, count(*) AS n FROM waiting_entry WHERE account_id = $1 GROUP BY subscription_id`
-
-// waitingCounts is the waiting list per subscription (provisioning, #8).
-func (s *Store) waitingCounts(ctx context.Context, accountID int64) (map[int64]int, error) {
-	var rows []struct {
-		SubID int64 `db:"subscription_id"`
-		N     int   `db:"n"`
+func (s *Store) insightsFacts(ctx context.Context, accountID int64, now time.Time) (insightsFacts, error) {
+	var out insightsFacts
+	err := s.getPrepared(ctx, &out, insightsFactsSQL, accountID, licensing.PeriodStart(licensing.Daily, now), now, now.Add(-24*time.Hour))
+	if err == sql.ErrNoRows {
+		return out, ErrNotFound
 	}
-	if err := s.db.SelectContext(ctx, &rows, waitingCountsSQL, accountID); err != nil {
-		return nil, err
-	}
-	out := make(map[int64]int, len(rows))
-	for _, r := range rows {
-		out[r.SubID] = r.N
-	}
-	return out, nil
+	return out, err
 }
 
-// driftCountSQL counts the reconciler's drift repairs (provisioning, #8)
-// of the last day: audit entries whose cause says so.
-const driftCountSQL = `
-SELECT count(*) FROM audit_entry
-WHERE account_id = $1 AND at > $2 AND after->>'cause' LIKE 'drift repaired:%'`
+// waiting is the waiting list per subscription.
+func (f insightsFacts) waiting() map[int64]int {
+	out := make(map[int64]int, len(f.WaitingSubs))
+	for i, id := range f.WaitingSubs {
+		out[id] = int(f.WaitingCounts[i])
+	}
+	return out
+}
 
-// driftCount is how many seat assignments were found to disagree with the
-// provisioning rules (and were repaired) in the last 24 hours.
-func (s *Store) driftCount(ctx context.Context, accountID int64) (int, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, driftCountSQL, accountID, s.Now().Add(-24*time.Hour))
-	return n, err
+// usageToday is the metered use per product since the start of today.
+func (f insightsFacts) usageToday() map[int64]int64 {
+	out := make(map[int64]int64, len(f.UsageProducts))
+	for i, id := range f.UsageProducts {
+		out[id] = f.UsageSums[i]
+	}
+	return out
 }

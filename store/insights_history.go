@@ -68,7 +68,7 @@ ORDER BY p.key, i.day`
 func (s *Store) InsightsHistory(ctx context.Context, accountID int64, days int) ([]InsightsDay, error) {
 	var out []InsightsDay
 	since := s.Now().Truncate(24*time.Hour).AddDate(0, 0, -days)
-	err := s.db.SelectContext(ctx, &out, insightsHistorySQL, accountID, since)
+	err := s.selectPrepared(ctx, &out, insightsHistorySQL, accountID, since)
 	for i := range out {
 		out[i].Day = out[i].Day.UTC()
 	}

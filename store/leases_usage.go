@@ -56,7 +56,7 @@ func (s *Store) LeaseUsage(ctx context.Context, accountID int64, days int, check
 		Start   time.Time `db:"checked_out_at"`
 		End     time.Time `db:"ended"`
 	}
-	if err := s.db.SelectContext(ctx, &spans, leaseSpansSQL, accountID, from, now); err != nil {
+	if err := s.selectPrepared(ctx, &spans, leaseSpansSQL, accountID, from, now); err != nil {
 		return nil, err
 	}
 	var denials []struct {
@@ -64,7 +64,7 @@ func (s *Store) LeaseUsage(ctx context.Context, accountID int64, days int, check
 		Day     time.Time `db:"day"`
 		Denials int       `db:"denials"`
 	}
-	if err := s.db.SelectContext(ctx, &denials, leaseDenialsSQL, accountID, from.Format(time.DateOnly)); err != nil {
+	if err := s.selectPrepared(ctx, &denials, leaseDenialsSQL, accountID, from.Format(time.DateOnly)); err != nil {
 		return nil, err
 	}
 	var out []LeasePoolUsage

@@ -12,6 +12,7 @@ type InsightsView struct {
 	Days       int // the trend window: 7, 30 or 90
 	CanReclaim bool
 	Live       InsightsLive
+	Charts     []ChartView // the trend charts, sent apart from the live figures
 	IdleDays   int
 	AutoDays   int // 0: off
 	Preview    *ReclaimView
@@ -24,7 +25,6 @@ type InsightsLive struct {
 	StatusFixURL string
 	UpdatedAt    string
 	Products     []ProductInsightView
-	Charts       []ChartView
 	CanReclaim   bool
 	CSRF         string
 	IdleDays     int

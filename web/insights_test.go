@@ -125,9 +125,10 @@ func TestComplianceCSVRowsMatchTheDatabase(t *testing.T) {
 	}
 }
 
-// TestAChangeReachesAnOpenStream: the stream sends the fragment at once,
-// then again after a seat is assigned, through NOTIFY and the instance's
-// one listener (the check cache's).
+// TestAChangeReachesAnOpenStream: the stream sends the figures and then the
+// charts at once, then both again after a seat is assigned, through NOTIFY
+// and the instance's one listener (the check cache's); the charts' last
+// point agrees with the figures.
 func TestAChangeReachesAnOpenStream(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
@@ -144,37 +145,57 @@ func TestAChangeReachesAnOpenStream(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	events := make(chan string)
+	type event struct{ name, data string }
+	events := make(chan event)
 	go func() {
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<22)
-		var ev strings.Builder
+		var ev event
 		for sc.Scan() {
 			line := sc.Text()
-			if line == "" && ev.Len() > 0 {
-				events <- ev.String()
-				ev.Reset()
+			if line == "" && ev.data != "" {
+				events <- ev
+				ev = event{}
 				continue
 			}
+			if name, ok := strings.CutPrefix(line, "event: "); ok {
+				ev.name = name
+			}
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				ev.WriteString(data + "\n")
+				ev.data += data + "\n"
 			}
 		}
 		close(events)
 	}()
-	assigned := func(html string) string {
-		doc, _ := goquery.NewDocumentFromReader(strings.NewReader(html))
-		return text(doc, "insight-assigned")
+	// next reads the next event, which must be named name.
+	next := func(name string) *goquery.Document {
+		t.Helper()
+		ev := <-events
+		if ev.name != name {
+			t.Fatalf("event %q, want %q", ev.name, name)
+		}
+		doc, _ := goquery.NewDocumentFromReader(strings.NewReader(ev.data))
+		return doc
 	}
-	if got := assigned(<-events); got != "7" {
+	// lastAssigned is the seats chart's last day's assigned seats.
+	lastAssigned := func(doc *goquery.Document) string {
+		return strings.TrimSpace(doc.Find(`[data-chart="chart-seats-analytics"] [data-testid="chart-row"]`).Last().Find("td").Eq(1).Text())
+	}
+	if got := text(next("insights"), "insight-assigned"); got != "7" {
 		t.Fatalf("first event: assigned %q", got)
+	}
+	if got := lastAssigned(next("insights-charts")); got != "7" {
+		t.Fatalf("first charts: today's assigned %q", got)
 	}
 	admin := principalOf(t, p, "admin@globex.test")
 	if _, err := p.store.AssignSeats(ctx, admin, globexSub(t, p), []int64{principalOf(t, p, "erin@globex.test").MembershipID}); err != nil {
 		t.Fatal(err)
 	}
-	if got := assigned(<-events); got != "8" {
+	if got := text(next("insights"), "insight-assigned"); got != "8" {
 		t.Fatalf("after the change: assigned %q", got)
+	}
+	if got := lastAssigned(next("insights-charts")); got != "8" {
+		t.Fatalf("charts after the change: today's assigned %q", got)
 	}
 }
 
@@ -308,4 +329,35 @@ func demoSeatTotals(t *testing.T, s *store.Store) (sold, assigned int64) {
 		t.Fatalf("the demo sells %d seats and assigns %d: fewer than Globex, Initech and Umbrella alone", sold, assigned)
 	}
 	return sold, assigned
+}
+
+// TestTheIdleListIsCappedAndSaysHowManyMore: with 122 idle holders the
+// figure counts them all, the list names the 100 least recently active and
+// says so.
+func TestTheIdleListIsCappedAndSaysHowManyMore(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	sub := globexSub(t, p)
+	long := p.store.Now().AddDate(-1, 0, 0)
+	_, err := p.store.DB().Exec(`
+WITH acc AS (SELECT id FROM account WHERE slug = 'globex'),
+u AS (INSERT INTO app_user (email) SELECT 'idle' || i || '@globex.test' FROM generate_series(1, 120) i RETURNING id),
+m AS (INSERT INTO membership (account_id, user_id, role, status) SELECT acc.id, u.id, 'member', 'active' FROM acc, u RETURNING id, account_id)
+INSERT INTO seat_assignment (account_id, subscription_id, membership_id, assigned_at) SELECT m.account_id, $1, m.id, $2 FROM m`, sub, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.store.DB().Exec(`UPDATE subscription SET seats = 200 WHERE id = $1`, sub); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := p.get(p.login("admin@globex.test"), "/insights")
+	if got := text(doc, "insight-idle"); got != "122" {
+		t.Errorf("idle figure %q, want 122", got)
+	}
+	if n := doc.Find(`[data-testid="idle-holder"]`).Length(); n != store.IdleListed {
+		t.Errorf("%d idle holders listed, want %d", n, store.IdleListed)
+	}
+	if got, want := text(doc, "idle-more"), "The 100 least recently active of 122 are listed."; got != want {
+		t.Errorf("idle-more %q, want %q", got, want)
+	}
 }

@@ -173,6 +173,7 @@ var routeCases = []routeCase{
 	// Insights.
 	{name: "insights page", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights"} }},
 	{name: "insights live fragment", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/live?days=7"} }},
+	{name: "insights charts", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/charts?days=7"} }},
 	{name: "compliance report", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/report"} }},
 	{name: "compliance CSV", action: licensing.ViewInsights, own: func(fixture) request { return request{method: "GET", path: "/insights/report.csv"} }},
 	{name: "reclaim preview", action: licensing.ReclaimSeats,
@@ -433,7 +434,7 @@ func TestTwoAccountPersonActsOnlyInTheChosenAccount(t *testing.T) {
 			}
 		}
 		for _, path := range []string{"/", "/members", "/members?q=a", "/seats", "/seats/live?v=x", "/billing", "/audit",
-			"/insights", "/insights/live?days=7", "/settings/api-keys", "/settings/provisioning", "/profile"} {
+			"/insights", "/insights/live?days=7", "/insights/charts?days=7", "/settings/api-keys", "/settings/provisioning", "/profile"} {
 			res, page := p.get(c, path)
 			if res.StatusCode != http.StatusOK {
 				continue // refused by the role here: nothing shown

@@ -262,10 +262,11 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.POST("/devices/leases/:id/release", h.ReleaseLease, requires(licensing.ManageDevices))
 
 	// Insights: figures, trends, idle seats and the compliance report; the
-	// stream pushes the live fragment on every change (no gzip here: an SSE
+	// stream pushes the live figures and the charts on every change (no gzip here: an SSE
 	// stream must reach the browser as written).
 	signedIn.GET("/insights", h.Insights, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/live", h.InsightsLive, requires(licensing.ViewInsights))
+	signedIn.GET("/insights/charts", h.InsightsCharts, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/stream", h.InsightsStream, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/report", h.ComplianceReportPage, requires(licensing.ViewInsights))
 	signedIn.GET("/insights/report.csv", h.ComplianceReportCSV, requires(licensing.ViewInsights))
