@@ -281,6 +281,11 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 	if found && row.AccountID != accountID {
 		return "", permanent("subscription %q belongs to another account", sub.ID)
 	}
+	if found && olderThan(ev.Created, row.LastEventCreated) {
+		// Decided on the locked row alone: an event a newer one has
+		// overtaken needs no price lookup (shuffled deliveries are common).
+		return OutcomeSkippedOlder, nil
+	}
 	price, err := resolvePrice(ctx, tx, sub.PriceID, row.PlanVersionID)
 	if err != nil {
 		return "", err
@@ -302,7 +307,7 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 		row = lockedSubscription{ID: id, AccountID: accountID, ProductID: price.ProductID, PlanVersionID: price.PlanVersionID,
 			PlanKey: price.PlanKey, Status: string(sub.Status)}
 	} else {
-		if olderThan(ev.Created, row.LastEventCreated) {
+		if olderThan(ev.Created, row.LastEventCreated) { // found by account and product
 			return OutcomeSkippedOlder, nil
 		}
 		before = row.snapshot()
