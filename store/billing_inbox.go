@@ -189,9 +189,9 @@ type Decoder func(StripeEvent) (StripeChange, error)
 // worker at a time an account's inbox events.
 const inboxLockClass = 0x4942 // "IB"
 
-// ProcessStripeEvents claims the due events of one account, up to max, the
-// account whose oldest due event is oldest first, in one step: it takes the
-// account's inbox lock (an advisory lock held to the end of the
+// ProcessStripeEvents claims due events, up to max, of the accounts whose
+// oldest due event is oldest first (see claimStripeEvents), in one step:
+// it takes each account's inbox lock (an advisory lock held to the end of the
 // transaction; an account another worker holds is passed over), so two
 // workers never hold events of the same account, and any number of workers
 // share the inbox. It applies them in created order and marks them
@@ -229,14 +229,23 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 	return claimed, err
 }
 
-// claimStripeEvents takes the due events of the first account no other
-// worker holds.
+// claimStripeEvents takes due events, up to limit, account by account:
+// the first account no other worker holds, then, while the batch has
+// room, the next ones (a trickle of events over many accounts shares one
+// commit). Each account's events come in created order and all of them
+// are under its inbox lock; events whose account is not known yet come at
+// most one per batch.
 func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]StripeEvent, error) {
 	var accounts []sql.NullInt64
 	if err := tx.SelectContext(ctx, &accounts, dueAccountsSQL, now); err != nil {
 		return nil, err
 	}
+	limit = max(limit, 1)
+	var claimed []StripeEvent
 	for _, acct := range accounts {
+		if len(claimed) >= limit {
+			break
+		}
 		var batch []StripeEvent
 		if !acct.Valid {
 			if err := tx.SelectContext(ctx, &batch, claimUnknownAccountEventSQL, now); err != nil {
@@ -250,15 +259,13 @@ func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit in
 			if !locked {
 				continue // another worker has this account's events
 			}
-			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, max(limit, 1)); err != nil {
+			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, limit-len(claimed)); err != nil {
 				return nil, err
 			}
 		}
-		if len(batch) > 0 {
-			return batch, nil
-		}
+		claimed = append(claimed, batch...)
 	}
-	return nil, nil
+	return claimed, nil
 }
 
 // inboxBatch is what a batch's applied events leave for its end.
