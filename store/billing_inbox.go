@@ -209,14 +209,19 @@ const inboxLockClass = 0x4942 // "IB"
 func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
 	now := s.Now()
 	claimed := 0
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	stmts, err := s.applierStatements(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		batch, err := claimStripeEvents(ctx, tx, now, max)
 		if err != nil {
 			return err
 		}
 		b := &inboxBatch{}
+		ptx := preparedTx{Tx: tx, stmts: stmts}
 		for _, ev := range batch {
-			if err := s.processClaimed(ctx, tx, now, ev, decode, b); err != nil {
+			if err := s.processClaimed(ctx, ptx, now, ev, decode, b); err != nil {
 				return err
 			}
 		}
@@ -319,18 +324,19 @@ func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 	return nil
 }
 
-func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
+func (s *Store) processClaimed(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
+	tx := ptx.Tx
 	if err := b.openSavepoint(ctx, tx); err != nil {
 		return err
 	}
 	if s.applyHook != nil {
 		var end func(outcome string, err error)
 		ctx, end = s.applyHook(ctx, ev)
-		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+		outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
 		end(outcome, applyErr)
 		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 	}
-	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
 	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 }
 
