@@ -161,7 +161,8 @@ ON CONFLICT (account_id, plan_id) DO NOTHING`
 // applyStripeEvent applies one decoded event inside the worker's
 // transaction and says what it did. Every change is audited with Stripe as
 // the actor and the event id as its label.
-func (s *Store) applyStripeEvent(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder) (string, sql.NullInt64, error) {
+func (s *Store) applyStripeEvent(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, decode Decoder) (string, sql.NullInt64, error) {
+	tx := ptx.Tx
 	ch, err := decode(ev)
 	if err != nil {
 		return "", ev.AccountID, permanent("cannot read the event: %v", err)
@@ -178,9 +179,9 @@ func (s *Store) applyStripeEvent(ctx context.Context, tx *sqlx.Tx, now time.Time
 	var outcome string
 	switch ch.Kind {
 	case ChangeSubscription:
-		outcome, err = applySubscription(ctx, tx, now, ev, actor, accountID, ch.Subscription)
+		outcome, err = applySubscription(ctx, ptx, now, ev, actor, accountID, ch.Subscription)
 	case ChangeInvoicePaid, ChangeInvoiceFailed, ChangeInvoiceActionRequired:
-		outcome, err = applyInvoice(ctx, tx, now, ev, actor, accountID, ch.Kind, ch.Invoice)
+		outcome, err = applyInvoice(ctx, ptx, now, ev, actor, accountID, ch.Kind, ch.Invoice)
 	case ChangeTrialWillEnd:
 		outcome, err = OutcomeApplied, audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor,
 			Action: "subscription.trial_will_end", TargetType: "stripe_subscription", TargetID: ch.Subscription.ID,
@@ -243,23 +244,23 @@ func resolveEventAccount(ctx context.Context, tx *sqlx.Tx, ev StripeEvent, ch St
 	return ch.AccountRef, nil
 }
 
-func lockSubscription(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (lockedSubscription, bool, error) {
+func lockSubscription(ctx context.Context, tx preparedTx, query string, args ...any) (lockedSubscription, bool, error) {
 	var l lockedSubscription
 	var id int64
-	err := tx.GetContext(ctx, &id, query, args...)
+	err := tx.get(ctx, &id, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, false, nil
 	}
 	if err != nil {
 		return l, false, err
 	}
-	err = tx.GetContext(ctx, &l, lockedSubByIDSQL, id)
+	err = tx.get(ctx, &l, lockedSubByIDSQL, id)
 	return l, err == nil, err
 }
 
-func resolvePrice(ctx context.Context, tx *sqlx.Tx, priceID string, preferVersion int64) (resolvedPrice, error) {
+func resolvePrice(ctx context.Context, tx preparedTx, priceID string, preferVersion int64) (resolvedPrice, error) {
 	var p resolvedPrice
-	err := tx.GetContext(ctx, &p, resolvePriceSQL, priceID, preferVersion)
+	err := tx.get(ctx, &p, resolvePriceSQL, priceID, preferVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, permanent("price %q maps to no plan: fix the catalog, then retry this event", priceID)
 	}
@@ -273,20 +274,26 @@ func olderThan(t time.Time, guard sql.NullTime) bool { return guard.Valid && t.B
 // row's when the event is not older than the last applied one; its status
 // only when it is not older than the last status change (invoice events
 // change status too).
-func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, actor Actor, accountID int64, sub StripeSubscription) (string, error) {
-	row, found, err := lockSubscription(ctx, tx, lockSubByStripeIDSQL, sub.ID)
+func applySubscription(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, actor Actor, accountID int64, sub StripeSubscription) (string, error) {
+	tx := ptx.Tx
+	row, found, err := lockSubscription(ctx, ptx, lockSubByStripeIDSQL, sub.ID)
 	if err != nil {
 		return "", err
 	}
 	if found && row.AccountID != accountID {
 		return "", permanent("subscription %q belongs to another account", sub.ID)
 	}
-	price, err := resolvePrice(ctx, tx, sub.PriceID, row.PlanVersionID)
+	if found && olderThan(ev.Created, row.LastEventCreated) {
+		// Decided on the locked row alone: an event a newer one has
+		// overtaken needs no price lookup (shuffled deliveries are common).
+		return OutcomeSkippedOlder, nil
+	}
+	price, err := resolvePrice(ctx, ptx, sub.PriceID, row.PlanVersionID)
 	if err != nil {
 		return "", err
 	}
 	if !found {
-		row, found, err = lockSubscription(ctx, tx, lockSubByProductSQL, accountID, price.ProductID)
+		row, found, err = lockSubscription(ctx, ptx, lockSubByProductSQL, accountID, price.ProductID)
 		if err != nil {
 			return "", err
 		}
@@ -302,7 +309,7 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 		row = lockedSubscription{ID: id, AccountID: accountID, ProductID: price.ProductID, PlanVersionID: price.PlanVersionID,
 			PlanKey: price.PlanKey, Status: string(sub.Status)}
 	} else {
-		if olderThan(ev.Created, row.LastEventCreated) {
+		if olderThan(ev.Created, row.LastEventCreated) { // found by account and product
 			return OutcomeSkippedOlder, nil
 		}
 		before = row.snapshot()
@@ -316,7 +323,7 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 	next.LastEventCreated = nullTime(ev.Created)
 	next.ScheduledPlanVersionID, next.ScheduledPlanKey, next.ScheduledSeats = sql.NullInt64{}, sql.NullString{}, sql.NullInt64{}
 	if sub.ScheduledPriceID != "" {
-		sp, err := resolvePrice(ctx, tx, sub.ScheduledPriceID, row.ScheduledPlanVersionID.Int64)
+		sp, err := resolvePrice(ctx, ptx, sub.ScheduledPriceID, row.ScheduledPlanVersionID.Int64)
 		if err != nil {
 			return "", err
 		}
@@ -338,7 +345,7 @@ func applySubscription(ctx context.Context, tx *sqlx.Tx, now time.Time, ev Strip
 	}
 	next.PastDueSince = pastDueSince(row, next.Status, ev.Created)
 
-	if _, err := tx.ExecContext(ctx, updateSubFromStripeSQL, row.ID, next.PlanVersionID, next.Status, next.Seats,
+	if err := ptx.exec(ctx, updateSubFromStripeSQL, row.ID, next.PlanVersionID, next.Status, next.Seats,
 		next.TrialEndsAt, next.PastDueSince, next.CurrentPeriodEnd, next.CancelAtPeriodEnd, next.ScheduledPlanVersionID,
 		next.ScheduledSeats, next.StripeSubscriptionID, next.LastEventCreated, next.StatusEventCreated, now); err != nil {
 		return "", err
@@ -402,11 +409,12 @@ func releaseSeats(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, 
 // applyInvoice moves the status on a payment: a failure makes an active
 // subscription past due (access kept for the grace period); a payment
 // makes a past-due or suspended one active again.
-func applyInvoice(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, actor Actor, accountID int64, kind StripeChangeKind, inv StripeInvoice) (string, error) {
+func applyInvoice(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, actor Actor, accountID int64, kind StripeChangeKind, inv StripeInvoice) (string, error) {
+	tx := ptx.Tx
 	if inv.SubscriptionID == "" {
 		return OutcomeIgnored, nil // a one-off invoice: nothing to do with a subscription
 	}
-	row, found, err := lockSubscription(ctx, tx, lockSubByStripeIDSQL, inv.SubscriptionID)
+	row, found, err := lockSubscription(ctx, ptx, lockSubByStripeIDSQL, inv.SubscriptionID)
 	if err != nil {
 		return "", err
 	}
@@ -427,7 +435,7 @@ func applyInvoice(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEven
 		status = licensing.PastDue
 	}
 	since := pastDueSince(row, string(status), ev.Created)
-	if _, err := tx.ExecContext(ctx, updateSubStatusSQL, row.ID, string(status), since, ev.Created, now); err != nil {
+	if err := ptx.exec(ctx, updateSubStatusSQL, row.ID, string(status), since, ev.Created, now); err != nil {
 		return "", err
 	}
 	return OutcomeApplied, audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor,

@@ -132,6 +132,45 @@ func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, 
 	return n == 1, err
 }
 
+const insertStripeEventsSQL = `
+INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at, trace_parent)
+SELECT x.id, x.type, x.api_version, (SELECT a.id FROM account a WHERE a.stripe_customer_id = x.customer AND x.customer <> ''),
+       'epoch'::timestamptz + x.created * interval '1 microsecond', x.payload::jsonb, $1, $1, x.trace_parent
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+     AS x(id, type, api_version, customer, created, payload, trace_parent)
+ON CONFLICT (id) DO NOTHING
+RETURNING id`
+
+// InsertStripeEvents stores verified events in one statement and one
+// commit, each once (an id already stored, or repeated in the list, is
+// inserted once), and reports which ones were new: the webhook endpoint
+// gathers concurrent deliveries into one call, so a burst costs one commit
+// instead of one each.
+func (s *Store) InsertStripeEvents(ctx context.Context, events []NewStripeEvent) ([]bool, error) {
+	n := len(events)
+	ids, types, versions, customers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	created, payloads, traces := make([]int64, n), make([]string, n), make([]string, n)
+	for i, e := range events {
+		ids[i], types[i], versions[i], customers[i] = e.ID, e.Type, e.APIVersion, e.CustomerID
+		created[i], payloads[i], traces[i] = e.Created.UnixMicro(), string(e.Payload), e.TraceParent
+	}
+	var inserted []string
+	if err := s.db.SelectContext(ctx, &inserted, insertStripeEventsSQL, s.Now(), pq.Array(ids), pq.Array(types),
+		pq.Array(versions), pq.Array(customers), pq.Array(created), pq.Array(payloads), pq.Array(traces)); err != nil {
+		return nil, err
+	}
+	fresh := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		fresh[id] = true
+	}
+	out := make([]bool, n)
+	for i, id := range ids {
+		out[i] = fresh[id]
+		delete(fresh, id) // a repeat in the list is not new
+	}
+	return out, nil
+}
+
 // StripeEventByID loads one inbox row.
 func (s *Store) StripeEventByID(ctx context.Context, id string) (StripeEvent, error) {
 	var e StripeEvent
@@ -150,9 +189,9 @@ type Decoder func(StripeEvent) (StripeChange, error)
 // worker at a time an account's inbox events.
 const inboxLockClass = 0x4942 // "IB"
 
-// ProcessStripeEvents claims the due events of one account, up to max, the
-// account whose oldest due event is oldest first, in one step: it takes the
-// account's inbox lock (an advisory lock held to the end of the
+// ProcessStripeEvents claims due events, up to max, of the accounts whose
+// oldest due event is oldest first (see claimStripeEvents), in one step:
+// it takes each account's inbox lock (an advisory lock held to the end of the
 // transaction; an account another worker holds is passed over), so two
 // workers never hold events of the same account, and any number of workers
 // share the inbox. It applies them in created order and marks them
@@ -170,14 +209,19 @@ const inboxLockClass = 0x4942 // "IB"
 func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int) (int, error) {
 	now := s.Now()
 	claimed := 0
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	stmts, err := s.applierStatements(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		batch, err := claimStripeEvents(ctx, tx, now, max)
 		if err != nil {
 			return err
 		}
 		b := &inboxBatch{}
+		ptx := preparedTx{Tx: tx, stmts: stmts}
 		for _, ev := range batch {
-			if err := s.processClaimed(ctx, tx, now, ev, decode, b); err != nil {
+			if err := s.processClaimed(ctx, ptx, now, ev, decode, b); err != nil {
 				return err
 			}
 		}
@@ -190,14 +234,23 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 	return claimed, err
 }
 
-// claimStripeEvents takes the due events of the first account no other
-// worker holds.
+// claimStripeEvents takes due events, up to limit, account by account:
+// the first account no other worker holds, then, while the batch has
+// room, the next ones (a trickle of events over many accounts shares one
+// commit). Each account's events come in created order and all of them
+// are under its inbox lock; events whose account is not known yet come at
+// most one per batch.
 func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]StripeEvent, error) {
 	var accounts []sql.NullInt64
 	if err := tx.SelectContext(ctx, &accounts, dueAccountsSQL, now); err != nil {
 		return nil, err
 	}
+	limit = max(limit, 1)
+	var claimed []StripeEvent
 	for _, acct := range accounts {
+		if len(claimed) >= limit {
+			break
+		}
 		var batch []StripeEvent
 		if !acct.Valid {
 			if err := tx.SelectContext(ctx, &batch, claimUnknownAccountEventSQL, now); err != nil {
@@ -211,15 +264,13 @@ func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit in
 			if !locked {
 				continue // another worker has this account's events
 			}
-			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, max(limit, 1)); err != nil {
+			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, limit-len(claimed)); err != nil {
 				return nil, err
 			}
 		}
-		if len(batch) > 0 {
-			return batch, nil
-		}
+		claimed = append(claimed, batch...)
 	}
-	return nil, nil
+	return claimed, nil
 }
 
 // inboxBatch is what a batch's applied events leave for its end.
@@ -273,18 +324,19 @@ func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 	return nil
 }
 
-func (s *Store) processClaimed(ctx context.Context, tx *sqlx.Tx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
+func (s *Store) processClaimed(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
+	tx := ptx.Tx
 	if err := b.openSavepoint(ctx, tx); err != nil {
 		return err
 	}
 	if s.applyHook != nil {
 		var end func(outcome string, err error)
 		ctx, end = s.applyHook(ctx, ev)
-		outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+		outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
 		end(outcome, applyErr)
 		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 	}
-	outcome, accountID, applyErr := s.applyStripeEvent(ctx, tx, now, ev, decode)
+	outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
 	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 }
 

@@ -88,63 +88,76 @@ type pendingWebhook struct {
 	data any
 }
 
-const (
-	reserveWebhookSeqSQL = `
-INSERT INTO webhook_sequence (account_id, last_seq) VALUES ($1, $2)
-ON CONFLICT (account_id) DO UPDATE SET last_seq = webhook_sequence.last_seq + $2
-RETURNING last_seq`
-	// The events and, for every enabled endpoint that takes each, its
-	// delivery: one statement for any number of events.
-	insertWebhookEventsSQL = `
-WITH ev AS (
+// emitWebhooksSQL writes events of one account in one statement: it
+// reserves their sequence numbers, completes each payload with its number
+// and the account (the payload is jsonb, so keys merged here read as if
+// written in Go), inserts the events and, for every enabled endpoint that
+// takes each, its delivery, and marks the account's entitlements for
+// re-evaluation when $7 says so.
+const emitWebhooksSQL = `
+WITH seq AS (
+    INSERT INTO webhook_sequence (account_id, last_seq) VALUES ($1::bigint, $2::bigint)
+    ON CONFLICT (account_id) DO UPDATE SET last_seq = webhook_sequence.last_seq + $2::bigint
+    RETURNING last_seq),
+acct AS (
+    SELECT jsonb_build_object('id', a.id, 'slug', a.slug, 'name', a.name, 'external_id', a.external_id) AS doc
+    FROM account a WHERE a.id = $1::bigint),
+mark AS (
+    INSERT INTO webhook_entitlements_pending (account_id, since) SELECT $1::bigint, $3::timestamptz WHERE $7::boolean
+    ON CONFLICT (account_id) DO NOTHING),
+ev AS (
     INSERT INTO webhook_event (message_id, account_id, seq, type, payload, created_at)
-    SELECT x.id, $1, x.seq, x.type, x.payload::jsonb, $2
-    FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) AS x(id, seq, type, payload)
-    RETURNING id, type)
-INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at)
-SELECT ev.id, ep.id, $2, $2 FROM ev
-JOIN webhook_endpoint ep ON ep.enabled AND (cardinality(ep.event_types) = 0 OR ev.type = ANY (ep.event_types))`
-)
+    SELECT x.id, $1::bigint, seq.last_seq - ($2::bigint - x.n), x.type,
+           x.payload::jsonb || jsonb_build_object('sequence', seq.last_seq - ($2::bigint - x.n), 'account', acct.doc),
+           $3::timestamptz
+    FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS x(id, type, payload, n) CROSS JOIN seq CROSS JOIN acct
+    RETURNING id, type),
+delivery AS (
+    INSERT INTO webhook_delivery (event_id, endpoint_id, next_attempt_at, created_at)
+    SELECT ev.id, ep.id, $3::timestamptz, $3::timestamptz FROM ev
+    JOIN webhook_endpoint ep ON ep.enabled AND (cardinality(ep.event_types) = 0 OR ev.type = ANY (ep.event_types)))
+SELECT count(*) FROM acct`
 
 // emitWebhooks writes events of the account inside tx, numbered in order
 // with the account's next sequence numbers, and a delivery of each for
 // every endpoint that takes it: the events commit with their change or not
 // at all. The caller holds the account's audit lock (audit takes it), so
-// sequence numbers follow the order of the changes.
-func emitWebhooks(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, list []pendingWebhook) error {
+// sequence numbers follow the order of the changes. markEntitlements also
+// marks the account's entitlements for re-evaluation, in the same round
+// trip.
+func emitWebhooks(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, list []pendingWebhook, markEntitlements bool) error {
 	if len(list) == 0 {
+		if markEntitlements {
+			_, err := tx.ExecContext(ctx, markEntitlementsSQL, accountID, at)
+			return err
+		}
 		return nil
-	}
-	var acct WebhookAccount
-	if err := tx.GetContext(ctx, &acct, webhookAccountSQL, accountID); err != nil {
-		return fmt.Errorf("webhook events: account: %w", err)
-	}
-	var last int64
-	if err := tx.GetContext(ctx, &last, reserveWebhookSeqSQL, accountID, len(list)); err != nil {
-		return fmt.Errorf("webhook events: sequence: %w", err)
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	n := len(list)
-	ids, seqs, types, bodies := make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
+	ids, types, bodies := make([]string, n), make([]string, n), make([]string, n)
 	for i, w := range list {
-		p := WebhookPayload{ID: newWebhookMessageID(), Type: w.typ, Timestamp: at.Format(webhookEventTimestampField),
-			Sequence: last - int64(n-1-i), Account: &acct, Data: w.data}
+		p := WebhookPayload{ID: newWebhookMessageID(), Type: w.typ, Timestamp: at.Format(webhookEventTimestampField), Data: w.data}
 		body, err := json.Marshal(p)
 		if err != nil {
 			return fmt.Errorf("webhook event %s: %w", w.typ, err)
 		}
-		ids[i], seqs[i], types[i], bodies[i] = p.ID, p.Sequence, p.Type, string(body)
+		ids[i], types[i], bodies[i] = p.ID, p.Type, string(body)
 	}
-	_, err := tx.ExecContext(ctx, insertWebhookEventsSQL, accountID, at, pq.Array(ids), pq.Array(seqs), pq.Array(types), pq.Array(bodies))
-	if err != nil {
+	var known int
+	if err := tx.GetContext(ctx, &known, emitWebhooksSQL, accountID, n, at, pq.Array(ids), pq.Array(types), pq.Array(bodies),
+		markEntitlements); err != nil {
 		return fmt.Errorf("webhook events: %w", err)
+	}
+	if known != 1 {
+		return fmt.Errorf("webhook events: account: %w", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // emitWebhook writes one event (see emitWebhooks).
 func emitWebhook(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, typ string, data any) error {
-	return emitWebhooks(ctx, tx, at, accountID, []pendingWebhook{{typ, data}})
+	return emitWebhooks(ctx, tx, at, accountID, []pendingWebhook{{typ, data}}, false)
 }
 
 // insertWebhookEventRow writes one event without an account (the test
@@ -203,7 +216,7 @@ func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 		return err
 	}
 	var list []pendingWebhook
-	marked := false
+	mark := false
 	for _, e := range events {
 		typ, data, err := lk.forAudit(e)
 		if err != nil {
@@ -212,14 +225,9 @@ func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 		if typ != "" {
 			list = append(list, pendingWebhook{typ, data})
 		}
-		if !marked && changesEntitlements(e.Action) {
-			if _, err := tx.ExecContext(ctx, markEntitlementsSQL, accountID, at); err != nil {
-				return err
-			}
-			marked = true
-		}
+		mark = mark || changesEntitlements(e.Action)
 	}
-	return emitWebhooks(ctx, tx, at, accountID, list)
+	return emitWebhooks(ctx, tx, at, accountID, list, mark)
 }
 
 // webhookLookups reads, once for a batch of audited changes, the members

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// applierQueries are the inbox applier's own statements, run for nearly
+// every event. lib/pq runs an unprepared statement with arguments in two
+// round trips (parse and describe, then bind and execute); prepared once
+// per connection, each run is one. Their columns are named (see
+// preparedStmts).
+var applierQueries = []string{lockSubByStripeIDSQL, lockedSubByIDSQL, resolvePriceSQL, updateSubFromStripeSQL, updateSubStatusSQL}
+
+// preparedTx is the applier's transaction with its statements prepared:
+// get and exec run a query through its prepared statement when it has one.
+type preparedTx struct {
+	*sqlx.Tx
+	stmts map[string]*sqlx.Stmt
+}
+
+// applierStatements prepares applierQueries on the pool, before the
+// applier's transaction begins (preparing takes a connection of its own).
+func (s *Store) applierStatements(ctx context.Context) (map[string]*sqlx.Stmt, error) {
+	out := make(map[string]*sqlx.Stmt, len(applierQueries))
+	for _, q := range applierQueries {
+		st, err := s.prepared(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[q] = st
+	}
+	return out, nil
+}
+
+func (t preparedTx) get(ctx context.Context, dest any, query string, args ...any) error {
+	if st, ok := t.stmts[query]; ok {
+		return t.StmtxContext(ctx, st).GetContext(ctx, dest, args...)
+	}
+	return t.GetContext(ctx, dest, query, args...)
+}
+
+func (t preparedTx) exec(ctx context.Context, query string, args ...any) error {
+	var err error
+	if st, ok := t.stmts[query]; ok {
+		_, err = t.StmtxContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = t.ExecContext(ctx, query, args...)
+	}
+	return err
+}
