@@ -19,8 +19,6 @@ type Inbox struct {
 	Secret string
 	// OnInsert is called after a new event is stored (wakes the worker).
 	OnInsert func()
-
-	receipts receipts // concurrent deliveries share one commit
 }
 
 // ErrBadSignature is a delivery that is not provably from Stripe (wrong,
@@ -47,7 +45,7 @@ func (in *Inbox) Receive(ctx context.Context, payload []byte, signature string) 
 	if ev.Data != nil {
 		_ = json.Unmarshal(ev.Data.Raw, &obj)
 	}
-	inserted, err := in.receipts.insert(ctx, in.Store, store.NewStripeEvent{ID: ev.ID, Type: string(ev.Type),
+	inserted, err := in.Store.InsertStripeEvent(ctx, store.NewStripeEvent{ID: ev.ID, Type: string(ev.Type),
 		APIVersion: ev.APIVersion, CustomerID: idOf(obj.Customer), Created: time.Unix(ev.Created, 0), Payload: payload,
 		TraceParent: tracing.TraceParent(ctx)})
 	if err != nil {

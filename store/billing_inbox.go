@@ -132,45 +132,6 @@ func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, 
 	return n == 1, err
 }
 
-const insertStripeEventsSQL = `
-INSERT INTO stripe_event (id, type, api_version, account_id, created, payload, received_at, next_attempt_at, trace_parent)
-SELECT x.id, x.type, x.api_version, (SELECT a.id FROM account a WHERE a.stripe_customer_id = x.customer AND x.customer <> ''),
-       'epoch'::timestamptz + x.created * interval '1 microsecond', x.payload::jsonb, $1, $1, x.trace_parent
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-     AS x(id, type, api_version, customer, created, payload, trace_parent)
-ON CONFLICT (id) DO NOTHING
-RETURNING id`
-
-// InsertStripeEvents stores verified events in one statement and one
-// commit, each once (an id already stored, or repeated in the list, is
-// inserted once), and reports which ones were new: the webhook endpoint
-// gathers concurrent deliveries into one call, so a burst costs one commit
-// instead of one each.
-func (s *Store) InsertStripeEvents(ctx context.Context, events []NewStripeEvent) ([]bool, error) {
-	n := len(events)
-	ids, types, versions, customers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	created, payloads, traces := make([]int64, n), make([]string, n), make([]string, n)
-	for i, e := range events {
-		ids[i], types[i], versions[i], customers[i] = e.ID, e.Type, e.APIVersion, e.CustomerID
-		created[i], payloads[i], traces[i] = e.Created.UnixMicro(), string(e.Payload), e.TraceParent
-	}
-	var inserted []string
-	if err := s.db.SelectContext(ctx, &inserted, insertStripeEventsSQL, s.Now(), pq.Array(ids), pq.Array(types),
-		pq.Array(versions), pq.Array(customers), pq.Array(created), pq.Array(payloads), pq.Array(traces)); err != nil {
-		return nil, err
-	}
-	fresh := make(map[string]bool, len(inserted))
-	for _, id := range inserted {
-		fresh[id] = true
-	}
-	out := make([]bool, n)
-	for i, id := range ids {
-		out[i] = fresh[id]
-		delete(fresh, id) // a repeat in the list is not new
-	}
-	return out, nil
-}
-
 // StripeEventByID loads one inbox row.
 func (s *Store) StripeEventByID(ctx context.Context, id string) (StripeEvent, error) {
 	var e StripeEvent
