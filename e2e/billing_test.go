@@ -105,6 +105,9 @@ func TestGlobexOwnerUpgradesTeamToBusiness(t *testing.T) {
 	if got := s.textOf("proration-amount"); !strings.HasPrefix(got, "$") {
 		t.Fatalf("prorated amount = %q", got)
 	}
+	if !s.inView("change-confirm") { // the preview is above the plans table the button is in
+		t.Error("after Upgrade the preview is off-screen: the click seems to do nothing")
+	}
 	s.screenshot("upgrade-confirm")
 	s.run(
 		press(tid("confirm-change")),

@@ -224,6 +224,14 @@ func (s *session) textOf(id string) string {
 		`); return e ? e.textContent.trim() : null }`))
 }
 
+// inView says whether the top of the element is inside the window: seen
+// without scrolling.
+func (s *session) inView(id string) bool {
+	s.t.Helper()
+	return get(s, untilJS[bool](`() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
+		`); if (!e) return null; const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight }`))
+}
+
 // click waits for an element to be shown and clicks it in the page.
 func (s *session) click(selector string) {
 	s.t.Helper()

@@ -134,9 +134,24 @@
     if (!event.detail.target || event.detail.target.id !== "errors" || !lastForm || !document.contains(lastForm)) { return; }
     var msg = event.detail.target.querySelector("[data-fields]");
     if (msg && msg.dataset.fields) {
-      try { showFieldErrors(lastForm, JSON.parse(msg.dataset.fields)); } catch (e) { /* no fields */ }
+      try { showFieldErrors(lastForm, JSON.parse(msg.dataset.fields)); return; } catch (e) { /* no fields */ }
     }
+    reveal(event.detail.target);
   });
+  // An answer swapped far from the button that asked for it (a plan
+  // change's preview above the plans table, a refusal in #errors at the
+  // top) is brought into view: otherwise the click seems to do nothing.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.hasAttribute("data-reveal")) { reveal(target); }
+  });
+  function reveal(target) {
+    if (!target.textContent.trim()) { return; }
+    var box = target.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+      target.scrollIntoView({ block: "start" });
+    }
+  }
 
   // Buttons that act on a selection wait for one: data-needs="member_id"
   // on the button; a box with data-select-all="member_id" ticks them all.
