@@ -58,6 +58,9 @@ func TestInviteAcceptAssignAndTheMemberSeesTheirLicence(t *testing.T) {
 		waitVisible(tid("invite-result")),
 	)
 	admin.waitFor(`[...document.querySelectorAll('[data-testid="invite-result"]')].map(r => r.dataset.outcome).join(" ") === "invited already_member"`)
+	// Both were handled, so the box is empty: pressing Send again cannot
+	// mail a second link that voids the first.
+	admin.waitFor(`document.querySelector('[data-testid="invite-emails"]').value === ""`)
 	admin.waitFor(`document.querySelector('[data-testid="member-row"][data-email="newbie@globex.test"] [data-testid="member-status"]')?.textContent === "Invited"`)
 	admin.screenshot("invited")
 

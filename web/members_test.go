@@ -92,6 +92,26 @@ func TestMembersPageSearchesFiltersAndPages(t *testing.T) {
 
 var inviteLink = regexp.MustCompile(`/invitations/[A-Za-z0-9_-]+`)
 
+// After an htmx send the address box keeps only what was refused: a second
+// press of Send must not mail new links that void the ones just sent.
+func TestTheInviteBoxKeepsOnlyTheAddressesToCorrect(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	owner, token := p.session("owner@globex.test")
+	res, doc := p.htmx(owner, http.MethodPost, "/members/invite", token, url.Values{"role": {"member"},
+		"emails": {"nina@globex.test, alice@globex.test\nnot-an-email"}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("invite: %d", res.StatusCode)
+	}
+	box := doc.Find(`textarea#invite-emails[hx-swap-oob]`)
+	if box.Length() != 1 || box.Text() != "not-an-email" {
+		t.Fatalf("the address box after sending: %d boxes, holding %q", box.Length(), box.Text())
+	}
+	if n := doc.Find(`[data-testid="invite-result"]`).Length(); n != 3 {
+		t.Errorf("%d answers, want one per address", n)
+	}
+}
+
 func TestInviteAcceptAndRemoveThroughThePortal(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
