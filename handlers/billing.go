@@ -165,7 +165,7 @@ func (h *Handler) BillingChangePreview(c echo.Context) error {
 func (h *Handler) changeConfirmView(c echo.Context, cur store.Session, p billing.ChangePreview) (views.ChangeConfirmView, error) {
 	cv := views.ChangeConfirmView{PlanKey: p.Plan.PlanKey, PlanName: p.Plan.Name, Direction: string(p.Direction),
 		TrialDays: p.Plan.TrialDays, Changes: p.Changes, SeatsToFree: p.SeatsToFree, Holders: holders(p.Holders),
-		FallbackPlanName: p.CurrentPlan, CSRF: csrfToken(c)}
+		FallbackPlanName: p.CurrentPlan, CSRF: csrfToken(c), Free: p.Plan.UnitAmount == 0}
 	if p.Charge != nil {
 		cv.Charge = views.FormatMoney(p.Charge.AmountDue, p.Charge.Currency)
 	}

@@ -86,6 +86,9 @@ type ChangeConfirmView struct {
 	PromotionCode string
 	Discount      *DiscountView
 	Problems      map[string]string
+	// Free: the plan costs nothing, so no code can apply; the code box is
+	// shown only to answer a code that was typed anyway.
+	Free bool
 }
 
 // DiscountView is a promotion code's effect on the amount it reaches.
@@ -104,7 +107,9 @@ func (d DiscountView) Off() string { return FormatMoney(-d.Amount.Amount, d.Amou
 
 // TakesPromotion tells whether a code may be typed for this change (not
 // for a trial, which costs nothing).
-func (c ChangeConfirmView) TakesPromotion() bool { return c.Direction != "trial" }
+func (c ChangeConfirmView) TakesPromotion() bool {
+	return c.Direction != "trial" && (!c.Free || c.PromotionCode != "")
+}
 
 // SeatConfirmView is what the buyer reads before changing the seat count.
 type SeatConfirmView struct {

@@ -172,6 +172,18 @@ func TestPendingInvitationsShowTheLatestTenAndAllOnRequest(t *testing.T) {
 	if pendingRow(doc, "guest12@globex.test").Length() != 1 || pendingRow(doc, "guest01@globex.test").Length() != 0 {
 		t.Error("the card does not show the latest invitations")
 	}
+	// The members table's "Resend or revoke" leads to a list that shows
+	// the person: this card for the latest, the full list for older ones.
+	resendLink := func(email string) string {
+		href, _ := doc.Find(`[data-testid="member-row"][data-email="` + email + `"] [data-testid="member-pending"]`).Attr("href")
+		return href
+	}
+	if got := resendLink("guest12@globex.test"); got != "#pending-invitations" {
+		t.Errorf("guest12's Resend or revoke leads to %q", got)
+	}
+	if got := resendLink("guest01@globex.test"); got != "/members?invitations=all#pending-invitations" {
+		t.Errorf("guest01's Resend or revoke leads to %q, a card without guest01", got)
+	}
 	link := card.Find(`[data-testid="pending-show-all"]`)
 	href, _ := link.Attr("href")
 	hxGet, _ := link.Attr("hx-get")

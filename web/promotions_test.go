@@ -44,7 +44,11 @@ func TestAPromotionCodeOnAPlanChangeIsShownOrRefusedBesideItsField(t *testing.T)
 		t.Error("a refused code took the confirm button away")
 	}
 
-	// A free plan has nothing to discount: the code is not spent on it.
+	// A free plan has nothing to discount: no code box is offered, and a
+	// code typed anyway is refused, not spent on it.
+	if _, doc := p.htmxTo(c, http.MethodGet, "/billing/change?plan=free", "billing-confirm", token, nil); doc.Find(`[data-testid="promotion-form"]`).Length() != 0 {
+		t.Error("the preview of Free offers a promotion code box")
+	}
 	res, doc = p.htmxTo(c, http.MethodGet, "/billing/change?plan=free&promotion_code=launch20", "billing-confirm", token, nil)
 	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-promotion_code") != "LAUNCH20 does not apply to Free: it costs nothing" {
 		t.Errorf("LAUNCH20 on Free: %d %q", res.StatusCode, text(doc, "error-promotion_code"))
