@@ -13,7 +13,7 @@ import (
 // interleaved events of one account (plan changes and invoices, arriving
 // while the workers run, each worker taking small batches), beside a
 // second account's (so that a batch spans accounts), every event delivered
-// twice at once in concurrent bursts (so that deliveries share an insert):
+// twice at once in concurrent bursts (so that duplicates race to be stored):
 // whatever the interleaving, every event is stored once, reported new to
 // exactly one of its deliveries, and applied on its first attempt, and
 // none waits for a retry.
