@@ -121,11 +121,10 @@ func (h *Handler) SSOCallback(c echo.Context) error {
 	}
 	// The groups' rules give a person just created their seat before the
 	// first page, which would otherwise say "You hold no seat" until a
-	// reload. Should it fail, the background reconciler gives it shortly.
-	if _, err := h.Store.Reconcile(c.Request().Context(), login.AccountID, store.ReconcileOptions{}); err != nil {
-		h.log(c).Warn("reconcile after single sign-on", "account_id", login.AccountID, "err", err)
-		if h.Reconciler != nil {
-			h.Reconciler.Kick(login.AccountID)
+	// reload; sign-ins arriving together share the reconciler's runs.
+	if h.Reconciler != nil {
+		if err := h.Reconciler.Settle(c.Request().Context(), login.AccountID); err != nil {
+			h.log(c).Warn("waiting for the reconciler after single sign-on", "account_id", login.AccountID, "err", err)
 		}
 	}
 	// The provider vouched for the person, with its own second factor if

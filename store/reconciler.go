@@ -44,8 +44,9 @@ type Reconciler struct {
 }
 
 type kickState struct {
-	again bool // kicked while running: run once more
-	soon  bool // a kick asked for a run soon, not after listenerDelay
+	again   bool            // kicked while running: run once more
+	soon    bool            // a kick asked for a run soon, not after listenerDelay
+	waiting []chan struct{} // Settle calls waiting for the next run to end
 }
 
 // NewReconciler makes a reconciler over s. Kick works at once; Run adds
@@ -62,6 +63,36 @@ func NewReconciler(s *Store, logger *slog.Logger) *Reconciler {
 // Kick asks for the account to be reconciled soon; kicks while a run is
 // pending or running fold into one more run.
 func (r *Reconciler) Kick(accountID int64) { r.kick(accountID, r.minGap) }
+
+// Settle kicks the account and waits until a run that started after the
+// call has ended (or ctx, or the reconciler, ends first). A page that must
+// show what the rules give a person just created (the first single sign-on)
+// waits for it; concurrent callers share runs as kicks do.
+func (r *Reconciler) Settle(ctx context.Context, accountID int64) error {
+	done := make(chan struct{})
+	r.mu.Lock()
+	if r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return r.ctx.Err()
+	}
+	if st, ok := r.pending[accountID]; ok {
+		st.again, st.soon = true, true
+		st.waiting = append(st.waiting, done)
+	} else {
+		r.pending[accountID] = &kickState{soon: true, waiting: []chan struct{}{done}}
+		r.wg.Add(1)
+		go r.loop(accountID, r.pending[accountID], 0)
+	}
+	r.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
 
 // listenerDelay is how long a kick from the changes channel waits: every
 // audited change is announced there (usage too), so those kicks gather.
@@ -95,6 +126,8 @@ func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 		r.mu.Lock()
 		st.again, st.soon = false, false
 		last := r.last[accountID]
+		serving := st.waiting // this run starts after their calls
+		st.waiting = nil
 		r.mu.Unlock()
 		start := time.Now()
 		rep, digest, err := r.store.reconcileIfChanged(r.ctx, accountID, last)
@@ -104,6 +137,9 @@ func (r *Reconciler) loop(accountID int64, st *kickState, gap time.Duration) {
 			r.mu.Unlock()
 		}
 		took := time.Since(start)
+		for _, done := range serving {
+			close(done)
+		}
 		switch {
 		case err != nil && r.ctx.Err() == nil:
 			r.logger.Error("reconcile", "account_id", accountID, "err", err)
