@@ -24,14 +24,20 @@ const (
 // the change it asks for. It uses the object the event carries, never a
 // fresh read, so a correctly signed event from anywhere is applied alike.
 func Decode(ev store.StripeEvent) (store.StripeChange, error) {
-	var e stripe.Event
+	// The object is kept raw and read once, into its own type (a
+	// stripe.Event would also build a generic map of it).
+	var e struct {
+		Data struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"data"`
+	}
 	if err := json.Unmarshal(ev.Payload, &e); err != nil {
 		return store.StripeChange{}, err
 	}
-	if e.Data == nil || len(e.Data.Raw) == 0 {
+	raw := e.Data.Object
+	if len(raw) == 0 || string(raw) == "null" {
 		return store.StripeChange{}, fmt.Errorf("event %s carries no object", ev.ID)
 	}
-	raw := e.Data.Raw
 	switch ev.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 		"customer.subscription.trial_will_end":

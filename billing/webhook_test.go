@@ -258,6 +258,27 @@ func TestAnOlderEventChangesNothing(t *testing.T) {
 	}
 }
 
+// An event naming another account's subscription is refused even when it is
+// older than that subscription's last change: being older must not hide it.
+func TestAnOlderEventAboutAnotherAccountsSubscriptionIsParked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := e.clock.Now().Add(time.Hour)
+	end := now.AddDate(0, 1, 0)
+	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
+	e.process()
+	forged := e.deliver(event("customer.subscription.updated", now.Add(-time.Minute),
+		subscription("sub_sim_globex", "cus_sim_initech", "active", teamPrice, 3, end, nil)))
+	e.process()
+	ev, _ := e.store.StripeEventByID(e.ctx, forged)
+	if !ev.FailedAt.Valid || !strings.Contains(ev.LastError, "belongs to another account") {
+		t.Fatalf("event about another account's subscription: outcome %q, error %q", ev.Outcome, ev.LastError)
+	}
+	if got := e.sub("globex"); got.Plan != "business" || got.Seats != 10 {
+		t.Fatalf("globex's subscription changed: %+v", got)
+	}
+}
+
 func TestARestartBetweenReceiptAndProcessingLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -351,10 +372,12 @@ func TestBadSignaturesAreRefusedAndNothingIsStored(t *testing.T) {
 		payload []byte
 		sig     string
 	}{
-		"forged":        {payload, sign(payload, "whsec_not_the_secret")},
-		"missing":       {payload, ""},
-		"stale":         {payload, stale},
-		"other version": {otherVersion, sign(otherVersion, billing.DevWebhookSecret)},
+		"forged":           {payload, sign(payload, "whsec_not_the_secret")},
+		"missing":          {payload, ""},
+		"stale":            {payload, stale},
+		"other version":    {otherVersion, sign(otherVersion, billing.DevWebhookSecret)},
+		"signed, no id":    {[]byte(`{"type":"invoice.paid"}`), sign([]byte(`{"type":"invoice.paid"}`), billing.DevWebhookSecret)},
+		"signed, not JSON": {[]byte(`evt_1 invoice.paid`), sign([]byte(`evt_1 invoice.paid`), billing.DevWebhookSecret)},
 	} {
 		if _, _, err := e.b.Inbox.Receive(e.ctx, tc.payload, tc.sig); !errors.Is(err, billing.ErrBadSignature) {
 			t.Errorf("%s: err = %v, want ErrBadSignature", name, err)

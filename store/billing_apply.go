@@ -161,11 +161,11 @@ ON CONFLICT (account_id, plan_id) DO NOTHING`
 // applyStripeEvent applies one decoded event inside the worker's
 // transaction and says what it did. Every change is audited with Stripe as
 // the actor and the event id as its label.
-func (s *Store) applyStripeEvent(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, decode Decoder) (string, sql.NullInt64, error) {
+func (s *Store) applyStripeEvent(ctx context.Context, ptx preparedTx, now time.Time, d decodedEvent) (string, sql.NullInt64, error) {
 	tx := ptx.Tx
-	ch, err := decode(ev)
-	if err != nil {
-		return "", ev.AccountID, permanent("cannot read the event: %v", err)
+	ev, ch := d.ev, d.change
+	if d.err != nil {
+		return "", ev.AccountID, permanent("cannot read the event: %v", d.err)
 	}
 	if ch.Kind == ChangeIgnored {
 		return OutcomeIgnored, ev.AccountID, nil

@@ -122,8 +122,13 @@ FROM stripe_event`
 
 // InsertStripeEvent stores a verified event once: a second delivery of the
 // same id changes nothing. It reports whether the event was new.
+// Its statement is prepared once per connection: every delivery runs it.
 func (s *Store) InsertStripeEvent(ctx context.Context, e NewStripeEvent) (bool, error) {
-	res, err := s.db.ExecContext(ctx, insertStripeEventSQL, e.ID, e.Type, e.APIVersion, e.CustomerID,
+	st, err := s.prepared(ctx, insertStripeEventSQL)
+	if err != nil {
+		return false, err
+	}
+	res, err := st.ExecContext(ctx, e.ID, e.Type, e.APIVersion, e.CustomerID,
 		e.Created.UTC(), string(e.Payload), s.Now(), e.TraceParent)
 	if err != nil {
 		return false, err
@@ -181,8 +186,13 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 		}
 		b := &inboxBatch{}
 		ptx := preparedTx{Tx: tx, stmts: stmts}
-		for _, ev := range batch {
-			if err := s.processClaimed(ctx, ptx, now, ev, decode, b); err != nil {
+		decoded := decodeBatch(batch, decode)
+		guards, err := readOrderingGuards(ctx, ptx, decoded)
+		if err != nil {
+			return err
+		}
+		for _, d := range decoded {
+			if err := s.processClaimed(ctx, ptx, now, d, guards, b); err != nil {
 				return err
 			}
 		}
@@ -271,6 +281,13 @@ func (b *inboxBatch) applied(ev StripeEvent, outcome string, accountID sql.NullI
 	}
 }
 
+// skipped records an event decided without applying it: no savepoint of
+// its own was opened, its row is marked at the end.
+func (b *inboxBatch) skipped(ev StripeEvent, outcome string) {
+	b.ids, b.outcomes = append(b.ids, ev.ID), append(b.outcomes, outcome)
+	b.accounts = append(b.accounts, ev.AccountID.Int64)
+}
+
 func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
 	if len(b.ids) > 0 {
 		if _, err := tx.ExecContext(ctx, markProcessedBatchSQL, now, pq.Array(b.ids), pq.Array(b.outcomes), pq.Array(b.accounts)); err != nil {
@@ -285,20 +302,29 @@ func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 	return nil
 }
 
-func (s *Store) processClaimed(ctx context.Context, ptx preparedTx, now time.Time, ev StripeEvent, decode Decoder, b *inboxBatch) error {
-	tx := ptx.Tx
-	if err := b.openSavepoint(ctx, tx); err != nil {
+func (s *Store) processClaimed(ctx context.Context, ptx preparedTx, now time.Time, d decodedEvent, guards orderingGuards, b *inboxBatch) error {
+	var end func(outcome string, err error)
+	if s.applyHook != nil {
+		ctx, end = s.applyHook(ctx, d.ev)
+	}
+	if guards.overtaken(d) {
+		// Older than what its subscription already shows: the apply would
+		// skip it on the locked row, so it is skipped without a savepoint
+		// or a round trip (shuffled deliveries make these the most common).
+		if end != nil {
+			end(OutcomeSkippedOlder, nil)
+		}
+		b.skipped(d.ev, OutcomeSkippedOlder)
+		return nil
+	}
+	if err := b.openSavepoint(ctx, ptx.Tx); err != nil {
 		return err
 	}
-	if s.applyHook != nil {
-		var end func(outcome string, err error)
-		ctx, end = s.applyHook(ctx, ev)
-		outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
+	outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, d)
+	if end != nil {
 		end(outcome, applyErr)
-		return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
 	}
-	outcome, accountID, applyErr := s.applyStripeEvent(ctx, ptx, now, ev, decode)
-	return s.finishClaimed(ctx, tx, now, ev, outcome, accountID, applyErr, b)
+	return s.finishClaimed(ctx, ptx.Tx, now, d.ev, outcome, accountID, applyErr, b)
 }
 
 // OnApplyEvent registers fn to be called around each inbox event's apply:
