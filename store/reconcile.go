@@ -213,18 +213,15 @@ func provisioningFingerprint(ctx context.Context, q sqlx.QueryerContext, now tim
 // reconcileIfChanged is the background reconciler's run: it does nothing
 // (and takes no lock) when the account's provisioning state is the one its
 // last run started from, and otherwise reconciles, returning the digest of
-// the state this run started from. A change committed after that digest
-// was taken changes the next digest, so it is never skipped.
+// the state this run started from. The digest is taken once, before the
+// run's locks: a change committed after it changes the next digest, so it
+// is never skipped (at worst the next run finds nothing to do).
 func (s *Store) reconcileIfChanged(ctx context.Context, accountID int64, last string) (ReconcileReport, string, error) {
-	if last != "" {
-		fp, err := provisioningFingerprint(ctx, s.db, s.Now(), accountID)
-		if err != nil || fp == last {
-			return ReconcileReport{}, last, err
-		}
+	start, err := provisioningFingerprint(ctx, s.db, s.Now(), accountID)
+	if err != nil || start == last {
+		return ReconcileReport{}, last, err
 	}
 	var rep ReconcileReport
-	var start string
-	var err error
 	for attempt := 1; ; attempt++ {
 		err = s.tx(ctx, func(tx *sqlx.Tx) error {
 			if err := lockProvisioning(ctx, tx, accountID, true); err != nil {
@@ -233,12 +230,8 @@ func (s *Store) reconcileIfChanged(ctx context.Context, accountID int64, last st
 			if _, err := tx.ExecContext(ctx, lockProvPoolsSQL, accountID); err != nil {
 				return err
 			}
-			now := s.Now()
 			var err error
-			if start, err = provisioningFingerprint(ctx, tx, now, accountID); err != nil {
-				return err
-			}
-			rep, err = reconcileLocked(ctx, tx, now, accountID, ReconcilerActor, modeSweep, true)
+			rep, err = reconcileLocked(ctx, tx, s.Now(), accountID, ReconcilerActor, modeSweep, true)
 			return err
 		})
 		if !retryable40(err) || attempt == 3 {
