@@ -141,6 +141,9 @@ func TestAPhoneGetsAMenuAndNoSidewaysScroll(t *testing.T) {
 	t.Parallel()
 	s := newSessionAt(t, phoneWidth)
 	s.signIn("owner@globex.test")
+	// Until the page's script runs, the navigation shows (the menu button
+	// needs the script); once it has, the navigation waits for the button.
+	s.waitFor(`document.documentElement.classList.contains("js")`)
 	if visible := get(s, chromedp.Evaluate[bool](`!!document.querySelector('nav[aria-label="Portal"]').getClientRects().length`)); visible {
 		t.Errorf("the navigation shows before the menu is opened")
 	}
@@ -150,6 +153,15 @@ func TestAPhoneGetsAMenuAndNoSidewaysScroll(t *testing.T) {
 		t.Errorf("aria-current on %q", got)
 	}
 	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
+	// The members table is wider than a phone: it scrolls inside the page,
+	// and a shadow on its right edge says more of it is hidden there.
+	hint := get(s, chromedp.Evaluate[string](`(() => {
+		const t = document.querySelector('[data-testid="member-table"]'), box = t.closest('.table-scroll') || t;
+		return box.scrollWidth > box.clientWidth ? getComputedStyle(box).backgroundImage : 'fits the phone';
+	})()`))
+	if !strings.Contains(hint, "radial-gradient") {
+		t.Errorf("the members table at %d px shows no sign that it scrolls: %s", phoneWidth, hint)
+	}
 	s.audit()
 	s.screenshot("members")
 }

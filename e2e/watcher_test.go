@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/static"
+)
+
+// The watcher audits the whole page when it loads and, after an htmx swap,
+// what the swap brought in: a violation either way is reported.
+func TestTheWatcherReportsViolationsOfALoadedPageAndOfASwap(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	page := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>Watcher</title>
+<link rel="icon" href="/static/favicon.svg"><script src="/static/vendor/htmx.min.js"></script></head><body><main><h1>Watcher</h1>` + body + `</main></body></html>`))
+		}
+	}
+	mux.HandleFunc("/clean", page(`<button id="swap" hx-get="/fragment" hx-target="#slot" hx-swap="outerHTML">Swap</button><div id="slot">empty</div>`))
+	mux.HandleFunc("/fragment", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`<div id="slot"><img src="/static/favicon.svg"></div>`))
+	})
+	mux.HandleFunc("/broken", page(`<img src="/static/favicon.svg">`))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	s := open(t, srv.URL, nil, desktopWidth)
+	s.run(chromedp.Navigate(srv.URL + "/clean"))
+	s.audit()
+	if got := s.watch.take(); len(got) != 0 {
+		t.Fatalf("a clean page was reported: %v", got)
+	}
+	s.run(press("#swap"), waitVisible("#slot img"))
+	s.audit()
+	if got := reported(s, "image-alt"); !strings.Contains(got, "image-alt") {
+		t.Errorf("an image without a text alternative brought by a swap was not reported: %q", got)
+	}
+	s.run(chromedp.Navigate(srv.URL + "/broken"))
+	s.audit()
+	if got := reported(s, "image-alt"); !strings.Contains(got, "image-alt") {
+		t.Errorf("an image without a text alternative on a loaded page was not reported: %q", got)
+	}
+}
+
+// reported takes what the watcher saw, waiting a little for a line
+// containing want: the page's reports reach the test asynchronously.
+func reported(s *session, want string) string {
+	var seen []string
+	for range 100 {
+		seen = append(seen, s.watch.take()...)
+		if got := strings.Join(seen, "\n"); strings.Contains(got, want) {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return strings.Join(seen, "\n")
+}
