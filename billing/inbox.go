@@ -53,7 +53,7 @@ func (in *Inbox) Receive(ctx context.Context, payload []byte, signature string) 
 	}
 	var ev receivedEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return "", false, fmt.Errorf("%w: the event is not JSON: %v", ErrBadSignature, err)
+		return "", false, fmt.Errorf("%w: the event cannot be read: %v", ErrBadSignature, err)
 	}
 	if ev.ID == "" || ev.Type == "" {
 		return "", false, fmt.Errorf("%w: event has no id or type", ErrBadSignature)

@@ -248,18 +248,28 @@ func TestAnOlderEventChangesNothing(t *testing.T) {
 	end := now.AddDate(0, 1, 0)
 	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
 	e.process()
-	old := e.deliver(event("customer.subscription.updated", now.Add(-time.Minute), subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, 3, end, nil)))
+	// One late event alone, then two arriving together (a batch decides
+	// those from one read of the subscription's guards).
+	alone := e.deliver(event("customer.subscription.updated", now.Add(-time.Minute), subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, 3, end, nil)))
 	e.process()
-	if got := e.sub("globex"); got.Plan != "business" || got.Seats != 10 {
-		t.Fatalf("older event changed the subscription: %+v", got)
+	late := []string{alone,
+		e.deliver(event("customer.subscription.updated", now.Add(-2*time.Minute), subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, 4, end, nil))),
+		e.deliver(event("invoice.payment_failed", now.Add(-time.Minute), invoice("in_late", "cus_sim_globex", "sub_sim_globex", 1200))),
 	}
-	if ev, _ := e.store.StripeEventByID(e.ctx, old); ev.Outcome != store.OutcomeSkippedOlder || len(e.stripeAudits(old)) != 0 {
-		t.Fatalf("older event: outcome %q, audits %v", ev.Outcome, e.stripeAudits(old))
+	e.process()
+	if got := e.sub("globex"); got.Plan != "business" || got.Seats != 10 || got.Status != "active" {
+		t.Fatalf("older events changed the subscription: %+v", got)
+	}
+	for _, id := range late {
+		if ev, _ := e.store.StripeEventByID(e.ctx, id); ev.Outcome != store.OutcomeSkippedOlder || len(e.stripeAudits(id)) != 0 {
+			t.Errorf("older event %s: outcome %q, audits %v", id, ev.Outcome, e.stripeAudits(id))
+		}
 	}
 }
 
 // An event naming another account's subscription is refused even when it is
-// older than that subscription's last change: being older must not hide it.
+// older than that subscription's last change: being older must not hide it,
+// alone or in a batch.
 func TestAnOlderEventAboutAnotherAccountsSubscriptionIsParked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -267,12 +277,21 @@ func TestAnOlderEventAboutAnotherAccountsSubscriptionIsParked(t *testing.T) {
 	end := now.AddDate(0, 1, 0)
 	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
 	e.process()
-	forged := e.deliver(event("customer.subscription.updated", now.Add(-time.Minute),
-		subscription("sub_sim_globex", "cus_sim_initech", "active", teamPrice, 3, end, nil)))
+	forged := []string{
+		e.deliver(event("customer.subscription.updated", now.Add(-time.Minute),
+			subscription("sub_sim_globex", "cus_sim_initech", "active", teamPrice, 3, end, nil))),
+	}
 	e.process()
-	ev, _ := e.store.StripeEventByID(e.ctx, forged)
-	if !ev.FailedAt.Valid || !strings.Contains(ev.LastError, "belongs to another account") {
-		t.Fatalf("event about another account's subscription: outcome %q, error %q", ev.Outcome, ev.LastError)
+	forged = append(forged,
+		e.deliver(event("customer.subscription.updated", now.Add(-2*time.Minute),
+			subscription("sub_sim_globex", "cus_sim_initech", "active", teamPrice, 4, end, nil))),
+		e.deliver(event("invoice.paid", now.Add(-time.Minute), invoice("in_forged", "cus_sim_initech", "sub_sim_globex", 0))))
+	e.process()
+	for _, id := range forged {
+		ev, _ := e.store.StripeEventByID(e.ctx, id)
+		if !ev.FailedAt.Valid || !strings.Contains(ev.LastError, "belongs to another account") {
+			t.Errorf("event %s about another account's subscription: outcome %q, error %q", id, ev.Outcome, ev.LastError)
+		}
 	}
 	if got := e.sub("globex"); got.Plan != "business" || got.Seats != 10 {
 		t.Fatalf("globex's subscription changed: %+v", got)
