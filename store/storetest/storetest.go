@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,9 +60,16 @@ func NewDB(t testing.TB) *sqlx.DB {
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
 	}
+	return cloneDB(t, templateName)
+}
+
+// cloneDB creates a database for t as a copy of template and drops it when
+// t ends.
+func cloneDB(t testing.TB, template string) *sqlx.DB {
+	t.Helper()
 	admin := adminDB(t)
 	name := "entitle_t_" + randomSuffix()
-	if _, err := admin.Exec("CREATE DATABASE " + pq.QuoteIdentifier(name) + " TEMPLATE " + pq.QuoteIdentifier(templateName)); err != nil {
+	if _, err := admin.Exec("CREATE DATABASE " + pq.QuoteIdentifier(name) + " TEMPLATE " + pq.QuoteIdentifier(template)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	db, err := store.Open(context.Background(), ServerURL(name), 10*time.Second)
@@ -90,14 +98,95 @@ func New(t testing.TB, clock licensing.Clock) *store.Store {
 }
 
 // NewDemo returns a Store on a fresh database holding the demo catalog and
-// demo accounts of DESIGN.md.
+// demo accounts of DESIGN.md. With the system clock (nil) the database is
+// a copy of this process's demo template, seeded once today: seeding took
+// most of a test's set-up, and hundreds of tests start from the demo. With
+// another clock it is seeded at that clock's time.
 func NewDemo(t testing.TB, clock licensing.Clock) *store.Store {
 	t.Helper()
+	if clock == nil {
+		name, err := demoTemplateToday()
+		if err != nil {
+			t.Fatalf("demo template: %v", err)
+		}
+		return store.New(cloneDB(t, name), nil)
+	}
 	s := New(t, clock)
 	if err := s.ApplyDemo(context.Background()); err != nil {
 		t.Fatalf("demo data: %v", err)
 	}
 	return s
+}
+
+// demoTemplate is this process's seeded demo database. The demo's dates
+// are relative to the day it is seeded (trials, usage this month, insights
+// history up to today), so a template is used only on the UTC day it was
+// seeded; a test process running past midnight seeds a new one.
+var demoTemplate struct {
+	mu   sync.Mutex
+	name string
+	day  string
+}
+
+// demoTemplatesPrefix names the demo templates; a template outlives its
+// process (nothing runs when a test binary exits), so templates older
+// than staleDemoTemplate are dropped when a new one is made.
+const (
+	demoTemplatesPrefix = "entitle_demo_"
+	staleDemoTemplate   = 2 * time.Hour
+)
+
+func demoTemplateToday() (string, error) {
+	demoTemplate.mu.Lock()
+	defer demoTemplate.mu.Unlock()
+	today := time.Now().UTC().Format(time.DateOnly)
+	if demoTemplate.name != "" && demoTemplate.day == today {
+		return demoTemplate.name, nil
+	}
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate() })
+	if templateErr != nil {
+		return "", templateErr
+	}
+	ctx := context.Background()
+	admin, err := sqlx.Open("postgres", ServerURL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	dropStaleDemoTemplates(ctx, admin)
+	name := fmt.Sprintf("%s%d_%s", demoTemplatesPrefix, time.Now().Unix(), randomSuffix())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(templateName)); err != nil {
+		return "", err
+	}
+	db, err := store.Open(ctx, ServerURL(name), 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	err = store.New(db, nil).ApplyDemo(ctx)
+	db.Close() // a template has no connection while it is copied
+	if err != nil {
+		return "", fmt.Errorf("demo data: %w", err)
+	}
+	demoTemplate.name, demoTemplate.day = name, today
+	return name, nil
+}
+
+// dropStaleDemoTemplates drops demo templates left by test processes that
+// ended hours ago; a failure leaves them for the next time.
+func dropStaleDemoTemplates(ctx context.Context, admin *sqlx.DB) {
+	var names []string
+	if err := admin.SelectContext(ctx, &names, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, demoTemplatesPrefix); err != nil {
+		return
+	}
+	for _, n := range names {
+		var made int64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(n, demoTemplatesPrefix), "%d_", &made); err != nil {
+			continue
+		}
+		if time.Since(time.Unix(made, 0)) > staleDemoTemplate {
+			_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(n)+" WITH (FORCE)")
+		}
+	}
 }
 
 func adminDB(t testing.TB) *sqlx.DB {
