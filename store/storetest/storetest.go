@@ -133,7 +133,7 @@ var demoTemplate struct {
 // than staleDemoTemplate are dropped when a new one is made.
 const (
 	demoTemplatesPrefix = "entitle_demo_"
-	staleDemoTemplate   = 2 * time.Hour
+	staleDemoTemplate   = time.Hour // a test binary stops at -timeout=30m
 )
 
 func demoTemplateToday() (string, error) {
