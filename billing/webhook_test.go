@@ -244,10 +244,7 @@ func TestAShuffledSequenceEndsInTheInOrderState(t *testing.T) {
 func TestAnOlderEventChangesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	now := e.clock.Now().Add(time.Hour)
-	end := now.AddDate(0, 1, 0)
-	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
-	e.process()
+	now, end := e.globexOnBusinessAt(e.clock.Now().Add(time.Hour))
 	// One late event alone, then two arriving together (a batch decides
 	// those from one read of the subscription's guards).
 	alone := e.deliver(event("customer.subscription.updated", now.Add(-time.Minute), subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, 3, end, nil)))
@@ -267,16 +264,22 @@ func TestAnOlderEventChangesNothing(t *testing.T) {
 	}
 }
 
+// globexOnBusinessAt applies an event created at now that puts Globex on
+// Business with 10 seats, and returns now and the period's end.
+func (e *env) globexOnBusinessAt(now time.Time) (time.Time, time.Time) {
+	end := now.AddDate(0, 1, 0)
+	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
+	e.process()
+	return now, end
+}
+
 // An event naming another account's subscription is refused even when it is
 // older than that subscription's last change: being older must not hide it,
 // alone or in a batch.
 func TestAnOlderEventAboutAnotherAccountsSubscriptionIsParked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	now := e.clock.Now().Add(time.Hour)
-	end := now.AddDate(0, 1, 0)
-	e.deliver(event("customer.subscription.updated", now, subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, end, nil)))
-	e.process()
+	now, end := e.globexOnBusinessAt(e.clock.Now().Add(time.Hour))
 	forged := []string{
 		e.deliver(event("customer.subscription.updated", now.Add(-time.Minute),
 			subscription("sub_sim_globex", "cus_sim_initech", "active", teamPrice, 3, end, nil))),

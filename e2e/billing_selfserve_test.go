@@ -61,16 +61,7 @@ func TestInitechConvertsItsTrialFromBilling(t *testing.T) {
 		}
 		s.run(press(tid("convert-now")), waitVisible(tid("convert-needs-card")))
 		s.screenshot("asks-for-a-card")
-		s.run(
-			press(tid("convert-add-card")),
-			waitVisible(`[data-testid="sim-card"][data-has-card="false"]`),
-			press(tid("sim-add-card")),
-			waitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
-			press(tid("back-to-billing")),
-			waitVisible(tid("convert-now")),
-			press(tid("convert-now")),
-			waitVisible(tid("confirm-convert")),
-		)
+		s.run(addCardAndAskToConvert()...)
 		if got := s.textOf("convert-charge"); got != "$145.00" {
 			t.Errorf("charge = %q", got)
 		}
@@ -85,4 +76,20 @@ func TestInitechConvertsItsTrialFromBilling(t *testing.T) {
 			t.Errorf("overview plan = %q", got)
 		}
 	})
+}
+
+// addCardAndAskToConvert starts on a trial's "add a card first" answer:
+// it adds a card in the simulator, goes back to Billing and asks to convert
+// again, ending on the conversion's confirmation.
+func addCardAndAskToConvert() []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		press(tid("convert-add-card")),
+		waitVisible(`[data-testid="sim-card"][data-has-card="false"]`),
+		press(tid("sim-add-card")),
+		waitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
+		press(tid("back-to-billing")),
+		waitVisible(tid("convert-now")),
+		press(tid("convert-now")),
+		waitVisible(tid("confirm-convert")),
+	}
 }

@@ -48,17 +48,9 @@ func TestOperatorOffersAPilotToInitechAndGlobexDoesNotSeeIt(t *testing.T) {
 		s.screenshot("initech-sees-pilot")
 
 		// ...and buys it: the trial converts (with a card), then Scale.
+		s.run(press(tid("convert-now")), waitVisible(tid("convert-add-card")))
+		s.run(addCardAndAskToConvert()...)
 		s.run(
-			press(tid("convert-now")),
-			waitVisible(tid("convert-add-card")),
-			press(tid("convert-add-card")),
-			waitVisible(`[data-testid="sim-card"][data-has-card="false"]`),
-			press(tid("sim-add-card")),
-			waitVisible(`[data-testid="sim-card"][data-has-card="true"]`),
-			press(tid("back-to-billing")),
-			waitVisible(tid("convert-now")),
-			press(tid("convert-now")),
-			waitVisible(tid("confirm-convert")),
 			press(tid("confirm-convert")),
 			waitVisible(tid("billing-done")),
 			chromedp.Navigate(s.base+"/billing"),

@@ -56,11 +56,18 @@ func ServerURL(name string) string {
 // It fails the test (never skips it) when PostgreSQL cannot be reached.
 func NewDB(t testing.TB) *sqlx.DB {
 	t.Helper()
-	templateOnce.Do(func() { templateName, templateErr = ensureTemplate() })
-	if templateErr != nil {
-		t.Fatalf("test database template: %v", templateErr)
+	name, err := migratedTemplate()
+	if err != nil {
+		t.Fatalf("test database template: %v", err)
 	}
-	return cloneDB(t, templateName)
+	return cloneDB(t, name)
+}
+
+// migratedTemplate is the migrated, empty database every test database is
+// copied from, made once per process.
+func migratedTemplate() (string, error) {
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate() })
+	return templateName, templateErr
 }
 
 // cloneDB creates a database for t as a copy of template and drops it when
@@ -143,9 +150,9 @@ func demoTemplateToday() (string, error) {
 	if demoTemplate.name != "" && demoTemplate.day == today {
 		return demoTemplate.name, nil
 	}
-	templateOnce.Do(func() { templateName, templateErr = ensureTemplate() })
-	if templateErr != nil {
-		return "", templateErr
+	migrated, err := migratedTemplate()
+	if err != nil {
+		return "", err
 	}
 	ctx := context.Background()
 	admin, err := sqlx.Open("postgres", ServerURL("postgres"))
@@ -155,7 +162,7 @@ func demoTemplateToday() (string, error) {
 	defer admin.Close()
 	dropStaleDemoTemplates(ctx, admin)
 	name := fmt.Sprintf("%s%d_%s", demoTemplatesPrefix, time.Now().Unix(), randomSuffix())
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(templateName)); err != nil {
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(migrated)); err != nil {
 		return "", err
 	}
 	db, err := store.Open(ctx, ServerURL(name), 10*time.Second)
