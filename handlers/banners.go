@@ -13,31 +13,28 @@ import (
 // payment past due (with the end of the grace period), a suspension, a seat
 // pool over-allocated. A failure to load them is logged, never shown.
 func (h *Handler) accountBanners(c echo.Context, accountID int64) []views.Banner {
-	subs, err := h.Store.Subscriptions(c.Request().Context(), accountID)
+	// One read serves every banner (and the page, when it shows pools):
+	// each pool is a subscription with its state and its seat figures,
+	// counting vendor grants (EffectiveSeats).
+	pools, err := h.seatPools(c, accountID)
 	if err != nil {
 		h.log(c).Error("load banners", "err", err)
 		return nil
 	}
-	// Members and seats: the pool counts vendor grants (EffectiveSeats).
-	pools, err := h.seatPools(c, accountID)
-	if err != nil {
-		h.Logger.Error("load banners", "err", err, "account_id", accountID)
-		return nil
-	}
 	now := h.Clock.Now()
 	var out []views.Banner
-	for _, sub := range subs {
-		st := sub.State()
+	for _, pool := range pools {
+		st := pool.State()
 		switch st.EffectiveStatus(now) {
 		case licensing.PastDue:
 			grace := st.PastDueSince.Add(licensing.DefaultGracePeriod)
 			out = append(out, views.Banner{Kind: "warn", TestID: "banner-past-due", Message: fmt.Sprintf(
 				"Payment for %s is past due. Access continues until %s; pay the open invoice or update your payment method.",
-				sub.ProductName, grace.UTC().Format("2 Jan 2006 15:04 MST")), Link: "/billing", LinkLabel: "Go to Billing"})
+				pool.ProductName, grace.UTC().Format("2 Jan 2006 15:04 MST")), Link: "/billing", LinkLabel: "Go to Billing"})
 		case licensing.Suspended:
 			out = append(out, views.Banner{Kind: "danger", TestID: "banner-suspended", Message: fmt.Sprintf(
 				"%s is suspended because payment failed. Your data is kept; pay the open invoice to restore access.",
-				sub.ProductName), Link: "/billing", LinkLabel: "Go to Billing"})
+				pool.ProductName), Link: "/billing", LinkLabel: "Go to Billing"})
 		}
 	}
 	for _, p := range pools {

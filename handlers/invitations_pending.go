@@ -26,11 +26,7 @@ func (h *Handler) PendingInvitations(c echo.Context) error {
 func showAllPending(v string) bool { return v == "all" }
 
 func (h *Handler) pendingCard(c echo.Context, accountID int64, all bool) (views.PendingCard, error) {
-	limit := store.PendingShown
-	if all {
-		limit = 0
-	}
-	pending, total, err := h.Store.PendingInvitations(c.Request().Context(), accountID, limit)
+	pending, total, err := h.Store.PendingInvitations(c.Request().Context(), accountID, all)
 	if err != nil {
 		return views.PendingCard{}, err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,17 +30,19 @@ const PendingShown = 10
 // invited: a resend keeps a person's place) before it looks up their
 // addresses and latest links, so that the page reads one range of
 // membership_pending_recent_idx and the user and invitation rows of the
-// shown people only. $2 NULL shows all of them. The count of every pending
-// invitation rides along in each row, saving the page a round trip. It is
-// prepared (its plan does not depend on the values: one account's range of
-// one partial index), so a page load does not plan it again.
+// shown people only; %s is its LIMIT clause, or nothing to show all of them.
+// The count of every pending invitation rides along in each row, saving
+// the page a round trip. Both forms are prepared, so a page load does not
+// plan them again. The limit is written into the text, not passed as a
+// value: PostgreSQL estimates a LIMIT it cannot see as a tenth of the rows,
+// so the plan it keeps for a prepared statement looked dearer than a fresh
+// one and it planned the statement on every call.
 const pendingInvitationsSQL = `
 WITH shown AS (
   SELECT m.id, m.account_id, m.user_id, m.role, m.created_at
   FROM membership m
   WHERE m.account_id = $1 AND m.status = 'invited' AND m.source = 'manual'
-  ORDER BY m.created_at DESC, m.id DESC
-  LIMIT $2)
+  ORDER BY m.created_at DESC, m.id DESC%s)
 SELECT m.id AS membership_id, u.email, m.role,
        COALESCE(i.created_at, m.created_at) AS sent_at, COALESCE(i.expires_at, m.created_at) AS expires_at,
        (SELECT count(*) FROM membership c
@@ -52,21 +55,26 @@ LEFT JOIN LATERAL (
   ORDER BY created_at DESC LIMIT 1) i ON true
 ORDER BY m.created_at DESC, m.id DESC`
 
+var (
+	pendingLatestSQL = fmt.Sprintf(pendingInvitationsSQL, fmt.Sprintf("\n  LIMIT %d", PendingShown))
+	pendingAllSQL    = fmt.Sprintf(pendingInvitationsSQL, "")
+)
+
 const accountNameSQL = `SELECT name FROM account WHERE id = $1`
 
 // PendingInvitations lists the account's invitations nobody has accepted
-// yet, latest first: at most limit of them (limit 0: every one), and how
-// many there are in all.
-func (s *Store) PendingInvitations(ctx context.Context, accountID int64, limit int) ([]PendingInvitation, int, error) {
-	var lim any
-	if limit > 0 {
-		lim = limit
+// yet, latest first: the latest PendingShown of them, or every one when
+// all is set, and how many there are in all.
+func (s *Store) PendingInvitations(ctx context.Context, accountID int64, all bool) ([]PendingInvitation, int, error) {
+	query := pendingLatestSQL
+	if all {
+		query = pendingAllSQL
 	}
 	var rows []struct {
 		PendingInvitation
 		Total int `db:"total"`
 	}
-	if err := s.selectPrepared(ctx, &rows, pendingInvitationsSQL, accountID, lim); err != nil {
+	if err := s.selectPrepared(ctx, &rows, query, accountID); err != nil {
 		return nil, 0, err
 	}
 	out := make([]PendingInvitation, len(rows))

@@ -23,7 +23,21 @@ type SeatPool struct {
 	AutoAssign     bool   `db:"auto_assign"`
 	Effective      int    `db:"-"` // purchased plus active extra-seat grants
 	// PeriodEnd is the end of the current billing period (NULL: none known).
-	PeriodEnd sql.NullTime `db:"current_period_end"`
+	PeriodEnd    sql.NullTime `db:"current_period_end"`
+	TrialEndsAt  sql.NullTime `db:"trial_ends_at"`
+	PastDueSince sql.NullTime `db:"past_due_since"`
+}
+
+// State is the lifecycle state evaluation reads: the page's banners take
+// it from the pools they read anyway, not from a second read of the
+// subscriptions.
+func (p SeatPool) State() *licensing.SubscriptionState {
+	return &licensing.SubscriptionState{
+		Status:       licensing.Status(p.Status),
+		SeatBased:    p.SeatBased,
+		TrialEndsAt:  p.TrialEndsAt.Time,
+		PastDueSince: p.PastDueSince.Time,
+	}
 }
 
 // Granted is the seats vendor grants add to the purchased ones.
@@ -45,7 +59,7 @@ func (p SeatPool) Over() int {
 const (
 	seatPoolsSQL = `
 SELECT s.id, s.product_id, p.key AS product_key, p.name AS product_name, pv.name AS plan_name, pv.seat_based,
-       s.status, s.seats, s.auto_assign, s.current_period_end,
+       s.status, s.seats, s.auto_assign, s.current_period_end, s.trial_ends_at, s.past_due_since,
        (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned
 FROM subscription s
 JOIN product p ON p.id = s.product_id
