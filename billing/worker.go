@@ -18,20 +18,25 @@ type Worker struct {
 	Interval time.Duration // how often to look for due events (retries) without a wake-up
 	Workers  int           // concurrent appliers in Run
 
-	mu    sync.Mutex
-	wakes []chan struct{} // one per applier in Run
+	wakeOnce sync.Once
+	wake     chan struct{} // holds at most one wake-up, for whichever applier is free first
 }
 
-// Wake makes every applier of Run look at the inbox now (a new event
-// arrived). Wake-ups coalesce: a busy applier sees one when it is done.
+func (w *Worker) wakes() chan struct{} {
+	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
+	return w.wake
+}
+
+// Wake makes one applier of Run look at the inbox now (a new event
+// arrived). Wake-ups coalesce into one, which the first free applier
+// takes: a burst of deliveries does not send every applier to the inbox
+// at once, most of them to find nothing it can take. Each delivery wakes
+// one more while the others are busy, so appliers join in as deliveries
+// keep coming, and every applier looks at the inbox when Run starts.
 func (w *Worker) Wake() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, ch := range w.wakes {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	select {
+	case w.wakes() <- struct{}{}:
+	default:
 	}
 }
 
@@ -60,11 +65,8 @@ func (w *Worker) Run(ctx context.Context) {
 		interval = 2 * time.Second
 	}
 	var wg sync.WaitGroup
+	wake := w.wakes()
 	for range max(w.Workers, 1) {
-		wake := make(chan struct{}, 1)
-		w.mu.Lock()
-		w.wakes = append(w.wakes, wake)
-		w.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -59,7 +59,7 @@ func readOrderingGuards(ctx context.Context, ptx preparedTx, batch []decodedEven
 		return guards, nil
 	}
 	var rows []orderingGuard
-	if err := ptx.SelectContext(ctx, &rows, orderingGuardsSQL, pq.Array(ids)); err != nil {
+	if err := ptx.selectAll(ctx, &rows, orderingGuardsSQL, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	for _, g := range rows {

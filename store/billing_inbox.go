@@ -180,12 +180,12 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 		return 0, err
 	}
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		batch, err := claimStripeEvents(ctx, tx, now, max)
+		ptx := preparedTx{Tx: tx, stmts: stmts}
+		batch, err := claimStripeEvents(ctx, ptx, now, max)
 		if err != nil {
 			return err
 		}
 		b := &inboxBatch{}
-		ptx := preparedTx{Tx: tx, stmts: stmts}
 		decoded := decodeBatch(batch, decode)
 		guards, err := readOrderingGuards(ctx, ptx, decoded)
 		if err != nil {
@@ -196,7 +196,7 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 				return err
 			}
 		}
-		if err := b.finish(ctx, tx, now); err != nil {
+		if err := b.finish(ctx, ptx, now); err != nil {
 			return err
 		}
 		claimed = len(batch)
@@ -211,9 +211,9 @@ func (s *Store) ProcessStripeEvents(ctx context.Context, decode Decoder, max int
 // commit). Each account's events come in created order and all of them
 // are under its inbox lock; events whose account is not known yet come at
 // most one per batch.
-func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]StripeEvent, error) {
+func claimStripeEvents(ctx context.Context, ptx preparedTx, now time.Time, limit int) ([]StripeEvent, error) {
 	var accounts []sql.NullInt64
-	if err := tx.SelectContext(ctx, &accounts, dueAccountsSQL, now); err != nil {
+	if err := ptx.selectAll(ctx, &accounts, dueAccountsSQL, now); err != nil {
 		return nil, err
 	}
 	limit = max(limit, 1)
@@ -224,18 +224,18 @@ func claimStripeEvents(ctx context.Context, tx *sqlx.Tx, now time.Time, limit in
 		}
 		var batch []StripeEvent
 		if !acct.Valid {
-			if err := tx.SelectContext(ctx, &batch, claimUnknownAccountEventSQL, now); err != nil {
+			if err := ptx.selectAll(ctx, &batch, claimUnknownAccountEventSQL, now); err != nil {
 				return nil, err
 			}
 		} else {
 			var locked bool
-			if err := tx.GetContext(ctx, &locked, lockInboxAccountSQL, inboxLockClass, acct.Int64); err != nil {
+			if err := ptx.get(ctx, &locked, lockInboxAccountSQL, inboxLockClass, acct.Int64); err != nil {
 				return nil, err
 			}
 			if !locked {
 				continue // another worker has this account's events
 			}
-			if err := tx.SelectContext(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, limit-len(claimed)); err != nil {
+			if err := ptx.selectAll(ctx, &batch, claimAccountEventsSQL, now, acct.Int64, limit-len(claimed)); err != nil {
 				return nil, err
 			}
 		}
@@ -288,14 +288,14 @@ func (b *inboxBatch) skipped(ev StripeEvent, outcome string) {
 	b.accounts = append(b.accounts, ev.AccountID.Int64)
 }
 
-func (b *inboxBatch) finish(ctx context.Context, tx *sqlx.Tx, now time.Time) error {
+func (b *inboxBatch) finish(ctx context.Context, ptx preparedTx, now time.Time) error {
 	if len(b.ids) > 0 {
-		if _, err := tx.ExecContext(ctx, markProcessedBatchSQL, now, pq.Array(b.ids), pq.Array(b.outcomes), pq.Array(b.accounts)); err != nil {
+		if err := ptx.exec(ctx, markProcessedBatchSQL, now, pq.Array(b.ids), pq.Array(b.outcomes), pq.Array(b.accounts)); err != nil {
 			return err
 		}
 	}
 	for _, id := range b.announce {
-		if err := notifyAccountChanged(ctx, tx, id); err != nil {
+		if err := notifyAccountChanged(ctx, ptx.Tx, id); err != nil {
 			return err
 		}
 	}

@@ -7,11 +7,12 @@ import (
 )
 
 // applierQueries are the inbox applier's own statements, run for nearly
-// every event. lib/pq runs an unprepared statement with arguments in two
-// round trips (parse and describe, then bind and execute); prepared once
-// per connection, each run is one. Their columns are named (see
-// preparedStmts).
-var applierQueries = []string{lockSubByStripeIDSQL, lockedSubByIDSQL, resolvePriceSQL, updateSubFromStripeSQL, updateSubStatusSQL}
+// every event or every batch. lib/pq runs an unprepared statement with
+// arguments in two round trips (parse and describe, then bind and
+// execute); prepared once per connection, each run is one, and most are
+// not planned again. Their columns are named (see preparedStmts).
+var applierQueries = []string{lockSubByStripeIDSQL, lockedSubByIDSQL, resolvePriceSQL, updateSubFromStripeSQL, updateSubStatusSQL,
+	dueAccountsSQL, lockInboxAccountSQL, claimAccountEventsSQL, claimUnknownAccountEventSQL, orderingGuardsSQL, markProcessedBatchSQL}
 
 // preparedTx is the applier's transaction with its statements prepared:
 // get and exec run a query through its prepared statement when it has one.
@@ -39,6 +40,13 @@ func (t preparedTx) get(ctx context.Context, dest any, query string, args ...any
 		return t.StmtxContext(ctx, st).GetContext(ctx, dest, args...)
 	}
 	return t.GetContext(ctx, dest, query, args...)
+}
+
+func (t preparedTx) selectAll(ctx context.Context, dest any, query string, args ...any) error {
+	if st, ok := t.stmts[query]; ok {
+		return t.StmtxContext(ctx, st).SelectContext(ctx, dest, args...)
+	}
+	return t.SelectContext(ctx, dest, query, args...)
 }
 
 func (t preparedTx) exec(ctx context.Context, query string, args ...any) error {

@@ -116,7 +116,15 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // txPreview runs fn in a transaction like tx, but when preview is set it
 // rolls back after fn succeeds: a preview runs the very change, under the
 // same locks, so its answers are exact, and keeps nothing.
+//
+// Every commit runs stampChangesSQL, so it is prepared (before the
+// transaction: preparing on the pool may take a connection of its own); it
+// has no parameters, so PostgreSQL plans it once per connection.
 func (s *Store) txPreview(ctx context.Context, preview bool, fn func(tx *sqlx.Tx) error) error {
+	stamp, err := s.prepared(ctx, stampChangesSQL)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -128,7 +136,7 @@ func (s *Store) txPreview(ctx context.Context, preview bool, fn func(tx *sqlx.Tx
 	if preview {
 		return tx.Rollback()
 	}
-	if _, err := tx.ExecContext(ctx, stampChangesSQL); err != nil {
+	if _, err := tx.StmtxContext(ctx, stamp).ExecContext(ctx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
