@@ -82,6 +82,47 @@ func TestIdleSeatsAtTheNDayBoundary(t *testing.T) {
 	}
 }
 
+// TestIdleHoldersAreListedLeastRecentlyActiveFirst: a holder never active
+// comes first, then the longest idle; a sign-in counts as their latest
+// activity, and the active holders are not listed.
+func TestIdleHoldersAreListedLeastRecentlyActiveFirst(t *testing.T) {
+	t.Parallel()
+	s, clock, owner, sub := insightsDemo(t)
+	var holders []string
+	if err := s.DB().Select(&holders, `
+SELECT u.email FROM seat_assignment sa JOIN membership m ON m.id = sa.membership_id JOIN app_user u ON u.id = m.user_id
+WHERE sa.account_id = $1 ORDER BY u.email LIMIT 4`, owner.AccountID); err != nil || len(holders) != 4 {
+		t.Fatalf("Globex's seat holders: %v, %v", holders, err)
+	}
+	never, oldest, older, signedIn := holders[3], holders[1], holders[0], holders[2]
+	if _, err := s.DB().Exec(`UPDATE seat_assignment SET last_used_at = NULL WHERE membership_id = $1`, membershipOf(t, s, never)); err != nil {
+		t.Fatal(err)
+	}
+	lastUsed(t, s, oldest, clock.now.AddDate(0, 0, -90))
+	lastUsed(t, s, older, clock.now.AddDate(0, 0, -45))
+	lastUsed(t, s, signedIn, clock.now.AddDate(0, 0, -80))
+	if _, err := s.DB().Exec(`UPDATE membership SET last_sign_in_at = $2 WHERE id = $1`, membershipOf(t, s, signedIn), clock.now.AddDate(0, 0, -40)); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(idleEmails(t, s, owner.AccountID), ",")
+	if want := strings.Join([]string{never, oldest, older, signedIn}, ","); got != want {
+		t.Fatalf("idle holders listed %s, want %s (never active, then 90, 45 and 40 days idle)", got, want)
+	}
+	// With more idle than the list shows, the list keeps the least recently
+	// active: IdleListed more who were never active push the other three out.
+	if _, err := s.DB().Exec(`
+WITH u AS (INSERT INTO app_user (email) SELECT 'idle' || i || '@globex.test' FROM generate_series(1, $3::int) i RETURNING id),
+m AS (INSERT INTO membership (account_id, user_id, role, status) SELECT $1, u.id, 'member', 'active' FROM u RETURNING id)
+INSERT INTO seat_assignment (account_id, subscription_id, membership_id, assigned_at) SELECT $1, $2, m.id, $4 FROM m`,
+		owner.AccountID, sub, store.IdleListed, clock.now.AddDate(0, 0, -60)); err != nil {
+		t.Fatal(err)
+	}
+	listed := idleEmails(t, s, owner.AccountID)
+	if len(listed) != store.IdleListed || listed[0] != never || strings.Contains(strings.Join(listed, ","), oldest) {
+		t.Fatalf("with %d more never active, %d listed starting %v; want %d starting with %s, without %s", store.IdleListed,
+			len(listed), listed[:min(3, len(listed))], store.IdleListed, never, oldest)
+	}
+}
 func TestReclaimTakesOnlyIdleSeatsAuditedAndNotified(t *testing.T) {
 	t.Parallel()
 	s, clock, owner, sub := insightsDemo(t)
