@@ -32,12 +32,7 @@ type SeatPool struct {
 // it from the pools they read anyway, not from a second read of the
 // subscriptions.
 func (p SeatPool) State() *licensing.SubscriptionState {
-	return &licensing.SubscriptionState{
-		Status:       licensing.Status(p.Status),
-		SeatBased:    p.SeatBased,
-		TrialEndsAt:  p.TrialEndsAt.Time,
-		PastDueSince: p.PastDueSince.Time,
-	}
+	return subscriptionState(p.Status, p.SeatBased, p.TrialEndsAt, p.PastDueSince)
 }
 
 // Granted is the seats vendor grants add to the purchased ones.

@@ -37,11 +37,15 @@ type Subscription struct {
 
 // State is the lifecycle state evaluation reads.
 func (sub Subscription) State() *licensing.SubscriptionState {
+	return subscriptionState(sub.Status, sub.SeatBased, sub.TrialEndsAt, sub.PastDueSince)
+}
+
+func subscriptionState(status string, seatBased bool, trialEndsAt, pastDueSince sql.NullTime) *licensing.SubscriptionState {
 	return &licensing.SubscriptionState{
-		Status:       licensing.Status(sub.Status),
-		SeatBased:    sub.SeatBased,
-		TrialEndsAt:  sub.TrialEndsAt.Time,
-		PastDueSince: sub.PastDueSince.Time,
+		Status:       licensing.Status(status),
+		SeatBased:    seatBased,
+		TrialEndsAt:  trialEndsAt.Time,
+		PastDueSince: pastDueSince.Time,
 	}
 }
 
