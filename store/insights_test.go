@@ -94,6 +94,7 @@ SELECT u.email FROM seat_assignment sa JOIN membership m ON m.id = sa.membership
 WHERE sa.account_id = $1 ORDER BY u.email LIMIT 4`, owner.AccountID); err != nil || len(holders) != 4 {
 		t.Fatalf("Globex's seat holders: %v, %v", holders, err)
 	}
+	// Not in the order of their addresses, so that no tie-break can pass.
 	never, oldest, older, signedIn := holders[3], holders[1], holders[0], holders[2]
 	if _, err := s.DB().Exec(`UPDATE seat_assignment SET last_used_at = NULL WHERE membership_id = $1`, membershipOf(t, s, never)); err != nil {
 		t.Fatal(err)
@@ -123,6 +124,7 @@ INSERT INTO seat_assignment (account_id, subscription_id, membership_id, assigne
 			len(listed), listed[:min(3, len(listed))], store.IdleListed, never, oldest)
 	}
 }
+
 func TestReclaimTakesOnlyIdleSeatsAuditedAndNotified(t *testing.T) {
 	t.Parallel()
 	s, clock, owner, sub := insightsDemo(t)

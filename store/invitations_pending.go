@@ -35,8 +35,8 @@ const PendingShown = 10
 // the page a round trip. Both forms are prepared, so a page load does not
 // plan them again. The limit is written into the text, not passed as a
 // value: PostgreSQL estimates a LIMIT it cannot see as a tenth of the rows,
-// so the plan it keeps for a prepared statement looked dearer than a fresh
-// one and it planned the statement on every call.
+// so its kept plan would look dearer than a fresh one, and it would plan
+// the statement again on every call.
 const pendingInvitationsSQL = `
 WITH shown AS (
   SELECT m.id, m.account_id, m.user_id, m.role, m.created_at
