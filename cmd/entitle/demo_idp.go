@@ -39,7 +39,7 @@ func startDemoIdP(ctx context.Context, s *store.Store, cfg Config, logger *slog.
 	p, err := oidcdemo.Start(cfg.DemoIdPAddr, []oidcdemo.Client{{ID: demoIdPClientID, Secret: demoIdPClientSecret,
 		RedirectURIs: []string{strings.TrimRight(cfg.PublicURL, "/") + "/sso/callback"}}}, users)
 	if err != nil {
-		return nil, fmt.Errorf("demo identity provider on %s: %w", cfg.DemoIdPAddr, err)
+		return nil, fmt.Errorf("demo identity provider on %s: %w (another instance may hold it: set DEMO_IDP_ADDR to a free address, or to nothing to start none)", cfg.DemoIdPAddr, err)
 	}
 	if err := s.ConfigureDemoSSO(ctx, p.Issuer, demoIdPClientID, demoIdPClientSecret, []byte(cfg.SigningKeySecret)); err != nil {
 		_ = p.Close()

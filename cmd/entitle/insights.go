@@ -26,7 +26,7 @@ func serveMetrics(addr string, m *metrics.Metrics, pprofOn bool, logger *slog.Lo
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("metrics: listen on %s: %w (another instance may hold it: set METRICS_ADDR to a free address, or to nothing to serve no metrics)", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -139,6 +141,25 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 	var errOut bytes.Buffer
 	if err := run(context.Background(), []string{"accounts", "show", "nope"}, &errOut, &errOut, vars); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("unknown account: %v", err)
+	}
+}
+
+// TestATakenMetricsAddressNamesTheSetting: a second instance started beside
+// a first (or anything else on the port) is told which setting to change.
+func TestATakenMetricsAddressNamesTheSetting(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	stop, err := serveMetrics(taken.Addr().String(), nil, false, slog.New(slog.DiscardHandler))
+	if err == nil {
+		stop()
+		t.Fatal("metrics started on a taken address")
+	}
+	if !strings.Contains(err.Error(), "METRICS_ADDR") {
+		t.Errorf("error %q does not name METRICS_ADDR", err)
 	}
 }
 
