@@ -5,6 +5,13 @@
 (function () {
   "use strict";
 
+  // A page whose plain form has been sent is on its way to the answer, and
+  // sends no more requests of its own (a poll, a live fragment): one
+  // answered first could take the browser elsewhere. After "End session",
+  // a support session's last poll of /seats is answered with the sign-in
+  // page's address, which would win over the console the form returns to.
+  var leaving = false;
+
   // A form is sent once. A double click on a plain form's button would
   // otherwise post twice (two invitations, two plan changes). The server
   // stays the judge: every action is safe to repeat.
@@ -18,10 +25,15 @@
       return;
     }
     form.dataset.sent = "true";
+    leaving = true;
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (leaving) { event.preventDefault(); }
   });
   // Coming back with the browser's back button shows the page as it was:
   // let its forms be sent again.
   window.addEventListener("pageshow", function () {
+    leaving = false;
     document.querySelectorAll("form[data-sent]").forEach(function (form) {
       delete form.dataset.sent;
     });
