@@ -72,7 +72,7 @@ func seedDemoProvisioning(ctx context.Context, tx *sqlx.Tx, now time.Time, actor
 			return err
 		}
 		for _, p := range g.people {
-			userID, _, err := userForEmail(ctx, tx, now, p.email, p.name)
+			userID, _, err := userForEmail(ctx, preparedTx{Tx: tx}, now, p.email, p.name)
 			if err != nil {
 				return err
 			}

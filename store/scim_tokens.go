@@ -182,12 +182,13 @@ func revokeSCIMToken(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Acto
 
 // AuthenticateSCIM finds the live token a bearer token is; ErrNotFound when
 // it is unknown or revoked. Its last use is recorded at most once a minute.
+// Every SCIM request runs its lookup, so the lookup is prepared.
 func (s *Store) AuthenticateSCIM(ctx context.Context, token string) (SCIMToken, error) {
 	if !strings.HasPrefix(token, scimTokenPrefix) {
 		return SCIMToken{}, ErrNotFound
 	}
 	var t SCIMToken
-	err := s.db.GetContext(ctx, &t, scimTokenByHashSQL, hashToken(token))
+	err := s.getPrepared(ctx, &t, scimTokenByHashSQL, hashToken(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return SCIMToken{}, ErrNotFound
 	}

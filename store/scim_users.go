@@ -142,10 +142,10 @@ func linkSCIMUser(ctx context.Context, tx *sqlx.Tx, now time.Time, tok SCIMToken
 
 // userForEmail finds the login of an address, or creates one without a
 // password (created says which).
-func userForEmail(ctx context.Context, tx *sqlx.Tx, now time.Time, email, name string) (id int64, created bool, err error) {
-	err = tx.GetContext(ctx, &id, upsertUserSQL, email, name, now)
+func userForEmail(ctx context.Context, ptx preparedTx, now time.Time, email, name string) (id int64, created bool, err error) {
+	err = ptx.get(ctx, &id, upsertUserSQL, email, name, now)
 	if errors.Is(err, sql.ErrNoRows) {
-		return id, false, tx.GetContext(ctx, &id, userByEmailSQL, email)
+		return id, false, ptx.GetContext(ctx, &id, userByEmailSQL, email)
 	}
 	return id, err == nil, err
 }

@@ -156,17 +156,25 @@ func (s *Store) createSCIMUsers(tok SCIMToken, batch []*scimCreate) {
 	// cancel the others' creates.
 	ctx := context.WithoutCancel(live[0].ctx)
 	now := s.Now()
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	stmts, err := s.scimCreateStatements(ctx)
+	if err != nil {
+		for _, c := range live {
+			c.err = err
+		}
+		return
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
 			return err
 		}
+		ptx := preparedTx{Tx: tx, stmts: stmts}
 		var events []AuditEvent
 		for _, c := range live {
 			c.user, c.err = SCIMUser{}, nil
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT scim_create`); err != nil {
 				return err
 			}
-			u, err := createSCIMUserIn(ctx, tx, now, tok, c.in)
+			u, err := createSCIMUserIn(ctx, ptx, now, tok, c.in)
 			if err != nil {
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT scim_create`); rerr != nil {
 					return rerr
@@ -193,13 +201,17 @@ func (s *Store) createSCIMUsers(tok SCIMToken, batch []*scimCreate) {
 // createSCIMUserAlone makes one create in a transaction of its own.
 func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
 	now := s.Now()
+	stmts, err := s.scimCreateStatements(ctx)
+	if err != nil {
+		return SCIMUser{}, err
+	}
 	var u SCIMUser
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
 			return err
 		}
 		var err error
-		if u, err = createSCIMUserIn(ctx, tx, now, tok, in); err != nil {
+		if u, err = createSCIMUserIn(ctx, preparedTx{Tx: tx, stmts: stmts}, now, tok, in); err != nil {
 			return err
 		}
 		return audit(ctx, tx, now, scimCreateAudit(tok, u, in))
@@ -210,15 +222,35 @@ func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMU
 	return u, nil
 }
 
+// scimCreateQueries are the statements every create runs, prepared once
+// per connection (see applierQueries): an initial import runs them ten
+// thousand times, one batch after another.
+var scimCreateQueries = []string{upsertUserSQL, insertSCIMMemberSQL}
+
+// scimCreateStatements prepares scimCreateQueries on the pool, before a
+// create's transaction begins (preparing takes a connection of its own).
+func (s *Store) scimCreateStatements(ctx context.Context) (map[string]*sqlx.Stmt, error) {
+	out := make(map[string]*sqlx.Stmt, len(scimCreateQueries))
+	for _, q := range scimCreateQueries {
+		st, err := s.prepared(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[q] = st
+	}
+	return out, nil
+}
+
 // createSCIMUserIn makes the membership of one create inside tx (under the
 // shared provisioning lock), without its audit entry.
-func createSCIMUserIn(ctx context.Context, tx *sqlx.Tx, now time.Time, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
-	userID, created, err := userForEmail(ctx, tx, now, in.Email, in.Name)
+func createSCIMUserIn(ctx context.Context, ptx preparedTx, now time.Time, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
+	tx := ptx.Tx
+	userID, created, err := userForEmail(ctx, ptx, now, in.Email, in.Name)
 	if err != nil {
 		return SCIMUser{}, err
 	}
 	var u SCIMUser
-	err = tx.GetContext(ctx, &u, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID, in.UserName,
+	err = ptx.get(ctx, &u, insertSCIMMemberSQL, tok.AccountID, userID, now, in.ExternalID, in.UserName,
 		string(in.Attributes), in.Active)
 	if errors.Is(err, sql.ErrNoRows) { // a member already: provisioned from now on
 		u, err = linkSCIMUser(ctx, tx, now, tok, userID, in)

@@ -140,7 +140,7 @@ func (s *Store) SignInWithSSO(ctx context.Context, p SSOPerson) (Login, error) {
 // linkSSOPerson links a provider's subject to the member with their
 // address, or creates the member just in time.
 func (s *Store) linkSSOPerson(ctx context.Context, tx *sqlx.Tx, now time.Time, actor Actor, p SSOPerson) (int64, error) {
-	userID, _, err := userForEmail(ctx, tx, now, p.Email, p.Name)
+	userID, _, err := userForEmail(ctx, preparedTx{Tx: tx}, now, p.Email, p.Name)
 	if err != nil {
 		return 0, err
 	}
