@@ -23,12 +23,7 @@ func TestAPageOnItsWayOutSendsNoMorePolls(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 	page := func(body string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>Leaving</title>
-<link rel="icon" href="/static/favicon.svg"><script src="/static/vendor/htmx.min.js"></script><script src="/static/app.js"></script></head>
-<body><main><h1>Leaving</h1>` + body + `</main></body></html>`))
-		}
+		return smallPage("Leaving", "/static/vendor/htmx.min.js /static/app.js", body)
 	}
 	mux.HandleFunc("GET /page", page(`<div hx-get="/poll" hx-trigger="every 100ms" hx-swap="none"></div>
 <form method="post" action="/send"><button type="submit" id="send">Send</button></form>`))

@@ -18,13 +18,7 @@ func TestTheWatcherReportsViolationsOfALoadedPageAndOfASwap(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
-	page := func(body string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>Watcher</title>
-<link rel="icon" href="/static/favicon.svg"><script src="/static/vendor/htmx.min.js"></script></head><body><main><h1>Watcher</h1>` + body + `</main></body></html>`))
-		}
-	}
+	page := func(body string) http.HandlerFunc { return smallPage("Watcher", "/static/vendor/htmx.min.js", body) }
 	mux.HandleFunc("/clean", page(`<button id="swap" hx-get="/fragment" hx-target="#slot" hx-swap="outerHTML">Swap</button><div id="slot">empty</div>`))
 	mux.HandleFunc("/fragment", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`<div id="slot"><img src="/static/favicon.svg"></div>`))
@@ -48,6 +42,20 @@ func TestTheWatcherReportsViolationsOfALoadedPageAndOfASwap(t *testing.T) {
 	s.audit()
 	if got := reported(s, "image-alt"); !strings.Contains(got, "image-alt") {
 		t.Errorf("an image without a text alternative on a loaded page was not reported: %q", got)
+	}
+}
+
+// smallPage serves a page of its own with the given scripts (the site's
+// static files are served beside it under /static/).
+func smallPage(title, scripts, body string) http.HandlerFunc {
+	var tags strings.Builder
+	for _, src := range strings.Fields(scripts) {
+		tags.WriteString(`<script src="` + src + `"></script>`)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>` + title + `</title>
+<link rel="icon" href="/static/favicon.svg">` + tags.String() + `</head><body><main><h1>` + title + `</h1>` + body + `</main></body></html>`))
 	}
 }
 

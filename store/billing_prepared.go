@@ -24,8 +24,13 @@ type preparedTx struct {
 // applierStatements prepares applierQueries on the pool, before the
 // applier's transaction begins (preparing takes a connection of its own).
 func (s *Store) applierStatements(ctx context.Context) (map[string]*sqlx.Stmt, error) {
-	out := make(map[string]*sqlx.Stmt, len(applierQueries))
-	for _, q := range applierQueries {
+	return s.preparedSet(ctx, applierQueries)
+}
+
+// preparedSet prepares queries on the pool, for a preparedTx.
+func (s *Store) preparedSet(ctx context.Context, queries []string) (map[string]*sqlx.Stmt, error) {
+	out := make(map[string]*sqlx.Stmt, len(queries))
+	for _, q := range queries {
 		st, err := s.prepared(ctx, q)
 		if err != nil {
 			return nil, err

@@ -230,15 +230,7 @@ var scimCreateQueries = []string{upsertUserSQL, insertSCIMMemberSQL}
 // scimCreateStatements prepares scimCreateQueries on the pool, before a
 // create's transaction begins (preparing takes a connection of its own).
 func (s *Store) scimCreateStatements(ctx context.Context) (map[string]*sqlx.Stmt, error) {
-	out := make(map[string]*sqlx.Stmt, len(scimCreateQueries))
-	for _, q := range scimCreateQueries {
-		st, err := s.prepared(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out[q] = st
-	}
-	return out, nil
+	return s.preparedSet(ctx, scimCreateQueries)
 }
 
 // createSCIMUserIn makes the membership of one create inside tx (under the
