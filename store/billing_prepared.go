@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -14,8 +15,10 @@ import (
 var applierQueries = []string{lockSubByStripeIDSQL, lockedSubByIDSQL, resolvePriceSQL, updateSubFromStripeSQL, updateSubStatusSQL,
 	dueAccountsSQL, lockInboxAccountSQL, claimAccountEventsSQL, claimUnknownAccountEventSQL, orderingGuardsSQL, markProcessedBatchSQL}
 
-// preparedTx is the applier's transaction with its statements prepared:
-// get and exec run a query through its prepared statement when it has one.
+// preparedTx is a transaction with some statements prepared: get, exec and
+// the sqlx.QueryerContext methods (so that sqlx.GetContext and
+// sqlx.SelectContext take it) run a query through its prepared statement
+// when it has one.
 type preparedTx struct {
 	*sqlx.Tx
 	stmts map[string]*sqlx.Stmt
@@ -62,4 +65,25 @@ func (t preparedTx) exec(ctx context.Context, query string, args ...any) error {
 		_, err = t.ExecContext(ctx, query, args...)
 	}
 	return err
+}
+
+func (t preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.StmtxContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t preparedTx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.StmtxContext(ctx, st).QueryxContext(ctx, args...)
+	}
+	return t.Tx.QueryxContext(ctx, query, args...)
+}
+
+func (t preparedTx) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	if st, ok := t.stmts[query]; ok {
+		return t.StmtxContext(ctx, st).QueryRowxContext(ctx, args...)
+	}
+	return t.Tx.QueryRowxContext(ctx, query, args...)
 }

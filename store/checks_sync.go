@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/entitle-dev/entitle/licensing"
 )
 
@@ -63,6 +61,10 @@ func (s *Store) AccountStateAt(ctx context.Context, accountID int64) (licensing.
 		state licensing.AccountState
 		seq   ChangeSeq
 	)
+	stmts, err := s.stateStatements(ctx)
+	if err != nil {
+		return state, seq, err
+	}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return state, seq, err
@@ -71,7 +73,7 @@ func (s *Store) AccountStateAt(ctx context.Context, accountID int64) (licensing.
 	if err := tx.GetContext(ctx, &seq, accountChangeSeqSQL, accountID); err != nil {
 		return state, seq, err
 	}
-	if state, err = s.accountState(ctx, tx, accountID); err != nil {
+	if state, err = s.accountState(ctx, preparedTx{Tx: tx, stmts: stmts}, accountID, wholeState); err != nil {
 		return state, seq, err
 	}
 	return state, seq, tx.Commit()
@@ -168,18 +170,18 @@ SELECT pg_notify($3, $4)`
 // notifyAccountChanged: it fills u's Prev and Seq. Like the stamp, it runs
 // last in its transaction, so the row lock it takes is held by one that
 // takes no other lock afterwards.
-func announceUsage(ctx context.Context, tx *sqlx.Tx, u *UsageChange) (string, error) {
+func announceUsage(ctx context.Context, tx preparedTx, u *UsageChange) (string, error) {
 	var seqs struct {
 		Prev int64 `db:"prev"`
 		Seq  int64 `db:"seq"`
 	}
-	if err := tx.GetContext(ctx, &seqs, lockChangeSeqSQL, u.AccountID); err != nil {
+	if err := tx.get(ctx, &seqs, lockChangeSeqSQL, u.AccountID); err != nil {
 		return "", err
 	}
 	u.Prev, u.Seq = seqs.Prev, seqs.Seq
 	tp, _ := ctx.Value(traceParentKey{}).(string)
 	announced := u.Payload(tp)
-	if _, err := tx.ExecContext(ctx, usageChangedSQL, u.AccountID, u.Seq, ChangesChannel, announced); err != nil {
+	if err := tx.exec(ctx, usageChangedSQL, u.AccountID, u.Seq, ChangesChannel, announced); err != nil {
 		return "", err
 	}
 	return u.Payload(""), nil

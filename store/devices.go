@@ -79,7 +79,7 @@ func (p devicePool) lock(ctx context.Context, tx *sqlx.Tx, accountID int64) erro
 // findDevicePool reads the pool's feature and the state it is evaluated in
 // (with q: a transaction, or the pool for a read before one).
 func (s *Store) findDevicePool(ctx context.Context, q sqlx.QueryerContext, accountID int64, featureKey string, kind licensing.FeatureKind) (devicePool, error) {
-	state, err := s.accountState(ctx, q, accountID)
+	state, err := s.accountState(ctx, q, accountID, wholeState)
 	if err != nil {
 		return devicePool{}, err
 	}

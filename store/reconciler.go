@@ -212,6 +212,9 @@ func (r *Reconciler) Run(ctx context.Context, databaseURL string, interval time.
 						if n == nil {
 							continue
 						}
+						if _, usage := ParseUsageChange(n.Extra); usage {
+							continue // counting usage changes no seat, member or group
+						}
 						what, _ := ParseChange(n.Extra)
 						if id, err := strconv.ParseInt(what, 10, 64); err == nil {
 							r.kick(id, listenerDelay)

@@ -56,6 +56,11 @@ WHERE p.key = $2 AND f.key = $3
 RETURNING id`
 )
 
+// usageQueries are what a usage report runs, prepared (see stateQueries):
+// reports come many a second, each under its account's usage lock.
+var usageQueries = append(stateQueries[:len(stateQueries):len(stateQueries)],
+	lockUsageSQL, usageByIdemKeySQL, insertUsageEventSQL, lockChangeSeqSQL, usageChangedSQL)
+
 // maxUsageQuantity bounds one report, so that sums stay far from overflow.
 const maxUsageQuantity = 1_000_000_000_000
 
@@ -83,9 +88,14 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		res       UsageResult
 		committed string // the change's payload, when it counted something
 	)
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	stmts, err := s.preparedSet(ctx, usageQueries)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		committed = ""
-		if _, err := tx.ExecContext(ctx, lockUsageSQL, usageLockClass, accountID); err != nil {
+		ptx := preparedTx{Tx: tx, stmts: stmts}
+		if err := ptx.exec(ctx, lockUsageSQL, usageLockClass, accountID); err != nil {
 			return err
 		}
 		now := s.Now()
@@ -95,7 +105,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 			Quantity   int64     `db:"quantity"`
 			RecordedAt time.Time `db:"recorded_at"`
 		}
-		err := tx.GetContext(ctx, &prev, usageByIdemKeySQL, accountID, r.IdempotencyKey)
+		err := ptx.get(ctx, &prev, usageByIdemKeySQL, accountID, r.IdempotencyKey)
 		replay := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -103,7 +113,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		if replay && (prev.Feature != r.Feature || prev.Quantity != r.Quantity) {
 			return ErrIdempotencyKeyReused
 		}
-		state, err := s.accountState(ctx, tx, accountID)
+		state, err := s.accountState(ctx, ptx, accountID, stateWithoutSeats)
 		if err != nil {
 			return err
 		}
@@ -124,7 +134,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 			return err
 		}
 		res = UsageResult{Feature: r.Feature, Quantity: r.Quantity, RecordedAt: now, Decision: d}
-		if err := tx.GetContext(ctx, &res.EventID, insertUsageEventSQL, accountID, product.Product, r.Feature,
+		if err := ptx.get(ctx, &res.EventID, insertUsageEventSQL, accountID, product.Product, r.Feature,
 			r.Quantity, r.IdempotencyKey, now, sql.NullInt64{Int64: r.APIKeyID, Valid: r.APIKeyID != 0}); err != nil {
 			return err
 		}
@@ -137,7 +147,7 @@ func (s *Store) RecordUsage(ctx context.Context, accountID int64, r UsageReport)
 		// Announced with what it counted, so that caches add it to the
 		// state they hold instead of reading the state again.
 		change := UsageChange{AccountID: accountID, Product: product.Product, Feature: r.Feature, Quantity: r.Quantity, At: now}
-		committed, err = announceUsage(ctx, tx, &change)
+		committed, err = announceUsage(ctx, ptx, &change)
 		return err
 	})
 	if err != nil {

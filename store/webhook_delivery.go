@@ -398,7 +398,7 @@ type WebhookEntitlement struct {
 }
 
 func (s *Store) webhookEntitlements(ctx context.Context, tx *sqlx.Tx, accountID int64) (any, error) {
-	state, err := s.accountState(ctx, tx, accountID)
+	state, err := s.accountState(ctx, tx, accountID, wholeState)
 	if err != nil {
 		return nil, err
 	}
