@@ -16,6 +16,7 @@ import (
 
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
+	"github.com/entitle-dev/entitle/insightscache"
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/outbound"
@@ -44,8 +45,10 @@ type Handler struct {
 	// Leases batches floating licence heartbeats (nil: one statement each).
 	Leases *leases.Heartbeats
 
-	// Insights: the change feed for live pages.
-	Hub *store.Hub
+	// Insights: the change feed for live pages, and each account's
+	// figures kept between changes.
+	Hub     *store.Hub
+	Figures *insightscache.Cache
 
 	// SSO is the OpenID Connect relying party of every account.
 	SSO *sso.Service

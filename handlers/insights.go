@@ -30,13 +30,14 @@ func insightsDays(c echo.Context) int {
 
 // insightsLive gathers the live fragment's figures: the figures only, so
 // that the fragment a change re-sends (or the polling fallback asks for)
-// costs one read of the account's seats and no history.
+// costs no history, and one read of the account's seats per change however
+// many pages show them.
 func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string) (views.InsightsLive, store.AccountInsights, *licensing.Checker, error) {
 	checker, err := h.Checks.Checker(ctx, cur.AccountID) // the API's cached state when its listener runs
 	if err != nil {
 		return views.InsightsLive{}, store.AccountInsights{}, nil, err
 	}
-	in, err := h.Store.Insights(ctx, cur.AccountID, checker)
+	in, err := h.Figures.Insights(ctx, cur.AccountID, checker)
 	if err != nil {
 		return views.InsightsLive{}, in, nil, err
 	}

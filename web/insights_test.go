@@ -17,6 +17,7 @@ import (
 
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 func globexSub(t *testing.T, p *portal) int64 {
@@ -197,6 +198,40 @@ func TestAChangeReachesAnOpenStream(t *testing.T) {
 	if got := lastAssigned(next("insights-charts")); got != "8" {
 		t.Fatalf("charts after the change: today's assigned %q", got)
 	}
+}
+
+// TestAnotherInstancesChangeReachesTheLiveFigures: the live fragment
+// polled on one instance, its figures kept between changes, shows a seat
+// assigned through another instance once the change feed brings it. The
+// store's clock stands still, so the figures kept never grow old: only the
+// feed can move them.
+func TestAnotherInstancesChangeReachesTheLiveFigures(t *testing.T) {
+	t.Parallel()
+	clock := &consoleClock{now: time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC)}
+	first := startInstance(t, storetest.NewDemo(t, clock))
+	db, err := store.Open(context.Background(), databaseURL(t, first.store), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	other := store.New(db, clock) // another instance's store: its commits reach the first through the feed only
+	p := &portal{t: t, srv: first.srv, store: first.store, client: newClient()}
+	c := p.login("admin@globex.test")
+	assigned := func() string {
+		_, doc := p.get(c, "/insights/live")
+		return text(doc, "insight-assigned")
+	}
+	for range 2 { // the second poll is answered from the figures kept
+		if got := assigned(); got != "7" {
+			t.Fatalf("before the change: assigned %q", got)
+		}
+	}
+	admin := principalOf(t, p, "admin@globex.test")
+	erin := principalOf(t, p, "erin@globex.test").MembershipID
+	if _, err := other.AssignSeats(context.Background(), admin, globexSub(t, p), []int64{erin}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first instance's fragment shows 8 assigned", func() bool { return assigned() == "8" })
 }
 
 func principalOf(t *testing.T, p *portal, email string) store.Principal {

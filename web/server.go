@@ -14,6 +14,7 @@ import (
 	"github.com/entitle-dev/entitle/billing"
 	"github.com/entitle-dev/entitle/checks"
 	"github.com/entitle-dev/entitle/handlers"
+	"github.com/entitle-dev/entitle/insightscache"
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/metrics"
@@ -90,7 +91,7 @@ func New(opts Options) *echo.Echo {
 		Leases: leases.New(opts.Store)}
 	// Insights: live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
-	h.Hub = store.NewHub()
+	h.Hub, h.Figures = store.NewHub(), insightscache.New(opts.Store)
 	opts.Checks.OnNotify(h.Hub.Publish)
 	opts.Store.OnCommittedChange(h.Hub.Publish)
 

@@ -1,0 +1,182 @@
+package insightscache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/entitle-dev/entitle/insightscache"
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
+)
+
+// testClock is the store's clock, moved by the test.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// globex is the demo at a fixed moment, Globex's id, and a checker of its
+// state as the check cache would hand it out.
+func globex(t *testing.T) (*store.Store, *testClock, int64, *licensing.Checker) {
+	t.Helper()
+	clock := &testClock{now: time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC)}
+	s := storetest.NewDemo(t, clock)
+	acct, err := s.AccountBySlug(context.Background(), "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clock, acct.ID, checkerOf(t, s, acct.ID)
+}
+
+func checkerOf(t *testing.T, s *store.Store, accountID int64) *licensing.Checker {
+	t.Helper()
+	state, err := s.AccountState(context.Background(), accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return licensing.NewChecker(state)
+}
+
+// figures is the first product's seat figures: assigned, active, idle.
+func figures(t *testing.T, in store.AccountInsights) [3]int {
+	t.Helper()
+	if len(in.Products) == 0 {
+		t.Fatal("no product in the figures")
+	}
+	p := in.Products[0]
+	return [3]int{p.Pool.Assigned, p.Active, p.IdleCount}
+}
+
+func TestViewersOfAnUnchangedAccountShareOneRead(t *testing.T) {
+	t.Parallel()
+	s, clock, id, checker := globex(t)
+	c := insightscache.New(s)
+	want, err := s.Insights(context.Background(), id, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([][3]int, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, err := c.Insights(context.Background(), id, checker)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = figures(t, in)
+		}()
+	}
+	wg.Wait()
+	clock.advance(insightscache.MaxAge - time.Millisecond)
+	in, err := c.Insights(context.Background(), id, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, figures(t, in))
+	for i, g := range got {
+		if g != figures(t, want) {
+			t.Errorf("viewer %d saw %v, want %v", i, g, figures(t, want))
+		}
+	}
+	if n := c.Reads(); n != 1 {
+		t.Errorf("nine viewers within %s cost %d reads of the seats, want 1", insightscache.MaxAge, n)
+	}
+}
+
+func TestAChangedStateIsReadAfresh(t *testing.T) {
+	t.Parallel()
+	s, _, id, checker := globex(t)
+	c := insightscache.New(s)
+	in, err := c.Insights(context.Background(), id, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := figures(t, in)
+	var admin store.Principal
+	var erin int64
+	if err := s.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+		WHERE u.email = 'admin@globex.test'`).Scan(&admin.AccountID, &admin.MembershipID, &admin.UserID, &admin.Email); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Get(&erin, `SELECT m.id FROM membership m JOIN app_user u ON u.id = m.user_id WHERE u.email = 'erin@globex.test'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AssignSeats(context.Background(), admin, in.Products[0].Pool.SubscriptionID, []int64{erin}); err != nil {
+		t.Fatal(err)
+	}
+	// The check cache hands out a new checker after the change.
+	in, err = c.Insights(context.Background(), id, checkerOf(t, s, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := figures(t, in); after[0] != before[0]+1 {
+		t.Errorf("after assigning Erin a seat the figures say %d assigned, want %d", after[0], before[0]+1)
+	}
+}
+
+// TestFiguresFollowTheClock: what moves the figures without a change
+// announced (a sign-in, days passing) shows once MaxAge has passed.
+func TestFiguresFollowTheClock(t *testing.T) {
+	t.Parallel()
+	s, clock, id, checker := globex(t)
+	c := insightscache.New(s)
+	in, err := c.Insights(context.Background(), id, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := figures(t, in)[2]
+	if idle == 0 {
+		t.Fatal("the demo's Globex has no idle seat")
+	}
+	// One idle holder signs in.
+	if _, err := s.Authenticate(context.Background(), "carol@globex.test", store.DemoPassword, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(insightscache.MaxAge)
+	if in, err = c.Insights(context.Background(), id, checker); err != nil {
+		t.Fatal(err)
+	}
+	if got := figures(t, in)[2]; got != idle-1 {
+		t.Errorf("%s after Carol signed in, %d idle seats, want %d", insightscache.MaxAge, got, idle-1)
+	}
+	// Sixty days on, every seat not used since is idle.
+	clock.advance(60 * 24 * time.Hour)
+	want, err := s.Insights(context.Background(), id, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = c.Insights(context.Background(), id, checker); err != nil {
+		t.Fatal(err)
+	}
+	if got := figures(t, in); got != figures(t, want) || got[2] <= idle {
+		t.Errorf("sixty days on the figures are %v, want %v (more than %d idle)", got, figures(t, want), idle)
+	}
+}
+
+func TestAFailedReadIsNotKept(t *testing.T) {
+	t.Parallel()
+	s, _, _, checker := globex(t)
+	c := insightscache.New(s)
+	for range 2 {
+		if _, err := c.Insights(context.Background(), -1, checker); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an account that does not exist: %v", err)
+		}
+	}
+	if n := c.Reads(); n != 2 {
+		t.Errorf("two asks for a missing account read %d times, want 2", n)
+	}
+}
