@@ -126,5 +126,5 @@ func (c *Cache) sweepLocked() {
 	c.swept = len(c.accounts)
 }
 
-// Reads counts the figures read from the database (for tests and metrics).
+// Reads counts the figures read from the database, for tests.
 func (c *Cache) Reads() uint64 { return c.reads.Load() }
