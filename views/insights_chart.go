@@ -120,6 +120,10 @@ func (c ChartView) plot() chartPlot {
 	for i := 1; i < len(p.XTicks)-1; i++ {
 		p.XTicks[i].Minor = i != len(p.XTicks)/2
 	}
+	days := make([]string, n) // each day's label, for the titles of its points
+	for i, d := range c.Days {
+		days[i] = chartDayLabel(d)
+	}
 	for _, s := range c.Series {
 		var pts strings.Builder
 		for i, v := range s.Values {
@@ -133,7 +137,7 @@ func (c ChartView) plot() chartPlot {
 			pts.WriteByte(' ')
 			if !s.Reference {
 				p.Dots = append(p.Dots, chartDot{X: x, Y: y, Class: s.Class,
-					Title: chartDayLabel(c.Days[i]) + ": " + s.Name + " " + formatCount(v)})
+					Title: days[i] + ": " + s.Name + " " + formatCount(v)})
 			}
 		}
 		p.Lines = append(p.Lines, chartLine{Class: s.Class, Points: strings.TrimSpace(pts.String()), Reference: s.Reference})

@@ -1,9 +1,14 @@
 package views
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 )
 
 func TestChartAxesAndPointTitles(t *testing.T) {
@@ -43,6 +48,80 @@ func TestNiceStepCountsInWholeRoundSteps(t *testing.T) {
 	for m, want := range map[int64]int64{0: 1, 3: 1, 10: 5, 7: 2, 840: 500, 50000: 20000, 12600: 5000} {
 		if got := niceStep(m, chartYTicks); got != want {
 			t.Errorf("niceStep(%d) = %d, want %d", m, got, want)
+		}
+	}
+}
+
+// ninetyDays is a chart of the insights page's longest range: 90 days of
+// three series, one of them with a title that needs escaping.
+func ninetyDays() ChartView {
+	day := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC)
+	c := ChartView{ID: "chart-seats-dash", Title: "Dash <beta>: seats"}
+	seats := SeriesView{Name: "Seats", Class: "s-purchased"}
+	assigned := SeriesView{Name: "Assigned <now> & active", Class: "s-assigned"}
+	active := SeriesView{Name: "Active", Class: "s-active"}
+	for i := range 90 {
+		c.Days = append(c.Days, day.AddDate(0, 0, i))
+		seats.Values = append(seats.Values, 10000)
+		assigned.Values = append(assigned.Values, int64(5000+i))
+		active.Values = append(active.Values, int64(1600+3*i))
+	}
+	c.Series = []SeriesView{seats, assigned, active}
+	return c
+}
+
+// TestAChartsPointsAndRowsAreItsNumbers reads the drawn chart as a browser
+// would: a titled point per value of every series, a table row per day
+// with each series' value, and the series' names escaped.
+func TestAChartsPointsAndRowsAreItsNumbers(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := Chart(ninetyDays()).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	points := doc.Find(`circle[data-testid="chart-point"]`)
+	if points.Length() != 270 {
+		t.Fatalf("%d points, want 90 days of 3 series", points.Length())
+	}
+	last := points.Last()
+	if got := last.Find("title").Text(); got != "5 Dec 2026: Active 1,867" {
+		t.Errorf("the last point's title %q", got)
+	}
+	if class, _ := last.Attr("class"); class != "point s-active" {
+		t.Errorf("the last point's class %q", class)
+	}
+	if cx, _ := last.Attr("cx"); cx != "624.0" {
+		t.Errorf("the last point at x %q, want the plot's right edge", cx)
+	}
+	if got := points.Eq(90).Find("title").Text(); got != "7 Sep 2026: Assigned <now> & active 5,000" {
+		t.Errorf("the second series' first title %q", got)
+	}
+	rows := doc.Find(`[data-testid="chart-row"]`)
+	if rows.Length() != 90 {
+		t.Fatalf("%d rows, want 90", rows.Length())
+	}
+	var cells []string
+	rows.Last().Children().Each(func(_ int, s *goquery.Selection) { cells = append(cells, s.Text()) })
+	if got := strings.Join(cells, "|"); got != "5 Dec 2026|10,000|5,089|1,867" {
+		t.Errorf("the last row %q", got)
+	}
+	if th := rows.First().Children().First(); goquery.NodeName(th) != "th" || th.AttrOr("scope", "") != "row" {
+		t.Errorf("a row starts with %s scope=%q, want its day as a row header", goquery.NodeName(th), th.AttrOr("scope", ""))
+	}
+}
+
+func BenchmarkChart90Days(b *testing.B) {
+	c := ninetyDays()
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := Chart(c).Render(context.Background(), &buf); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
