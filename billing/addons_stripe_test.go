@@ -45,7 +45,7 @@ func stripeSubscriptionWithAddOn(price string, seats, units int, periodEnd time.
 
 func TestStripeModeAddOnIsHeldOnceTheWebhookSaysSo(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	st := storetest.NewDemo(t, c)
 	const secret = "whsec_test_stripe_addons"
 	b, err := billing.New(st, c, nil, billing.Config{SecretKey: "sk_test_123", WebhookSecret: secret, APIBase: stripeMockURL})
@@ -60,7 +60,7 @@ func TestStripeModeAddOnIsHeldOnceTheWebhookSaysSo(t *testing.T) {
 		t.Fatalf("granted before Stripe's webhook: %d", got)
 	}
 	deliver := func(units int) {
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		payload := event("customer.subscription.updated", c.Now(), stripeSubscriptionWithAddOn(teamPrice, 10, units, c.Now().AddDate(0, 1, 0)))
 		sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret}).Header
 		if _, _, err := b.Inbox.Receive(e.ctx, payload, sig); err != nil {

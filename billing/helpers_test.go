@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,31 +16,18 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-// clock is a clock tests move.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is a demo database with billing wired in local mode.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *clock
+	clock *storetest.Clock
 	store *store.Store
 	b     *billing.Billing
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	st := storetest.NewDemo(t, c)
 	b, err := billing.New(st, c, nil, billing.Config{PublicURL: "http://portal.test"})
 	if err != nil {
@@ -124,7 +110,7 @@ func (e *env) drain() {
 		if left == 0 {
 			return
 		}
-		e.clock.Add(2 * time.Hour)
+		e.clock.Advance(2 * time.Hour)
 	}
 	e.t.Fatal("inbox never drained")
 }

@@ -14,7 +14,7 @@ import (
 // with four workers. Run with -cpuprofile to see where an event's time
 // goes; the figure is a benchmark's, not a test's.
 func BenchmarkReceiveAndApply(b *testing.B) {
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	st := storetest.NewDemo(b, c)
 	bl, err := billing.New(st, c, nil, billing.Config{PublicURL: "http://portal.test"})
 	if err != nil {

@@ -101,7 +101,7 @@ func TestSubscribersMoveToANewVersionWithNotice(t *testing.T) {
 	if n, m := run(); n != 0 || m != 0 {
 		t.Fatalf("before the notice: %d notices, %d moves", n, m)
 	}
-	e.clock.Add(7 * day) // past the notice date (20 - 14 days)
+	e.clock.Advance(7 * day) // past the notice date (20 - 14 days)
 	if n, m := run(); n != 1 || m != 0 {
 		t.Fatalf("at the notice: %d notices, %d moves, want 1 and 0", n, m)
 	}
@@ -120,7 +120,7 @@ func TestSubscribersMoveToANewVersionWithNotice(t *testing.T) {
 		t.Fatalf("Globex moved before the date: version %d", v)
 	}
 
-	e.clock.Add(14 * day) // past the date
+	e.clock.Advance(14 * day) // past the date
 	if _, m := run(); m != 1 {
 		t.Fatalf("at the date: %d moves, want 1", m)
 	}
@@ -153,7 +153,7 @@ func TestAMoveThatChangesThePriceGoesThroughTheProvider(t *testing.T) {
 	})
 	day := 24 * time.Hour
 	e.scheduleTeamMove(e.clock.Now().Add(3*day), 0)
-	e.clock.Add(4 * day)
+	e.clock.Advance(4 * day)
 	if _, m, err := e.b.RunPlanMigrations(e.ctx); err != nil || m != 1 {
 		t.Fatalf("moves: %d, %v", m, err)
 	}

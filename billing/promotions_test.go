@@ -182,7 +182,7 @@ func TestRefusedCodesSayWhyAndChangeNothing(t *testing.T) {
 	if _, err := e.b.PreviewChangeWithCode(e.ctx, id, "business", "today"); err != nil {
 		t.Fatalf("on its last day: %v", err)
 	}
-	e.clock.Add(24 * time.Hour)
+	e.clock.Advance(24 * time.Hour)
 	want := "TODAY expired on " + e.clock.Now().AddDate(0, 0, -1).Format("2 Jan 2006")
 	if _, err := e.b.ChangePlanWithCode(e.ctx, owner, id, "business", "today", "/billing"); fieldError(err) != want {
 		t.Errorf("the day after: %v, want %q", err, want)

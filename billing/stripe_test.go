@@ -131,7 +131,7 @@ func TestStripeRefusalsAreShownInWords(t *testing.T) {
 
 func TestStripeModeUpgradeWaitsForTheWebhook(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	st := storetest.NewDemo(t, c)
 	const secret = "whsec_test_stripe_mode"
 	b, err := billing.New(st, c, nil, billing.Config{SecretKey: "sk_test_123", WebhookSecret: secret, APIBase: stripeMockURL})
@@ -149,7 +149,7 @@ func TestStripeModeUpgradeWaitsForTheWebhook(t *testing.T) {
 	if got := e.sub("globex"); got.Plan != "team" {
 		t.Fatalf("changed before Stripe's webhook: %+v", got)
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	payload := event("customer.subscription.updated", c.Now(),
 		subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, c.Now().AddDate(0, 1, 0), nil))
 	if _, _, err := b.Inbox.Receive(e.ctx, payload, sign(payload, billing.DevWebhookSecret)); !errors.Is(err, billing.ErrBadSignature) {

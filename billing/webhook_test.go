@@ -89,7 +89,7 @@ func TestEachEventTypeIsApplied(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.clock.Add(time.Minute) // events are newer than the demo's state
+			e.clock.Advance(time.Minute) // events are newer than the demo's state
 			id := e.deliver(event(tc.typ, e.clock.Now(), tc.obj(e)))
 			if n := e.process(); n != 1 {
 				t.Fatalf("processed %d events", n)
@@ -155,7 +155,7 @@ func TestUnknownEventTypesAreStoredAndSkipped(t *testing.T) {
 func TestTheSameEventFiveTimesIsAppliedOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	payload := event("customer.subscription.updated", e.clock.Now(),
 		subscription("sub_sim_globex", "cus_sim_globex", "active", teamPrice, 11, time.Now().AddDate(0, 1, 0), nil))
 	before := e.sub("globex").EventSeq
@@ -304,7 +304,7 @@ func TestAnOlderEventAboutAnotherAccountsSubscriptionIsParked(t *testing.T) {
 func TestARestartBetweenReceiptAndProcessingLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.deliver(event("customer.subscription.updated", e.clock.Now(),
 		subscription("sub_sim_globex", "cus_sim_globex", "active", businessPrice, 10, time.Now().AddDate(0, 1, 0), nil)))
 	// The process stops before its worker ran; a new one starts on the same database.
@@ -323,7 +323,7 @@ func TestARestartBetweenReceiptAndProcessingLosesNothing(t *testing.T) {
 func TestAPriceNoPlanMapsToParksTheEventUntilRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	id := e.deliver(event("customer.subscription.updated", e.clock.Now(),
 		subscription("sub_sim_globex", "cus_sim_globex", "active", "price_analytics_team_yearly", 10, time.Now().AddDate(1, 0, 0), nil)))
 	e.process()
@@ -335,7 +335,7 @@ func TestAPriceNoPlanMapsToParksTheEventUntilRetried(t *testing.T) {
 	if len(failed) != 1 || failed[0].ID != id {
 		t.Fatalf("failed list %+v", failed)
 	}
-	e.clock.Add(24 * time.Hour)
+	e.clock.Advance(24 * time.Hour)
 	if n := e.process(); n != 0 {
 		t.Fatalf("a parked event was retried on its own")
 	}
@@ -374,7 +374,7 @@ func TestFailuresAreRetriedWithBackoff(t *testing.T) {
 	if n := e.process(); n != 0 {
 		t.Fatal("retried before its backoff")
 	}
-	e.clock.Add(ev.NextAttemptAt.Sub(e.clock.Now()))
+	e.clock.Advance(ev.NextAttemptAt.Sub(e.clock.Now()))
 	e.process()
 	ev2, _ := e.store.StripeEventByID(e.ctx, id)
 	if ev2.Attempts != 2 || ev2.NextAttemptAt.Sub(e.clock.Now()) <= ev.NextAttemptAt.Sub(ev.ReceivedAt) {
@@ -413,7 +413,7 @@ func TestBadSignaturesAreRefusedAndNothingIsStored(t *testing.T) {
 func TestSuspendedAccountsAnswerSuspended(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.deliver(event("customer.subscription.updated", e.clock.Now(),
 		subscription("sub_sim_umbrella", "cus_sim_umbrella", "unpaid", teamPrice, 3, time.Now().AddDate(0, 1, 0), nil)))
 	e.process()

@@ -13,24 +13,11 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-// testClock is the store's clock, moved by the test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // globex is the demo at a fixed moment, Globex's id, and a checker of its
 // state as the check cache would hand it out.
-func globex(t *testing.T) (*store.Store, *testClock, int64, *licensing.Checker) {
+func globex(t *testing.T) (*store.Store, *storetest.Clock, int64, *licensing.Checker) {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC))
 	s := storetest.NewDemo(t, clock)
 	acct, err := s.AccountBySlug(context.Background(), "globex")
 	if err != nil {
@@ -81,7 +68,7 @@ func TestViewersOfAnUnchangedAccountShareOneRead(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	clock.advance(insightscache.MaxAge - time.Millisecond)
+	clock.Advance(insightscache.MaxAge - time.Millisecond)
 	in, err := c.Insights(context.Background(), id, checker)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +133,7 @@ func TestFiguresFollowTheClock(t *testing.T) {
 	if _, err := s.Authenticate(context.Background(), "carol@globex.test", store.DemoPassword, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(insightscache.MaxAge)
+	clock.Advance(insightscache.MaxAge)
 	if in, err = c.Insights(context.Background(), id, checker); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +141,7 @@ func TestFiguresFollowTheClock(t *testing.T) {
 		t.Errorf("%s after Carol signed in, %d idle seats, want %d", insightscache.MaxAge, got, idle-1)
 	}
 	// Sixty days on, every seat not used since is idle.
-	clock.advance(60 * 24 * time.Hour)
+	clock.Advance(60 * 24 * time.Hour)
 	want, err := s.Insights(context.Background(), id, checker)
 	if err != nil {
 		t.Fatal(err)

@@ -12,19 +12,12 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
 // Many heartbeats at once, batched: each caller hears its own lease's
 // answer — renewed, gone (and why), or not found in its account.
 func TestBatchedHeartbeatsAnswerEachCallerForItsOwnLease(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
-	clk := &clock{now: t0}
+	clk := storetest.NewClock(t0)
 	s := storetest.NewDemo(t, clk)
 	ctx := context.Background()
 	globex, err := s.AccountBySlug(ctx, "globex")
@@ -48,7 +41,7 @@ func TestBatchedHeartbeatsAnswerEachCallerForItsOwnLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := checkout(initech.ID, "peter")
-	clk.now = t0.Add(time.Minute)
+	clk.Advance(time.Minute)
 
 	h := leases.New(s)
 	type call struct {
@@ -88,7 +81,7 @@ func TestBatchedHeartbeatsAnswerEachCallerForItsOwnLease(t *testing.T) {
 		t.Error(b)
 	}
 	// Expired meanwhile: a batch never revives it.
-	clk.now = t0.Add(10 * time.Minute)
+	clk.Advance(9 * time.Minute) // ten minutes after t0
 	var gone *store.LeaseGoneError
 	if _, err := h.Heartbeat(ctx, globex.ID, live.Token); !errors.As(err, &gone) || gone.Reason != "expired" {
 		t.Fatalf("heartbeat after expiry: %v", err)

@@ -18,17 +18,11 @@ import (
 
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-// clock is a movable clock: tests move time instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock                   { return &clock{now: time.Now().UTC().Truncate(time.Second)} }
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+// newClock is a clock the test moves, standing at this second.
+func newClock() *storetest.Clock { return storetest.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 // receiver is the vendor's side: a real HTTP server that verifies every
 // signature with the Standard Webhooks library, de-duplicates by

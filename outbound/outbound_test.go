@@ -353,4 +353,4 @@ func TestTestEventGoesToOneEndpoint(t *testing.T) {
 	}
 }
 
-var _ licensing.Clock = (*clock)(nil)
+var _ licensing.Clock = (*storetest.Clock)(nil)

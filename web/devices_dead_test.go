@@ -16,7 +16,7 @@ import (
 // next heartbeat is told why.
 func TestADeadMachineShowsOnDevicesAndItsAppIsToldAfterTheSweep(t *testing.T) {
 	t.Parallel()
-	clk := &ssoClock{at: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	s := storetest.NewDemo(t, clk)
 	catalog := strings.Replace(string(store.DemoCatalog()), "per: seat", "per: seat\n        heartbeat: 10m\n        on_dead: deactivate", 1)
 	cat, err := store.ParseCatalog([]byte(catalog))
@@ -37,7 +37,7 @@ func TestADeadMachineShowsOnDevicesAndItsAppIsToldAfterTheSweep(t *testing.T) {
 	a.do(http.MethodPost, base, key, `{"fingerprint":"hw-1","name":"cad-1","platform":"linux","user":"alice@globex.test"}`).json(t, &act)
 	a.do(http.MethodPost, base, key, `{"fingerprint":"hw-2","name":"cad-2","platform":"linux","user":"alice@globex.test"}`)
 
-	clk.set(clk.Now().Add(5 * time.Minute))
+	clk.Advance(5 * time.Minute)
 	var beat struct {
 		Dead             bool `json:"dead"`
 		HeartbeatSeconds int  `json:"heartbeat_seconds"`
@@ -48,7 +48,7 @@ func TestADeadMachineShowsOnDevicesAndItsAppIsToldAfterTheSweep(t *testing.T) {
 	}
 
 	// cad-2 has not been heard from for 10 minutes and a second.
-	clk.set(clk.Now().Add(5*time.Minute + time.Second))
+	clk.Advance(5*time.Minute + time.Second)
 	p := a.portal(t)
 	c := p.login("owner@globex.test")
 	_, doc := p.get(c, "/devices")

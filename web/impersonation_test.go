@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +19,11 @@ import (
 	"github.com/entitle-dev/entitle/web"
 )
 
-// consoleClock is a clock the console tests move (time boxes, expiries).
-type consoleClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *consoleClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *consoleClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newConsolePortal is newPortal with a movable clock, and the router, so
 // that tests can walk its route table.
-func newConsolePortal(t *testing.T) (*portal, *echo.Echo, *consoleClock) {
+func newConsolePortal(t *testing.T) (*portal, *echo.Echo, *storetest.Clock) {
 	t.Helper()
-	clock := &consoleClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := storetest.NewDemo(t, clock)
 	e := web.New(web.Options{Store: s, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SessionSecret: []byte("test-secret-test-secret-test-secret!")})
@@ -225,11 +211,11 @@ func TestImpersonationExpiresAndReturnsTheStaffMemberToTheConsole(t *testing.T) 
 	if res, _ := p.get(c, "/"); res.StatusCode != http.StatusOK {
 		t.Fatalf("impersonating: %d", res.StatusCode)
 	}
-	clock.advance(14 * time.Minute)
+	clock.Advance(14 * time.Minute)
 	if _, doc := p.get(c, "/"); text(doc, "impersonation-time-left") != "1 min left" {
 		t.Errorf("time left = %q", text(doc, "impersonation-time-left"))
 	}
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	res, _ := p.get(c, "/")
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/accounts/globex" {
 		t.Fatalf("first request after expiry: %d → %q", res.StatusCode, res.Header.Get("Location"))

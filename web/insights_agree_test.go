@@ -22,7 +22,7 @@ import (
 // moment: 11 April 2026, 10:00 UTC, ten days into the month.
 func newPortalAt(t *testing.T) *portal {
 	t.Helper()
-	clock := &consoleClock{now: time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC))
 	s := storetest.NewDemo(t, clock)
 	e := web.New(web.Options{Store: s, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SessionSecret: []byte("test-secret-test-secret-test-secret!")})
@@ -205,7 +205,7 @@ func TestLastActiveIsTheSameOnMembersSeatsAndInsights(t *testing.T) {
 // chart's table says so day by day, beside the pool.
 func TestInsightsShowFloatingLicencePeaksAgainstThePool(t *testing.T) {
 	t.Parallel()
-	clock := &consoleClock{now: time.Date(2026, 4, 10, 10, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 4, 10, 10, 0, 0, 0, time.UTC))
 	s := storetest.NewDemo(t, clock)
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SessionSecret: []byte("test-secret-test-secret-test-secret!")}))
@@ -225,7 +225,7 @@ func TestInsightsShowFloatingLicencePeaksAgainstThePool(t *testing.T) {
 		}
 	}
 	take(5)
-	clock.advance(24 * time.Hour)
+	clock.Advance(24 * time.Hour)
 	take(1)
 	_, doc := p.get(p.login("owner@globex.test"), "/insights?days=7")
 	head, rows := chartTable(doc, "chart-lease-desktop_floating")

@@ -207,7 +207,7 @@ func TestAChangeReachesAnOpenStream(t *testing.T) {
 // feed can move them.
 func TestAnotherInstancesChangeReachesTheLiveFigures(t *testing.T) {
 	t.Parallel()
-	clock := &consoleClock{now: time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 4, 11, 10, 0, 0, 0, time.UTC))
 	first := startInstance(t, storetest.NewDemo(t, clock))
 	db, err := store.Open(context.Background(), databaseURL(t, first.store), 10*time.Second)
 	if err != nil {

@@ -21,27 +21,6 @@ import (
 	"github.com/entitle-dev/entitle/web"
 )
 
-// ssoClock is the relying party's clock: it does not move unless a test
-// moves it. The provider stamps tokens with its own (real) time; a clock
-// set well before that keeps them valid, one set after they expire makes
-// them expired.
-type ssoClock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *ssoClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *ssoClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = t
-}
-
 // txtRecords is a DNS resolver answering from a table.
 type txtRecords struct {
 	mu      sync.Mutex
@@ -68,8 +47,12 @@ func (r *txtRecords) publish(name, value string) {
 // client "other-app" is registered too.
 type ssoRig struct {
 	*portal
-	idp   *oidcdemo.Provider
-	clock *ssoClock
+	idp *oidcdemo.Provider
+	// clock is the relying party's: it does not move unless a test moves
+	// it. The provider stamps tokens with its own (real) time; a clock set
+	// well before that keeps them valid, one set after they expire makes
+	// them expired.
+	clock *storetest.Clock
 	dns   *txtRecords
 	hooli int64
 }
@@ -98,7 +81,7 @@ func newSSORig(t testing.TB) *ssoRig {
 func newSSORigWithBilling(t testing.TB) (*ssoRig, *billing.Billing) {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
-	r := &ssoRig{clock: &ssoClock{at: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}, dns: &txtRecords{records: map[string][]string{}}}
+	r := &ssoRig{clock: storetest.NewClock(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)), dns: &txtRecords{records: map[string][]string{}}}
 	svc := sso.New(s, r.clock, nil, r.dns)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := billing.New(s, nil, logger, billing.Config{PublicURL: "http://portal.test"})

@@ -118,7 +118,7 @@ func TestTamperedCallbacksAreRefusedAuditedAndCreateNothing(t *testing.T) {
 			return cb
 		}},
 		{"expired token", "monica@hooli.test", "token_expired", func(r *ssoRig, c *http.Client, cb string) string {
-			r.clock.set(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
+			r.clock.Set(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
 			return cb
 		}},
 		{"token for another client id", "monica@hooli.test", "audience_mismatch", func(r *ssoRig, c *http.Client, cb string) string {
@@ -134,7 +134,7 @@ func TestTamperedCallbacksAreRefusedAuditedAndCreateNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
 				r.idp.Tamper(oidcdemo.Tampering{})
-				r.clock.set(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+				r.clock.Set(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 				r.idp.SetUser(ssoUsers[1])
 			}()
 			c := newClient()

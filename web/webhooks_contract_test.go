@@ -30,7 +30,7 @@ import (
 func TestEveryWebhookEventMatchesItsSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &consoleClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	s := storetest.NewDemo(t, clock)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := billing.New(s, clock, logger, billing.Config{PublicURL: "http://portal.test"})
@@ -104,7 +104,7 @@ func TestEveryWebhookEventMatchesItsSchema(t *testing.T) {
 	_, err = s.DB().Exec(`INSERT INTO waiting_entry (account_id, subscription_id, membership_id, since, reason, position)
 		VALUES ($1, $2, $3, now(), 'no_seat', 1)`, globex.ID, sub, waiting)
 	must(err)
-	clock.advance(8 * 24 * time.Hour)
+	clock.Advance(8 * 24 * time.Hour)
 	_, err = s.RunAlerts(ctx)
 	must(err)
 	// Cancellation: at period end, through the billing simulator.
