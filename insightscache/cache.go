@@ -8,6 +8,7 @@ package insightscache
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,20 +18,27 @@ import (
 )
 
 // MaxAge is how long figures are kept at most, by the store's clock. What
-// moves them without a change being announced shows within it: a sign-in,
-// seats' last use (written in batches every few seconds), a seat becoming
-// idle as days pass. It is the live fragment's polling interval, so a page
-// that polls sees nothing later than it would without the cache.
+// moves them without a change being committed for the account shows within
+// it: a sign-in, seats' last use (written in batches every few seconds), a
+// seat becoming idle as days pass. It is the live fragment's polling
+// interval, so a page that polls sees nothing later than it would without
+// the cache.
 const MaxAge = 5 * time.Second
+
+// readTimeout bounds one read of the figures: the callers waiting for it
+// share it, so none of their contexts may end it.
+const readTimeout = 10 * time.Second
 
 // Cache holds the figures of the accounts viewed lately.
 //
-// Figures are keyed by the checker they were computed with: the check
-// cache hands out a new checker after every change announced for the
-// account (by this instance or, through the change feed, by another), a
-// usage report included, so figures from an older checker are never
-// served. Without a running check cache every checker is new, and so are
-// the figures.
+// Figures are served only to an ask that finds the account's change
+// numbers where they were when the figures were read (store.ChangeSeq,
+// read from the database on each ask: every committed change moves them,
+// whichever instance made it, so a page rendered right after a write shows
+// it), and that comes with the checker they were computed with: the check
+// cache hands out a new one once it has heard of a change, so the metered
+// figures follow it too. Without a running check cache every checker is
+// new, and so are the figures.
 type Cache struct {
 	store *store.Store
 
@@ -44,6 +52,7 @@ type Cache struct {
 // entry is one read of an account's figures, in flight or done.
 type entry struct {
 	checker *licensing.Checker
+	seq     store.ChangeSeq
 	done    chan struct{} // closed when in and err are set
 	in      store.AccountInsights
 	err     error
@@ -55,8 +64,9 @@ func New(s *store.Store) *Cache {
 }
 
 // Insights returns the account's figures computed with checker: the ones
-// held, when they were computed with this very checker less than MaxAge
-// ago, else read now (callers asking meanwhile share that read). The
+// held, when no change has committed for the account since they were read,
+// they were computed with this very checker, and less than MaxAge ago;
+// else they are read now (callers asking meanwhile share that read). The
 // figures are shared: callers must not modify them. A nil checker reads
 // the state and is never cached.
 func (c *Cache) Insights(ctx context.Context, accountID int64, checker *licensing.Checker) (store.AccountInsights, error) {
@@ -64,10 +74,14 @@ func (c *Cache) Insights(ctx context.Context, accountID int64, checker *licensin
 		c.reads.Add(1)
 		return c.store.Insights(ctx, accountID, nil)
 	}
+	seq, err := c.store.AccountChangeSeq(ctx, accountID)
+	if err != nil {
+		return store.AccountInsights{}, err
+	}
 	c.mu.Lock()
 	e := c.accounts[accountID]
-	if e == nil || e.checker != checker || !c.current(e) {
-		e = &entry{checker: checker, done: make(chan struct{})}
+	if e == nil || e.checker != checker || e.seq != seq || !c.current(e) {
+		e = &entry{checker: checker, seq: seq, done: make(chan struct{})}
 		c.accounts[accountID] = e
 		c.sweepLocked()
 		c.mu.Unlock()
@@ -84,18 +98,30 @@ func (c *Cache) Insights(ctx context.Context, accountID int64, checker *licensin
 }
 
 // read fills e. It outlives the caller's cancellation, since others may be
-// waiting for it; a failed read is not kept.
+// waiting for it, within readTimeout; a failed read is not kept, and a
+// panic fails it for those waiting before it goes on up.
 func (c *Cache) read(ctx context.Context, accountID int64, e *entry) {
 	c.reads.Add(1)
-	e.in, e.err = c.store.Insights(context.WithoutCancel(ctx), accountID, e.checker)
-	close(e.done)
-	if e.err != nil {
-		c.mu.Lock()
-		if c.accounts[accountID] == e {
-			delete(c.accounts, accountID)
+	defer func() {
+		r := recover()
+		if r != nil {
+			e.err = fmt.Errorf("insights: %v", r)
 		}
-		c.mu.Unlock()
-	}
+		if e.err != nil {
+			c.mu.Lock()
+			if c.accounts[accountID] == e {
+				delete(c.accounts, accountID)
+			}
+			c.mu.Unlock()
+		}
+		close(e.done)
+		if r != nil {
+			panic(r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+	defer cancel()
+	e.in, e.err = c.store.Insights(ctx, accountID, e.checker)
 }
 
 // current reports whether e may still be served: in flight, or read less

@@ -51,6 +51,16 @@ func (s *Store) ChangeSeqs(ctx context.Context) (map[int64]int64, error) {
 	return out, rows.Err()
 }
 
+// AccountChangeSeq gives the account's change numbers as committed now: a
+// reader that keeps something derived from the account's state can tell
+// from them, in one indexed read, whether any change has committed since,
+// on this instance or another, without waiting for the change feed.
+func (s *Store) AccountChangeSeq(ctx context.Context, accountID int64) (ChangeSeq, error) {
+	var seq ChangeSeq
+	err := s.getPrepared(ctx, &seq, accountChangeSeqSQL, accountID)
+	return seq, err
+}
+
 // AccountStateAt reads the account's state and its change numbers from one
 // snapshot, so that the state is exactly the one those numbers name: every
 // change numbered up to them is in it, none after. A cache that holds it
