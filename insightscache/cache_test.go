@@ -35,6 +35,16 @@ func checkerOf(t *testing.T, s *store.Store, accountID int64) *licensing.Checker
 	return licensing.NewChecker(state)
 }
 
+// ask is one viewer's ask for the account's figures.
+func ask(t *testing.T, c *insightscache.Cache, accountID int64, checker *licensing.Checker) store.AccountInsights {
+	t.Helper()
+	in, err := c.Insights(context.Background(), accountID, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
 // figures is the first product's seat figures: assigned, active, idle.
 func figures(t *testing.T, in store.AccountInsights) [3]int {
 	t.Helper()
@@ -103,15 +113,10 @@ func TestAWriteShowsOnThePageThatMadeIt(t *testing.T) {
 	t.Parallel()
 	s, _, id, checker := globex(t)
 	c := insightscache.New(s)
-	in, err := c.Insights(context.Background(), id, checker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := ask(t, c, id, checker)
 	before := figures(t, in)
 	assignErin(t, s, in.Products[0].Pool.SubscriptionID)
-	if in, err = c.Insights(context.Background(), id, checker); err != nil {
-		t.Fatal(err)
-	}
+	in = ask(t, c, id, checker)
 	if after := figures(t, in); after[0] != before[0]+1 {
 		t.Errorf("after assigning Erin a seat the figures say %d assigned, want %d", after[0], before[0]+1)
 	}
@@ -134,18 +139,13 @@ func TestMeteredFiguresFollowTheChecker(t *testing.T) {
 		t.Fatal("no api_calls in Globex's figures")
 		return 0
 	}
-	in, err := c.Insights(context.Background(), id, checker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := ask(t, c, id, checker)
 	before := used(in)
 	next := checker.WithUsage(in.Products[0].Pool.ProductKey, "api_calls", 5) // as the check cache applies a report
 	if next == nil {
 		t.Fatal("the checker cannot count api_calls")
 	}
-	if in, err = c.Insights(context.Background(), id, next); err != nil {
-		t.Fatal(err)
-	}
+	in = ask(t, c, id, next)
 	if got := used(in); got != before+5 {
 		t.Errorf("with the next checker %d api calls, want %d", got, before+5)
 	}
@@ -157,10 +157,7 @@ func TestFiguresFollowTheClock(t *testing.T) {
 	t.Parallel()
 	s, clock, id, checker := globex(t)
 	c := insightscache.New(s)
-	in, err := c.Insights(context.Background(), id, checker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := ask(t, c, id, checker)
 	idle := figures(t, in)[2]
 	if idle == 0 {
 		t.Fatal("the demo's Globex has no idle seat")
@@ -170,9 +167,7 @@ func TestFiguresFollowTheClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(insightscache.MaxAge)
-	if in, err = c.Insights(context.Background(), id, checker); err != nil {
-		t.Fatal(err)
-	}
+	in = ask(t, c, id, checker)
 	if got := figures(t, in)[2]; got != idle-1 {
 		t.Errorf("%s after Carol signed in, %d idle seats, want %d", insightscache.MaxAge, got, idle-1)
 	}
@@ -182,9 +177,7 @@ func TestFiguresFollowTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = c.Insights(context.Background(), id, checker); err != nil {
-		t.Fatal(err)
-	}
+	in = ask(t, c, id, checker)
 	if got := figures(t, in); got != figures(t, want) || got[2] <= idle {
 		t.Errorf("sixty days on the figures are %v, want %v (more than %d idle)", got, figures(t, want), idle)
 	}

@@ -40,6 +40,7 @@ type chartPlot struct {
 	XTicks []chartTick
 	Lines  []chartLine
 	Dots   []chartDot
+	Days   []string // each day's label, for the points' titles and the table's rows
 }
 
 type chartTick struct {
@@ -120,9 +121,9 @@ func (c ChartView) plot() chartPlot {
 	for i := 1; i < len(p.XTicks)-1; i++ {
 		p.XTicks[i].Minor = i != len(p.XTicks)/2
 	}
-	days := make([]string, n) // each day's label, for the titles of its points
+	p.Days = make([]string, n)
 	for i, d := range c.Days {
-		days[i] = chartDayLabel(d)
+		p.Days[i] = chartDayLabel(d)
 	}
 	for _, s := range c.Series {
 		var pts strings.Builder
@@ -137,7 +138,7 @@ func (c ChartView) plot() chartPlot {
 			pts.WriteByte(' ')
 			if !s.Reference {
 				p.Dots = append(p.Dots, chartDot{X: x, Y: y, Class: s.Class,
-					Title: days[i] + ": " + s.Name + " " + formatCount(v)})
+					Title: p.Days[i] + ": " + s.Name + " " + formatCount(v)})
 			}
 		}
 		p.Lines = append(p.Lines, chartLine{Class: s.Class, Points: strings.TrimSpace(pts.String()), Reference: s.Reference})

@@ -33,13 +33,14 @@ func chartPoints(dots []chartDot) templ.Component {
 	})
 }
 
-// chartRows lists the chart's numbers: a row per day, a cell per series.
-func chartRows(c ChartView) templ.Component {
+// chartRows lists the chart's numbers: a row per day (days: their labels,
+// as plot made them), a cell per series.
+func chartRows(c ChartView, days []string) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		b := make([]byte, 0, len(c.Days)*(48+24*len(c.Series)))
-		for i, d := range c.Days {
+		b := make([]byte, 0, len(days)*(48+24*len(c.Series)))
+		for i, day := range days {
 			b = append(b, `<tr data-testid="chart-row"><th scope="row">`...)
-			b = append(b, templ.EscapeString(chartDayLabel(d))...)
+			b = append(b, templ.EscapeString(day)...)
 			b = append(b, `</th>`...)
 			for _, s := range c.Series {
 				b = append(b, `<td>`...)
