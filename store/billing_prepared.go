@@ -7,10 +7,9 @@ import (
 )
 
 // applierQueries are the inbox applier's own statements, run for nearly
-// every event or every batch. lib/pq runs an unprepared statement with
-// arguments in two round trips (parse and describe, then bind and
-// execute); prepared once per connection, each run is one, and most are
-// not planned again. Their columns are named (see preparedStmts).
+// every event or every batch: prepared once per connection, each run is
+// neither parsed nor, mostly, planned again. Their columns are named (see
+// preparedStmts).
 var applierQueries = []string{lockSubByStripeIDSQL, lockedSubByIDSQL, resolvePriceSQL, updateSubFromStripeSQL, updateSubStatusSQL,
 	dueAccountsSQL, lockInboxAccountSQL, claimAccountEventsSQL, claimUnknownAccountEventSQL, orderingGuardsSQL, markProcessedBatchSQL}
 

@@ -66,7 +66,7 @@ func issueLink(ctx context.Context, tx *sqlx.Tx, now time.Time, t emailToken, li
 		payload = json.RawMessage(`{}`)
 	}
 	expires := now.Add(lifetime)
-	_, err = tx.ExecContext(ctx, insertEmailTokenSQL, t.Purpose, t.Email, t.UserID, t.StaffID, hash, []byte(payload), now, expires)
+	_, err = tx.ExecContext(ctx, insertEmailTokenSQL, t.Purpose, t.Email, t.UserID, t.StaffID, hash, string(payload), now, expires)
 	return token, expires, err
 }
 
