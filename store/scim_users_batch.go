@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // An identity provider's initial import sends its creates several at a
@@ -16,9 +18,10 @@ import (
 // which one transaction at a time may do, so one transaction per create
 // queues every create behind the previous one's commit. Creates that
 // arrive while a transaction of the same token is running are therefore
-// made together in the next one: each in its own savepoint (a conflict
-// fails that create alone), all audited under one hold of the chain's
-// lock, in the transaction that makes them.
+// made together in the next one, all audited under one hold of the chain's
+// lock, in the transaction that makes them: by one statement when every
+// one is a new person (an initial import), else each in its own savepoint
+// (a conflict fails that create alone).
 
 // maxSCIMCreateBatch bounds one transaction, so that its locks are held
 // briefly, a batch's answers are not held back by a long queue, and its
@@ -163,6 +166,9 @@ func (s *Store) createSCIMUsers(tok SCIMToken, batch []*scimCreate) {
 		}
 		return
 	}
+	if s.createNewSCIMUsers(ctx, now, stmts, tok, live) == nil {
+		return
+	}
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
 			return err
@@ -198,6 +204,60 @@ func (s *Store) createSCIMUsers(tok SCIMToken, batch []*scimCreate) {
 	}
 }
 
+// errNotAllNew stops a batch's single statement: some create in it is not
+// a new person, and is made one at a time instead.
+var errNotAllNew = errors.New("scim create: not every create of the batch is a new person")
+
+// createNewSCIMUsers makes a batch whose every create is a new person (an
+// address no login has, a userName the account does not use) with one
+// statement, which is what an initial import sends: one statement instead
+// of a savepoint and two statements for each create, which a busy database
+// answers one round trip after another while the next batch waits. When
+// any create is not new (a login to link or rename, a conflict), nothing is
+// kept and the batch is made one create at a time; the error says so.
+func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map[string]*sqlx.Stmt, tok SCIMToken,
+	batch []*scimCreate) error {
+	n := len(batch)
+	emails, names, externalIDs := make([]string, n), make([]string, n), make([]string, n)
+	userNames, docs, active := make([]string, n), make([]string, n), make([]bool, n)
+	seen := make(map[string]bool, n)
+	for i, c := range batch {
+		// Two creates of one address make one login: the second is a
+		// link or a conflict, which only the one-at-a-time path decides.
+		key := strings.ToLower(c.in.Email)
+		if seen[key] {
+			return errNotAllNew
+		}
+		seen[key] = true
+		emails[i], names[i], externalIDs[i] = c.in.Email, c.in.Name, c.in.ExternalID
+		userNames[i], docs[i], active[i] = c.in.UserName, string(c.in.Attributes), c.in.Active
+	}
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockProvisioning(ctx, tx, tok.AccountID, false); err != nil {
+			return err
+		}
+		var made []struct {
+			Ord int `db:"ord"`
+			SCIMUser
+		}
+		if err := (preparedTx{Tx: tx, stmts: stmts}).selectAll(ctx, &made, insertNewSCIMMembersSQL, tok.AccountID,
+			pq.Array(emails), pq.Array(names), pq.Array(externalIDs), pq.Array(userNames), pq.Array(docs),
+			pq.Array(active), now); err != nil {
+			return err
+		}
+		if len(made) != n {
+			return errNotAllNew
+		}
+		events := make([]AuditEvent, n)
+		for _, m := range made {
+			c := batch[m.Ord-1]
+			c.user, c.err = m.SCIMUser, nil
+			events[m.Ord-1] = scimCreateAudit(tok, m.SCIMUser, c.in)
+		}
+		return auditMany(ctx, tx, now, tok.AccountID, tok.Actor(), events)
+	})
+}
+
 // createSCIMUserAlone makes one create in a transaction of its own.
 func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMUserInput) (SCIMUser, error) {
 	now := s.Now()
@@ -225,7 +285,40 @@ func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMU
 // scimCreateQueries are the statements every create runs, prepared once
 // per connection (see applierQueries): an initial import runs them ten
 // thousand times, one batch after another.
-var scimCreateQueries = []string{upsertUserSQL, insertSCIMMemberSQL}
+var scimCreateQueries = []string{upsertUserSQL, insertSCIMMemberSQL, insertNewSCIMMembersSQL}
+
+// insertNewSCIMMembersSQL makes a batch of new people: a login for each
+// address and its membership, with the standing insertSCIMMemberSQL gives.
+// An address with a login already, or a member already, makes no row for
+// its create (fewer rows than creates: the caller makes them one at a
+// time); a userName in use fails the statement. ord numbers the creates
+// from 1, in the order of the arrays.
+const insertNewSCIMMembersSQL = `
+WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])
+           WITH ORDINALITY AS i (email, name, external_id, user_name, attributes, active, ord)
+), new_user AS (
+    INSERT INTO app_user (email, name, created_at)
+    SELECT email, name, $8 FROM input ORDER BY ord
+    ON CONFLICT ((lower(email))) DO NOTHING
+    RETURNING id, email
+), new_member AS (
+    INSERT INTO membership (account_id, user_id, role, status, source, created_at, scim_id, external_id, scim_user_name,
+                            scim_attributes, scim_active, scim_created_at, scim_updated_at)
+    SELECT $1, u.id, 'member',
+           CASE WHEN i.active AND (SELECT unmatched_policy FROM account WHERE id = $1) = 'member'
+                THEN 'active' ELSE 'deactivated' END,
+           'scim', $8, gen_random_uuid()::text, nullif(i.external_id, ''), i.user_name, i.attributes::jsonb, i.active,
+           $8, $8
+    FROM input i JOIN new_user u ON lower(u.email) = lower(i.email)
+    ORDER BY i.ord
+    ON CONFLICT (account_id, user_id) DO NOTHING
+    RETURNING user_id, id, scim_id, scim_user_name, external_id, scim_active, scim_attributes, scim_created_at,
+              scim_updated_at
+)
+SELECT i.ord, m.id, m.scim_id, m.scim_user_name, m.external_id, m.scim_active, m.scim_attributes, m.scim_created_at,
+       m.scim_updated_at
+FROM new_member m JOIN new_user u ON u.id = m.user_id JOIN input i ON lower(i.email) = lower(u.email)`
 
 // scimCreateStatements prepares scimCreateQueries on the pool, before a
 // create's transaction begins (preparing takes a connection of its own).

@@ -125,3 +125,98 @@ WHERE account_id = $1 AND action = 'scim.user.create' AND target_id <> $2`, e.to
 		t.Fatalf("audit chain: %v %v", brk, err)
 	}
 }
+
+// A batch of creates is answered as each create would be alone, whether
+// every create in it is a new person (an initial import: one statement
+// makes them all) or some are not (a login to use, a member to link, a
+// conflict: made one at a time).
+func TestABatchOfCreatesIsAnsweredAsEachAlone(t *testing.T) {
+	t.Parallel()
+	type create struct {
+		userName, email, externalID string
+		active                      bool
+		want                        string // "made", "conflict"
+		status                      string // the membership's standing when made
+		named                       bool   // the login carries the name sent (a login of its own)
+	}
+	cases := []struct {
+		name    string
+		creates []create
+	}{
+		{"every create a new person", []create{
+			{"n1@globex.test", "n1@globex.test", "00u1", true, "made", "active", true},
+			{"N2@Globex.test", "n2@globex.test", "", true, "made", "active", true},
+			{"n3@globex.test", "n3@globex.test", "00u3", false, "made", "deactivated", true},
+			{"n4", "n4@globex.test", "00u4", true, "made", "active", true},
+		}},
+		{"a login of another account and a member by hand", []create{
+			{"m1@globex.test", "m1@globex.test", "", true, "made", "active", true},
+			{"peter@initech.test", "peter@initech.test", "00up", true, "made", "active", false},
+			{"alice@globex.test", "alice@globex.test", "00ua", true, "made", "", false},
+			{"m2@globex.test", "m2@globex.test", "", true, "made", "active", true},
+		}},
+		{"two creates of one address", []create{
+			{"d1@globex.test", "d1@globex.test", "", true, "made", "active", true},
+			{"twice@globex.test", "twice@globex.test", "", true, "made", "active", true},
+			{"twice.alias", "TWICE@globex.test", "", true, "conflict", "", false},
+		}},
+		{"a userName in use", []create{
+			{"u1@globex.test", "u1@globex.test", "", true, "made", "active", true},
+			{"TAKEN@globex.test", "someone@globex.test", "", true, "conflict", "", false},
+			{"u2@globex.test", "u2@globex.test", "", true, "made", "active", true},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newProvEnv(t)
+			e.user("taken@globex.test")
+			var ins []store.SCIMUserInput
+			for _, c := range tc.creates {
+				doc, _ := json.Marshal(map[string]any{"userName": c.userName, "active": c.active})
+				ins = append(ins, store.SCIMUserInput{UserName: c.userName, Email: c.email, ExternalID: c.externalID,
+					Name: "Name of " + c.userName, Active: c.active, Attributes: doc})
+			}
+			users, errs := e.s.CreateSCIMUsersTogether(e.tok, ins)
+			for i, c := range tc.creates {
+				u, err := users[i], errs[i]
+				if c.want == "conflict" {
+					if !errors.Is(err, store.ErrConflict) {
+						t.Fatalf("create %s: %+v %v, want a conflict", c.userName, u, err)
+					}
+					continue
+				}
+				if err != nil || u.UserName != c.userName || u.ID == "" || u.Active != c.active ||
+					u.ExternalID.String != c.externalID {
+					t.Fatalf("create %s: %+v %v", c.userName, u, err)
+				}
+				var row struct {
+					Status string `db:"status"`
+					Email  string `db:"email"`
+					Name   string `db:"name"`
+					Source string `db:"source"`
+				}
+				if err := e.s.DB().GetContext(e.ctx, &row, `SELECT m.status, u.email, u.name, m.source FROM membership m
+JOIN app_user u ON u.id = m.user_id WHERE m.account_id = $1 AND m.scim_id = $2`, e.tok.AccountID, u.ID); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.EqualFold(row.Email, c.email) || row.Source != "scim" || (c.status != "" && row.Status != c.status) ||
+					(row.Name == "Name of "+c.userName) != c.named {
+					t.Fatalf("create %s stored %+v, want %s, standing %q", c.userName, row, c.email, c.status)
+				}
+				var audited int
+				if err := e.s.DB().GetContext(e.ctx, &audited, `SELECT count(*) FROM audit_entry
+WHERE account_id = $1 AND action = 'scim.user.create' AND target_id = $2`, e.tok.AccountID, itoa(u.MembershipID)); err != nil || audited != 1 {
+					t.Fatalf("create %s audited %d times (%v), want once", c.userName, audited, err)
+				}
+			}
+			var logins int
+			if err := e.s.DB().GetContext(e.ctx, &logins, `SELECT count(*) FROM app_user WHERE lower(email) = 'twice@globex.test'`); err != nil || logins > 1 {
+				t.Fatalf("%d logins for one address (%v)", logins, err)
+			}
+			if brk, _, err := e.s.VerifyAudit(e.ctx); err != nil || brk != nil {
+				t.Fatalf("audit chain: %v %v", brk, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,27 @@
+package store
+
+import "context"
+
+// CreateSCIMUsersTogether makes creates as one batch of a token's queue
+// makes them, for tests that must know which creates share a transaction
+// (concurrent requests batch as they happen to arrive).
+func (s *Store) CreateSCIMUsersTogether(tok SCIMToken, ins []SCIMUserInput) ([]SCIMUser, []error) {
+	batch := make([]*scimCreate, len(ins))
+	for i, in := range ins {
+		c := &scimCreate{ctx: context.Background(), in: in, done: make(chan struct{})}
+		c.err = checkSCIMUser(&c.in)
+		batch[i] = c
+	}
+	var valid []*scimCreate
+	for _, c := range batch {
+		if c.err == nil {
+			valid = append(valid, c)
+		}
+	}
+	s.answer(tok, valid)
+	users, errs := make([]SCIMUser, len(batch)), make([]error, len(batch))
+	for i, c := range batch {
+		users[i], errs[i] = c.user, c.err
+	}
+	return users, errs
+}
