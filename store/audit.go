@@ -61,8 +61,10 @@ const auditLockClass = 0x4155 // "AU"
 
 const (
 	lockAuditChainSQL = `SELECT pg_advisory_xact_lock($1, $2::int)`
-	lastAuditSQL      = `SELECT seq, hash FROM audit_entry WHERE account_id = $1 ORDER BY seq DESC LIMIT 1`
-	insertAuditSQL    = `
+	// chainHeadSQL takes the chain's lock and then reads its head (see
+	// migration 00186 for why that needs a function).
+	chainHeadSQL   = `SELECT seq, hash FROM audit_chain_head($1, $2)`
+	insertAuditSQL = `
 INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label, impersonator,
                          action, target_type, target_id, before, after, prev_hash, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
@@ -73,14 +75,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 // calls it with its own transaction, so a change, its audit entry and its
 // notification commit together or not at all.
 func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
-	if _, err := tx.ExecContext(ctx, lockAuditChainSQL, auditLockClass, e.AccountID); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	var prevSeq int64
-	var prevHash string
-	err := tx.QueryRowxContext(ctx, lastAuditSQL, e.AccountID).Scan(&prevSeq, &prevHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit chain head: %w", err)
+	prevSeq, prevHash, err := lockChainHead(ctx, tx, e.AccountID)
+	if err != nil {
+		return err
 	}
 	before, err := canonicalJSON(e.Before)
 	if err != nil {
@@ -107,12 +104,25 @@ func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
 	// the account's change here means no write path can forget to drop the
 	// entitlement caches (PostgreSQL folds repeats within a transaction).
 	if e.AccountID != 0 {
-		if err := webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}); err != nil {
+		if err := webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}, nil); err != nil {
 			return err
 		}
 		return notifyAccountChanged(ctx, tx, e.AccountID)
 	}
 	return nil
+}
+
+// lockChainHead takes the lock on the account's chain, held until tx ends,
+// and reads the chain's head (0 and "" for an empty chain).
+func lockChainHead(ctx context.Context, tx *sqlx.Tx, accountID int64) (seq int64, hash string, err error) {
+	err = tx.QueryRowxContext(ctx, chainHeadSQL, auditLockClass, accountID).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("audit chain head: %w", err)
+	}
+	return seq, hash, nil
 }
 
 // computeHash hashes the previous link with this entry's content. The

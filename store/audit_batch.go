@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -25,17 +24,20 @@ FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12:
 // waiting entries in one transaction, and a statement per entry would hold
 // the account's chain for seconds).
 func auditMany(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, actor Actor, events []AuditEvent) error {
+	return auditManyKnowing(ctx, tx, at, accountID, actor, events, nil)
+}
+
+// auditManyKnowing is auditMany for a caller that has just written the
+// members its events name, and passes them as their webhook events
+// describe them, so they are not read again.
+func auditManyKnowing(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, actor Actor, events []AuditEvent,
+	members map[int64]WebhookMember) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, lockAuditChainSQL, auditLockClass, accountID); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	var prevSeq int64
-	var prevHash string
-	err := tx.QueryRowxContext(ctx, lastAuditSQL, accountID).Scan(&prevSeq, &prevHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit chain head: %w", err)
+	prevSeq, prevHash, err := lockChainHead(ctx, tx, accountID)
+	if err != nil {
+		return err
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	n := len(events)
@@ -66,7 +68,7 @@ func auditMany(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, 
 		pq.Array(prevs), pq.Array(hashes)); err != nil {
 		return fmt.Errorf("audit insert: %w", err)
 	}
-	if err := webhooksForAudit(ctx, tx, at, accountID, events); err != nil {
+	if err := webhooksForAudit(ctx, tx, at, accountID, events, members); err != nil {
 		return err
 	}
 	return notifyAccountChanged(ctx, tx, accountID)

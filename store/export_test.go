@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+)
 
 // CreateSCIMUsersTogether makes creates as one batch of a token's queue
 // makes them, for tests that must know which creates share a transaction
@@ -24,4 +28,21 @@ func (s *Store) CreateSCIMUsersTogether(tok SCIMToken, ins []SCIMUserInput) ([]S
 		users[i], errs[i] = c.user, c.err
 	}
 	return users, errs
+}
+
+// AppendAudit appends events to their account's chain in a transaction of
+// its own, one at a time (audit) or together (auditMany), with nothing
+// else to serialise it: for tests racing the chain.
+func (s *Store) AppendAudit(ctx context.Context, together bool, events ...AuditEvent) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		if together {
+			return auditMany(ctx, tx, s.Now(), events[0].AccountID, events[0].Actor, events)
+		}
+		for _, e := range events {
+			if err := audit(ctx, tx, s.Now(), e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -239,6 +239,10 @@ func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map
 		var made []struct {
 			Ord int `db:"ord"`
 			SCIMUser
+			UserID int64  `db:"user_id"`
+			Email  string `db:"email"`
+			Role   string `db:"role"`
+			Status string `db:"status"`
 		}
 		if err := (preparedTx{Tx: tx, stmts: stmts}).selectAll(ctx, &made, insertNewSCIMMembersSQL, tok.AccountID,
 			pq.Array(emails), pq.Array(names), pq.Array(externalIDs), pq.Array(userNames), pq.Array(docs),
@@ -249,12 +253,15 @@ func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map
 			return errNotAllNew
 		}
 		events := make([]AuditEvent, n)
+		members := make(map[int64]WebhookMember, n)
 		for _, m := range made {
 			c := batch[m.Ord-1]
 			c.user, c.err = m.SCIMUser, nil
 			events[m.Ord-1] = scimCreateAudit(tok, m.SCIMUser, c.in)
+			members[m.MembershipID] = WebhookMember{MembershipID: m.MembershipID, UserID: m.UserID, Email: m.Email,
+				Role: m.Role, Status: m.Status}
 		}
-		return auditMany(ctx, tx, now, tok.AccountID, tok.Actor(), events)
+		return auditManyKnowing(ctx, tx, now, tok.AccountID, tok.Actor(), events, members)
 	})
 }
 
@@ -288,7 +295,8 @@ func (s *Store) createSCIMUserAlone(ctx context.Context, tok SCIMToken, in SCIMU
 var scimCreateQueries = []string{upsertUserSQL, insertSCIMMemberSQL, insertNewSCIMMembersSQL}
 
 // insertNewSCIMMembersSQL makes a batch of new people: a login for each
-// address and its membership, with the standing insertSCIMMemberSQL gives.
+// address and its membership, with the standing insertSCIMMemberSQL gives,
+// and returns them with what their webhook events describe.
 // An address with a login already, or a member already, makes no row for
 // its create (fewer rows than creates: the caller makes them one at a
 // time); a userName in use fails the statement. ord numbers the creates
@@ -313,11 +321,11 @@ WITH input AS (
     FROM input i JOIN new_user u ON lower(u.email) = lower(i.email)
     ORDER BY i.ord
     ON CONFLICT (account_id, user_id) DO NOTHING
-    RETURNING user_id, id, scim_id, scim_user_name, external_id, scim_active, scim_attributes, scim_created_at,
-              scim_updated_at
+    RETURNING user_id, role, status, id, scim_id, scim_user_name, external_id, scim_active, scim_attributes,
+              scim_created_at, scim_updated_at
 )
 SELECT i.ord, m.id, m.scim_id, m.scim_user_name, m.external_id, m.scim_active, m.scim_attributes, m.scim_created_at,
-       m.scim_updated_at
+       m.scim_updated_at, m.user_id, u.email, m.role, m.status
 FROM new_member m JOIN new_user u ON u.id = m.user_id JOIN input i ON lower(i.email) = lower(u.email)`
 
 // scimCreateStatements prepares scimCreateQueries on the pool, before a

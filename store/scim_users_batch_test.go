@@ -177,6 +177,11 @@ func TestABatchOfCreatesIsAnsweredAsEachAlone(t *testing.T) {
 				ins = append(ins, store.SCIMUserInput{UserName: c.userName, Email: c.email, ExternalID: c.externalID,
 					Name: "Name of " + c.userName, Active: c.active, Attributes: doc})
 			}
+			var eventsBefore int64
+			if err := e.s.DB().GetContext(e.ctx, &eventsBefore, `SELECT coalesce(max(seq), 0) FROM webhook_event
+WHERE account_id = $1`, e.tok.AccountID); err != nil {
+				t.Fatal(err)
+			}
 			users, errs := e.s.CreateSCIMUsersTogether(e.tok, ins)
 			for i, c := range tc.creates {
 				u, err := users[i], errs[i]
@@ -203,6 +208,32 @@ JOIN app_user u ON u.id = m.user_id WHERE m.account_id = $1 AND m.scim_id = $2`,
 				if !strings.EqualFold(row.Email, c.email) || row.Source != "scim" || (c.status != "" && row.Status != c.status) ||
 					(row.Name == "Name of "+c.userName) != c.named {
 					t.Fatalf("create %s stored %+v, want %s, standing %q", c.userName, row, c.email, c.status)
+				}
+				// An active newcomer is announced to the vendor's webhooks
+				// by the batch, once, as the member they are.
+				var joined []struct {
+					UserID int64  `db:"user_id"`
+					Email  string `db:"email"`
+					Status string `db:"status"`
+				}
+				if err := e.s.DB().SelectContext(e.ctx, &joined, `SELECT (payload->'data'->>'user_id')::bigint AS user_id,
+       payload->'data'->>'email' AS email, payload->'data'->>'status' AS status
+FROM webhook_event WHERE account_id = $1 AND seq > $2 AND type = 'member.joined'
+  AND payload->'data'->>'membership_id' = $3`, e.tok.AccountID, eventsBefore, itoa(u.MembershipID)); err != nil {
+					t.Fatal(err)
+				}
+				var userID int64
+				if err := e.s.DB().GetContext(e.ctx, &userID, `SELECT user_id FROM membership WHERE id = $1`, u.MembershipID); err != nil {
+					t.Fatal(err)
+				}
+				wantJoined := 0
+				if row.Status == "active" {
+					wantJoined = 1
+				}
+				if len(joined) != wantJoined || (wantJoined == 1 && (joined[0].UserID != userID ||
+					!strings.EqualFold(joined[0].Email, c.email) || joined[0].Status != "active")) {
+					t.Fatalf("create %s (%s): member.joined events %+v, want %d for user %d", c.userName, row.Status, joined,
+						wantJoined, userID)
 				}
 				var audited int
 				if err := e.s.DB().GetContext(e.ctx, &audited, `SELECT count(*) FROM audit_entry

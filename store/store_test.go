@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +192,51 @@ func TestAuditLogRefusesUpdateAndDelete(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want refused as append-only", q, err)
 		}
+	}
+}
+
+// Changes racing to one account's audit log each find the head the one
+// before them left: the chain stays one line, numbered without gaps.
+func TestRacingChangesAppendToOneAuditChain(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+	var before int
+	if err := s.DB().Get(&before, `SELECT count(*) FROM audit_entry WHERE account_id = $1`, owner.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	errs := make([]error, 40)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			e := store.AuditEvent{AccountID: owner.AccountID, Actor: store.SystemActor("test"), Action: "test.race",
+				TargetType: "test", TargetID: fmt.Sprint(i)}
+			<-start
+			errs[i] = s.AppendAudit(ctx, i%2 == 0, e)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	var chain struct {
+		N   int   `db:"n"`
+		Max int64 `db:"max"`
+	}
+	if err := s.DB().Get(&chain, `SELECT count(*) AS n, max(seq) AS max FROM audit_entry WHERE account_id = $1`,
+		owner.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if chain.N < before+len(errs) || int64(chain.N) != chain.Max {
+		t.Fatalf("%d entries numbered up to %d, want at least %d numbered without gaps", chain.N, chain.Max, before+len(errs))
+	}
+	if brk, _, err := s.VerifyAudit(ctx); err != nil || brk != nil {
+		t.Fatalf("audit chain after the race: %v %v", brk, err)
 	}
 }
 

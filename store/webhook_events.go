@@ -206,12 +206,14 @@ func changesEntitlements(action string) bool {
 // change's transaction: audit and auditMany call it, so every write path
 // that audits a change (all of them) emits its event without a second
 // place to forget. entitlements.changed is only marked here; the
-// dispatcher evaluates and writes it once for a run of changes.
-func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, events []AuditEvent) error {
+// dispatcher evaluates and writes it once for a run of changes. members
+// are members the caller knows as they stand (see auditManyKnowing).
+func webhooksForAudit(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, events []AuditEvent,
+	members map[int64]WebhookMember) error {
 	if accountID == 0 {
 		return nil
 	}
-	lk, err := newWebhookLookups(ctx, tx, accountID, events)
+	lk, err := newWebhookLookups(ctx, tx, accountID, events, members)
 	if err != nil {
 		return err
 	}
@@ -244,14 +246,19 @@ const webhookMembersSQL = `
 SELECT m.id, m.user_id, u.email, m.role, m.status FROM membership m JOIN app_user u ON u.id = m.user_id
 WHERE m.account_id = $1 AND m.id = ANY ($2::bigint[])`
 
-func newWebhookLookups(ctx context.Context, tx *sqlx.Tx, accountID int64, events []AuditEvent) (*webhookLookups, error) {
+func newWebhookLookups(ctx context.Context, tx *sqlx.Tx, accountID int64, events []AuditEvent,
+	known map[int64]WebhookMember) (*webhookLookups, error) {
 	lk := &webhookLookups{ctx: ctx, tx: tx, accountID: accountID, members: map[int64]WebhookMember{}, subs: map[int64]WebhookSubscription{}}
 	var ids []int64
 	for _, e := range events {
 		if e.TargetType == "membership" && (strings.HasPrefix(e.Action, "seat.") || strings.HasPrefix(e.Action, "member.") ||
 			strings.HasPrefix(e.Action, "scim.user.")) {
 			if id, err := strconv.ParseInt(e.TargetID, 10, 64); err == nil {
-				ids = append(ids, id)
+				if m, ok := known[id]; ok {
+					lk.members[id] = m
+				} else {
+					ids = append(ids, id)
+				}
 			}
 		}
 	}
