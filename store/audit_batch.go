@@ -57,7 +57,7 @@ func auditManyKnowing(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 		entry := AuditEntry{AccountID: accountID, Seq: prevSeq + 1, At: at, ActorType: actor.Type, ActorID: actor.ID,
 			ActorLabel: actor.Label, Impersonator: actor.Impersonator, Action: e.Action, TargetType: e.TargetType,
 			TargetID: e.TargetID, Before: before, After: after, PrevHash: prevHash}
-		entry.Hash = entry.computeHash()
+		entry.Hash = entry.canonicalHash()
 		seqs[i], actions[i], types[i], targets[i] = entry.Seq, entry.Action, entry.TargetType, entry.TargetID
 		befores[i], afters[i] = jsonText(entry.Before), jsonText(entry.After)
 		prevs[i], hashes[i] = entry.PrevHash, entry.Hash
