@@ -70,6 +70,11 @@ INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 )
 
+// insertAnnouncedAuditSQL is insertAuditSQL that also announces the
+// account's change (announceSQL, from $15).
+var insertAnnouncedAuditSQL = `WITH entry AS (` + insertAuditSQL + `)
+` + announceSQL(15)
+
 // audit appends e to its account's chain inside tx, and announces the
 // account's change on ChangesChannel. Every state-changing store method
 // calls it with its own transaction, so a change, its audit entry and its
@@ -94,22 +99,23 @@ func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
 		Before: before, After: after, PrevHash: prevHash,
 	}
 	entry.Hash = entry.canonicalHash()
-	_, err = tx.ExecContext(ctx, insertAuditSQL, entry.AccountID, entry.Seq, entry.At, entry.ActorType,
+	args := []any{entry.AccountID, entry.Seq, entry.At, entry.ActorType,
 		entry.ActorID, entry.ActorLabel, entry.Impersonator, entry.Action, entry.TargetType, entry.TargetID,
-		nullJSON(entry.Before), nullJSON(entry.After), entry.PrevHash, entry.Hash)
-	if err != nil {
-		return fmt.Errorf("audit insert: %w", err)
+		nullJSON(entry.Before), nullJSON(entry.After), entry.PrevHash, entry.Hash}
+	if e.AccountID == 0 { // the vendor's own chain: no account's entitlements changed
+		if _, err := tx.ExecContext(ctx, insertAuditSQL, args...); err != nil {
+			return fmt.Errorf("audit insert: %w", err)
+		}
+		return nil
 	}
 	// Every change a customer would care about is audited, so announcing
-	// the account's change here means no write path can forget to drop the
-	// entitlement caches (PostgreSQL folds repeats within a transaction).
-	if e.AccountID != 0 {
-		if err := webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}, nil); err != nil {
-			return err
-		}
-		return notifyAccountChanged(ctx, tx, e.AccountID)
+	// the account's change with its entry means no write path can forget
+	// to drop the entitlement caches (PostgreSQL folds repeats within a
+	// transaction).
+	if _, err := tx.ExecContext(ctx, insertAnnouncedAuditSQL, append(args, announcement(ctx, itoa(e.AccountID))...)...); err != nil {
+		return fmt.Errorf("audit insert: %w", err)
 	}
-	return nil
+	return webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}, nil)
 }
 
 // lockChainHead takes the lock on the account's chain, held until tx ends,

@@ -10,13 +10,16 @@ import (
 	"github.com/lib/pq"
 )
 
-// insertAuditManySQL appends many entries of one chain in one statement.
-const insertAuditManySQL = `
+// insertAuditManySQL appends many entries of one chain in one statement,
+// and announces the account's change (announceSQL, from $15).
+var insertAuditManySQL = `
+WITH entries AS (
 INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label, impersonator,
                          action, target_type, target_id, before, after, prev_hash, hash)
 SELECT $1, x.seq, $2, $3, $4, $5, $6, x.action, x.target_type, x.target_id, x.before::jsonb, x.after::jsonb, x.prev_hash, x.hash
 FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-     AS x(seq, action, target_type, target_id, before, after, prev_hash, hash)`
+     AS x(seq, action, target_type, target_id, before, after, prev_hash, hash))
+` + announceSQL(15)
 
 // auditMany appends events of one account by one actor, in order, to the
 // account's chain inside tx: the same entries as calling audit for each
@@ -63,15 +66,13 @@ func auditManyKnowing(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 		prevs[i], hashes[i] = entry.PrevHash, entry.Hash
 		prevSeq, prevHash = entry.Seq, entry.Hash
 	}
-	if _, err := tx.ExecContext(ctx, insertAuditManySQL, accountID, at, actor.Type, actor.ID, actor.Label, actor.Impersonator,
+	args := append([]any{accountID, at, actor.Type, actor.ID, actor.Label, actor.Impersonator,
 		pq.Array(seqs), pq.Array(actions), pq.Array(types), pq.Array(targets), pq.Array(befores), pq.Array(afters),
-		pq.Array(prevs), pq.Array(hashes)); err != nil {
+		pq.Array(prevs), pq.Array(hashes)}, announcement(ctx, itoa(accountID))...)
+	if _, err := tx.ExecContext(ctx, insertAuditManySQL, args...); err != nil {
 		return fmt.Errorf("audit insert: %w", err)
 	}
-	if err := webhooksForAudit(ctx, tx, at, accountID, events, members); err != nil {
-		return err
-	}
-	return notifyAccountChanged(ctx, tx, accountID)
+	return webhooksForAudit(ctx, tx, at, accountID, events, members)
 }
 
 func jsonText(b []byte) sql.NullString {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +32,17 @@ const (
 
 // notifySQL announces the change and remembers its payload in the
 // transaction (a transaction-local setting) for stampChangesSQL.
-const notifySQL = `SELECT pg_notify($1, $2),
-       set_config('entitle.changed', coalesce(current_setting('entitle.changed', true), '') || $3 || ',', true)`
+var notifySQL = announceSQL(1)
+
+// announceSQL is the select of notifySQL with its three parameters
+// numbered from first, so that a statement that makes a change can end by
+// announcing it (the audit's insert does) instead of taking a round trip
+// of its own. Its arguments are announcement's.
+func announceSQL(first int) string {
+	return fmt.Sprintf(`SELECT pg_notify($%d, $%d),
+       set_config('entitle.changed', coalesce(current_setting('entitle.changed', true), '') || $%d || ',', true)`,
+		first, first+1, first+2)
+}
 
 // stampChangesSQL gives each account the transaction announced (0 for the
 // catalog) a new change number. It runs as the last statement before
@@ -61,12 +71,18 @@ func notifyCatalogChanged(ctx context.Context, tx *sqlx.Tx) error {
 }
 
 func notify(ctx context.Context, tx *sqlx.Tx, payload string) error {
+	_, err := tx.ExecContext(ctx, notifySQL, announcement(ctx, payload)...)
+	return err
+}
+
+// announcement is the arguments of announceSQL for payload: the channel,
+// the payload with the trace context of ctx, and the payload alone.
+func announcement(ctx context.Context, payload string) []any {
 	announced := payload
 	if tp, _ := ctx.Value(traceParentKey{}).(string); tp != "" {
 		announced += " " + tp
 	}
-	_, err := tx.ExecContext(ctx, notifySQL, ChangesChannel, announced, payload)
-	return err
+	return []any{ChangesChannel, announced, payload}
 }
 
 type traceParentKey struct{}
