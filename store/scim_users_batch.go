@@ -249,17 +249,21 @@ func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map
 			pq.Array(active), now); err != nil {
 			return err
 		}
-		if len(made) != n {
+		members := make(map[int64]WebhookMember, n)
+		for _, m := range made {
+			members[m.MembershipID] = WebhookMember{MembershipID: m.MembershipID, UserID: m.UserID, Email: m.Email,
+				Role: m.Role, Status: m.Status}
+		}
+		// Each create made its own member (two addresses that only the
+		// database's lower() finds equal would share one).
+		if len(made) != n || len(members) != n {
 			return errNotAllNew
 		}
 		events := make([]AuditEvent, n)
-		members := make(map[int64]WebhookMember, n)
 		for _, m := range made {
 			c := batch[m.Ord-1]
 			c.user, c.err = m.SCIMUser, nil
 			events[m.Ord-1] = scimCreateAudit(tok, m.SCIMUser, c.in)
-			members[m.MembershipID] = WebhookMember{MembershipID: m.MembershipID, UserID: m.UserID, Email: m.Email,
-				Role: m.Role, Status: m.Status}
 		}
 		return auditManyKnowing(ctx, tx, now, tok.AccountID, tok.Actor(), events, members)
 	})
