@@ -142,7 +142,7 @@ func (a AuditEntry) computeHash() string {
 
 // canonicalHash is computeHash of an entry whose before and after are
 // canonicalJSON's already (as a writer makes them): encoding them again
-// gives the same bytes, and took a third of the time a reconcile spent
+// would give the same bytes, at a third of the time a reconcile spends
 // auditing its thousands of changes.
 func (a AuditEntry) canonicalHash() string {
 	content, _ := json.Marshal(struct {
