@@ -63,59 +63,15 @@ const (
 	lockAuditChainSQL = `SELECT pg_advisory_xact_lock($1, $2::int)`
 	// chainHeadSQL takes the chain's lock and then reads its head (see
 	// migration 00186 for why that needs a function).
-	chainHeadSQL   = `SELECT seq, hash FROM audit_chain_head($1, $2)`
-	insertAuditSQL = `
-INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label, impersonator,
-                         action, target_type, target_id, before, after, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	chainHeadSQL = `SELECT seq, hash FROM audit_chain_head($1, $2)`
 )
-
-// insertAnnouncedAuditSQL is insertAuditSQL that also announces the
-// account's change (announceSQL, from $15).
-var insertAnnouncedAuditSQL = `WITH entry AS (` + insertAuditSQL + `)
-` + announceSQL(15)
 
 // audit appends e to its account's chain inside tx, and announces the
 // account's change on ChangesChannel. Every state-changing store method
 // calls it with its own transaction, so a change, its audit entry and its
 // notification commit together or not at all.
 func audit(ctx context.Context, tx *sqlx.Tx, at time.Time, e AuditEvent) error {
-	prevSeq, prevHash, err := lockChainHead(ctx, tx, e.AccountID)
-	if err != nil {
-		return err
-	}
-	before, err := canonicalJSON(e.Before)
-	if err != nil {
-		return fmt.Errorf("audit before: %w", err)
-	}
-	after, err := canonicalJSON(e.After)
-	if err != nil {
-		return fmt.Errorf("audit after: %w", err)
-	}
-	entry := AuditEntry{
-		AccountID: e.AccountID, Seq: prevSeq + 1, At: at.UTC().Truncate(time.Microsecond),
-		ActorType: e.Actor.Type, ActorID: e.Actor.ID, ActorLabel: e.Actor.Label, Impersonator: e.Actor.Impersonator,
-		Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
-		Before: before, After: after, PrevHash: prevHash,
-	}
-	entry.Hash = entry.canonicalHash()
-	args := []any{entry.AccountID, entry.Seq, entry.At, entry.ActorType,
-		entry.ActorID, entry.ActorLabel, entry.Impersonator, entry.Action, entry.TargetType, entry.TargetID,
-		nullJSON(entry.Before), nullJSON(entry.After), entry.PrevHash, entry.Hash}
-	if e.AccountID == 0 { // the vendor's own chain: no account's entitlements changed
-		if _, err := tx.ExecContext(ctx, insertAuditSQL, args...); err != nil {
-			return fmt.Errorf("audit insert: %w", err)
-		}
-		return nil
-	}
-	// Every change a customer would care about is audited, so announcing
-	// the account's change with its entry means no write path can forget
-	// to drop the entitlement caches (PostgreSQL folds repeats within a
-	// transaction).
-	if _, err := tx.ExecContext(ctx, insertAnnouncedAuditSQL, append(args, announcement(ctx, itoa(e.AccountID))...)...); err != nil {
-		return fmt.Errorf("audit insert: %w", err)
-	}
-	return webhooksForAudit(ctx, tx, at, e.AccountID, []AuditEvent{e}, nil)
+	return auditMany(ctx, tx, at, e.AccountID, e.Actor, []AuditEvent{e})
 }
 
 // lockChainHead takes the lock on the account's chain, held until tx ends,
@@ -185,13 +141,6 @@ func orNull(b []byte) []byte {
 		return []byte("null")
 	}
 	return b
-}
-
-func nullJSON(b []byte) any {
-	if len(b) == 0 || string(b) == "null" {
-		return nil
-	}
-	return string(b)
 }
 
 // ChainBreak describes the first entry whose link does not hold.

@@ -10,22 +10,25 @@ import (
 	"github.com/lib/pq"
 )
 
-// insertAuditManySQL appends many entries of one chain in one statement,
-// and announces the account's change (announceSQL, from $15).
-var insertAuditManySQL = `
-WITH entries AS (
+// insertAuditManySQL appends entries of one chain in one statement.
+const insertAuditManySQL = `
 INSERT INTO audit_entry (account_id, seq, at, actor_type, actor_id, actor_label, impersonator,
                          action, target_type, target_id, before, after, prev_hash, hash)
 SELECT $1, x.seq, $2, $3, $4, $5, $6, x.action, x.target_type, x.target_id, x.before::jsonb, x.after::jsonb, x.prev_hash, x.hash
 FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-     AS x(seq, action, target_type, target_id, before, after, prev_hash, hash))
+     AS x(seq, action, target_type, target_id, before, after, prev_hash, hash)`
+
+// insertAnnouncedAuditSQL is insertAuditManySQL that also announces the
+// account's change (announceSQL, from $15).
+var insertAnnouncedAuditSQL = `WITH entries AS (` + insertAuditManySQL + `)
 ` + announceSQL(15)
 
 // auditMany appends events of one account by one actor, in order, to the
-// account's chain inside tx: the same entries as calling audit for each
-// (provisioning: the reconciler audits thousands of seats and
-// waiting entries in one transaction, and a statement per entry would hold
-// the account's chain for seconds).
+// account's chain inside tx, and announces the account's change (not for
+// the vendor's own chain, account 0: no account's entitlements changed).
+// One statement writes them all (provisioning: the reconciler audits
+// thousands of seats and waiting entries in one transaction, and a
+// statement per entry would hold the account's chain for seconds).
 func auditMany(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID int64, actor Actor, events []AuditEvent) error {
 	return auditManyKnowing(ctx, tx, at, accountID, actor, events, nil)
 }
@@ -66,10 +69,17 @@ func auditManyKnowing(ctx context.Context, tx *sqlx.Tx, at time.Time, accountID 
 		prevs[i], hashes[i] = entry.PrevHash, entry.Hash
 		prevSeq, prevHash = entry.Seq, entry.Hash
 	}
-	args := append([]any{accountID, at, actor.Type, actor.ID, actor.Label, actor.Impersonator,
+	insert, args := insertAuditManySQL, []any{accountID, at, actor.Type, actor.ID, actor.Label, actor.Impersonator,
 		pq.Array(seqs), pq.Array(actions), pq.Array(types), pq.Array(targets), pq.Array(befores), pq.Array(afters),
-		pq.Array(prevs), pq.Array(hashes)}, announcement(ctx, itoa(accountID))...)
-	if _, err := tx.ExecContext(ctx, insertAuditManySQL, args...); err != nil {
+		pq.Array(prevs), pq.Array(hashes)}
+	if accountID != 0 {
+		// Every change a customer would care about is audited, so
+		// announcing the account's change with its entries means no write
+		// path can forget to drop the entitlement caches (PostgreSQL folds
+		// repeats within a transaction).
+		insert, args = insertAnnouncedAuditSQL, append(args, announcement(ctx, itoa(accountID))...)
+	}
+	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
 		return fmt.Errorf("audit insert: %w", err)
 	}
 	return webhooksForAudit(ctx, tx, at, accountID, events, members)

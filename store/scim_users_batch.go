@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -220,15 +219,7 @@ func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map
 	n := len(batch)
 	emails, names, externalIDs := make([]string, n), make([]string, n), make([]string, n)
 	userNames, docs, active := make([]string, n), make([]string, n), make([]bool, n)
-	seen := make(map[string]bool, n)
 	for i, c := range batch {
-		// Two creates of one address make one login: the second is a
-		// link or a conflict, which only the one-at-a-time path decides.
-		key := strings.ToLower(c.in.Email)
-		if seen[key] {
-			return errNotAllNew
-		}
-		seen[key] = true
 		emails[i], names[i], externalIDs[i] = c.in.Email, c.in.Name, c.in.ExternalID
 		userNames[i], docs[i], active[i] = c.in.UserName, string(c.in.Attributes), c.in.Active
 	}
@@ -254,8 +245,9 @@ func (s *Store) createNewSCIMUsers(ctx context.Context, now time.Time, stmts map
 			members[m.MembershipID] = WebhookMember{MembershipID: m.MembershipID, UserID: m.UserID, Email: m.Email,
 				Role: m.Role, Status: m.Status}
 		}
-		// Each create made its own member (two addresses that only the
-		// database's lower() finds equal would share one).
+		// Each create made a member of its own: two creates of one
+		// address make one login, and the second is a link or a conflict,
+		// which only the one-at-a-time path decides.
 		if len(made) != n || len(members) != n {
 			return errNotAllNew
 		}
