@@ -50,9 +50,11 @@ func loadAxe() error {
 
 // watcher collects what must fail a test in one tab: console errors and
 // uncaught exceptions, htmx error events, failed responses, axe-core's
-// serious and critical violations and sideways scroll.
+// serious and critical violations and sideways scroll, each with the
+// window's width when it was seen.
 type watcher struct {
 	mu       sync.Mutex
+	width    int64
 	problems []string
 	seen     map[string]bool
 	allowed  []string
@@ -60,23 +62,29 @@ type watcher struct {
 
 // report is what the page script sends to entitleE2EReport.
 type report struct {
-	Kind string `json:"kind"`
-	Text string `json:"text"`
-	URL  string `json:"url"`
+	Kind  string `json:"kind"`
+	Text  string `json:"text"`
+	URL   string `json:"url"`
+	Width int64  `json:"width"` // the window's, when the page saw it
 }
 
 // A 4xx answer other than 404 is a refusal the page shows (a form error, a
 // forbidden page); Chromium still logs it as a failed load.
 var handledStatus = regexp.MustCompile(`status of 4(0[0-35-9]|[1-9]\d)\b`)
 
-func (w *watcher) add(line string) {
+// add records a problem seen at width px (0: the window's width now).
+func (w *watcher) add(width int64, line string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if width == 0 {
+		width = w.width
+	}
 	for _, a := range w.allowed {
 		if strings.Contains(line, a) {
 			return
 		}
 	}
+	line = fmt.Sprintf("(%d px): %s", width, line)
 	if w.seen[line] {
 		return
 	}
@@ -96,7 +104,7 @@ func (w *watcher) take() []string {
 // document, and fails the test at its end for anything the watcher saw.
 func watch(t *testing.T, ctx context.Context, width int64) *watcher {
 	t.Helper()
-	w := &watcher{seen: map[string]bool{}}
+	w := &watcher{width: width, seen: map[string]bool{}}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -105,7 +113,7 @@ func watch(t *testing.T, ctx context.Context, width int64) *watcher {
 			}
 			switch {
 			case m.IsException():
-				w.add(fmt.Sprintf("exception at %s:%d: %s", m.URL, m.Line+1, m.Text))
+				w.add(0, fmt.Sprintf("exception at %s:%d: %s", m.URL, m.Line+1, m.Text))
 			case m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning:
 				if m.Source == "network" && handledStatus.MatchString(m.Text) {
 					continue
@@ -113,14 +121,14 @@ func watch(t *testing.T, ctx context.Context, width int64) *watcher {
 				if m.Source != "" && m.Type == chromedp.ConsoleWarning {
 					continue // the browser's own advice (deprecations, interventions)
 				}
-				w.add(fmt.Sprintf("console %s: %s %s", m.Type, m.Text, m.URL))
+				w.add(0, fmt.Sprintf("console %s: %s %s", m.Type, m.Text, m.URL))
 			}
 		}
 	}()
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(width, 900),
 		chromedp.ExposeFunc("entitleE2EReport", func(_ context.Context, r report) (chromedp.Void, error) {
-			w.add(r.Kind + " on " + r.URL + ": " + r.Text)
+			w.add(r.Width, r.Kind+" on "+r.URL+": "+r.Text)
 			return chromedp.Void{}, nil
 		}),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -139,7 +147,7 @@ func watch(t *testing.T, ctx context.Context, width int64) *watcher {
 		// The last page's audit, then everything seen.
 		_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.__e2eAudit ? window.__e2eAudit() : Promise.resolve()).then(() => true)`, chromedp.EvalAwaitPromise))
 		for _, p := range w.take() {
-			t.Errorf("browser (%d px): %s", width, p)
+			t.Errorf("browser %s", p)
 		}
 	})
 	return w
@@ -151,6 +159,18 @@ func (s *session) allow(text string) {
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
 	s.watch.allowed = append(s.watch.allowed, text)
+}
+
+// resize makes the tab's window width px wide, as narrowing a laptop's
+// window would, and waits until the page has seen it: its checks are then
+// due at the new width (audit runs them).
+func (s *session) resize(width int64) {
+	s.t.Helper()
+	s.watch.mu.Lock()
+	s.watch.width = width
+	s.watch.mu.Unlock()
+	s.width = width
+	s.run(chromedp.EmulateViewport(width, 900), doJS(fmt.Sprintf(`() => window.__e2eWidth === %d || null`, width)))
 }
 
 // audit waits for the page's pending checks and runs one more now, so that a

@@ -72,3 +72,27 @@ func reported(s *session, want string) string {
 	}
 	return strings.Join(seen, "\n")
 }
+
+// A page the crawl opens at the laptop's width is checked again once the
+// window narrows to a phone's: what only a phone shows is reported, at
+// the phone's width.
+func TestTheWatcherChecksAPageAgainWhenTheWindowNarrows(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	mux.HandleFunc("/phone-only", smallPage("Watcher", "", `<style>.phone { display: none; color: #eee; background: #fff }
+@media (max-width: 600px) { .phone { display: block } }</style><p class="phone">Shown on phones only, too faint to read</p>`))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	s := open(t, srv.URL, nil, desktopWidth)
+	s.run(chromedp.Navigate(srv.URL + "/phone-only"))
+	s.audit()
+	if got := s.watch.take(); len(got) != 0 {
+		t.Fatalf("the page at %d px was reported: %v", desktopWidth, got)
+	}
+	s.auditAtBothWidths()
+	if got := reported(s, "color-contrast"); !strings.Contains(got, "color-contrast") || !strings.Contains(got, "(390 px)") {
+		t.Errorf("faint text shown only at %d px was not reported at that width: %q", phoneWidth, got)
+	}
+}

@@ -2,14 +2,14 @@
 // It reports to the Go side (window.entitleE2EReport, an exposed func):
 //   - every htmx error event (a dead action must fail the test, not go
 //     unnoticed in the console);
-//   - axe-core's serious and critical violations, after each page load and
-//     after each htmx swap;
+//   - axe-core's serious and critical violations, after each page load,
+//     each htmx swap and each change of the window's size;
 //   - a page wider than the window (sideways scroll).
 (function () {
   "use strict";
   function report(kind, text) {
     if (typeof window.entitleE2EReport === "function") {
-      window.entitleE2EReport({ kind: kind, text: text, url: location.pathname + location.search });
+      window.entitleE2EReport({ kind: kind, text: text, url: location.pathname + location.search, width: window.innerWidth });
     }
   }
   [
@@ -24,6 +24,21 @@
       report("htmx", name + status + target + " on " + where);
     });
   });
+
+  // Only serious and critical violations fail a test, and axe-core gives
+  // every violation of a rule that rule's own impact, so a rule whose
+  // impact is minor or moderate can never fail one: it is switched off
+  // rather than run on every page for nothing. (Should axe-core stop
+  // describing its rules this way, every rule runs.)
+  var quietRules = null;
+  function quiet() {
+    if (quietRules) { return quietRules; }
+    quietRules = {};
+    ((window.axe._audit && window.axe._audit.rules) || []).forEach(function (rule) {
+      if (rule.impact === "minor" || rule.impact === "moderate") { quietRules[rule.id] = { enabled: false }; }
+    });
+    return quietRules;
+  }
 
   var running = false, again = false, timer = null, dirty = true; // a new document is not audited yet
   function audit() {
@@ -42,7 +57,7 @@
       });
       report("scroll", "the page is " + doc.scrollWidth + " px wide in a " + window.innerWidth + " px window; first too wide: " + widest);
     }
-    window.__e2eRun = window.axe.run(document, { resultTypes: ["violations"] }).then(function (result) {
+    window.__e2eRun = window.axe.run(document, { resultTypes: ["violations"], rules: quiet() }).then(function (result) {
       result.violations.forEach(function (v) {
         if (v.impact !== "serious" && v.impact !== "critical") { return; }
         var nodes = v.nodes.slice(0, 3).map(function (n) { return n.target.join(" ") + " (" + (n.failureSummary || "").replace(/\s+/g, " ").slice(0, 160) + ")"; });
@@ -71,5 +86,11 @@
     timer = setTimeout(audit, 120);
   }
   window.addEventListener("load", schedule);
+  // __e2eWidth is the width of the last resize the checks were scheduled
+  // for, so that a test knows when to ask for them (session.resize).
+  window.addEventListener("resize", function (event) {
+    window.__e2eWidth = window.innerWidth;
+    schedule(event);
+  });
   document.addEventListener("htmx:afterSettle", schedule);
 })();
