@@ -72,7 +72,8 @@ type report struct {
 // forbidden page); Chromium still logs it as a failed load.
 var handledStatus = regexp.MustCompile(`status of 4(0[0-35-9]|[1-9]\d)\b`)
 
-// add records a problem seen at width px (0: the window's width now).
+// add records a problem seen at width px (0: the width the test last gave
+// the window, for console lines, which do not say).
 func (w *watcher) add(width int64, line string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -161,16 +162,16 @@ func (s *session) allow(text string) {
 	s.watch.allowed = append(s.watch.allowed, text)
 }
 
-// resize makes the tab's window width px wide, as narrowing a laptop's
+// resize makes the tab's window width px wide, as narrowing or widening a
 // window would, and waits until the page has seen it: its checks are then
 // due at the new width (audit runs them).
 func (s *session) resize(width int64) {
 	s.t.Helper()
+	s.run(chromedp.EmulateViewport(width, 900), doJS(fmt.Sprintf(`() => window.__e2eWidth === %d || null`, width)))
 	s.watch.mu.Lock()
 	s.watch.width = width
 	s.watch.mu.Unlock()
 	s.width = width
-	s.run(chromedp.EmulateViewport(width, 900), doJS(fmt.Sprintf(`() => window.__e2eWidth === %d || null`, width)))
 }
 
 // audit waits for the page's pending checks and runs one more now, so that a

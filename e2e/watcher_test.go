@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,7 +93,8 @@ func TestTheWatcherChecksAPageAgainWhenTheWindowNarrows(t *testing.T) {
 		t.Fatalf("the page at %d px was reported: %v", desktopWidth, got)
 	}
 	s.auditAtBothWidths()
-	if got := reported(s, "color-contrast"); !strings.Contains(got, "color-contrast") || !strings.Contains(got, "(390 px)") {
+	want := fmt.Sprintf("(%d px): axe on /phone-only: serious color-contrast", phoneWidth)
+	if got := reported(s, want); !strings.Contains(got, want) {
 		t.Errorf("faint text shown only at %d px was not reported at that width: %q", phoneWidth, got)
 	}
 }

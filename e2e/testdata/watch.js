@@ -7,9 +7,11 @@
 //   - a page wider than the window (sideways scroll).
 (function () {
   "use strict";
-  function report(kind, text) {
+  // width is the window's when the check began (default: now): a check's
+  // results arrive after the window may have changed.
+  function report(kind, text, width) {
     if (typeof window.entitleE2EReport === "function") {
-      window.entitleE2EReport({ kind: kind, text: text, url: location.pathname + location.search, width: window.innerWidth });
+      window.entitleE2EReport({ kind: kind, text: text, url: location.pathname + location.search, width: width || window.innerWidth });
     }
   }
   [
@@ -47,6 +49,7 @@
     if (!window.axe) { return Promise.resolve(); }
     if (running) { again = true; return window.__e2eRun; }
     running = true;
+    var width = window.innerWidth;
     var doc = document.documentElement;
     if (doc.scrollWidth > window.innerWidth + 1) {
       var widest = "";
@@ -55,16 +58,16 @@
           widest = el.outerHTML.slice(0, 120);
         }
       });
-      report("scroll", "the page is " + doc.scrollWidth + " px wide in a " + window.innerWidth + " px window; first too wide: " + widest);
+      report("scroll", "the page is " + doc.scrollWidth + " px wide in a " + width + " px window; first too wide: " + widest, width);
     }
     window.__e2eRun = window.axe.run(document, { resultTypes: ["violations"], rules: quiet() }).then(function (result) {
       result.violations.forEach(function (v) {
         if (v.impact !== "serious" && v.impact !== "critical") { return; }
         var nodes = v.nodes.slice(0, 3).map(function (n) { return n.target.join(" ") + " (" + (n.failureSummary || "").replace(/\s+/g, " ").slice(0, 160) + ")"; });
-        report("axe", v.impact + " " + v.id + ": " + v.help + " — " + nodes.join("; "));
+        report("axe", v.impact + " " + v.id + ": " + v.help + " — " + nodes.join("; "), width);
       });
     }, function (err) {
-      report("axe", "axe-core failed: " + err);
+      report("axe", "axe-core failed: " + err, width);
     }).then(function () {
       running = false;
       if (again) { again = false; return audit(); }
@@ -88,9 +91,9 @@
   window.addEventListener("load", schedule);
   // __e2eWidth is the width of the last resize the checks were scheduled
   // for, so that a test knows when to ask for them (session.resize).
-  window.addEventListener("resize", function (event) {
+  window.addEventListener("resize", function () {
     window.__e2eWidth = window.innerWidth;
-    schedule(event);
+    schedule();
   });
   document.addEventListener("htmx:afterSettle", schedule);
 })();
