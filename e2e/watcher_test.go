@@ -17,33 +17,45 @@ import (
 // what the swap brought in: a violation either way is reported.
 func TestTheWatcherReportsViolationsOfALoadedPageAndOfASwap(t *testing.T) {
 	t.Parallel()
-	mux := http.NewServeMux()
-	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 	page := func(body string) http.HandlerFunc { return smallPage("Watcher", "/static/vendor/htmx.min.js", body) }
-	mux.HandleFunc("/clean", page(`<button id="swap" hx-get="/fragment" hx-target="#slot" hx-swap="outerHTML">Swap</button><div id="slot">empty</div>`))
-	mux.HandleFunc("/fragment", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`<div id="slot"><img src="/static/favicon.svg"></div>`))
+	s := openCleanPage(t, "/clean", map[string]http.HandlerFunc{
+		"/clean": page(`<button id="swap" hx-get="/fragment" hx-target="#slot" hx-swap="outerHTML">Swap</button><div id="slot">empty</div>`),
+		"/fragment": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`<div id="slot"><img src="/static/favicon.svg"></div>`))
+		},
+		"/broken": page(`<img src="/static/favicon.svg">`),
 	})
-	mux.HandleFunc("/broken", page(`<img src="/static/favicon.svg">`))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	s := open(t, srv.URL, nil, desktopWidth)
-	s.run(chromedp.Navigate(srv.URL + "/clean"))
-	s.audit()
-	if got := s.watch.take(); len(got) != 0 {
-		t.Fatalf("a clean page was reported: %v", got)
-	}
 	s.run(press("#swap"), waitVisible("#slot img"))
 	s.audit()
 	if got := reported(s, "image-alt"); !strings.Contains(got, "image-alt") {
 		t.Errorf("an image without a text alternative brought by a swap was not reported: %q", got)
 	}
-	s.run(chromedp.Navigate(srv.URL + "/broken"))
+	s.run(chromedp.Navigate(s.base + "/broken"))
 	s.audit()
 	if got := reported(s, "image-alt"); !strings.Contains(got, "image-alt") {
 		t.Errorf("an image without a text alternative on a loaded page was not reported: %q", got)
 	}
+}
+
+// openCleanPage serves pages (and the site's static files under /static/)
+// and opens first at the laptop's width, failing the test if the watcher
+// reports anything on it.
+func openCleanPage(t *testing.T, first string, pages map[string]http.HandlerFunc) *session {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	for path, page := range pages {
+		mux.HandleFunc(path, page)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	s := open(t, srv.URL, nil, desktopWidth)
+	s.run(chromedp.Navigate(srv.URL + first))
+	s.audit()
+	if got := s.watch.take(); len(got) != 0 {
+		t.Fatalf("%s at %d px was reported: %v", first, desktopWidth, got)
+	}
+	return s
 }
 
 // smallPage serves a page of its own with the given scripts (the site's
@@ -79,19 +91,10 @@ func reported(s *session, want string) string {
 // the phone's width.
 func TestTheWatcherChecksAPageAgainWhenTheWindowNarrows(t *testing.T) {
 	t.Parallel()
-	mux := http.NewServeMux()
-	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
-	mux.HandleFunc("/phone-only", smallPage("Watcher", "", `<style>.phone { display: none; color: #eee; background: #fff }
-@media (max-width: 600px) { .phone { display: block } }</style><p class="phone">Shown on phones only, too faint to read</p>`))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	s := open(t, srv.URL, nil, desktopWidth)
-	s.run(chromedp.Navigate(srv.URL + "/phone-only"))
-	s.audit()
-	if got := s.watch.take(); len(got) != 0 {
-		t.Fatalf("the page at %d px was reported: %v", desktopWidth, got)
-	}
+	s := openCleanPage(t, "/phone-only", map[string]http.HandlerFunc{
+		"/phone-only": smallPage("Watcher", "", `<style>.phone { display: none; color: #eee; background: #fff }
+@media (max-width: 600px) { .phone { display: block } }</style><p class="phone">Shown on phones only, too faint to read</p>`),
+	})
 	s.auditAtBothWidths()
 	want := fmt.Sprintf("(%d px): axe on /phone-only: serious color-contrast", phoneWidth)
 	if got := reported(s, want); !strings.Contains(got, want) {
