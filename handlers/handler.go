@@ -19,6 +19,7 @@ import (
 	"github.com/entitle-dev/entitle/insightscache"
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/membertotals"
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
 	"github.com/entitle-dev/entitle/store"
@@ -49,6 +50,9 @@ type Handler struct {
 	// figures kept between changes.
 	Hub     *store.Hub
 	Figures *insightscache.Cache
+	// MemberTotals keeps the members list's totals between changes (nil:
+	// counted on every page).
+	MemberTotals *membertotals.Totals
 
 	// SSO is the OpenID Connect relying party of every account.
 	SSO *sso.Service

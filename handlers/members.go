@@ -48,7 +48,7 @@ func (h *Handler) membersView(c echo.Context) (views.MembersView, error) {
 	ctx := c.Request().Context()
 	role := licensing.Role(cur.Role)
 	f := views.MemberFilter{Query: c.QueryParam("q"), Role: c.QueryParam("role"), Status: c.QueryParam("status"), Seat: c.QueryParam("seat")}
-	page, err := h.Store.ListMembers(ctx, cur.AccountID, store.MemberFilter{Query: f.Query, Role: f.Role, Status: f.Status,
+	page, err := h.MemberTotals.Members(ctx, h.Store, cur.AccountID, store.MemberFilter{Query: f.Query, Role: f.Role, Status: f.Status,
 		Seat: f.Seat, After: c.QueryParam("after"), Before: c.QueryParam("before")})
 	if err != nil {
 		return views.MembersView{}, err

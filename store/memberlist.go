@@ -22,6 +22,21 @@ type MemberFilter struct {
 	After  string // cursor: the page after this row
 	Before string // cursor: the page before this row
 	Limit  int
+	// Counted is this filter's total from an earlier page: the list uses
+	// it instead of counting again when the account's change numbers are
+	// still the ones it was counted at (see ListMembers).
+	Counted MemberTotal
+}
+
+// MemberTotal is the number of an account's members a filter matches, and
+// the account's change numbers in the snapshot it was counted in. Valid
+// is false for a total that cannot be reused: one of a search (a rename
+// moves no account's change number), or of a page that had no rows.
+type MemberTotal struct {
+	Total int
+	Seq   ChangeSeq
+	For   string // the account and filter counted: a total is reused for those only
+	Valid bool
 }
 
 // MemberRow is one line of the members list.
@@ -51,6 +66,7 @@ type MemberPage struct {
 	Rows       []MemberRow
 	Total      int
 	Next, Prev string
+	Counted    MemberTotal // the total, to be passed back in the filter of the next page
 }
 
 // The list is ordered by (sort key, user id), the order of app_user_sort_idx,
@@ -90,13 +106,24 @@ ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
 	// uncorrelated subquery, run once), which saves the page a round trip;
 	// only a page with no rows asks for the count alone.
 	membersTotal = `,
-       (` + membersCountSQL + `) AS total`
+       (` + membersCountSQL + `) AS total, -1 AS seq_account, -1 AS seq_catalog`
+	// Without a search, the rows also carry the account's change numbers
+	// from the same snapshot, and the count is a total counted before when
+	// they are the ones given ($9, $10; the total $11): PostgreSQL runs an
+	// uncorrelated subquery only when its value is needed, so counting
+	// 10,000 members is skipped while nothing changed. Every change to the
+	// account's memberships or seats moves its number in the transaction
+	// that makes it (notifyAccountChanged).
 	membersTotalNoSearch = `,
-       (` + membersCountNoSearchSQL + `) AS total`
+       CASE WHEN cs.account = $9 AND cs.catalog = $10 THEN $11
+            ELSE (` + membersCountNoSearchSQL + `) END AS total,
+       cs.account AS seq_account, cs.catalog AS seq_catalog`
+	memberChangeSeq = `
+CROSS JOIN (` + accountChangeSeqSQL + `) AS cs`
 	membersAfterSQL          = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersAfter
 	membersBeforeSQL         = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersBefore
-	membersAfterNoSearchSQL  = memberColumns + membersTotalNoSearch + memberFrom + memberWhere + memberSearch + membersAfter
-	membersBeforeNoSearchSQL = memberColumns + membersTotalNoSearch + memberFrom + memberWhere + memberSearch + membersBefore
+	membersAfterNoSearchSQL  = memberColumns + membersTotalNoSearch + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersAfter
+	membersBeforeNoSearchSQL = memberColumns + membersTotalNoSearch + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersBefore
 )
 
 // ListMembers returns one page of an account's members, sorted by name.
@@ -121,11 +148,18 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 		seat = f.Seat
 	}
 	args := []any{accountID, pq.Array(statuses), f.Role, seat, pattern}
+	countedFor := strconv.FormatInt(accountID, 10) + "|" + strings.Join(statuses, ",") + "|" + f.Role + "|" + seat
 
 	var page MemberPage
 	countSQL, countArgs, after, before := membersCountSQL, args, membersAfterSQL, membersBeforeSQL
+	var counted []any
 	if pattern == "" {
 		countSQL, countArgs, after, before = membersCountNoSearchSQL, args[:4], membersAfterNoSearchSQL, membersBeforeNoSearchSQL
+		known := f.Counted
+		if !known.Valid || known.For != countedFor { // change numbers are never negative
+			known.Seq = ChangeSeq{Account: -1, Catalog: -1}
+		}
+		counted = []any{known.Seq.Account, known.Seq.Catalog, known.Total}
 	}
 	query, key, id, backward := after, "", int64(0), false
 	if k, i, ok := decodeCursor(f.Before); ok {
@@ -133,16 +167,20 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	} else if k, i, ok := decodeCursor(f.After); ok {
 		key, id = k, i
 	}
-	var counted []struct {
+	var found []struct {
 		MemberRow
-		Total int `db:"total"`
+		Total      int   `db:"total"`
+		SeqAccount int64 `db:"seq_account"`
+		SeqCatalog int64 `db:"seq_catalog"`
 	}
-	if err := s.db.SelectContext(ctx, &counted, query, append(args, key, id, limit+1)...); err != nil {
+	if err := s.db.SelectContext(ctx, &found, query, append(append(args, key, id, limit+1), counted...)...); err != nil {
 		return MemberPage{}, err
 	}
-	rows := make([]MemberRow, len(counted))
-	for i, r := range counted {
+	rows := make([]MemberRow, len(found))
+	for i, r := range found {
 		rows[i], page.Total = r.MemberRow, r.Total
+		page.Counted = MemberTotal{Total: r.Total, Seq: ChangeSeq{Account: r.SeqAccount, Catalog: r.SeqCatalog},
+			For: countedFor, Valid: pattern == ""}
 	}
 	if len(rows) == 0 {
 		if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {

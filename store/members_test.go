@@ -193,3 +193,59 @@ func TestInviteDomainRules(t *testing.T) {
 		t.Fatalf("member changes domain rules: %v", err)
 	}
 }
+
+// A total counted for one page is reused by the next only while the
+// account's change numbers stand where they were: a change made through
+// the store moves them and the list counts again, and a total is never
+// taken for another filter or another account.
+func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	owner := principal(t, s, "owner@globex.test")
+	list := func(f store.MemberFilter) store.MemberPage {
+		t.Helper()
+		page, err := s.ListMembers(ctx, owner.AccountID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	first := list(store.MemberFilter{})
+	if first.Total != 9 || !first.Counted.Valid || first.Counted.Total != 9 {
+		t.Fatalf("first page: total %d, counted %+v", first.Total, first.Counted)
+	}
+	// A row changed behind the store's back moves no change number, so
+	// a page given the total before it shows that total: it did not count.
+	if _, err := s.DB().Exec(`UPDATE membership SET status = 'deactivated' WHERE id = $1`, membershipOf(t, s, "bob@globex.test")); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(store.MemberFilter{Counted: first.Counted}).Total; got != 9 {
+		t.Fatalf("with the total held and nothing announced: %d, want the held 9", got)
+	}
+	if got := list(store.MemberFilter{}).Total; got != 8 {
+		t.Fatalf("counted afresh: %d, want 8", got)
+	}
+	// Another filter's total, or another account's, is not taken.
+	if got := list(store.MemberFilter{Role: "member", Counted: first.Counted}).Total; got != 5 {
+		t.Errorf("members only, given the whole list's total: %d, want 5", got)
+	}
+	umbrella := principal(t, s, "alice@umbrella.test")
+	theirs, err := s.ListMembers(ctx, umbrella.AccountID, store.MemberFilter{Counted: first.Counted})
+	if err != nil || theirs.Total != len(theirs.Rows) {
+		t.Errorf("Umbrella given Globex's total: %d for %d rows (%v)", theirs.Total, len(theirs.Rows), err)
+	}
+	// A change made through the store moves the numbers: counted again.
+	if _, err := s.Invite(ctx, owner, store.InviteRequest{Addresses: "new@globex.test", Role: licensing.Member, BaseURL: "http://portal.test"}); err != nil {
+		t.Fatal(err)
+	}
+	after := list(store.MemberFilter{Counted: first.Counted})
+	if after.Total != 9 || after.Counted.Seq == first.Counted.Seq {
+		t.Fatalf("after an invitation: total %d (want 8 active and 1 invited), numbers %+v then %+v",
+			after.Total, first.Counted.Seq, after.Counted.Seq)
+	}
+	// A search's total is never offered for reuse.
+	if found := list(store.MemberFilter{Query: "alice"}); found.Counted.Valid {
+		t.Errorf("a search's total is offered for reuse: %+v", found.Counted)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/entitle-dev/entitle/insightscache"
 	"github.com/entitle-dev/entitle/leases"
 	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/membertotals"
 	"github.com/entitle-dev/entitle/metrics"
 	"github.com/entitle-dev/entitle/outbound"
 	"github.com/entitle-dev/entitle/sso"
@@ -92,6 +93,7 @@ func New(opts Options) *echo.Echo {
 	// Insights: live pages hear the check cache's listener (other
 	// instances' changes) and this process's own commits.
 	h.Hub, h.Figures = store.NewHub(), insightscache.New(opts.Store)
+	h.MemberTotals = membertotals.New()
 	opts.Checks.OnNotify(h.Hub.Publish)
 	opts.Store.OnCommittedChange(h.Hub.Publish)
 
