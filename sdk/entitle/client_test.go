@@ -280,6 +280,10 @@ func TestRunFollowsTheStreamSoAChangeReachesTheAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first check fetches the state, before any stream is open.
+	if _, err := c.Check(ctx, "dashboards", ""); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	waitFor := func(what string, ok func() bool) {
@@ -331,6 +335,10 @@ func TestRunResumesADroppedStreamWithLastEventID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first check fetches the state, before any stream is open.
+	if _, err := c.Check(ctx, "dashboards", ""); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	waitFor := func(what string, ok func() bool) {
@@ -345,9 +353,10 @@ func TestRunResumesADroppedStreamWithLastEventID(t *testing.T) {
 		r, err := c.Check(ctx, "sso", "")
 		return err == nil && r.Decision.HasAccess
 	}
-	waitFor("the stream", func() bool {
-		_, err := c.Check(ctx, "dashboards", "")
-		return err == nil && len(proxy.lastEventIDs()) == 1
+	// The stream's first event names the version the client has; the
+	// client fetches it, and only then has a version to resume from.
+	waitFor("the stream's first change to be fetched", func() bool {
+		return len(proxy.lastEventIDs()) == 1 && proxy.statesFetchedInStream() >= 1
 	})
 	if access() {
 		t.Fatal("sso before the grant")

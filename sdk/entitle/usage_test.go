@@ -27,6 +27,9 @@ type flakyProxy struct {
 	mu      sync.Mutex
 	streams []context.CancelFunc // the open change streams, to cut them
 	resumed []string             // the Last-Event-ID of every stream request
+	// fetchedInStream counts the signed states served in full while a
+	// stream was open: the client's fetches after a change it was told of.
+	fetchedInStream int
 }
 
 // cutStreams ends every open change stream, as a dropped connection would.
@@ -37,6 +40,12 @@ func (p *flakyProxy) cutStreams() {
 		cancel()
 	}
 	p.streams = nil
+}
+
+func (p *flakyProxy) statesFetchedInStream() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fetchedInStream
 }
 
 func (p *flakyProxy) lastEventIDs() []string {
@@ -73,6 +82,13 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 				r = r.WithContext(ctx)
 			}
 			rp.ServeHTTP(w, r)
+			if strings.HasSuffix(r.URL.Path, "/license") {
+				p.mu.Lock()
+				if len(p.streams) > 0 {
+					p.fetchedInStream++
+				}
+				p.mu.Unlock()
+			}
 		}
 	}))
 	t.Cleanup(p.srv.Close)
