@@ -1,8 +1,9 @@
 // Package membertotals keeps the members list's totals between the changes
-// that move them. Counting an account's members is most of a page's work
-// in a large account (10,000 index entries for every page, every filter
-// and every refresh after a row's action), and the count only changes
-// when the account does. It imports store and is imported by handlers.
+// that move them. In a large account, counting its members is most of what
+// the list's statement does (10,000 index entries read for every page,
+// every filter and every refresh after a row's action), and the count
+// only changes when the account does. It imports store and is imported by
+// handlers.
 package membertotals
 
 import (
@@ -12,9 +13,14 @@ import (
 	"github.com/entitle-dev/entitle/store"
 )
 
-// maxHeld bounds the totals held: filters come from the address bar, so a
-// client could ask for any number of them. When full, one is dropped.
-const maxHeld = 10_000
+// maxHeld and maxFilter bound the memory held: filters come from the
+// address bar, so a client could ask for any number of them, of any
+// length. When full, one total is dropped; a longer filter (no real one
+// is) is counted every time.
+const (
+	maxHeld   = 10_000
+	maxFilter = 64
+)
 
 // Totals holds, per account and filter, the last total the list counted
 // and the account's change numbers it was counted at. The list reuses a
@@ -42,7 +48,7 @@ func New() *Totals {
 // store.ListMembers does, with the total held for its filter. Nil Totals
 // hold nothing.
 func (t *Totals) Members(ctx context.Context, s *store.Store, accountID int64, f store.MemberFilter) (store.MemberPage, error) {
-	if t == nil || f.Query != "" {
+	if t == nil || f.Query != "" || len(f.Role)+len(f.Status)+len(f.Seat) > maxFilter {
 		return s.ListMembers(ctx, accountID, f)
 	}
 	k := key{account: accountID, role: f.Role, status: f.Status, seat: f.Seat}

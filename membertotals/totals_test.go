@@ -10,18 +10,6 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-// principal is the demo member with this address, acting on their account.
-func principal(t *testing.T, s *store.Store, email string) store.Principal {
-	t.Helper()
-	var p store.Principal
-	err := s.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
-		WHERE lower(u.email) = lower($1) ORDER BY m.id LIMIT 1`, email).Scan(&p.AccountID, &p.MembershipID, &p.UserID, &p.Email)
-	if err != nil {
-		t.Fatalf("principal %s: %v", email, err)
-	}
-	return p
-}
-
 // Each filter's total is held between pages until the account changes:
 // a row changed behind the store's back (no change announced) does not
 // show, which is how the test sees that nothing was counted, and every
@@ -30,8 +18,8 @@ func TestTotalsAreHeldPerFilterUntilTheAccountChanges(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
-	bob := principal(t, s, "bob@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
+	bob := storetest.Principal(t, s, "bob@globex.test")
 	totals := membertotals.New()
 	total := func(f store.MemberFilter) int {
 		t.Helper()
@@ -56,7 +44,7 @@ func TestTotalsAreHeldPerFilterUntilTheAccountChanges(t *testing.T) {
 	}
 	// Carol made an admin through the store: both admins' and everyone's
 	// totals are counted again (and now see Bob as well).
-	if err := s.ChangeRole(ctx, owner, principal(t, s, "carol@globex.test").MembershipID, licensing.Admin); err != nil {
+	if err := s.ChangeRole(ctx, owner, storetest.Principal(t, s, "carol@globex.test").MembershipID, licensing.Admin); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(admins); got != 3 {

@@ -36,7 +36,7 @@ func TestUsageAlertsAt80And100PercentOncePerPeriod(t *testing.T) {
 	s := storetest.NewDemo(t, clock)
 	ctx := context.Background()
 	globex, _ := s.AccountBySlug(ctx, "globex")
-	admin := principal(t, s, "admin@globex.test")
+	admin := storetest.Principal(t, s, "admin@globex.test")
 	if err := s.SetAlertsOn(ctx, admin, false); err != nil { // the admin switched them off
 		t.Fatal(err)
 	}

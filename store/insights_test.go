@@ -17,7 +17,7 @@ func insightsDemo(t *testing.T) (*store.Store, *fixedClock, store.Principal, int
 	t.Helper()
 	clock := &fixedClock{now: time.Date(2026, 4, 11, 0, 0, 0, 0, time.UTC)}
 	s := storetest.NewDemo(t, clock)
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	if _, err := s.DB().Exec(`UPDATE membership SET last_sign_in_at = NULL WHERE account_id = $1`, owner.AccountID); err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +169,12 @@ func TestReclaimTakesOnlyIdleSeatsAuditedAndNotified(t *testing.T) {
 		t.Fatal("carol is not told")
 	}
 	// Another account's pool is not found, and nothing changes.
-	umbrella := principal(t, s, "owner@umbrella.test")
+	umbrella := storetest.Principal(t, s, "owner@umbrella.test")
 	if _, err := s.ReclaimIdleSeats(ctx, umbrella, sub, nil, false); err == nil {
 		t.Fatal("Umbrella reclaimed Globex's seats")
 	}
 	// Members may not reclaim.
-	if _, err := s.ReclaimIdleSeats(ctx, principal(t, s, "billing@globex.test"), sub, nil, false); err == nil {
+	if _, err := s.ReclaimIdleSeats(ctx, storetest.Principal(t, s, "billing@globex.test"), sub, nil, false); err == nil {
 		t.Fatal("billing reclaimed seats")
 	}
 }
@@ -232,7 +232,7 @@ func TestComplianceStatusForEachState(t *testing.T) {
 	if got := status(owner.AccountID); got != licensing.CompliantStatus {
 		t.Fatalf("Globex: %s", got)
 	}
-	if got := status(principal(t, s, "owner@umbrella.test").AccountID); got != licensing.PastDueStatus {
+	if got := status(storetest.Principal(t, s, "owner@umbrella.test").AccountID); got != licensing.PastDueStatus {
 		t.Fatalf("Umbrella: %s", got)
 	}
 	if _, err := s.DB().Exec(`UPDATE subscription SET seats = 5 WHERE id = $1`, sub); err != nil {
@@ -283,7 +283,7 @@ func TestSeatUseAndSnapshots(t *testing.T) {
 	t.Parallel()
 	s, clock, owner, _ := insightsDemo(t)
 	ctx := context.Background()
-	carol := principal(t, s, "carol@globex.test")
+	carol := storetest.Principal(t, s, "carol@globex.test")
 	lastUsed(t, s, "carol@globex.test", clock.now.AddDate(0, 0, -45))
 	err := s.RecordSeatUse(ctx, map[store.SeatUse]time.Time{
 		{AccountID: owner.AccountID, Product: "analytics", User: "Carol@Globex.test"}: clock.now,

@@ -33,7 +33,7 @@ func TestInviteAnswersPerAddressAndAcceptActivates(t *testing.T) {
 	clock := &fixedClock{now: time.Now().UTC()}
 	s := storetest.NewDemo(t, clock)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	if err := s.SetInviteDomains(ctx, owner, "globex.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestInvitationsExpire(t *testing.T) {
 	clock := &fixedClock{now: time.Now().UTC()}
 	s := storetest.NewDemo(t, clock)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	if _, err := s.Invite(ctx, owner, store.InviteRequest{Addresses: "late@globex.test", Role: licensing.Member, BaseURL: "http://x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestExistingLoginAcceptsWithItsPasswordAndGetsAnAutoAssignedSeat(t *testing
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	pools, err := s.SeatPools(ctx, owner.AccountID)
 	if err != nil {
 		t.Fatal(err)

@@ -147,16 +147,16 @@ func TestAdminsForceReleaseLeasesAuditedAndTheAppIsTold(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	l, err := s.CheckOutLease(ctx, owner.AccountID, store.LeaseRequest{Feature: "desktop_floating", User: "ann", Machine: "ws-7"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	member := principal(t, s, "alice@globex.test")
+	member := storetest.Principal(t, s, "alice@globex.test")
 	if err := s.ForceReleaseLease(ctx, member, l.ID); !errors.Is(err, store.ErrForbidden) {
 		t.Fatalf("a member force-releases: %v", err)
 	}
-	initech := principal(t, s, "owner@initech.test")
+	initech := storetest.Principal(t, s, "owner@initech.test")
 	if err := s.ForceReleaseLease(ctx, initech, l.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another account's owner force-releases: %v", err)
 	}

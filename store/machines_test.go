@@ -81,7 +81,7 @@ func TestMachineLimitPerSeatHolder(t *testing.T) {
 	if n := auditCount(t, s, globex, "machine.deactivate"); n != 1 {
 		t.Fatalf("%d machine.deactivate audit entries, want 1", n)
 	}
-	mine, err := s.ActiveMachines(ctx, globex, principal(t, s, "alice@globex.test").MembershipID)
+	mine, err := s.ActiveMachines(ctx, globex, storetest.Principal(t, s, "alice@globex.test").MembershipID)
 	if err != nil || len(mine) != 2 || mine[0].UserEmail.String != "alice@globex.test" {
 		t.Fatalf("alice's machines: %+v %v", mine, err)
 	}
@@ -186,7 +186,7 @@ func TestMembersDeactivateOnlyTheirOwnMachines(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	alice, bob, admin := principal(t, s, "alice@globex.test"), principal(t, s, "bob@globex.test"), principal(t, s, "admin@globex.test")
+	alice, bob, admin := storetest.Principal(t, s, "alice@globex.test"), storetest.Principal(t, s, "bob@globex.test"), storetest.Principal(t, s, "admin@globex.test")
 	act := func(fp, user string) store.Machine {
 		m, _, err := s.ActivateMachine(ctx, store.SystemActor("t"), alice.AccountID, store.MachineRequest{Fingerprint: fp, Name: fp, User: user})
 		if err != nil {

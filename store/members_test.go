@@ -11,21 +11,9 @@ import (
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
-// principal is the demo member with this address, acting on their account.
-func principal(t *testing.T, s *store.Store, email string) store.Principal {
-	t.Helper()
-	var p store.Principal
-	err := s.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
-		WHERE lower(u.email) = lower($1) ORDER BY m.id LIMIT 1`, email).Scan(&p.AccountID, &p.MembershipID, &p.UserID, &p.Email)
-	if err != nil {
-		t.Fatalf("principal %s: %v", email, err)
-	}
-	return p
-}
-
 func membershipOf(t *testing.T, s *store.Store, email string) int64 {
 	t.Helper()
-	return principal(t, s, email).MembershipID
+	return storetest.Principal(t, s, email).MembershipID
 }
 
 func queryInt(t *testing.T, s *store.Store, q string, args ...any) int {
@@ -46,7 +34,7 @@ func TestMembersListPagesByNameWithFilters(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 
 	var names []string
 	page, err := s.ListMembers(ctx, owner.AccountID, store.MemberFilter{Limit: 4})
@@ -99,8 +87,8 @@ func TestTheLastOwnerCannotBeDemotedOrRemoved(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
-	admin := principal(t, s, "admin@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
+	admin := storetest.Principal(t, s, "admin@globex.test")
 
 	if err := s.ChangeRole(ctx, owner, owner.MembershipID, licensing.Admin); !errors.Is(err, store.ErrLastOwner) {
 		t.Fatalf("demote the last owner: %v", err)
@@ -138,7 +126,7 @@ func TestRemovingAMemberFreesSeatsAndEndsSessions(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	login, err := s.Authenticate(ctx, "alice@globex.test", store.DemoPassword, "10.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +151,7 @@ func TestRemovingAMemberFreesSeatsAndEndsSessions(t *testing.T) {
 		t.Errorf("removed member signs in: %v", err)
 	}
 	// Another account's member is not found, and nothing changes.
-	umbrella := principal(t, s, "alice@umbrella.test")
+	umbrella := storetest.Principal(t, s, "alice@umbrella.test")
 	if err := s.RemoveMember(ctx, owner, umbrella.MembershipID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("remove another account's member: %v", err)
 	}
@@ -176,7 +164,7 @@ func TestInviteDomainRules(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	if err := s.SetInviteDomains(ctx, owner, "globex.test, globex.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +176,7 @@ func TestInviteDomainRules(t *testing.T) {
 	if err != nil || fmt.Sprint(got) != "[globex.test globex.com]" {
 		t.Fatalf("domains = %v, %v", got, err)
 	}
-	member := principal(t, s, "bob@globex.test")
+	member := storetest.Principal(t, s, "bob@globex.test")
 	if err := s.SetInviteDomains(ctx, member, ""); !errors.Is(err, store.ErrForbidden) {
 		t.Fatalf("member changes domain rules: %v", err)
 	}
@@ -202,7 +190,7 @@ func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	list := func(f store.MemberFilter) store.MemberPage {
 		t.Helper()
 		page, err := s.ListMembers(ctx, owner.AccountID, f)
@@ -230,7 +218,7 @@ func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
 	if got := list(store.MemberFilter{Role: "member", Counted: first.Counted}).Total; got != 5 {
 		t.Errorf("members only, given the whole list's total: %d, want 5", got)
 	}
-	umbrella := principal(t, s, "alice@umbrella.test")
+	umbrella := storetest.Principal(t, s, "alice@umbrella.test")
 	theirs, err := s.ListMembers(ctx, umbrella.AccountID, store.MemberFilter{Counted: first.Counted})
 	if err != nil || theirs.Total != len(theirs.Rows) {
 		t.Errorf("Umbrella given Globex's total: %d for %d rows (%v)", theirs.Total, len(theirs.Rows), err)

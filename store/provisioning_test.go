@@ -27,7 +27,7 @@ type provEnv struct {
 func newProvEnv(t *testing.T) *provEnv {
 	t.Helper()
 	s := storetest.NewDemo(t, nil)
-	e := &provEnv{t: t, s: s, ctx: context.Background(), owner: principal(t, s, "owner@globex.test")}
+	e := &provEnv{t: t, s: s, ctx: context.Background(), owner: storetest.Principal(t, s, "owner@globex.test")}
 	tok, err := s.CreateSCIMToken(e.ctx, e.owner, "Okta")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 // An identity provider asks for a userName before each create: it finds
@@ -37,7 +38,7 @@ func TestAUserNameFilterFindsTheOneUserInAnyCase(t *testing.T) {
 		t.Fatalf("count only: %d users, total %d, err %v; want none, total 1", len(users), total, err)
 	}
 
-	other := principal(t, e.s, "owner@initech.test")
+	other := storetest.Principal(t, e.s, "owner@initech.test")
 	users, total, err = e.s.SCIMUsers(e.ctx, other.AccountID, store.SCIMUserQuery{UserName: name("ann@globex.test"), Limit: 100})
 	if err != nil || total != 0 || len(users) != 0 {
 		t.Fatalf("another account asked for Globex's ann: %d users, total %d, err %v; want none", len(users), total, err)

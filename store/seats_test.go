@@ -35,8 +35,8 @@ func TestFiftyConcurrentAssignsForTheLastFiveSeats(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
-	admin := principal(t, s, "admin@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
+	admin := storetest.Principal(t, s, "admin@globex.test")
 	pool, _ := s.SeatPools(ctx, owner.AccountID)
 	sub := pool[0].SubscriptionID
 	if pool[0].Free() != 3 {
@@ -96,7 +96,7 @@ func TestSeatCSVPreviewChangesNothingAndApplyAssignsTheValidRows(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	pools, _ := s.SeatPools(ctx, owner.AccountID)
 	sub := pools[0].SubscriptionID
 	// frank (no seat), alice (holds one), a stranger, a broken row, dave's
@@ -139,7 +139,7 @@ func TestOverAllocatedPoolRefusesNewSeatsAndKeepsHolders(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	pools, _ := s.SeatPools(ctx, owner.AccountID)
 	sub := pools[0].SubscriptionID
 	// A seat reduction lands (as Stripe would apply it): 5 seats, 7 held.
@@ -182,8 +182,8 @@ func TestSeatChangesStayInsideTheAccount(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
-	umbrellaOwner := principal(t, s, "owner@umbrella.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
+	umbrellaOwner := storetest.Principal(t, s, "owner@umbrella.test")
 	globexPools, _ := s.SeatPools(ctx, owner.AccountID)
 	umbrellaPools, _ := s.SeatPools(ctx, umbrellaOwner.AccountID)
 	frank := membershipOf(t, s, "frank@globex.test")
@@ -211,7 +211,7 @@ func TestSeatChangesStayInsideTheAccount(t *testing.T) {
 	if after := queryInt(t, s, `SELECT count(*) FROM seat_assignment`); after != before {
 		t.Fatalf("seats changed: %d → %d", before, after)
 	}
-	billing := principal(t, s, "billing@globex.test")
+	billing := storetest.Principal(t, s, "billing@globex.test")
 	if _, err := s.AssignSeats(ctx, billing, globexPools[0].SubscriptionID, []int64{frank}); !errors.Is(err, store.ErrForbidden) {
 		t.Fatalf("billing assigns a seat: %v", err)
 	}

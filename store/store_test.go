@@ -201,7 +201,7 @@ func TestRacingChangesAppendToOneAuditChain(t *testing.T) {
 	t.Parallel()
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
-	owner := principal(t, s, "owner@globex.test")
+	owner := storetest.Principal(t, s, "owner@globex.test")
 	var before int
 	if err := s.DB().Get(&before, `SELECT count(*) FROM audit_entry WHERE account_id = $1`, owner.AccountID); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 // exerciseDeviceRoutes calls every lease and machine route once, for the
@@ -185,7 +186,7 @@ func TestFloatingLicencePoolThroughTheAPIAcrossInstances(t *testing.T) {
 	}
 	// An admin force-releases a lease: the application hears it at its
 	// next heartbeat.
-	owner := principalOf(t, a.portal(t), "owner@globex.test")
+	owner := storetest.Principal(t, a.portal(t).store, "owner@globex.test")
 	var id int64
 	if err := a.store.DB().Get(&id, `SELECT id FROM lease WHERE token = $1`, leases[2].ID); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 // upload posts an activation request file from the devices page and
@@ -48,7 +49,7 @@ func TestAdminSeesDevicesAndLeasesAndFreesThem(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	ctx := context.Background()
-	owner := principalOf(t, p, "owner@globex.test")
+	owner := storetest.Principal(t, p.store, "owner@globex.test")
 	app := store.SystemActor("desktop app")
 	for _, m := range []struct{ fp, user string }{{"a-1", "alice@globex.test"}, {"b-1", "bob@globex.test"}} {
 		if _, _, err := p.store.ActivateMachine(ctx, app, owner.AccountID, store.MachineRequest{Fingerprint: m.fp, Name: "ws-" + m.fp, User: m.user}); err != nil {
@@ -106,7 +107,7 @@ func TestMembersSeeAndDeactivateOnlyTheirOwnMachines(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
 	ctx := context.Background()
-	globex := principalOf(t, p, "alice@globex.test").AccountID
+	globex := storetest.Principal(t, p.store, "alice@globex.test").AccountID
 	var ids []string
 	for _, m := range []struct{ fp, user string }{{"a-1", "alice@globex.test"}, {"b-1", "bob@globex.test"}} {
 		mach, _, err := p.store.ActivateMachine(ctx, store.SystemActor("app"), globex, store.MachineRequest{Fingerprint: m.fp, Name: "ws-" + m.fp, User: m.user})

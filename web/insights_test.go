@@ -192,8 +192,8 @@ func TestAChangeReachesAnOpenStream(t *testing.T) {
 	if got := lastAssigned(next("insights-charts")); got != "7" {
 		t.Fatalf("first charts: today's assigned %q", got)
 	}
-	admin := principalOf(t, p, "admin@globex.test")
-	if _, err := p.store.AssignSeats(ctx, admin, globexSub(t, p), []int64{principalOf(t, p, "erin@globex.test").MembershipID}); err != nil {
+	admin := storetest.Principal(t, p.store, "admin@globex.test")
+	if _, err := p.store.AssignSeats(ctx, admin, globexSub(t, p), []int64{storetest.Principal(t, p.store, "erin@globex.test").MembershipID}); err != nil {
 		t.Fatal(err)
 	}
 	if got := text(next("insights"), "insight-assigned"); got != "8" {
@@ -231,25 +231,14 @@ func TestAnotherInstancesChangeShowsOnTheNextPoll(t *testing.T) {
 			t.Fatalf("before the change: assigned %q", got)
 		}
 	}
-	admin := principalOf(t, p, "admin@globex.test")
-	erin := principalOf(t, p, "erin@globex.test").MembershipID
+	admin := storetest.Principal(t, p.store, "admin@globex.test")
+	erin := storetest.Principal(t, p.store, "erin@globex.test").MembershipID
 	if _, err := other.AssignSeats(context.Background(), admin, globexSub(t, p), []int64{erin}); err != nil {
 		t.Fatal(err)
 	}
 	if got := assigned(); got != "8" {
 		t.Errorf("the first poll after the change: assigned %q, want 8", got)
 	}
-}
-
-func principalOf(t *testing.T, p *portal, email string) store.Principal {
-	t.Helper()
-	var pr store.Principal
-	err := p.store.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
-		WHERE u.email = $1`, email).Scan(&pr.AccountID, &pr.MembershipID, &pr.UserID, &pr.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pr
 }
 
 func TestVendorInsightsForOperators(t *testing.T) {

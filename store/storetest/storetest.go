@@ -285,3 +285,16 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Principal is the demo member with this address (any case), acting on
+// their first account.
+func Principal(t testing.TB, s *store.Store, email string) store.Principal {
+	t.Helper()
+	var p store.Principal
+	err := s.DB().QueryRow(`SELECT m.account_id, m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
+		WHERE lower(u.email) = lower($1) ORDER BY m.id LIMIT 1`, email).Scan(&p.AccountID, &p.MembershipID, &p.UserID, &p.Email)
+	if err != nil {
+		t.Fatalf("principal %s: %v", email, err)
+	}
+	return p
+}
