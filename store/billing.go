@@ -122,6 +122,16 @@ func (s *Store) BillingState(ctx context.Context, accountID int64) (BillingState
 		return BillingState{}, err
 	}
 	st := BillingState{Account: acct, TrialsUsed: map[string]bool{}}
+	// The inbox is read before the subscription. A page that polls after
+	// a change is done once nothing is pending and the subscription has
+	// moved (handlers.billingView); read the other way round, an event
+	// applied between the two reads would count as done while the
+	// subscription shown is from before it, and the page would stop
+	// polling on the old plan. Read first, "nothing pending" means every
+	// event received so far is in the subscription read after it.
+	if st.Pending, st.Parked, err = s.PendingStripeEvents(ctx, accountID); err != nil {
+		return st, err
+	}
 	var sub BillingSubscription
 	var product struct {
 		ID   int64  `db:"id"`
@@ -166,8 +176,7 @@ func (s *Store) BillingState(ctx context.Context, accountID int64) (BillingState
 	for _, k := range used {
 		st.TrialsUsed[k] = true
 	}
-	st.Pending, st.Parked, err = s.PendingStripeEvents(ctx, accountID)
-	return st, err
+	return st, nil
 }
 
 // planValues loads the feature values of plan versions; a feature a
