@@ -56,7 +56,7 @@ func (t *Totals) Members(ctx context.Context, s *store.Store, accountID int64, f
 	f.Counted = t.held[k]
 	t.mu.Unlock()
 	page, err := s.ListMembers(ctx, accountID, f)
-	if err != nil || !page.Counted.Valid {
+	if err != nil || !page.Counted.Reusable() {
 		return page, err
 	}
 	t.mu.Lock()

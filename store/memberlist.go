@@ -29,15 +29,19 @@ type MemberFilter struct {
 }
 
 // MemberTotal is the number of an account's members a filter matches, and
-// the account's change numbers in the snapshot it was counted in. Valid
-// is false for a total that cannot be reused: one of a search (a rename
-// moves no account's change number), or of a page that had no rows.
+// the account's change numbers in the snapshot it was counted in.
 type MemberTotal struct {
 	Total int
 	Seq   ChangeSeq
-	For   string // the account and filter counted: a total is reused for those only
-	Valid bool
+	// For names the account and filter counted: a total is reused for
+	// those only. It is empty for a total that cannot be reused: one of a
+	// search (a rename moves no account's change number), or of a page
+	// that had no rows.
+	For string
 }
+
+// Reusable reports whether the total may be passed back for the next page.
+func (t MemberTotal) Reusable() bool { return t.For != "" }
 
 // MemberRow is one line of the members list.
 type MemberRow struct {
@@ -161,7 +165,7 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	if pattern == "" {
 		countSQL, countArgs, after, before = membersCountNoSearchSQL, args[:4], membersAfterNoSearchSQL, membersBeforeNoSearchSQL
 		known := f.Counted
-		if !known.Valid || known.For != countedFor { // change numbers are never negative
+		if known.For != countedFor { // change numbers are never negative
 			known.Seq = ChangeSeq{Account: -1, Catalog: -1}
 		}
 		counted = []any{known.Seq.Account, known.Seq.Catalog, known.Total}
@@ -183,9 +187,15 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	}
 	rows := make([]MemberRow, len(found))
 	for i, r := range found {
-		rows[i], page.Total = r.MemberRow, r.Total
-		page.Counted = MemberTotal{Total: r.Total, Seq: ChangeSeq{Account: r.SeqAccount, Catalog: r.SeqCatalog},
-			For: countedFor, Valid: pattern == ""}
+		rows[i] = r.MemberRow
+	}
+	if len(found) > 0 { // every row carries the same total and numbers
+		first := found[0]
+		page.Total = first.Total
+		if pattern == "" {
+			page.Counted = MemberTotal{Total: first.Total, For: countedFor,
+				Seq: ChangeSeq{Account: first.SeqAccount, Catalog: first.SeqCatalog}}
+		}
 	}
 	if len(rows) == 0 {
 		if err := s.db.GetContext(ctx, &page.Total, countSQL, countArgs...); err != nil {

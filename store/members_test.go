@@ -200,7 +200,7 @@ func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
 		return page
 	}
 	first := list(store.MemberFilter{})
-	if first.Total != 9 || !first.Counted.Valid || first.Counted.Total != 9 {
+	if first.Total != 9 || !first.Counted.Reusable() || first.Counted.Total != 9 {
 		t.Fatalf("first page: total %d, counted %+v", first.Total, first.Counted)
 	}
 	// A row changed behind the store's back moves no change number, so
@@ -233,7 +233,7 @@ func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
 			after.Total, first.Counted.Seq, after.Counted.Seq)
 	}
 	// A search's total is never offered for reuse.
-	if found := list(store.MemberFilter{Query: "alice"}); found.Counted.Valid {
+	if found := list(store.MemberFilter{Query: "alice"}); found.Counted.Reusable() {
 		t.Errorf("a search's total is offered for reuse: %+v", found.Counted)
 	}
 }
