@@ -58,8 +58,8 @@ func TestOwnerCreatesAnAPIKeyTheAppUsesThenRevokesIt(t *testing.T) {
 	}
 
 	// Revoking asks for confirmation (accepted here), then the key fails at once.
+	s.acceptConfirms()
 	s.run(
-		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		press(tid("revoke-api-key")),
 		waitVisible(tid("api-key-revoked")),
 	)

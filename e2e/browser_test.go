@@ -53,6 +53,12 @@ func TestMain(m *testing.M) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-sync", true),
+		// chromedp's own list (Translate, BlinkGenPropertyTrees), and the
+		// omnibox popups Chromium 156 loads as WebUI pages into every
+		// window, headless too: two more renderers per journey's tab (the
+		// suite took 438 s with them and 377 s without, all cores busy;
+		// Puppeteer disables them too).
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
 		chromedp.NoFirstRun,
 		chromedp.WindowSize(1280, 900),
 	)

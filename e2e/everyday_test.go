@@ -20,7 +20,7 @@ func TestEveryMemberRowActionWorksAgainAndAgainWithoutAReload(t *testing.T) {
 	s := newSession(t)
 	s.signIn("owner@globex.test")
 	s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
-	get(s, chromedp.Evaluate[bool](`window.confirm = () => true; true`)) // Remove asks first
+	s.acceptConfirms() // Remove asks first
 
 	// One role select per row is the role: change it and save, twice in a row.
 	for _, who := range []string{"bob@globex.test", "carol@globex.test"} {
@@ -35,6 +35,9 @@ func TestEveryMemberRowActionWorksAgainAndAgainWithoutAReload(t *testing.T) {
 	// click beat htmx to a freshly swapped table: both say it)
 	s.waitFor(`[...document.querySelectorAll('[data-testid="flash"]')].some(f => f.textContent.trim().startsWith("dave@globex.test removed"))`)
 	s.waitFor(`!document.querySelector('` + memberRow("dave@globex.test") + `')`)
+	if asked := s.confirmed(); len(asked) != 1 || !strings.HasPrefix(asked[0], "Remove dave@globex.test?") {
+		t.Errorf("before removing, the page asked %q", asked)
+	}
 	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"] [data-testid="member-role"]').length === document.querySelectorAll('[data-testid="member-row"]').length ? 1 : 0`)); n != 1 {
 		t.Errorf("the role is not shown once per row")
 	}

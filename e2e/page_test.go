@@ -99,9 +99,15 @@ func waitGone(sel string) chromedp.Action[chromedp.Void] {
 // mouse click gives: links follow, buttons submit their form, boxes toggle).
 // The click comes just after the script has answered, so that a page it
 // replaces cannot cut the answer short and have the click made twice.
+//
+// It also waits while the element is in content htmx has swapped in but not
+// yet settled (htmx-added, for the settle delay) or is about to swap out:
+// htmx wires up new content's hx- attributes only when it settles, so a
+// click before that submits the form without htmx, and the page is
+// replaced by the form's redirect instead of answered in place.
 func press(sel string) chromedp.Action[chromedp.Void] {
 	return doJS(`() => { const e = document.querySelector(` + strconv.Quote(sel) + `);
-	if (!` + shown + `(e) || e.disabled) return null;
+	if (!` + shown + `(e) || e.disabled || e.closest(".htmx-added, .htmx-swapping")) return null;
 	e.scrollIntoView({block: "center"}); setTimeout(() => e.click(), 0); return true }`)
 }
 

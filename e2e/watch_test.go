@@ -58,6 +58,10 @@ type watcher struct {
 	problems []string
 	seen     map[string]bool
 	allowed  []string
+	// confirming: the journey answers OK to the page's confirm dialogs;
+	// asked: what those dialogs said.
+	confirming bool
+	asked      []string
 }
 
 // report is what the page script sends to entitleE2EReport.
@@ -126,6 +130,30 @@ func watch(t *testing.T, ctx context.Context, width int64) *watcher {
 			}
 		}
 	}()
+	// A dialog stops the page's scripts, and so every wait of the journey,
+	// until it is answered: each is answered at once, OK to a confirm the
+	// journey expects (acceptConfirms), Cancel to anything else, which
+	// fails the test.
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for d, err := range dialogs {
+			if err != nil {
+				return
+			}
+			w.mu.Lock()
+			accept := w.confirming && d.Type == page.DialogTypeConfirm
+			if accept {
+				w.asked = append(w.asked, d.Message)
+			}
+			w.mu.Unlock()
+			if !accept {
+				w.add(0, fmt.Sprintf("unexpected %s dialog on %s: %s", d.Type, d.URL, d.Message))
+			}
+			go func() { // not on the goroutine that delivers the tab's events
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+			}()
+		}
+	}()
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(width, 900),
 		chromedp.ExposeFunc("entitleE2EReport", func(_ context.Context, r report) (chromedp.Void, error) {
@@ -160,6 +188,21 @@ func (s *session) allow(text string) {
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
 	s.watch.allowed = append(s.watch.allowed, text)
+}
+
+// acceptConfirms answers OK to every confirm dialog the tab's pages open
+// from now on (Remove asks first), as the person would.
+func (s *session) acceptConfirms() {
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	s.watch.confirming = true
+}
+
+// confirmed is what the confirm dialogs answered so far asked, in order.
+func (s *session) confirmed() []string {
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	return append([]string(nil), s.watch.asked...)
 }
 
 // resize makes the tab's window width px wide, as narrowing or widening a

@@ -101,3 +101,33 @@ func TestTheWatcherChecksAPageAgainWhenTheWindowNarrows(t *testing.T) {
 		t.Errorf("faint text shown only at %d px was not reported at that width: %q", phoneWidth, got)
 	}
 }
+
+// A dialog is answered at once, so a journey never hangs on one: a confirm
+// the journey expects gets OK, on any page the tab opens later too; any
+// other dialog gets Cancel and is reported.
+func TestTheWatcherAnswersDialogsAndReportsUnexpectedOnes(t *testing.T) {
+	t.Parallel()
+	s := openCleanPage(t, "/ask", map[string]http.HandlerFunc{
+		"/ask": smallPage("Watcher", "", `<button id="ask" onclick="document.body.dataset.answer = confirm('Remove it?') ? 'ok' : 'cancel'">Remove</button>
+<button id="tell" onclick="alert('Saved'); document.body.dataset.told = 'yes'">Save</button>`),
+	})
+	s.run(press("#ask"), waitReady("body[data-answer]"))
+	if got := get(s, chromedp.Evaluate[string](`document.body.dataset.answer`)); got != "cancel" {
+		t.Errorf("a confirm the journey did not expect was answered %q", got)
+	}
+	if got := reported(s, "unexpected confirm dialog"); !strings.Contains(got, "Remove it?") {
+		t.Errorf("an unexpected confirm was not reported: %q", got)
+	}
+	s.acceptConfirms()
+	s.run(chromedp.Navigate(s.base+"/ask"), press("#ask"), waitReady("body[data-answer]"))
+	if got := get(s, chromedp.Evaluate[string](`document.body.dataset.answer`)); got != "ok" {
+		t.Errorf("an expected confirm on a page loaded after acceptConfirms was answered %q", got)
+	}
+	if got := s.confirmed(); len(got) != 1 || got[0] != "Remove it?" {
+		t.Errorf("confirmed = %q", got)
+	}
+	s.run(press("#tell"), waitReady("body[data-told]"))
+	if got := reported(s, "unexpected alert dialog"); !strings.Contains(got, "Saved") {
+		t.Errorf("an alert was not reported: %q", got)
+	}
+}
