@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -99,7 +100,7 @@ func run(n, dupPct, conc int, bin, bare string) error {
 	if own.Rate, err = post(client, baseURL+"/healthz", health, conc, false); err != nil {
 		return err
 	}
-	start := time.Now()
+	start, cpuStart := time.Now(), benchserver.CPUTime()
 	acceptRate, err := post(client, baseURL+"/webhooks/stripe", deliveries, conc, true)
 	if err != nil {
 		return err
@@ -115,7 +116,7 @@ func run(n, dupPct, conc int, bin, bare string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), benchserver.CPUTime()-cpuStart
 	var stored int
 	_ = db.Get(&stored, `SELECT count(*) FROM stripe_event`)
 	ok := true
@@ -132,8 +133,8 @@ func run(n, dupPct, conc int, bin, bare string) error {
 	applied := benchserver.Figure{Name: fmt.Sprintf("Stripe webhook events applied (%d senders)", conc),
 		Rate: float64(processed) / elapsed.Seconds(), Unit: "events",
 		Target: "≥ 2,000 events/s, same guarantees",
-		Note: fmt.Sprintf("%d applied in %.2fs from first delivery to drained inbox; final state equals the newest event of every subscription: %v",
-			processed, elapsed.Seconds(), ok && processed == n)}
+		Note: fmt.Sprintf("%d applied in %.2fs from first delivery to drained inbox, %.0f µs of CPU per event (all processes); final state equals the newest event of every subscription: %v",
+			processed, elapsed.Seconds(), float64(cpu.Microseconds())/float64(max(processed, 1)), ok && processed == n)}
 	applied.Met = benchserver.Verdict(applied.Rate >= 2000, ok, processed == n)
 	benchserver.Table(os.Stdout, fmt.Sprintf("Stripe webhooks, %d events + %d duplicates", n, len(deliveries)-n), bareFig, own, accepted, applied)
 	if processed < n || !ok {
@@ -198,6 +199,9 @@ func post(client *http.Client, target string, payloads [][]byte, conc int, sign 
 					res, err = client.Get(target)
 				}
 				if err == nil {
+					// Read to the end, so that the connection is used again
+					// rather than a new one dialled for every delivery.
+					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 					if res.StatusCode != http.StatusOK {
 						err = fmt.Errorf("%s answered %d", target, res.StatusCode)
