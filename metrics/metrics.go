@@ -43,6 +43,10 @@ var checkRoutes = map[string]bool{
 	"/api/v1/accounts/:account/entitlements":          true,
 }
 
+// IsCheckRoute reports whether route (echo's, as c.Path() gives it) is one
+// of the entitlement API's checks.
+func IsCheckRoute(route string) bool { return checkRoutes[route] }
+
 // New registers every collector. st and checks feed the figures read at
 // scrape time (either may be nil in tests).
 func New(st *store.Store, cache *checks.Cache, logger *slog.Logger) *Metrics {
