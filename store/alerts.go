@@ -134,7 +134,7 @@ SELECT s.account_id, s.id, (SELECT count(*) FROM waiting_entry w WHERE w.subscri
 FROM subscription s
 WHERE s.status IN ('trialing', 'active', 'past_due')
   AND EXISTS (SELECT 1 FROM waiting_entry w WHERE w.subscription_id = s.id)
-  AND (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) >= s.seats`
+  AND s.seats_assigned >= s.seats`
 )
 
 // RunAlerts sends the alerts that come from time passing or from a pool

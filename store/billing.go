@@ -77,7 +77,7 @@ const (
 SELECT s.id, s.account_id, s.product_id, p.key AS product_key, p.name AS product_name,
        s.plan_version_id, pl.key AS plan_key, pv.name AS plan_name, pv.version AS plan_version,
        pv.rank AS plan_rank, pv.seat_based, s.status, s.seats,
-       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned,
+       s.seats_assigned,
        s.trial_ends_at, s.past_due_since, s.current_period_end, s.cancel_at_period_end, s.stripe_subscription_id,
        s.event_seq, spl.key AS scheduled_plan_key, spv.name AS scheduled_plan_name, s.scheduled_seats,
        pp.stripe_price_id AS price_id, coalesce(pp.unit_amount, 0) AS unit_amount, coalesce(pp.currency, '') AS currency,

@@ -21,7 +21,7 @@ SELECT s.account_id, s.product_id, $1::date,
        s.seats + coalesce((SELECT sum(g.amount) FROM entitlement_grant g
          WHERE g.account_id = s.account_id AND g.product_id = s.product_id AND g.kind = 'extra_seats'
            AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3)), 0),
-       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id),
+       s.seats_assigned,
        (SELECT count(*) FROM seat_assignment sa
           JOIN membership m ON m.account_id = sa.account_id AND m.id = sa.membership_id
          WHERE sa.subscription_id = s.id AND greatest(sa.last_used_at, m.last_sign_in_at) > $2),

@@ -48,7 +48,7 @@ GROUP BY a.id ORDER BY number DESC, a.slug LIMIT 20`
 	vendorOverSQL = `
 SELECT a.slug, a.name, (x.assigned - x.pool)::int AS number, x.status, now() AS at
 FROM (SELECT s.account_id, s.status,
-             (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS assigned,
+             s.seats_assigned AS assigned,
              s.seats + coalesce((SELECT sum(g.amount) FROM entitlement_grant g
                WHERE g.account_id = s.account_id AND g.product_id = s.product_id AND g.kind = 'extra_seats'
                  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $1)), 0) AS pool

@@ -32,7 +32,7 @@ SELECT count(*) FILTER (WHERE processed_at IS NULL AND failed_at IS NULL) AS dep
 FROM stripe_event`
 	opsSeatsSQL = `
 SELECT p.key AS product, coalesce(sum(s.seats), 0) AS purchased,
-       coalesce(sum((SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id)), 0) AS assigned
+       coalesce(sum(s.seats_assigned), 0) AS assigned
 FROM product p LEFT JOIN subscription s ON s.product_id = p.id AND s.status <> 'canceled'
 GROUP BY p.key ORDER BY p.key`
 )

@@ -55,7 +55,7 @@ const (
 	seatPoolsSQL = `
 SELECT s.id, s.product_id, p.key AS product_key, p.name AS product_name, pv.name AS plan_name, pv.seat_based,
        s.status, s.seats, s.auto_assign, s.current_period_end, s.trial_ends_at, s.past_due_since,
-       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned
+       s.seats_assigned
 FROM subscription s
 JOIN product p ON p.id = s.product_id
 JOIN plan_version pv ON pv.id = s.plan_version_id

@@ -53,7 +53,7 @@ const subscriptionsSQL = `
 SELECT s.id, s.account_id, s.product_id, p.key AS product_key, p.name AS product_name,
        s.plan_version_id, pl.key AS plan_key, pv.name AS plan_name, pv.version AS plan_version,
        pv.rank AS plan_rank, pv.seat_based, s.status, s.seats,
-       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned,
+       s.seats_assigned,
        s.trial_ends_at, s.past_due_since, s.current_period_end, s.cancel_at_period_end, s.stripe_subscription_id
 FROM subscription s
 JOIN product p ON p.id = s.product_id

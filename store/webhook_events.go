@@ -377,7 +377,7 @@ type WebhookSubscription struct {
 
 const webhookSubscriptionSQL = `
 SELECT s.id, p.key AS product, pl.key AS plan, pv.name AS plan_name, pv.version AS plan_version, s.status, s.seats,
-       (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS seats_assigned,
+       s.seats_assigned,
        s.trial_ends_at, s.current_period_end, s.cancel_at_period_end
 FROM subscription s
 JOIN product p ON p.id = s.product_id

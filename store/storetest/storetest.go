@@ -88,6 +88,7 @@ func cloneDB(t testing.TB, template string) *sqlx.DB {
 	db.SetMaxOpenConns(testPoolSize)
 	db.SetMaxIdleConns(testPoolSize)
 	t.Cleanup(func() {
+		checkSeatCounts(t, db)
 		db.Close()
 		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
 			t.Logf("drop test database %s: %v", name, err)
@@ -297,4 +298,34 @@ func Principal(t testing.TB, s *store.Store, email string) store.Principal {
 		t.Fatalf("principal %s: %v", email, err)
 	}
 	return p
+}
+
+// seatCountDriftSQL lists the subscriptions whose kept count of assigned
+// seats is not the number of their seats.
+const seatCountDriftSQL = `
+SELECT s.id, s.seats_assigned, (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS counted
+FROM subscription s
+WHERE s.seats_assigned <> (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id)`
+
+// checkSeatCounts fails t if a subscription's seats_assigned, kept by
+// triggers, differs from its seats when t ends. Every test that gives or
+// takes seats (by hand, by rules, by billing, by SCIM, concurrently) is
+// so also a test that the kept count never drifts. A database that cannot
+// answer (a test that stopped its server) is not checked.
+func checkSeatCounts(t testing.TB, db *sqlx.DB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var drift []struct {
+		ID      int64 `db:"id"`
+		Kept    int   `db:"seats_assigned"`
+		Counted int   `db:"counted"`
+	}
+	if err := db.SelectContext(ctx, &drift, seatCountDriftSQL); err != nil {
+		t.Logf("seat counts not checked: %v", err)
+		return
+	}
+	for _, d := range drift {
+		t.Errorf("subscription %d: seats_assigned %d, but %d seats are assigned", d.ID, d.Kept, d.Counted)
+	}
 }
