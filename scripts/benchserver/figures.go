@@ -167,8 +167,12 @@ func Get(u string, header ...string) func() *http.Request {
 	}
 }
 
-// BareURL is the reference server's /healthz, from -bare or BENCH_BARE_URL.
+// BareURL is the reference server's /healthz, from -bare or BENCH_BARE_URL;
+// empty for none (-bare none): every bench command reads the flag alike.
 func BareURL(flagValue string) string {
+	if flagValue == "none" {
+		return ""
+	}
 	if flagValue != "" {
 		return flagValue
 	}
