@@ -6,6 +6,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/store/storetest"
 )
 
@@ -20,19 +21,20 @@ func TestAPoolsAssignedSeatsFollowEveryStatementThatGivesOrTakesThem(t *testing.
 	s := storetest.NewDemo(t, nil)
 	ctx := context.Background()
 	owner := storetest.Principal(t, s, "owner@globex.test")
-	pools, err := s.SeatPools(ctx, owner.AccountID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, before := pools[0].SubscriptionID, pools[0].Assigned
-	assigned := func(step string, want int) {
+	pool := func() store.SeatPool {
 		t.Helper()
 		pools, err := s.SeatPools(ctx, owner.AccountID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pools[0].Assigned != want {
-			t.Errorf("%s: the pool shows %d assigned, want %d", step, pools[0].Assigned, want)
+		return pools[0]
+	}
+	first := pool()
+	sub, before := first.SubscriptionID, first.Assigned
+	assigned := func(step string, want int) {
+		t.Helper()
+		if got := pool().Assigned; got != want {
+			t.Errorf("%s: the pool shows %d assigned, want %d", step, got, want)
 		}
 	}
 	ids := inviteMany(t, s, owner, 6)

@@ -303,9 +303,10 @@ func Principal(t testing.TB, s *store.Store, email string) store.Principal {
 // seatCountDriftSQL lists the subscriptions whose kept count of assigned
 // seats is not the number of their seats.
 const seatCountDriftSQL = `
-SELECT s.id, s.seats_assigned, (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS counted
-FROM subscription s
-WHERE s.seats_assigned <> (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id)`
+SELECT id, seats_assigned, counted FROM (
+    SELECT s.id, s.seats_assigned, (SELECT count(*) FROM seat_assignment sa WHERE sa.subscription_id = s.id) AS counted
+    FROM subscription s) c
+WHERE seats_assigned <> counted`
 
 // checkSeatCounts fails t if a subscription's seats_assigned, kept by
 // triggers, differs from its seats when t ends. Every test that gives or
