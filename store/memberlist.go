@@ -73,30 +73,31 @@ type MemberPage struct {
 	Counted    MemberTotal // the total, to be passed back in the filter of the next page
 }
 
-// The list is ordered by (sort key, user id), the order of app_user_sort_idx,
-// so a page is an index range scan whatever the page number (keyset
-// pagination); the optional filters are folded away by the planner when
-// empty because lib/pq's unnamed statements get plans for their values.
+// The list is ordered by (sort key, user id), the order of
+// membership_sort_idx, so a page is one range of that index whatever the
+// page number (keyset pagination) and the account's size.
+//
+// The list most visits open, with no search and no filter, and its pages
+// are one prepared statement (membersDefault…SQL): an index range is the
+// best plan for every account, so PostgreSQL plans it once per connection
+// instead of on every page. A search or a filter goes as an unnamed
+// statement, which lib/pq has planned for its values: the planner folds the
+// empty filters away and picks, for each account, between the index range
+// and the other indexes a filter can use (a rare role, the trigram index of
+// a search), where one plan for all would walk the whole range.
 const (
-	memberSortKey = `u.sort_key`
-	memberColumns = `
-SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at, m.source,
-       ` + memberSortKey + ` AS sort_key`
+	memberColumnsNoKey = `
+SELECT m.id, m.user_id, u.name, u.email, m.role, m.status, m.last_sign_in_at, m.source`
 	memberFrom = `
 FROM membership m JOIN app_user u ON u.id = m.user_id`
-	memberWhere = `
-WHERE m.account_id = $1 AND m.status = ANY($2)
+	memberCurrent = `
+WHERE m.account_id = $1 AND m.status = ANY($2)`
+	memberWhere = memberCurrent + `
   AND ($3 = '' OR m.role = $3)
   AND ($4 = '' OR ($4 = 'with') = EXISTS (SELECT 1 FROM seat_assignment sa
                                             WHERE sa.account_id = m.account_id AND sa.membership_id = m.id))`
 	memberSearch = `
   AND ($5 = '' OR u.search_text LIKE $5)`
-	membersAfter = `
-  AND (` + memberSortKey + `, u.id) > ($6, $7)
-ORDER BY ` + memberSortKey + `, u.id LIMIT $8`
-	membersBefore = `
-  AND (` + memberSortKey + `, u.id) < ($6, $7)
-ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
 	membersCountSQL = `SELECT count(*) FROM membership m JOIN app_user u ON u.id = m.user_id` + memberWhere + memberSearch
 	// Without a search the count needs no user row: an index-only scan.
 	membersCountNoSearchSQL = `SELECT count(*) FROM membership m` + memberWhere
@@ -106,34 +107,83 @@ ORDER BY ` + memberSortKey + ` DESC, u.id DESC LIMIT $8`
 	// only a page with no rows asks for the count alone.
 	membersTotal = `,
        (` + membersCountSQL + `) AS total, -1 AS seq_account, -1 AS seq_catalog`
-	// Without a search, the rows also carry the account's change numbers
-	// from the same snapshot, and the count is a total counted before when
-	// they are the ones given ($9, $10; the total $11): PostgreSQL runs an
-	// uncorrelated subquery only when its value is needed, so counting
-	// 10,000 members is skipped while nothing changed. Every change to the
-	// account's memberships or seats moves its number in the transaction
-	// that makes it (notifyAccountChanged).
-	membersTotalNoSearch = `,
-       CASE WHEN cs.account = $9 AND cs.catalog = $10 THEN $11
-            ELSE (` + membersCountNoSearchSQL + `) END AS total,
-       cs.account AS seq_account, cs.catalog AS seq_catalog`
 	memberChangeSeq = `
 CROSS JOIN (` + accountChangeSeqSQL + `) AS cs`
 	// The seats of a page's members are read by a second statement, right
 	// after the list, and prepared: its plan is the same for every account
-	// (an index range per member shown), where the list is planned for each
-	// account's size, and these joins made planning it take almost twice as
-	// long. A seat assigned between the two shows, as on a reload.
+	// (an index range per member shown), and these joins made planning the
+	// list take almost twice as long. A seat assigned between the two
+	// shows, as on a reload.
 	memberSeatsSQL = `
 SELECT sa.membership_id, max(sa.last_used_at) AS last_used_at, array_agg(p.name ORDER BY p.name) AS products
 FROM seat_assignment sa JOIN subscription s ON s.id = sa.subscription_id JOIN product p ON p.id = s.product_id
 WHERE sa.account_id = $1 AND sa.membership_id = ANY($2)
 GROUP BY sa.membership_id`
-	membersAfterSQL          = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersAfter
-	membersBeforeSQL         = memberColumns + membersTotal + memberFrom + memberWhere + memberSearch + membersBefore
-	membersAfterNoSearchSQL  = memberColumns + membersTotalNoSearch + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersAfter
-	membersBeforeNoSearchSQL = memberColumns + membersTotalNoSearch + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersBefore
 )
+
+var (
+	membersAfterSQL  = memberColumns(byPerson) + membersTotal + memberFrom + memberWhere + memberSearch + membersAfter(6, byPerson)
+	membersBeforeSQL = memberColumns(byPerson) + membersTotal + memberFrom + memberWhere + memberSearch + membersBefore(6, byPerson)
+	// Without a search, the rows also carry the account's change numbers
+	// from the same snapshot, and the count is a total counted before when
+	// they are the ones given: PostgreSQL runs an uncorrelated subquery only
+	// when its value is needed, so counting 10,000 members is skipped while
+	// nothing changed. Every change to the account's memberships or seats
+	// moves its number in the transaction that makes it
+	// (notifyAccountChanged).
+	membersAfterNoSearchSQL  = memberColumns(byMembership) + countedTotal(9, membersCountNoSearchSQL) + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersAfter(6, byMembership)
+	membersBeforeNoSearchSQL = memberColumns(byMembership) + countedTotal(9, membersCountNoSearchSQL) + memberFrom + memberChangeSeq + memberWhere + memberSearch + membersBefore(6, byMembership)
+	membersCountDefaultSQL   = `SELECT count(*) FROM membership m` + memberCurrent
+	membersDefaultAfterSQL   = memberColumns(byMembership) + countedTotal(6, membersCountDefaultSQL) + memberFrom + memberChangeSeq + memberCurrent + membersAfter(3, byMembership)
+	membersDefaultBeforeSQL  = memberColumns(byMembership) + countedTotal(6, membersCountDefaultSQL) + memberFrom + memberChangeSeq + memberCurrent + membersBefore(3, byMembership)
+)
+
+// memberColumns is a row of the list and the key it is ordered by.
+func memberColumns(by [2]string) string { return memberColumnsNoKey + ", " + by[0] + " AS sort_key" }
+
+// membersAfter and membersBefore are the keyset condition and order of a
+// page after or before a cursor, whose key, id and the page's limit are the
+// parameters from $n. A list pages by the membership's copy of the key
+// (byMembership), a range of membership_sort_idx; a search by the person's
+// own (byPerson): it starts from the people the trigram index matched, and
+// their memberships are then found by user (an index that holds no key), or
+// for a broad search it walks the people in app_user_sort_idx's order.
+// Both keys are the same (the triggers of migration 00188), so a cursor
+// from either is good for both.
+func membersAfter(n int, by [2]string) string {
+	key, id, limit := params(n)
+	return `
+  AND (` + by[0] + `, ` + by[1] + `) > (` + key + `, ` + id + `)
+ORDER BY ` + by[0] + `, ` + by[1] + ` LIMIT ` + limit
+}
+
+func membersBefore(n int, by [2]string) string {
+	key, id, limit := params(n)
+	return `
+  AND (` + by[0] + `, ` + by[1] + `) < (` + key + `, ` + id + `)
+ORDER BY ` + by[0] + ` DESC, ` + by[1] + ` DESC LIMIT ` + limit
+}
+
+var (
+	byMembership = [2]string{"m.sort_key", "m.user_id"}
+	byPerson     = [2]string{"u.sort_key", "u.id"}
+)
+
+// countedTotal is the total column of a list that carries the account's
+// change numbers: the total counted before (parameter $n+2) when the
+// numbers are the ones it was counted at ($n, $n+1), else count.
+func countedTotal(n int, count string) string {
+	account, catalog, total := params(n)
+	return `,
+       CASE WHEN cs.account = ` + account + ` AND cs.catalog = ` + catalog + ` THEN ` + total + `
+            ELSE (` + count + `) END AS total,
+       cs.account AS seq_account, cs.catalog AS seq_catalog`
+}
+
+// params names the three parameters from $n.
+func params(n int) (string, string, string) {
+	return "$" + strconv.Itoa(n), "$" + strconv.Itoa(n+1), "$" + strconv.Itoa(n+2)
+}
 
 // ListMembers returns one page of an account's members, sorted by name.
 func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter) (MemberPage, error) {
@@ -159,11 +209,19 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	args := []any{accountID, pq.Array(statuses), f.Role, seat, pattern}
 	countedFor := strconv.FormatInt(accountID, 10) + "|" + strings.Join(statuses, ",") + "|" + f.Role + "|" + seat
 
+	// The statement for the search and filters given, and its parameters
+	// before the cursor's: $1…$5 (role, seats and search, each empty when
+	// not given), or $1 and $2 for the default list.
 	var page MemberPage
-	countSQL, countArgs, after, before := membersCountSQL, args, membersAfterSQL, membersBeforeSQL
+	listArgs, countArgs, countSQL, after, before := args, args, membersCountSQL, membersAfterSQL, membersBeforeSQL
 	var counted []any
+	prepared := false
 	if pattern == "" {
-		countSQL, countArgs, after, before = membersCountNoSearchSQL, args[:4], membersAfterNoSearchSQL, membersBeforeNoSearchSQL
+		countArgs, countSQL, after, before = args[:4], membersCountNoSearchSQL, membersAfterNoSearchSQL, membersBeforeNoSearchSQL
+		if f.Role == "" && seat == "" {
+			listArgs, countArgs, countSQL, after, before = args[:2], args[:2], membersCountDefaultSQL, membersDefaultAfterSQL, membersDefaultBeforeSQL
+			prepared = true
+		}
 		known := f.Counted
 		if known.For != countedFor { // change numbers are never negative
 			known.Seq = ChangeSeq{Account: -1, Catalog: -1}
@@ -176,13 +234,20 @@ func (s *Store) ListMembers(ctx context.Context, accountID int64, f MemberFilter
 	} else if k, i, ok := decodeCursor(f.After); ok {
 		key, id = k, i
 	}
+	listArgs = append(append(append(make([]any, 0, len(listArgs)+6), listArgs...), key, id, limit+1), counted...)
 	var found []struct {
 		MemberRow
 		Total      int   `db:"total"`
 		SeqAccount int64 `db:"seq_account"`
 		SeqCatalog int64 `db:"seq_catalog"`
 	}
-	if err := s.db.SelectContext(ctx, &found, query, append(append(args, key, id, limit+1), counted...)...); err != nil {
+	var err error
+	if prepared {
+		err = s.selectPrepared(ctx, &found, query, listArgs...)
+	} else {
+		err = s.db.SelectContext(ctx, &found, query, listArgs...)
+	}
+	if err != nil {
 		return MemberPage{}, err
 	}
 	rows := make([]MemberRow, len(found))

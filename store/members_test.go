@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -235,5 +236,59 @@ func TestAMembersTotalIsReusedOnlyUntilTheAccountChanges(t *testing.T) {
 	// A search's total is never offered for reuse.
 	if found := list(store.MemberFilter{Query: "alice"}); found.Counted.Reusable() {
 		t.Errorf("a search's total is offered for reuse: %+v", found.Counted)
+	}
+}
+
+func TestAPersonsNewNameMovesThemInTheListOfEveryAccountTheyBelongTo(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewDemo(t, nil)
+	ctx := context.Background()
+	pat := storetest.Principal(t, s, "pat@partners.test")
+	var accounts []int64
+	if err := s.DB().Select(&accounts, `SELECT account_id FROM membership WHERE user_id = $1 ORDER BY account_id`, pat.UserID); err != nil || len(accounts) != 2 {
+		t.Fatalf("Pat's accounts: %v (%v), want two", accounts, err)
+	}
+	emails := func(accountID int64, f store.MemberFilter) []string {
+		t.Helper()
+		page, err := s.ListMembers(ctx, accountID, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range page.Rows {
+			out = append(out, r.Email)
+		}
+		return out
+	}
+	for _, name := range []string{"Aaron Abbott", "Zoe Zimmer"} {
+		if err := s.SetName(ctx, pat.UserID, name); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range accounts {
+			// The default list and a search (every address has a dot)
+			// are different statements.
+			for _, f := range []store.MemberFilter{{}, {Query: "."}} {
+				got := emails(id, f)
+				at := slices.Index(got, "pat@partners.test")
+				if want := map[string]int{"Aaron Abbott": 0, "Zoe Zimmer": len(got) - 1}[name]; at != want || len(got) < 2 {
+					t.Errorf("account %d %+v after the rename to %s: %v, want Pat at %d", id, f, name, got, want)
+				}
+			}
+		}
+	}
+	// Someone invited has no name yet: they sort by their address, and
+	// take their place by name when they give one.
+	owner := storetest.Principal(t, s, "owner@globex.test")
+	if _, err := s.Invite(ctx, owner, store.InviteRequest{Addresses: "aaa@globex.test", Role: licensing.Member, BaseURL: "http://portal.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := emails(owner.AccountID, store.MemberFilter{}); got[0] != "aaa@globex.test" {
+		t.Errorf("after inviting aaa@: %v, want them first", got)
+	}
+	if err := s.SetName(ctx, int64(queryInt(t, s, `SELECT id FROM app_user WHERE email = 'aaa@globex.test'`)), "Zed Last"); err != nil {
+		t.Fatal(err)
+	}
+	if got := emails(owner.AccountID, store.MemberFilter{}); got[len(got)-1] != "aaa@globex.test" {
+		t.Errorf("after aaa@ named themselves Zed Last: %v, want them last", got)
 	}
 }

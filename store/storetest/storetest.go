@@ -89,6 +89,7 @@ func cloneDB(t testing.TB, template string) *sqlx.DB {
 	db.SetMaxIdleConns(testPoolSize)
 	t.Cleanup(func() {
 		checkSeatCounts(t, db)
+		checkSortKeys(t, db)
 		db.Close()
 		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)"); err != nil {
 			t.Logf("drop test database %s: %v", name, err)
@@ -328,5 +329,32 @@ func checkSeatCounts(t testing.TB, db *sqlx.DB) {
 	}
 	for _, d := range drift {
 		t.Errorf("subscription %d: seats_assigned %d, but %d seats are assigned", d.ID, d.Kept, d.Counted)
+	}
+}
+
+const sortKeyDriftSQL = `
+SELECT m.id, m.sort_key, u.sort_key AS users
+FROM membership m JOIN app_user u ON u.id = m.user_id
+WHERE m.sort_key IS DISTINCT FROM u.sort_key`
+
+// checkSortKeys fails t if a membership's copy of its person's sort key,
+// kept by triggers, differs from the person's when t ends: every test that
+// makes a member, renames a person or changes an address is so also a test
+// that the members list's order never drifts from the names it shows.
+func checkSortKeys(t testing.TB, db *sqlx.DB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var drift []struct {
+		ID    int64  `db:"id"`
+		Kept  string `db:"sort_key"`
+		Users string `db:"users"`
+	}
+	if err := db.SelectContext(ctx, &drift, sortKeyDriftSQL); err != nil {
+		t.Logf("sort keys not checked: %v", err)
+		return
+	}
+	for _, d := range drift {
+		t.Errorf("membership %d: sort_key %q, but its person's is %q", d.ID, d.Kept, d.Users)
 	}
 }
