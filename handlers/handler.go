@@ -107,8 +107,10 @@ func (h *Handler) shell(c echo.Context, title, active string) views.Shell {
 
 // log is the handler's logger with the request's id (and the account and
 // user when signed in), so every line of a request can be found together.
+// A part of a page that failed because its client went away (ClientGone)
+// is logged at debug, not as the error it would otherwise be.
 func (h *Handler) log(c echo.Context) *slog.Logger {
-	l := h.Logger.With("request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	l := slog.New(goneClientHandler{h.Logger.Handler(), c}).With("request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	if cur, ok := Current(c); ok {
 		l = l.With("account_id", cur.AccountID, "user_id", cur.UserID)
 	}

@@ -22,6 +22,12 @@ func errorHandler(h *handlers.Handler, logger *slog.Logger) echo.HTTPErrorHandle
 		if c.Response().Committed {
 			return
 		}
+		// A client that stopped waiting is not the server failing, and
+		// no answer can reach it.
+		if handlers.ClientGone(c, err) {
+			c.Response().Status = handlers.StatusClientGone
+			return
+		}
 		// Identity providers read SCIM error documents.
 		if isSCIM(c.Request().URL.Path) {
 			h.RenderSCIMError(c, err)

@@ -138,7 +138,8 @@ func loadCustomer(h *handlers.Handler) echo.MiddlewareFunc {
 			}
 			if tok := h.SessionToken(c); tok != "" {
 				s, err := h.Store.CustomerSession(c.Request().Context(), tok)
-				if store.IsUnavailable(err) { // not signed out: "try again in a minute"
+				// Not signed out: "try again in a minute", or nobody waits.
+				if store.IsUnavailable(err) || handlers.ClientGone(c, err) {
 					return err
 				}
 				if err == nil {

@@ -2,12 +2,16 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -59,5 +63,48 @@ func TestAnAnsweredCheckIsLoggedAtDebugAndEverythingElseAtInfo(t *testing.T) {
 	debugged := a.get(base+"/exports", key)
 	if line := lineOf(debugged); !strings.Contains(line, "level=DEBUG") || !strings.Contains(line, "status=200") {
 		t.Errorf("an answered check at debug: %q", line)
+	}
+}
+
+// TestARequestWhoseClientLeftIsCountedAs499AndNotAsAnError: a client that
+// stops waiting (a closed tab, a search typed over, a proxy's timeout)
+// cancels its request, and every query under way fails. That is logged as
+// the request's one line with status 499, as proxies log it, not as a
+// server error with an error page nobody reads.
+func TestARequestWhoseClientLeftIsCountedAs499AndNotAsAnError(t *testing.T) {
+	t.Parallel()
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	s := storetest.NewDemo(t, nil)
+	e := web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		SessionSecret: []byte("test-secret-test-secret-test-secret!")})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	p := &portal{t: t, srv: srv, store: s, client: newClient()}
+	c := p.login("owner@globex.test")
+
+	left, leave := context.WithCancel(context.Background())
+	leave()
+	req := httptest.NewRequestWithContext(left, http.MethodGet, "/members", nil)
+	u, _ := url.Parse(srv.URL)
+	for _, cookie := range c.Jar.Cookies(u) {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+
+	if rec.Body.Len() != 0 {
+		t.Errorf("an answer was written for a client that left: %d %q", rec.Code, rec.Body.String())
+	}
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+			t.Errorf("logged as a failure: %s", l)
+		}
+		if strings.Contains(l, "msg=request ") && strings.Contains(l, "route=/members") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "status=499") {
+		t.Errorf("the request's line: %q, want status=499", line)
 	}
 }
