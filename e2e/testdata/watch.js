@@ -4,7 +4,9 @@
 //     unnoticed in the console);
 //   - axe-core's serious and critical violations, after each page load,
 //     each htmx swap and each change of the window's size;
-//   - a page wider than the window (sideways scroll).
+//   - a page wider than the window (sideways scroll);
+//   - a word of a column's heading or of a cell of words (.keep-words)
+//     split over two lines ("Accou / nt").
 (function () {
   "use strict";
   // width is the window's when the check began (default: now): a check's
@@ -60,6 +62,10 @@
       });
       report("scroll", "the page is " + doc.scrollWidth + " px wide in a " + width + " px window; first too wide: " + widest, width);
     }
+    var split = splitWord();
+    if (split) {
+      report("layout", "a word is split over two lines: " + split, width);
+    }
     window.__e2eRun = window.axe.run(document, { resultTypes: ["violations"], rules: quiet() }).then(function (result) {
       result.violations.forEach(function (v) {
         if (v.impact !== "serious" && v.impact !== "critical") { return; }
@@ -73,6 +79,30 @@
       if (again) { again = false; return audit(); }
     });
     return window.__e2eRun;
+  }
+  // splitWord is the first word (letters between spaces and hyphens) of a
+  // column's heading or of a .keep-words cell whose letters lie on two
+  // lines, with where it is; "" when none.
+  // Text read aloud only (.sr-only) is clipped on purpose and not looked at.
+  function splitWord() {
+    var found = "";
+    document.querySelectorAll("th, .keep-words").forEach(function (el) {
+      if (found || !el.getClientRects().length) { return; }
+      var walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (var node = walker.nextNode(); node && !found; node = walker.nextNode()) {
+        if (node.parentElement.closest(".sr-only")) { continue; }
+        var word = /[^\s\-\u2010]+/g, m; // a hyphen is a place to break
+        while (!found && (m = word.exec(node.data))) {
+          var range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          var tops = {};
+          Array.prototype.forEach.call(range.getClientRects(), function (r) { tops[Math.round(r.top)] = true; });
+          if (Object.keys(tops).length > 1) { found = "\"" + m[0] + "\" in " + el.outerHTML.slice(0, 120); }
+        }
+      }
+    });
+    return found;
   }
   // __e2eAudit resolves once the page as it is now has been audited: it
   // runs a scheduled audit at once, waits for a running one, and audits
