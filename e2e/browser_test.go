@@ -231,11 +231,12 @@ func (s *session) textOf(id string) string {
 }
 
 // inView says whether the top of the element is inside the window: seen
-// without scrolling.
+// without scrolling (an element scrolled to the window's top may sit a
+// fraction of a pixel above it).
 func (s *session) inView(id string) bool {
 	s.t.Helper()
 	return get(s, untilJS[bool](`() => { const e = document.querySelector(`+strconv.Quote(tid(id))+
-		`); if (!e) return null; const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight }`))
+		`); if (!e) return null; const r = e.getBoundingClientRect(); return r.top > -1 && r.top < window.innerHeight }`))
 }
 
 // click waits for an element to be shown and clicks it in the page.

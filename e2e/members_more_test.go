@@ -1,9 +1,16 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 // waitQuiet waits until htmx has no request running and nothing being
@@ -97,4 +104,40 @@ func TestMemberSearchCountIsAnnounced(t *testing.T) {
 		typeInto(tid("member-search"), "carol"),
 	)
 	s.waitFor(`document.querySelector('#live-announce[aria-live="polite"]')?.textContent === "1 member"`)
+}
+
+// With more members than a page holds, Next and Previous show the new page
+// from its first row, as a page loaded anew would: the pager sits below
+// fifty rows, on a phone screens below the table's start.
+func TestPagingTheMembersShowsTheNewPageFromItsFirstRow(t *testing.T) {
+	t.Parallel()
+	atBothWidths(t, func(t *testing.T, width int64) {
+		s := newSessionAt(t, width)
+		owner := storetest.Principal(t, s.store, "owner@globex.test")
+		var addresses []string
+		for i := range 95 { // 104 members with the demo's 9: pages of 50, 50 and 4
+			addresses = append(addresses, fmt.Sprintf("pager%02d@globex.test", i))
+		}
+		if _, err := s.store.Invite(context.Background(), owner, store.InviteRequest{Addresses: strings.Join(addresses, " "),
+			Role: licensing.Member, BaseURL: s.base}); err != nil {
+			t.Fatal(err)
+		}
+		s.signIn("owner@globex.test")
+		s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
+		rows := func() int {
+			return get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="member-row"]').length`))
+		}
+		for _, step := range []struct{ press, url string }{{"page-next", "after="}, {"page-prev", "before="}} {
+			s.waitQuiet()
+			s.click(tid(step.press))
+			s.waitFor(`location.search.includes("` + step.url + `") && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')`)
+			if n := rows(); n != 50 {
+				t.Fatalf("after %s: %d rows, want 50", step.press, n)
+			}
+			if !s.inView("member-total") {
+				t.Errorf("after %s at %d px the new page's first rows are out of sight (window at %v px)", step.press, width,
+					get(s, chromedp.Evaluate[float64](`window.scrollY`)))
+			}
+		}
+	})
 }
