@@ -262,6 +262,13 @@ func TestProfileNamePasswordAndSignOutTheOthers(t *testing.T) {
 	if n := doc.Find(`[data-testid="profile-session"]`).Length(); n != 2 {
 		t.Errorf("%d sessions listed, want 2", n)
 	}
+	// The top bar says where the person is, here as on the pages of its menu.
+	if cur := doc.Find(`[data-testid="profile-link"]`).AttrOr("aria-current", ""); cur != "page" {
+		t.Errorf("the Profile link on /profile: aria-current %q, want page", cur)
+	}
+	if _, home := p.get(c, "/"); home.Find(`[data-testid="profile-link"][aria-current]`).Length() != 0 {
+		t.Error("the Profile link is marked current on the overview")
+	}
 	res, doc = p.submit(c, "/profile", "/profile/password", url.Values{"current_password": {"wrong"}, "new_password": {"a new admin password"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-current_password") == "" {
 		t.Errorf("wrong current password: %d", res.StatusCode)
