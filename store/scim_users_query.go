@@ -28,11 +28,10 @@ const allSCIMUsersSQL = `SELECT ` + scimUserColumns + ` FROM membership m WHERE 
 // scimUserFilter is the WHERE clause of q's terms, with the account as $1
 // and each term's value after it. Only the terms given are written, so each
 // combination (a few dozen at most) is a statement of its own, prepared
-// once: written as
-// "$n IS NULL OR …", an unused term kept PostgreSQL's kept plan from using
-// the index of the term used, so the statement was planned again on every
-// call (0.2 ms of PostgreSQL's 0.22 for an identity provider's check of a
-// userName before each create).
+// once. Written as "$n IS NULL OR …", an unused term kept PostgreSQL's kept
+// plan from using the index of the term used, so the statement was planned
+// again on every call (0.2 ms of PostgreSQL's 0.22 for an identity
+// provider's check of a userName before each create).
 func scimUserFilter(accountID int64, q SCIMUserQuery) (string, []any) {
 	where := `
 WHERE m.account_id = $1 AND m.scim_id IS NOT NULL`
