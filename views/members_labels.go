@@ -46,7 +46,7 @@ func filterLabel(name, value string) string {
 	case "role:":
 		return "Any role"
 	case "status:":
-		return "Current (active and invited)"
+		return "Active and invited"
 	case "status:all":
 		return "Everyone, removed too"
 	case "seat:":
