@@ -74,5 +74,4 @@ func TestAPoolsAssignedSeatsFollowEveryStatementThatGivesOrTakesThem(t *testing.
 		t.Fatal(err)
 	}
 	assigned("a seat given in a transaction rolled back", before+1)
-
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/entitle-dev/entitle/store"
-	"github.com/entitle-dev/entitle/store/storetest"
 	"github.com/entitle-dev/entitle/web"
 )
 
@@ -74,23 +73,18 @@ func TestAnAnsweredCheckIsLoggedAtDebugAndEverythingElseAtInfo(t *testing.T) {
 func TestARequestWhoseClientLeftIsCountedAs499AndNotAsAnError(t *testing.T) {
 	t.Parallel()
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	s := storetest.NewDemo(t, nil)
-	e := web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		SessionSecret: []byte("test-secret-test-secret-test-secret!")})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	p := &portal{t: t, srv: srv, store: s, client: newClient()}
+	p := newPortalLogging(t, slog.New(slog.NewTextHandler(logs, nil)))
 	c := p.login("owner@globex.test")
 
 	left, leave := context.WithCancel(context.Background())
 	leave()
 	req := httptest.NewRequestWithContext(left, http.MethodGet, "/members", nil)
-	u, _ := url.Parse(srv.URL)
+	u, _ := url.Parse(p.srv.URL)
 	for _, cookie := range c.Jar.Cookies(u) {
 		req.AddCookie(cookie)
 	}
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	p.srv.Config.Handler.ServeHTTP(rec, req)
 
 	if rec.Body.Len() != 0 {
 		t.Errorf("an answer was written for a client that left: %d %q", rec.Code, rec.Body.String())

@@ -28,9 +28,14 @@ type portal struct {
 
 func newPortal(t *testing.T) *portal {
 	t.Helper()
+	return newPortalLogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// newPortalLogging is newPortal writing its log to logger.
+func newPortalLogging(t *testing.T, logger *slog.Logger) *portal {
+	t.Helper()
 	s := storetest.NewDemo(t, nil)
-	e := web.New(web.Options{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SessionSecret: []byte("test-secret-test-secret-test-secret!")})
+	e := web.New(web.Options{Store: s, Logger: logger, SessionSecret: []byte("test-secret-test-secret-test-secret!")})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &portal{t: t, srv: srv, store: s, client: newClient()}

@@ -86,7 +86,7 @@ func load(args []string) error {
 	token := fs.String("token", "", "API key for -check")
 	duration := fs.Duration("duration", 8*time.Second, "how long each target is loaded")
 	concurrency := fs.Int("concurrency", 4, "requests in flight")
-	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
+	bareURL := benchserver.BareFlag(fs)
 	_ = fs.Parse(args)
 	for _, u := range []string{*base, *metricsURL, *checkURL} {
 		if p, err := url.Parse(u); err != nil || !strings.HasPrefix(p.Host, "127.") {

@@ -142,7 +142,7 @@ func load(args []string) error {
 	email := fs.String("email", "owner@globex.test", "who signs in")
 	duration := fs.Duration("duration", 8*time.Second, "how long each target is loaded")
 	concurrency := fs.Int("concurrency", 8, "requests in flight")
-	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
+	bareURL := benchserver.BareFlag(fs)
 	_ = fs.Parse(args)
 	if u, err := url.Parse(*base); err != nil || !(strings.HasPrefix(u.Host, "127.") || strings.HasPrefix(u.Host, "localhost")) {
 		return fmt.Errorf("-url %q: only a loopback address is loaded", *base)

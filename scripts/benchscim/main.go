@@ -194,7 +194,7 @@ func importUsers(args []string) error {
 	token := fs.String("token", "", "the SCIM token")
 	users := fs.Int("users", 10000, "people to import")
 	concurrency := fs.Int("concurrency", 8, "requests in flight (identity providers use 4 to 10)")
-	bareURL := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
+	bareURL := benchserver.BareFlag(fs)
 	refDuration := fs.Duration("ref-duration", 2*time.Second, "how long each /healthz reference is loaded")
 	_ = fs.Parse(args)
 	if u, err := url.Parse(*base); err != nil || !strings.HasPrefix(u.Host, "127.") {

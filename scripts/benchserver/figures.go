@@ -2,6 +2,7 @@ package benchserver
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,6 +166,11 @@ func Get(u string, header ...string) func() *http.Request {
 		}
 		return req
 	}
+}
+
+// BareFlag defines every bench command's -bare on fs; BareURL reads it.
+func BareFlag(fs *flag.FlagSet) *string {
+	return fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
 }
 
 // BareURL is the reference server's /healthz, from -bare or BENCH_BARE_URL;

@@ -34,7 +34,7 @@ func main() {
 	dupPct := flag.Int("dup", 20, "duplicate deliveries, percent of events")
 	conc := flag.Int("c", 8, "concurrent senders")
 	bin := flag.String("bin", "bin/entitle", "the entitle binary")
-	bare := flag.String("bare", "", "a bare net/http /healthz measured as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
+	bare := benchserver.BareFlag(flag.CommandLine)
 	flag.Parse()
 	if err := run(*n, *dupPct, *conc, *bin, benchserver.BareURL(*bare)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-webhooks:", err)

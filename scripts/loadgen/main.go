@@ -137,7 +137,7 @@ func run(args []string) error {
 	postURL := fs.String("post-url", "", "also POST to this URL during each run")
 	postBody := fs.String("post-body", "", "body of each POST; {n} becomes a unique number")
 	postEvery := fs.Duration("post-every", 100*time.Millisecond, "interval between POSTs")
-	bare := fs.String("bare", "", "a bare net/http /healthz measured first as the fixed reference (default $BENCH_BARE_URL; none: no reference)")
+	bare := benchserver.BareFlag(fs)
 	postDuring := fs.String("post-during", "", "POST only while this target runs (default: during the whole run)")
 	title := fs.String("title", "entitlement API", "the table's title")
 	gs := goals{}
