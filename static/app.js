@@ -261,6 +261,21 @@
     toggle.setAttribute("aria-expanded", String(open));
   });
 
+  // The settings menu closes as a menu does: on a click outside it, and on
+  // Escape (focus goes back to its summary).
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.nav-group[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.nav-group[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      if (menu.contains(document.activeElement)) { menu.querySelector("summary").focus(); }
+    });
+  });
+
   // A table wider than a phone scrolls inside its card; one with nothing
   // to tab to inside is made focusable, so a keyboard can scroll it too.
   function focusWideTables() {
