@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,6 +139,66 @@ func TestPagingTheMembersShowsTheNewPageFromItsFirstRow(t *testing.T) {
 				t.Errorf("after %s at %d px the new page's first rows are out of sight (window at %v px)", step.press, width,
 					get(s, chromedp.Evaluate[float64](`window.scrollY`)))
 			}
+		}
+	})
+}
+
+// On a long members page every role box shows its role whole, and what a
+// role change answers is seen where the person is: the confirmation and a refusal stay at the window's top while
+// the row stays in view (the confirmation was 1,136 px above the window,
+// and a refusal scrolled the page to its top), and a refused role is put
+// back in its box.
+func TestARoleChangeIsAnsweredWhereThePersonIs(t *testing.T) {
+	t.Parallel()
+	atBothWidths(t, func(t *testing.T, width int64) {
+		s := newSessionAt(t, width)
+		owner := storetest.Principal(t, s.store, "owner@globex.test")
+		var addresses []string
+		for i := range 40 {
+			addresses = append(addresses, fmt.Sprintf("long%02d@globex.test", i))
+		}
+		// A long address: the watcher fails the journey when a column
+		// squeezes it into a word split over two lines.
+		addresses = append(addresses, "newbie.walker.from.marketing@globex.test")
+		if _, err := s.store.Invite(context.Background(), owner, store.InviteRequest{Addresses: strings.Join(addresses, " "),
+			Role: licensing.Member, BaseURL: s.base}); err != nil {
+			t.Fatal(err)
+		}
+		s.signIn("owner@globex.test")
+		s.run(chromedp.Navigate(s.base+"/members"), waitVisible(tid("member-table")))
+		// Every role box is as wide as its longest role ("Membe" at 1280 px
+		// once an invitation's "Resend or revoke" widened its column).
+		if squeezed := get(s, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-testid="role-select"]')].filter(sel => {
+			const free = sel.cloneNode(true); free.style.cssText = "position:absolute;display:inline-block;width:auto";
+			document.body.append(free); const want = free.offsetWidth; free.remove(); return sel.offsetWidth < want - 1 }).length`)); squeezed > 0 {
+			t.Errorf("at %d px, %d role boxes are narrower than their roles", width, squeezed)
+		}
+		seen := func(sel string) bool {
+			return get(s, untilJS[bool](`() => { const e = document.querySelector(`+strconv.Quote(sel)+`); if (!e) return null;
+				const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight }`))
+		}
+		for _, c := range []struct {
+			email, role, answer, where string
+		}{
+			{"long39@globex.test", "admin", "long39@globex.test is now Admin.", "#member-flash"},
+			{"owner@globex.test", "member", "An account needs at least one active owner", "#errors"},
+		} {
+			row := `[data-testid="member-row"][data-email="` + c.email + `"] `
+			s.waitQuiet()
+			s.run(doJS(`() => { document.querySelector(` + strconv.Quote(row) + `).scrollIntoView({block: "end"}); return window.scrollY > 300 || null }`))
+			s.run(setValue(row+tid("role-select"), c.role))
+			s.click(row + tid("role-save"))
+			s.waitFor(`document.querySelector("` + c.where + `").textContent.includes(` + strconv.Quote(c.answer) + `)`)
+			s.waitQuiet()
+			if !seen(c.where + " .flash") {
+				t.Errorf("at %d px, %q is out of sight (window at %v px)", width, c.answer, get(s, chromedp.Evaluate[float64](`window.scrollY`)))
+			}
+			if !seen(row) {
+				t.Errorf("at %d px, the row of %s left the window after its role change", width, c.email)
+			}
+		}
+		if role := get(s, valueOf(`[data-testid="member-row"][data-email="owner@globex.test"] `+tid("role-select"))); role != "owner" {
+			t.Errorf("at %d px, after the refusal the owner's role box shows %q, want owner", width, role)
 		}
 	})
 }

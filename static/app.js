@@ -67,6 +67,11 @@
       b.disabled = false;
       delete b.dataset.busy;
     });
+    // A refused change of a form marked data-reset-refused (a member's
+    // role) puts its fields back as the page had them: left as chosen, the
+    // box showed a role the member does not have.
+    var xhr = event.detail.xhr;
+    if (form.hasAttribute("data-reset-refused") && xhr && xhr.status >= 400) { form.reset(); }
     updateSelection(form);
   });
 
