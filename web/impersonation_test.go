@@ -371,3 +371,27 @@ WHERE e.action IN ('impersonation.start', 'impersonation.end') AND e.after->>'re
 		t.Errorf("member on /settings/support: %d", res.StatusCode)
 	}
 }
+
+// A support session is not offered what it may not open: a person's
+// profile (it answers 403 to the session) has no link in its top bar, and
+// the customer's own session keeps it.
+func TestASupportSessionIsNotOfferedAPersonsProfile(t *testing.T) {
+	t.Parallel()
+	p, _, _ := newConsolePortal(t)
+	c := p.staffLogin("support@acme.test")
+	p.impersonate(c, "globex", "read", "TICKET-12", "15")
+	_, doc := p.get(c, "/members")
+	if doc.Find(`[data-testid="impersonation-banner"]`).Length() != 1 {
+		t.Fatal("no support session banner on /members")
+	}
+	if n := doc.Find(`[data-testid="profile-link"]`).Length(); n != 0 {
+		t.Errorf("the support session's top bar links to a profile (%d links), which answers it 403", n)
+	}
+	if res, _ := p.get(c, "/profile"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("/profile in a support session: %d, want 403", res.StatusCode)
+	}
+	owner := p.login("owner@globex.test")
+	if _, doc := p.get(owner, "/members"); doc.Find(`[data-testid="profile-link"]`).Length() != 1 {
+		t.Error("the customer's own top bar lost its Profile link")
+	}
+}
