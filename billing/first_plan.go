@@ -175,3 +175,47 @@ func (b *Billing) RegisterVendorTrialsEvery(ctx context.Context, interval time.D
 		}
 	}
 }
+
+// How the plan chosen at sign-up starts once the address is confirmed.
+const (
+	StartFree     = "free"     // at once, at no cost
+	StartTrial    = "trial"    // at once, without a card
+	StartCheckout = "checkout" // after the checkout page
+)
+
+// SignupStart is the plan a sign-up starts and how: what the verification
+// page announces and what the verification does.
+type SignupStart struct {
+	Plan store.BillingPlan
+	Way  string // StartFree, StartTrial, StartCheckout; "" when no such plan is sold
+	// Seats is what a trial of a seat-based plan starts with (TrialSeats);
+	// 0 otherwise (one for a plan without seats, the buyer's choice at
+	// checkout).
+	Seats     int
+	TrialEnds time.Time // a trial started at now ends then
+}
+
+// StartOfSignup decides how the plan chosen at sign-up (its key; "" for
+// the free plan) starts: free at once, the catalog's trial without a card,
+// else through checkout.
+func StartOfSignup(st store.BillingState, planKey string, now time.Time) SignupStart {
+	if planKey == "" {
+		if free, ok := FreePlan(st); ok {
+			planKey = free.PlanKey
+		}
+	}
+	plan, ok := st.Plan(planKey)
+	switch {
+	case !ok:
+		return SignupStart{}
+	case Free(plan):
+		return SignupStart{Plan: plan, Way: StartFree}
+	case plan.TrialDays > 0:
+		out := SignupStart{Plan: plan, Way: StartTrial, TrialEnds: now.Add(time.Duration(plan.TrialDays) * 24 * time.Hour)}
+		if plan.SeatBased {
+			out.Seats = TrialSeats
+		}
+		return out
+	}
+	return SignupStart{Plan: plan, Way: StartCheckout}
+}

@@ -28,6 +28,16 @@ func newBillingSession(t *testing.T) *session {
 // newBillingSessionAt is newBillingSession in a window width px wide.
 func newBillingSessionAt(t *testing.T, width int64) *session {
 	t.Helper()
+	s, start := newBillingSessionHeld(t, width)
+	start()
+	return s
+}
+
+// newBillingSessionHeld is newBillingSessionAt with billing's worker held
+// until start is called: a journey sees the page as it is before the
+// provider's events are applied.
+func newBillingSessionHeld(t *testing.T, width int64) (sess *session, start func()) {
+	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := billing.New(s, nil, logger, billing.Config{WorkerInterval: 200 * time.Millisecond, Workers: 1})
@@ -36,13 +46,15 @@ func newBillingSessionAt(t *testing.T, width int64) *session {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); b.Worker.Run(ctx) }()
+	start = func() {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.Worker.Run(ctx) }()
+	}
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Billing: b,
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	b.PublicURL = srv.URL
-	return open(t, srv.URL, s, width)
+	return open(t, srv.URL, s, width), start
 }
 
 // staff is a second person (vendor staff) in their own browser context.

@@ -62,14 +62,28 @@ func (s *session) clickAndLoad(button string) {
 
 func TestVisitorSignsUpForBusinessAndInvitesAColleague(t *testing.T) {
 	t.Parallel()
-	s := newBillingSession(t)
-	s.signUpFromPricing("business", "vera@vandelay.test", "Vandelay Industries", "product")
-	s.reloadUntil("/", tid("trial-countdown"))
+	s, startBilling := newBillingSessionHeld(t, desktopWidth)
+	s.signUpFromPricing("business", "vera@vandelay.test", "Vandelay Industries", "plan-starting")
+	welcome := s.textOf("flash")
+	if !strings.HasPrefix(welcome, "Welcome to Entitle: your account Vandelay Industries is ready on a 14-day trial of Business") {
+		t.Errorf("welcome = %q", welcome)
+	}
+	s.screenshot("starting")
+	// The page shows the trial by itself once billing's events land, and
+	// the welcome stays above it.
+	startBilling()
+	s.run(waitVisible(tid("trial-countdown")))
 	if got := s.textOf("trial-countdown"); !strings.Contains(got, "14 days left") {
 		t.Errorf("countdown = %q", got)
 	}
+	if got := get(s, chromedp.Evaluate[string](`(document.querySelector('[data-testid="flash"]') || {}).textContent || ""`)); strings.TrimSpace(got) != welcome {
+		t.Errorf("once the trial shows, the welcome reads %q", got)
+	}
 	if got := s.textOf("current-account"); got != "Vandelay Industries" {
 		t.Errorf("account = %q", got)
+	}
+	if holds := get(s, chromedp.Evaluate[string](`document.querySelector('[data-testid="my-licence"]').dataset.holds`)); holds != "true" {
+		t.Errorf("the owner holds no seat of the trial: %q", s.textOf("my-licence"))
 	}
 	s.screenshot("trial")
 	s.run(

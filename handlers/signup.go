@@ -27,10 +27,12 @@ func (h *Handler) renderSignup(c echo.Context, status int, v views.SignupView) e
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	now := h.Clock.Now()
 	for _, p := range st.Plans {
 		if p.PriceID.Valid {
 			v.Plans = append(v.Plans, views.SignupPlan{Key: p.PlanKey, Name: p.Name, TrialDays: p.TrialDays,
-				Price: views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)})
+				TrialSeats: billing.StartOfSignup(st, p.PlanKey, now).Seats,
+				Price:      views.PlanPrice(p.UnitAmount, p.Currency, p.SeatBased)})
 		}
 	}
 	return render(c, status, views.SignupPage(h.shell(c, "Sign up", ""), v))
@@ -68,14 +70,26 @@ func (h *Handler) SignupSent(c echo.Context) error {
 }
 
 // VerifyForm shows a verification link's page: one button creates the
-// account (a link opened by a mail scanner changes nothing).
+// account (a link opened by a mail scanner changes nothing). It says which
+// plan starts, and how.
 func (h *Handler) VerifyForm(c echo.Context) error {
-	p, err := h.Store.SignupByToken(c.Request().Context(), c.Param("token"))
+	ctx := c.Request().Context()
+	p, err := h.Store.SignupByToken(ctx, c.Param("token"))
 	if err != nil {
 		return err
 	}
+	st, err := h.Store.Pricing(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	return render(c, http.StatusOK, views.VerifyPage(h.shell(c, "Create your account", ""),
-		views.VerifyView{Token: c.Param("token"), Email: p.Email, Company: p.Company, Plan: p.Plan, CSRF: csrfToken(c)}))
+		views.VerifyView{Token: c.Param("token"), Email: p.Email, Company: p.Company, CSRF: csrfToken(c),
+			Start: signupStartView(billing.StartOfSignup(st, p.Plan, h.Clock.Now()))}))
+}
+
+func signupStartView(s billing.SignupStart) views.SignupStart {
+	return views.SignupStart{PlanName: s.Plan.Name, Way: s.Way, TrialDays: s.Plan.TrialDays, Seats: s.Seats,
+		SeatBased: s.Plan.SeatBased, TrialEnds: s.TrialEnds}
 }
 
 // Verify uses the link once: the account is created with the person as
@@ -95,28 +109,22 @@ func (h *Handler) Verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	planKey := done.Plan
-	if planKey == "" {
-		if free, ok := billing.FreePlan(st); ok {
-			planKey = free.PlanKey
-		}
-	}
-	plan, ok := st.Plan(planKey)
-	switch {
-	case !ok:
+	start := billing.StartOfSignup(st, done.Plan, h.Clock.Now())
+	switch start.Way {
+	case "":
 		h.addFlash(c, SessionCookie, "Your account is ready. Choose a plan to start.")
 		return redirectAfterPost(c, "/billing")
-	case billing.Free(plan) || plan.TrialDays > 0:
-		_, err := h.Billing.StartFirstPlan(ctx, done.AccountID, billing.FirstPlan{PlanKey: plan.PlanKey,
-			Trial: plan.TrialDays > 0 && !billing.Free(plan), ReturnURL: "/"})
+	case billing.StartFree, billing.StartTrial:
+		_, err := h.Billing.StartFirstPlan(ctx, done.AccountID, billing.FirstPlan{PlanKey: start.Plan.PlanKey,
+			Trial: start.Way == billing.StartTrial, Seats: start.Seats, ReturnURL: "/"})
 		if err != nil {
 			h.log(c).Warn("first plan at sign-up", "err", err)
 			h.addFlash(c, SessionCookie, "Your account is ready, but the plan could not start: choose it again on the billing page.")
 			return redirectAfterPost(c, "/billing")
 		}
-		h.addFlash(c, SessionCookie, "Welcome to Entitle: your account "+st.Account.Name+" is ready on "+plan.Name+".")
+		h.addFlash(c, SessionCookie, views.WelcomeMessage(st.Account.Name, signupStartView(start)))
 		return redirectAfterPost(c, "/")
 	}
-	h.addFlash(c, SessionCookie, "Your account is ready. Complete the checkout to start "+plan.Name+".")
-	return redirectAfterPost(c, "/billing/checkout?plan="+plan.PlanKey)
+	h.addFlash(c, SessionCookie, "Your account is ready. Complete the checkout to start "+start.Plan.Name+".")
+	return redirectAfterPost(c, "/billing/checkout?plan="+start.Plan.PlanKey)
 }

@@ -356,6 +356,11 @@ func applySubscription(ctx context.Context, ptx preparedTx, now time.Time, ev St
 			return "", err
 		}
 	}
+	if before == nil {
+		if err := giveSignupSeat(ctx, tx, now, accountID, row.ID); err != nil {
+			return "", err
+		}
+	}
 	if err := syncAddOns(ctx, tx, now, actor, accountID, row.ID, price.ProductID, sub.AddOns); err != nil {
 		return "", err
 	}

@@ -148,13 +148,16 @@ const (
 	insertOwnerSQL = `
 INSERT INTO membership (account_id, user_id, role, status, source, last_sign_in_at, created_at)
 VALUES ($1, $2, 'owner', 'active', 'manual', $3, $3) RETURNING id`
+	insertSignupSeatSQL = `INSERT INTO signup_seat (account_id, membership_id) VALUES ($1, $2)`
+	takeSignupSeatSQL   = `DELETE FROM signup_seat WHERE account_id = $1 RETURNING membership_id`
 )
 
 // CompleteSignup uses a verification link once: the person gets their
 // login (name and password as chosen on the form), a new account named for
 // their company with a unique slug, and its owner membership. The plan is
 // started by the caller through billing (free at once, a trial without a
-// card, or checkout); until then the account has no subscription.
+// card, or checkout); until then the account has no subscription, and the
+// owner is kept as the one to get a seat of the first (giveSignupSeat).
 func (s *Store) CompleteSignup(ctx context.Context, token string) (SignedUp, error) {
 	now := s.Now()
 	var out SignedUp
@@ -186,6 +189,9 @@ func (s *Store) CompleteSignup(ctx context.Context, token string) (SignedUp, err
 		if err := tx.GetContext(ctx, &membershipID, insertOwnerSQL, accountID, userID, now); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, insertSignupSeatSQL, accountID, membershipID); err != nil {
+			return err
+		}
 		actor := Actor{Type: "user", ID: itoa(userID), Label: t.Email}
 		if err := audit(ctx, tx, now, AuditEvent{AccountID: accountID, Actor: actor, Action: "account.signup",
 			TargetType: "account", TargetID: slug,
@@ -197,6 +203,33 @@ func (s *Store) CompleteSignup(ctx context.Context, token string) (SignedUp, err
 		return nil
 	})
 	return out, err
+}
+
+// giveSignupSeat gives the owner of an account made by sign-up a seat of
+// the account's first subscription, as billing's events make it: the one
+// who signed up is the person who will use the plan, and should not have to
+// assign themselves a seat first. It is called by the transaction that
+// inserts the subscription, once (the owner's mark is taken whether or not
+// the plan has seats), and audited there like any seat given. Accounts the
+// vendor creates have no mark, and get no seat.
+func giveSignupSeat(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID, subID int64) error {
+	var membershipID int64
+	err := tx.GetContext(ctx, &membershipID, takeSignupSeatSQL, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	targets, err := targetsByID(ctx, tx, accountID, []int64{membershipID})
+	if errors.Is(err, ErrNotFound) {
+		return nil // the owner has left the account since
+	}
+	if err != nil {
+		return err
+	}
+	_, err = assignLocked(ctx, tx, now, accountID, SystemActor("sign-up"), subID, targets, true)
+	return err
 }
 
 // upsertPerson makes the login for email, or sets the name and password

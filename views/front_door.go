@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -44,12 +45,73 @@ type SignupView struct {
 type SignupPlan struct {
 	Key, Name, Price string
 	TrialDays        int
+	TrialSeats       int // a seat-based plan's trial starts with these
 }
 
 // VerifyView is a verification link's page.
 type VerifyView struct {
-	Token, Email, Company, Plan string
-	CSRF                        string
+	Token, Email, Company string
+	Start                 SignupStart
+	CSRF                  string
+}
+
+// How the plan chosen at sign-up starts (billing.StartOfSignup's ways).
+const (
+	SignupFree     = "free"
+	SignupTrial    = "trial"
+	SignupCheckout = "checkout"
+)
+
+// SignupStart is the plan a sign-up starts, as the verification page and
+// the welcome say it.
+type SignupStart struct {
+	PlanName  string
+	Way       string // SignupFree, SignupTrial, SignupCheckout; "" when no plan is sold
+	TrialDays int
+	Seats     int // a seat-based plan's trial seats; 0 otherwise
+	SeatBased bool
+	TrialEnds time.Time
+}
+
+// trialTerms says what a trial gives: "a 14-day trial of Business with 5
+// seats (one of them yours), ending 12 May 2025".
+func (s SignupStart) trialTerms() string {
+	out := fmt.Sprintf("a %d-day trial of %s", s.TrialDays, s.PlanName)
+	if s.Seats > 0 {
+		out += fmt.Sprintf(" with %d %s (one of them yours)", s.Seats, plural(s.Seats, "seat", "seats"))
+	}
+	return out + ", ending " + formatDate(s.TrialEnds)
+}
+
+// signupStartSentence tells, before the account is created, which plan it
+// starts on and how.
+func signupStartSentence(s SignupStart) string {
+	switch s.Way {
+	case SignupFree:
+		return "It starts on " + s.PlanName + ", which costs nothing."
+	case SignupTrial:
+		return "It starts " + s.trialTerms() + ". No card is needed."
+	case SignupCheckout:
+		if s.SeatBased {
+			return "Next you choose how many seats of " + s.PlanName + " to buy, and pay at checkout."
+		}
+		return "Next you pay for " + s.PlanName + " at checkout."
+	}
+	return "Next you choose a plan on the billing page."
+}
+
+// WelcomeMessage greets the new owner once their plan has started.
+func WelcomeMessage(account string, s SignupStart) string {
+	if s.Way == SignupTrial {
+		return "Welcome to Entitle: your account " + account + " is ready on " + s.trialTerms() + "."
+	}
+	return "Welcome to Entitle: your account " + account + " is ready on " + s.PlanName + "."
+}
+
+// passwordRule is the rule of a new password as every form asks for it
+// (licensing.PasswordProblem checks it).
+func passwordRule() string {
+	return fmt.Sprintf("%d to %d characters", licensing.MinPasswordLength, licensing.MaxPasswordLength)
 }
 
 // CheckoutView is an account's first purchase.
@@ -146,3 +208,7 @@ func pricingActionLabel(p PricingPlan) string {
 }
 
 func sessionStarted(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
+
+// passwordMin and passwordMax bound a new password's field as the rule does.
+func passwordMin() string { return itoa(licensing.MinPasswordLength) }
+func passwordMax() string { return itoa(licensing.MaxPasswordLength) }
