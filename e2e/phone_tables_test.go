@@ -27,7 +27,7 @@ func TestDailyTablesFitAPhone(t *testing.T) {
 		if len(outside) > 0 {
 			t.Errorf("%s at %d px: %d parts of the table lie outside the window, e.g. %q", page.path, phoneWidth, len(outside), outside[0])
 		}
-		if cell := get(s, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll('[data-testid="` + page.table + `"] tbody td')]
+		if cell := get(s, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll('[data-testid="`+page.table+`"] tbody td')]
 			.filter(e => e.getClientRects().length && e.textContent.trim().length > 12).map(e => e.getBoundingClientRect().width))`)); cell < 200 {
 			t.Errorf("%s at %d px: a cell with words is %.0f px wide, too narrow to read", page.path, phoneWidth, cell)
 		}
