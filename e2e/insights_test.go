@@ -21,6 +21,12 @@ import (
 // `entitle serve` has it, so that open pages hear of changes.
 func newLiveSession(t *testing.T) *session {
 	t.Helper()
+	return newLiveSessionAt(t, desktopWidth)
+}
+
+// newLiveSessionAt is newLiveSession in a window width px wide.
+func newLiveSessionAt(t *testing.T, width int64) *session {
+	t.Helper()
 	s := storetest.NewDemo(t, nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var name string
@@ -40,7 +46,7 @@ func newLiveSession(t *testing.T) *session {
 	srv := httptest.NewServer(web.New(web.Options{Store: s, Logger: logger, Checks: cache,
 		SessionSecret: []byte("e2e-secret-e2e-secret-e2e-secret!!")}))
 	t.Cleanup(srv.Close)
-	return open(t, srv.URL, s, desktopWidth)
+	return open(t, srv.URL, s, width)
 }
 
 // waitText waits until the element's text is want (the page changes by

@@ -32,7 +32,7 @@ func insightsDays(c echo.Context) int {
 // that the fragment a change re-sends (or the polling fallback asks for)
 // costs no history, and one read of the account's seats per change however
 // many pages show them.
-func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf string) (views.InsightsLive, store.AccountInsights, *licensing.Checker, error) {
+func (h *Handler) insightsLive(ctx context.Context, cur store.Session) (views.InsightsLive, store.AccountInsights, *licensing.Checker, error) {
 	checker, err := h.Checks.Checker(ctx, cur.AccountID) // the API's cached state when its listener runs
 	if err != nil {
 		return views.InsightsLive{}, store.AccountInsights{}, nil, err
@@ -41,7 +41,7 @@ func (h *Handler) insightsLive(ctx context.Context, cur store.Session, csrf stri
 	if err != nil {
 		return views.InsightsLive{}, in, nil, err
 	}
-	return insightsLiveView(in, licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats), csrf), in, checker, nil
+	return insightsLiveView(in), in, checker, nil
 }
 
 // insightsCharts draws the trend charts of the last `days` days; their
@@ -66,9 +66,8 @@ func (h *Handler) Insights(c echo.Context) error {
 func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) error {
 	cur, _ := Current(c)
 	days := insightsDays(c)
-	csrf, _ := c.Get(ctxCSRF).(string)
 	ctx := c.Request().Context()
-	live, in, checker, err := h.insightsLive(ctx, cur, csrf)
+	live, in, checker, err := h.insightsLive(ctx, cur)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 		pools = append(pools, p.Pool)
 	}
 	c.Set(ctxSeatPools, pools)
-	v := views.InsightsView{Days: days, CanReclaim: live.CanReclaim, Live: live, Charts: charts, IdleDays: in.Settings.IdleDays,
+	v := views.InsightsView{Days: days, CanReclaim: canReclaim(cur), Live: live, Charts: charts, IdleDays: in.Settings.IdleDays,
 		AutoDays: int(in.Settings.AutoReclaimDays.Int64), Preview: preview}
 	return render(c, http.StatusOK, views.InsightsPage(h.shell(c, "Insights", "insights"), v))
 }
@@ -91,8 +90,7 @@ func (h *Handler) renderInsights(c echo.Context, preview *views.ReclaimView) err
 // InsightsLive answers the polling fallback with the live fragment.
 func (h *Handler) InsightsLive(c echo.Context) error {
 	cur, _ := Current(c)
-	csrf, _ := c.Get(ctxCSRF).(string)
-	live, _, _, err := h.insightsLive(c.Request().Context(), cur, csrf)
+	live, _, _, err := h.insightsLive(c.Request().Context(), cur)
 	if err != nil {
 		return err
 	}
@@ -103,7 +101,7 @@ func (h *Handler) InsightsLive(c echo.Context) error {
 func (h *Handler) InsightsCharts(c echo.Context) error {
 	cur, _ := Current(c)
 	ctx := c.Request().Context()
-	_, in, checker, err := h.insightsLive(ctx, cur, "")
+	_, in, checker, err := h.insightsLive(ctx, cur)
 	if err != nil {
 		return err
 	}
@@ -129,13 +127,12 @@ const sseKeepAlive = 15 * time.Second
 // ones after every change the hub hears of for the account.
 func (h *Handler) InsightsStream(c echo.Context) error {
 	cur, _ := Current(c)
-	csrf, _ := c.Get(ctxCSRF).(string)
 	days := insightsDays(c)
 	ctx := c.Request().Context()
 	wake, stop := h.Hub.Subscribe(cur.AccountID)
 	defer stop()
 	render := func() ([]byte, error) {
-		live, in, checker, err := h.insightsLive(ctx, cur, csrf)
+		live, in, checker, err := h.insightsLive(ctx, cur)
 		if err != nil {
 			return nil, err
 		}
@@ -248,22 +245,57 @@ func (h *Handler) reclaim(c echo.Context, dryRun bool) error {
 		h.Reconciler.Kick(cur.AccountID)
 	}
 	v := &views.ReclaimView{SubscriptionID: subID, Done: !dryRun}
-	pools, err := h.seatPools(c, cur.AccountID)
-	if err != nil {
-		return err
-	}
-	for _, p := range pools {
-		if p.SubscriptionID == subID {
-			v.ProductName = p.ProductName
-		}
-	}
 	for _, r := range results {
 		v.Rows = append(v.Rows, views.ReclaimRowView{Email: r.Email, LastActivity: views.FormatActivity(r.LastActivity), Outcome: r.Outcome})
 		if r.Outcome == store.SeatReclaimed {
 			v.Reclaimable = append(v.Reclaimable, r.MembershipID)
 		}
 	}
+	csrf, _ := c.Get(ctxCSRF).(string)
+	if isHTMX(c) && !dryRun {
+		// A confirmed reclaim re-renders the product's idle seats: those
+		// taken back are no longer listed.
+		live, _, _, err := h.insightsLive(c.Request().Context(), cur)
+		if err != nil {
+			return err
+		}
+		for _, p := range live.Products {
+			if p.SubscriptionID == subID {
+				v.ProductName = p.Name
+				return render(c, http.StatusOK, views.ReclaimCard(csrf, canReclaim(cur), p, v))
+			}
+		}
+		return store.ErrNotFound
+	}
+	if v.ProductName, err = h.productOfPool(c, cur.AccountID, subID); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		// Under the Preview button; the form keeps its ticks.
+		return render(c, http.StatusOK, views.ReclaimPreview(csrf, *v))
+	}
 	return h.renderInsights(c, v)
+}
+
+// productOfPool names the product of the account's subscription subID
+// ("" when it has none by that id).
+func (h *Handler) productOfPool(c echo.Context, accountID, subID int64) (string, error) {
+	pools, err := h.seatPools(c, accountID)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range pools {
+		if p.SubscriptionID == subID {
+			return p.ProductName, nil
+		}
+	}
+	return "", nil
+}
+
+// canReclaim tells whether the signed-in person may reclaim idle seats
+// (the insights page shows the forms to reclaim only then).
+func canReclaim(cur store.Session) bool {
+	return licensing.Can(licensing.Role(cur.Role), licensing.ReclaimSeats)
 }
 
 // SetInsightsSettings saves the idle threshold and the automatic reclaim.

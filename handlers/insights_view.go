@@ -9,10 +9,10 @@ import (
 
 // insightsLiveView turns the store's figures into the live fragment's view
 // model.
-func insightsLiveView(in store.AccountInsights, canReclaim bool, csrf string) views.InsightsLive {
+func insightsLiveView(in store.AccountInsights) views.InsightsLive {
 	v := views.InsightsLive{Status: string(in.Compliance.Kind), StatusReason: in.Compliance.Reason,
 		StatusFixURL: in.Compliance.FixURL, UpdatedAt: in.At.Format("2 Jan 2006 15:04:05 UTC"),
-		CanReclaim: canReclaim, CSRF: csrf, IdleDays: in.Settings.IdleDays}
+		IdleDays: in.Settings.IdleDays}
 	for _, p := range in.Products {
 		pv := views.ProductInsightView{SubscriptionID: p.Pool.SubscriptionID, Key: p.Pool.ProductKey, Name: p.Pool.ProductName,
 			Status: p.Pool.Status, SeatBased: p.Pool.SeatBased, Purchased: p.Pool.Purchased, Granted: p.Pool.Granted(), Assigned: p.Pool.Assigned,

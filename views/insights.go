@@ -25,8 +25,6 @@ type InsightsLive struct {
 	StatusFixURL string
 	UpdatedAt    string
 	Products     []ProductInsightView
-	CanReclaim   bool
-	CSRF         string
 	IdleDays     int
 }
 
@@ -94,9 +92,14 @@ func complianceLabel(status string) string {
 	return status
 }
 
-func reclaimOutcome(o string) string {
+// reclaimOutcome is a holder's outcome: what would happen in a preview,
+// what happened once confirmed.
+func reclaimOutcome(o string, done bool) string {
 	switch o {
 	case "reclaimed":
+		if !done {
+			return "Would be reclaimed"
+		}
 		return "Reclaimed"
 	case "not_idle":
 		return "Not idle: keeps the seat"
@@ -104,6 +107,31 @@ func reclaimOutcome(o string) string {
 		return "Holds no seat"
 	}
 	return o
+}
+
+// reclaimRule says what the idle form reclaims: the holders ticked, or
+// with none ticked every idle seat of the product (store.ReclaimIdleSeats
+// takes every holder of the pool that is idle), listed or not.
+func reclaimRule(p ProductInsightView) string {
+	all := "the " + formatCount(int64(p.IdleTotal)) + " listed"
+	if more := p.IdleTotal - len(p.Idle); more > 0 {
+		all = "all " + formatCount(int64(p.IdleTotal)) + ", including the " + formatCount(int64(more)) + " not listed"
+	}
+	return "Tick the people whose seats to reclaim, or tick none to reclaim every idle seat of " + p.Name +
+		" (" + all + "). Nothing is reclaimed until you confirm."
+}
+
+// reclaimCardID and reclaimResultID name a product's ReclaimCard and the
+// place under its button where a preview or result goes.
+func reclaimCardID(subID int64) string   { return "reclaim-" + itoa64(subID) }
+func reclaimResultID(subID int64) string { return "reclaim-result-" + itoa64(subID) }
+
+// previewOf is the preview if it is of p's pool.
+func previewOf(v *ReclaimView, p ProductInsightView) *ReclaimView {
+	if v != nil && v.SubscriptionID == p.SubscriptionID {
+		return v
+	}
+	return nil
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
