@@ -121,6 +121,9 @@ func (b *Billing) PreviewAddOn(ctx context.Context, accountID int64, key string,
 	if err != nil {
 		return AddOnPreview{}, err
 	}
+	if sub.CancelAtPeriodEnd {
+		return AddOnPreview{}, invalid("addon", "the subscription ends at period end: resume it first, then change add-ons")
+	}
 	if st.Pending > 0 { // a second click before the first change's event landed
 		return AddOnPreview{}, invalid("addon", "the last change is still waiting for Stripe's confirmation: try again once it shows")
 	}

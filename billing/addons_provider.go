@@ -79,7 +79,7 @@ func (s *Simulator) SetAddOn(ctx context.Context, subID, addOnKey, priceID strin
 		i, from := simItemUnits(*sub, priceID)
 		due := prorate(price.UnitAmount*int64(from), price.UnitAmount*int64(units), now, *sub)
 		if due > 0 && !canPay(a.Customer) {
-			return errDeclined
+			return cannotPay(a.Customer)
 		}
 		switch {
 		case units == 0 && i >= 0:

@@ -61,7 +61,7 @@ func (b *Billing) StartFirstPlan(ctx context.Context, accountID int64, in FirstP
 			return Pending{}, invalid("seats", "choose between 1 and 1000 seats")
 		}
 	}
-	subscribe := SubscribeInput{AccountID: accountID, PriceID: target.PriceID.String, Quantity: seats,
+	subscribe := SubscribeInput{AccountID: accountID, PriceID: target.PriceID.String, Quantity: seats, Free: Free(target),
 		SuccessURL: b.absolute(in.ReturnURL), CancelURL: b.absolute(in.ReturnURL)}
 	if in.Trial {
 		if target.TrialDays == 0 {

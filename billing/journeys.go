@@ -198,7 +198,7 @@ func (b *Billing) changePlan(ctx context.Context, accountID int64, preview Chang
 		if err != nil {
 			return Pending{}, err
 		}
-		url, err := b.Provider.Subscribe(ctx, SubscribeInput{AccountID: accountID, CustomerID: customer, PriceID: price,
+		url, err := b.Provider.Subscribe(ctx, SubscribeInput{AccountID: accountID, CustomerID: customer, PriceID: price, Free: Free(preview.Plan),
 			Quantity: preview.Seats, SuccessURL: b.absolute(returnURL), CancelURL: b.absolute(returnURL), Promotion: preview.Promotion})
 		return Pending{RedirectURL: url, Change: ChangeSubscribe}, err
 	case Upgrade:
@@ -379,28 +379,56 @@ func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (
 	return pending(st, ChangeSeats), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, scheduledPrice, seats)
 }
 
-// SetCancelAtPeriodEnd cancels at period end (true) or resumes (false).
-func (b *Billing) SetCancelAtPeriodEnd(ctx context.Context, accountID int64, cancel bool) (Pending, error) {
+// SetCancelAtPeriodEnd cancels at period end (true) or resumes (false),
+// audited as actor's request before the provider is asked: Stripe's
+// event that follows names no person.
+func (b *Billing) SetCancelAtPeriodEnd(ctx context.Context, actor store.Actor, accountID int64, cancel bool) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.cancel_at_period_end") // the provider call, and in local mode its webhook
 	defer span.End()
 	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
 	}
+	sub, err := cancelable(st, cancel)
+	if err != nil {
+		return Pending{}, err
+	}
+	change, action := ChangeResume, "billing.subscription_resume"
+	if cancel {
+		change, action = ChangeCancel, "billing.subscription_cancel"
+	}
+	err = b.Store.RecordBillingRequest(ctx, actor, accountID, action, "subscription", itoa(sub.ID), map[string]any{
+		"plan": sub.PlanName, "cancel_at_period_end": cancel, "period_end": sub.CurrentPeriodEnd.Time})
+	if err != nil {
+		return Pending{}, err
+	}
+	return pending(st, change), b.Provider.SetCancelAtPeriodEnd(ctx, sub.StripeSubscription.String, cancel)
+}
+
+// cancelable is the subscription that may be set to end at period end
+// (cancel) or resumed. A free plan is not canceled: it costs nothing, and
+// ending it would end the account's access with it (add-ons bought on it
+// are stopped by removing them).
+func cancelable(st store.BillingState, cancel bool) (*store.BillingSubscription, error) {
 	sub := st.Subscription
 	switch {
 	case sub == nil || !sub.StripeSubscription.Valid || sub.Status == string(licensing.Canceled):
-		return Pending{}, invalid("subscription", "there is no running subscription")
+		return nil, invalid("subscription", "there is no running subscription")
 	case sub.CancelAtPeriodEnd == cancel && cancel:
-		return Pending{}, invalid("subscription", "the subscription already ends at period end")
+		return nil, invalid("subscription", "the subscription already ends at period end")
 	case sub.CancelAtPeriodEnd == cancel:
-		return Pending{}, invalid("subscription", "the subscription is not set to end")
+		return nil, invalid("subscription", "the subscription is not set to end")
+	case cancel && sub.PriceID.Valid && sub.UnitAmount == 0:
+		return nil, invalid("subscription", sub.PlanName+" costs nothing, so there is nothing to cancel")
 	}
-	change := ChangeResume
-	if cancel {
-		change = ChangeCancel
-	}
-	return pending(st, change), b.Provider.SetCancelAtPeriodEnd(ctx, sub.StripeSubscription.String, cancel)
+	return sub, nil
+}
+
+// CanCancel tells whether the account's subscription may be set to end at
+// period end, so that the page offers it only then.
+func CanCancel(st store.BillingState) bool {
+	_, err := cancelable(st, true)
+	return err == nil
 }
 
 // PortalURL is where the buyer manages cards and invoices.

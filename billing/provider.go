@@ -85,6 +85,9 @@ type SubscribeInput struct {
 	// without one by the end it moves to TrialFallbackPriceID.
 	TrialDays            int
 	TrialFallbackPriceID string
+	// Free: the price costs nothing, so no card is asked for (Checkout's
+	// payment_method_collection=if_required) and none is on file after.
+	Free bool
 	// ForCustomer makes the subscription at once, without a checkout: a
 	// trial the vendor starts for a customer who is not there to check
 	// out (only with TrialDays > 0, as no card is asked for).

@@ -37,6 +37,17 @@ func simNow(clock licensing.Clock, c store.SimCustomer) time.Time {
 
 func canPay(c store.SimCustomer) bool { return c.HasPaymentMethod && !c.PaymentsFail }
 
+// cannotPay is the refusal of a charge the customer cannot pay: no card
+// on file (a free plan's customer never gave one), or one that declines.
+func cannotPay(c store.SimCustomer) error {
+	if !c.HasPaymentMethod {
+		return errNoCard
+	}
+	return errDeclined
+}
+
+var errNoCard = &ProviderError{Declined: true, Message: "There is no payment method on file, so nothing was changed. Add one (Payment methods and invoices), then try again."}
+
 var errDeclined = &ProviderError{Declined: true, Message: "The card was declined (simulated payment failure), so nothing was changed. Update the payment method and try again."}
 
 // amount is what a price costs for a quantity for one period.
@@ -97,8 +108,9 @@ func (s *Simulator) CreateCustomer(ctx context.Context, in CustomerInput) (strin
 	return id, s.Store.CreateSimCustomer(ctx, store.SimCustomer{ID: id, AccountID: in.AccountID, Email: in.Email})
 }
 
-// Subscribe completes a simulated checkout at once: the buyer "enters" a
-// test card, the first invoice is paid, and the events follow.
+// Subscribe completes a simulated checkout at once: for a paid plan the
+// buyer "enters" a test card and the first invoice is paid; a free plan or
+// a trial asks for no card. The events follow.
 func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, error) {
 	prices, err := s.Store.SimPrices(ctx)
 	if err != nil {
@@ -127,7 +139,7 @@ func (s *Simulator) Subscribe(ctx context.Context, in SubscribeInput) (string, e
 			fresh.Status, fresh.TrialFallbackPriceID, fresh.CurrentPeriodEnd = "trialing", in.TrialFallbackPriceID, end
 			fresh.TrialEnd.Time, fresh.TrialEnd.Valid = end, true
 			price.UnitAmount = 0
-		} else {
+		} else if amount(price, in.Quantity) > 0 { // Checkout asks for a card only when there is something to pay
 			a.Customer.HasPaymentMethod = true
 		}
 		if in.Promotion != nil {
@@ -170,7 +182,7 @@ func (s *Simulator) ChangePlan(ctx context.Context, subID, priceID string, quant
 	return s.update(ctx, subID, func(a *store.SimAccount, sub *store.SimSubscription, now time.Time, evs *events) error {
 		due := prorate(amount(prices[sub.PriceID], sub.Quantity), amount(to, quantity), now, *sub)
 		if due > 0 && !canPay(a.Customer) {
-			return errDeclined
+			return cannotPay(a.Customer)
 		}
 		sub.PriceID, sub.Quantity = priceID, quantity
 		sub.ScheduledPriceID, sub.ScheduledQuantity = "", 0

@@ -188,11 +188,11 @@ func TestSeatsBoughtAtOnceDroppedAtPeriodEndCancelAndResume(t *testing.T) {
 	if _, err := e.b.ChangeSeats(e.ctx, id, 5); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, id, true); err != nil {
+	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, store.Actor{Type: "user", Label: "owner@globex.test"}, id, true); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
-	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, id, false); err != nil {
+	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, store.Actor{Type: "user", Label: "owner@globex.test"}, id, false); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -205,7 +205,7 @@ func TestSeatsBoughtAtOnceDroppedAtPeriodEndCancelAndResume(t *testing.T) {
 	if got := e.sub("globex"); got.Seats != 5 || got.SeatsAssigned != 7 {
 		t.Fatalf("after period end: %+v", got)
 	}
-	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, id, true); err != nil {
+	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, store.Actor{Type: "user", Label: "owner@globex.test"}, id, true); err != nil {
 		t.Fatal(err)
 	}
 	e.process()

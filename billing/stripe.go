@@ -105,6 +105,8 @@ func (s *Stripe) Subscribe(ctx context.Context, in SubscribeInput) (string, erro
 	if in.TrialDays > 0 { // a trial asks for no card: Checkout only confirms the address
 		p.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(in.TrialDays))
 		p.SubscriptionData.Metadata[metaTrialFallback] = in.TrialFallbackPriceID
+	}
+	if in.TrialDays > 0 || in.Free { // nothing to pay: Checkout asks for no card (by default it always does)
 		p.PaymentMethodCollection = stripe.String("if_required")
 	}
 	if in.Promotion != nil {

@@ -2,14 +2,19 @@ package billing_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -204,5 +209,47 @@ func TestStripeStatementPayAndConvertAgainstStripe(t *testing.T) {
 	}
 	if _, err := p.PayInvoice(ctx, "cus_123", "OTHER-0001"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("pay another customer's invoice: %v", err)
+	}
+}
+
+// A free plan's Checkout asks for no card (Stripe's Checkout always does
+// unless told if_required), so the customer has none on file after it; a
+// paid plan's Checkout asks for one.
+func TestStripeCheckoutAsksForACardOnlyForAPaidPlan(t *testing.T) {
+	t.Parallel()
+	target, err := url.Parse(stripeMockURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sent []url.Values
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/checkout/sessions" {
+			body, _ := io.ReadAll(r.Body)
+			form, _ := url.ParseQuery(string(body))
+			mu.Lock()
+			sent = append(sent, form)
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := billing.NewStripe("sk_test_123", srv.URL, nil)
+	for _, free := range []bool{true, false} {
+		if _, err := p.Subscribe(context.Background(), billing.SubscribeInput{AccountID: 1, CustomerID: "cus_123", PriceID: teamPrice,
+			Quantity: 1, Free: free, SuccessURL: "http://portal.test/billing", CancelURL: "http://portal.test/billing"}); err != nil {
+			t.Fatalf("checkout (free %v): %v", free, err)
+		}
+	}
+	if len(sent) != 2 {
+		t.Fatalf("%d checkout sessions sent", len(sent))
+	}
+	if got := sent[0].Get("payment_method_collection"); got != "if_required" {
+		t.Errorf("free plan's checkout: payment_method_collection = %q", got)
+	}
+	if got := sent[1].Get("payment_method_collection"); got != "" {
+		t.Errorf("paid plan's checkout: payment_method_collection = %q (Stripe's default asks for a card)", got)
 	}
 }

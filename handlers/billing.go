@@ -57,7 +57,7 @@ func (h *Handler) billingView(c echo.Context, st store.BillingState, canBuy bool
 		if state.Status == licensing.Trialing && !state.TrialEndsAt.IsZero() {
 			v.TrialDaysLeft = max(0, int(state.TrialEndsAt.Sub(now).Hours()+23)/24)
 		}
-		v.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
+		v.CancelAtPeriodEnd, v.CanCancel = sub.CancelAtPeriodEnd, billing.CanCancel(st)
 		v.ScheduledPlanName = sub.ScheduledPlanName.String
 		v.ScheduledSeats = int(sub.ScheduledSeats.Int64)
 	}

@@ -95,17 +95,17 @@ func (h *Handler) BillingKeepPlan(c echo.Context) error {
 	return h.billingAction(c, h.Billing.KeepCurrentPlan)
 }
 
-// BillingCancel cancels at period end.
+// BillingCancel cancels at period end, audited as the person's request.
 func (h *Handler) BillingCancel(c echo.Context) error {
 	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
-		return h.Billing.SetCancelAtPeriodEnd(ctx, id, true)
+		return h.Billing.SetCancelAtPeriodEnd(ctx, actorFrom(c), id, true)
 	})
 }
 
 // BillingResume takes back a cancellation before period end.
 func (h *Handler) BillingResume(c echo.Context) error {
 	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
-		return h.Billing.SetCancelAtPeriodEnd(ctx, id, false)
+		return h.Billing.SetCancelAtPeriodEnd(ctx, actorFrom(c), id, false)
 	})
 }
 

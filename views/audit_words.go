@@ -76,6 +76,15 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"billing.checkout_completed": func(string, AuditFacts) string { return "Checkout completed" },
 	"billing.customer_create":    func(string, AuditFacts) string { return "Billing customer created" },
 	"billing.trial_extension":    func(string, AuditFacts) string { return "Trial extended" },
+	"billing.subscription_cancel": func(t string, _ AuditFacts) string {
+		return "Cancellation of " + t + " at period end asked for"
+	},
+	"billing.subscription_resume": func(t string, _ AuditFacts) string {
+		return "Resumption of " + t + " asked for (the cancellation at period end taken back)"
+	},
+	"billing.trial_convert":         func(t string, _ AuditFacts) string { return "Conversion of the trial of " + t + " asked for" },
+	"billing.invoice_pay":           func(t string, _ AuditFacts) string { return "Payment of " + t + " asked for" },
+	"billing.payment_method_update": func(string, AuditFacts) string { return "Payment method updated" },
 	"billing.promotion_redeem": func(t string, f AuditFacts) string {
 		if f.field("applied_to") == "checkout" {
 			return "Promotion code " + t + " applied at checkout of " + f.field("plan")

@@ -14,6 +14,9 @@ var (
 	auditActionField = regexp.MustCompile(`Action:\s*"([a-z_.]+)"(\s*\+)?`)
 	// action := "seat.pin" / query, action := addSQL, "plan.pilot_add"
 	auditActionVar = regexp.MustCompile(`\baction\b[\w\s,]*:?=\s*(?:\w+,\s*)*"([a-z_]+(?:\.[a-z_]+)+)"(\s*\+)?`)
+	// billing's requests, audited through the store:
+	// RecordBillingRequest(ctx, actor, accountID, "billing.invoice_pay", …)
+	auditBillingRequest = regexp.MustCompile(`RecordBillingRequest\([^"]*"([a-z_]+(?:\.[a-z_]+)+)"()`)
 )
 
 // auditFamilies are the actions the code makes by joining a prefix to a
@@ -27,13 +30,19 @@ var auditFamilies = map[string][]string{
 	"invoice.":      {"paid", "payment_failed", "payment_action_required"},
 }
 
-// writtenActions reads the store's source for every audit action it writes.
+// writtenActions reads the store's source for every audit action it
+// writes, and billing's for the actions it asks the store to write.
 func writtenActions(t *testing.T) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob("../store/*.go")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("store sources: %v", err)
 	}
+	billingFiles, err := filepath.Glob("../billing/*.go")
+	if err != nil || len(billingFiles) == 0 {
+		t.Fatalf("billing sources: %v", err)
+	}
+	files = append(files, billingFiles...)
 	actions := map[string]bool{}
 	prefixes := map[string]bool{}
 	for _, f := range files {
@@ -44,7 +53,7 @@ func writtenActions(t *testing.T) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, re := range []*regexp.Regexp{auditActionField, auditActionVar} {
+		for _, re := range []*regexp.Regexp{auditActionField, auditActionVar, auditBillingRequest} {
 			for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 				if m[2] != "" {
 					prefixes[m[1]] = true

@@ -25,6 +25,7 @@ type BillingView struct {
 	PeriodEnd         string
 	TrialDaysLeft     int // -1 when not trialing
 	CancelAtPeriodEnd bool
+	CanCancel         bool // the subscription may be set to end (not a free plan, not ending already)
 	ScheduledPlanName string
 	ScheduledSeats    int // 0: none
 	Pending           bool
@@ -194,6 +195,11 @@ func directionTitle(c ChangeConfirmView) string {
 		return "Start a " + strconv.Itoa(c.TrialDays) + "-day trial of " + c.PlanName
 	}
 	return "Subscribe to " + c.PlanName
+}
+
+// cancelQuestion is what Cancel at period end asks before it is sent.
+func cancelQuestion(v BillingView) string {
+	return "Cancel " + v.PlanName + "? It ends on " + v.PeriodEnd + ": seats are released then and your data is kept. You can resume until then."
 }
 
 func boolText(b bool) string { return strconv.FormatBool(b) }

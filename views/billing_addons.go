@@ -77,6 +77,24 @@ func canChangeAddOns(v BillingView) bool {
 	return v.CanBuy && v.Status == string(licensing.Active) && !v.ChangesLocked && !v.CancelAtPeriodEnd
 }
 
+// addOnsLocked says why a buyer cannot change add-ons now, in the place
+// of the controls ("" when they can, or when the reader may only look).
+func addOnsLocked(v BillingView) string {
+	switch {
+	case !v.CanBuy:
+		return ""
+	case v.Status == string(licensing.Canceled):
+		return "The subscription has ended."
+	case v.CancelAtPeriodEnd:
+		return "The subscription ends on " + v.PeriodEnd + ": resume it to change add-ons."
+	case v.Status == string(licensing.Trialing):
+		return "Add-ons can be bought once the trial is converted to a paid subscription (Convert now, above)."
+	case v.ChangesLocked:
+		return "Add-ons change again once the invoice due is paid."
+	}
+	return ""
+}
+
 // limitSource says where a raised limit comes from: "50,000 plan +
 // 20,000 from Extra API calls (2 units)", or that an add-on switches the
 // feature on.

@@ -108,7 +108,7 @@ func TestEveryWebhookEventMatchesItsSchema(t *testing.T) {
 	_, err = s.RunAlerts(ctx)
 	must(err)
 	// Cancellation: at period end, through the billing simulator.
-	_, err = b.SetCancelAtPeriodEnd(ctx, initech.ID, true)
+	_, err = b.SetCancelAtPeriodEnd(ctx, store.SystemActor("test"), initech.ID, true)
 	must(err)
 	must(b.Sim.AddPaymentMethod(ctx, initech.ID))
 	must(b.Sim.AdvanceToPeriodEnd(ctx, initech.ID))
