@@ -54,6 +54,10 @@ func TestPendingInvitationsAreResentAndRevokedBesideTheirRows(t *testing.T) {
 	if pendingRow(doc, "nina@globex.test").Find(`[data-testid="remove-member"]`).Length() != 0 {
 		t.Error("a pending invitation offers Remove")
 	}
+	// Until an action answers, there is no Result column to leave empty.
+	if doc.Find(`[data-testid="pending-table"] th:contains("Result")`).Length() != 0 || doc.Find(`[data-testid="pending-result"]`).Length() != 0 {
+		t.Error("the pending invitations show an empty Result column before any action")
+	}
 	oldLink := p.inviteLinkFor("nina@globex.test")
 
 	// Resend: a new mail with a new link; the old link is refused.
