@@ -91,6 +91,32 @@ func DemoLogins() []DemoLogin {
 	return out
 }
 
+// DemoPeopleLogins lists, beside DemoLogins, the demo's people who show an
+// account in another role: each account's admins, billing managers and
+// other owners, and its first plain member. Hooli's sign in through the
+// demo identity provider, not with the password.
+func DemoPeopleLogins() []DemoLogin {
+	words := map[string]string{"owner": "owner", "admin": "admin", "billing": "billing manager", "member": "member"}
+	var out []DemoLogin
+	for _, a := range demoAccounts {
+		member := false
+		for _, p := range a.others {
+			if p.role == "member" {
+				if member {
+					continue
+				}
+				member = true
+			}
+			role := words[p.role] + " of " + a.name
+			if a.slug == DemoSSOAccount {
+				role += " (single sign-on: the demo identity provider)"
+			}
+			out = append(out, DemoLogin{p.email, role, "/login"})
+		}
+	}
+	return out
+}
+
 const (
 	countAccountsSQL = `SELECT count(*) FROM account`
 	insertUserSQL    = `INSERT INTO app_user (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`

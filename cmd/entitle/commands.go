@@ -61,7 +61,16 @@ func demoSeed(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Demo data ready. Every demo login's password is %q:\n", store.DemoPassword)
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
-	for _, l := range store.DemoLogins() {
+	// The customers' logins first, then the vendor's staff.
+	var customers, staff []store.DemoLogin
+	for _, l := range append(store.DemoLogins(), store.DemoPeopleLogins()...) {
+		if l.Where == "/admin/login" {
+			staff = append(staff, l)
+		} else {
+			customers = append(customers, l)
+		}
+	}
+	for _, l := range append(customers, staff...) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Email, l.Role, l.Where)
 	}
 	if err := tw.Flush(); err != nil {

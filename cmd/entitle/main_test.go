@@ -88,8 +88,15 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 		}
 		return out.String()
 	}
-	if out := do("demo", "seed"); !strings.Contains(out, "owner@globex.test") || !strings.Contains(out, "demo-password") {
+	out := do("demo", "seed")
+	if !strings.Contains(out, "owner@globex.test") || !strings.Contains(out, "demo-password") {
 		t.Errorf("demo seed prints no logins:\n%s", out)
+	}
+	// Every login the README's table names is printed too.
+	for _, login := range []string{"admin@globex.test", "billing@globex.test", "alice@globex.test", "cto@hooli.test", "pat@partners.test", "lead@acme.test"} {
+		if !strings.Contains(out, login) {
+			t.Errorf("demo seed does not print %s, which the README lists:\n%s", login, out)
+		}
 	}
 	if out := do("accounts", "list"); !strings.Contains(out, "globex") || !strings.Contains(out, "past_due") {
 		t.Errorf("accounts list:\n%s", out)
