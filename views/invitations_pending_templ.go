@@ -145,7 +145,7 @@ func PendingInvitations(s Shell, card PendingCard) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<span class=\"muted bulk-label\">Selected invitations</span> <button type=\"submit\" data-needs=\"invitation\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<span class=\"muted row-text\">Selected invitations</span> <button type=\"submit\" data-needs=\"invitation\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -595,12 +595,12 @@ func seatForms(s Shell, p SeatPoolView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.AutoAssign {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<input type=\"hidden\" name=\"on\" value=\"false\"> <span data-testid=\"auto-assign\" data-on=\"true\">New members get a free seat as they join.</span> <button type=\"submit\" data-testid=\"auto-assign-toggle\">Turn off</button>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<input type=\"hidden\" name=\"on\" value=\"false\"> <span class=\"row-text\" data-testid=\"auto-assign\" data-on=\"true\">New members get a free seat as they join.</span> <button type=\"submit\" data-testid=\"auto-assign-toggle\">Turn off</button>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<input type=\"hidden\" name=\"on\" value=\"true\"> <span data-testid=\"auto-assign\" data-on=\"false\">New members get no seat until you assign one.</span> <button type=\"submit\" data-testid=\"auto-assign-toggle\">Give new members a seat</button>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<input type=\"hidden\" name=\"on\" value=\"true\"> <span class=\"row-text\" data-testid=\"auto-assign\" data-on=\"false\">New members get no seat until you assign one.</span> <button type=\"submit\" data-testid=\"auto-assign-toggle\">Give new members a seat</button>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

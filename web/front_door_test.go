@@ -64,6 +64,13 @@ func TestPricingShowsTheCatalogWithoutSigningIn(t *testing.T) {
 	if href := doc.Find(`[data-testid="pricing-action-team"]`).AttrOr("href", ""); href != "/signup?plan=team" {
 		t.Errorf("team's way in = %q", href)
 	}
+	// A feature's value never wraps onto a line of its own (a lone "—"
+	// under "CSV and PDF exports:" at 390 px): it is tied to its name.
+	doc.Find(`[data-plan] li[data-feature]`).Each(func(_ int, li *goquery.Selection) {
+		if text := li.Text(); !strings.Contains(text, ":\u00a0") {
+			t.Errorf("feature line %q: its value may wrap away from its name", text)
+		}
+	})
 }
 
 func TestSignupRefusesBadInputBesideTheFieldAndKeepsIt(t *testing.T) {
