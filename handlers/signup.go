@@ -13,8 +13,11 @@ import (
 )
 
 // signupSent is the one answer to every accepted sign-up form, whether or
-// not the address already has a login.
-const signupSent = "Check your inbox: we sent a link to confirm your address. It works once, for 24 hours."
+// not the address already has a login. It names the address, so that a
+// mistyped one is seen before anyone waits for a mail that cannot come.
+func signupSent(email string) string {
+	return "We sent a link to " + email + ": open it to confirm the address. It works once, for 24 hours."
+}
 
 // SignupForm shows /signup (?plan= preselects a plan of the pricing page).
 func (h *Handler) SignupForm(c echo.Context) error {
@@ -60,7 +63,7 @@ func (h *Handler) Signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.addFlash(c, SessionCookie, signupSent)
+	h.addFlash(c, SessionCookie, signupSent(v.Email))
 	return redirectAfterPost(c, "/signup/sent")
 }
 

@@ -326,7 +326,7 @@ func SignupSentPage(s Shell) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<section class=\"card narrow\"><h1>Check your inbox</h1><p data-testid=\"signup-sent\">Open the link we sent to confirm your address and create your account. Nothing is created until then.</p><p class=\"muted\">No mail after a few minutes? Look in the spam folder, or <a href=\"/signup\">sign up again</a>.</p></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<section class=\"card narrow\"><h1>Check your inbox</h1><p data-testid=\"signup-sent\">The link creates your account: nothing is created until you open it.</p><p class=\"muted\">No mail after a few minutes? Look in the spam folder. A wrong address above? <a href=\"/signup\">Sign up again</a> with the right one.</p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -102,18 +102,21 @@ func TestSignupRefusesBadInputBesideTheFieldAndKeepsIt(t *testing.T) {
 func TestSignupAnswersTheSameWhetherOrNotTheAddressHasALogin(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
+	// The answer names the address typed (a typo is seen at once), and is
+	// otherwise the same for both.
 	answer := func(email string) string {
 		c := newClient()
 		res, _ := p.submit(c, "/signup", "/signup", signupForm(email, "team"))
 		_, doc := p.get(c, res.Header.Get("Location"))
-		return res.Status + " → " + res.Header.Get("Location") + ": " + text(doc, "flash")
+		got := res.Status + " → " + res.Header.Get("Location") + ": " + text(doc, "flash")
+		if !strings.Contains(got, "We sent a link to "+email+":") {
+			t.Errorf("the answer to %s does not name the address: %q", email, got)
+		}
+		return strings.ReplaceAll(got, email, "ADDRESS")
 	}
 	known, unknown := answer("owner@globex.test"), answer("stranger@vandelay.test")
 	if known != unknown {
 		t.Errorf("known address: %q\nunknown address: %q", known, unknown)
-	}
-	if !strings.Contains(unknown, "Check your inbox") {
-		t.Errorf("answer = %q", unknown)
 	}
 	var kinds []string
 	if err := p.store.DB().Select(&kinds, `SELECT kind FROM outbox WHERE to_address IN ('owner@globex.test', 'stranger@vandelay.test') ORDER BY to_address`); err != nil {
