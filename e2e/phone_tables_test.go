@@ -7,7 +7,8 @@ import (
 )
 
 // On a phone, the tables of the pages an admin uses every day (members,
-// seats, the audit log) read as one card per row: every cell, button and
+// seats, the audit log, the overview's entitlements, billing's add-ons, the
+// profile's sessions) read as one card per row: every cell, button and
 // box is within the window, with nothing to scroll sideways to (the
 // members table was 844 px wide in a 329 px card, its Remove buttons out of
 // sight; the audit log gave "What happened" 95 px, a word a line).
@@ -19,6 +20,9 @@ func TestDailyTablesFitAPhone(t *testing.T) {
 		{"/members", "member-table"},
 		{"/seats", "holder-table"},
 		{"/audit", "audit-table"},
+		{"/", "entitlements"},
+		{"/billing", "addons-table"},
+		{"/profile", "profile-sessions"},
 	} {
 		s.run(chromedp.Navigate(s.base+page.path), waitVisible(tid(page.table)))
 		outside := get(s, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="`+page.table+`"] td, [data-testid="`+page.table+`"] button, [data-testid="`+page.table+`"] select')]
@@ -27,7 +31,7 @@ func TestDailyTablesFitAPhone(t *testing.T) {
 		if len(outside) > 0 {
 			t.Errorf("%s at %d px: %d parts of the table lie outside the window, e.g. %q", page.path, phoneWidth, len(outside), outside[0])
 		}
-		if cell := get(s, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll('[data-testid="`+page.table+`"] tbody td')]
+		if cell := get(s, chromedp.Evaluate[float64](`Math.min(1e9, ...[...document.querySelectorAll('[data-testid="`+page.table+`"] tbody td')]
 			.filter(e => e.getClientRects().length && e.textContent.trim().length > 12).map(e => e.getBoundingClientRect().width))`)); cell < 200 {
 			t.Errorf("%s at %d px: a cell with words is %.0f px wide, too narrow to read", page.path, phoneWidth, cell)
 		}
