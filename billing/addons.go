@@ -174,8 +174,9 @@ func (b *Billing) PreviewAddOn(ctx context.Context, accountID int64, key string,
 // SetAddOn holds units of add-on key from now on (0 removes it): more is
 // charged at once, prorated; fewer or none take effect at once, the unused
 // time credited by the provider. The account's add-ons change when the
-// provider's subscription event is applied.
-func (b *Billing) SetAddOn(ctx context.Context, accountID int64, key string, units int) (Pending, error) {
+// provider's subscription event is applied. The request is audited as
+// actor's before the provider is asked.
+func (b *Billing) SetAddOn(ctx context.Context, actor store.Actor, accountID int64, key string, units int) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.set_addon") // the provider call, and in local mode its webhook
 	defer span.End()
 	p, err := b.PreviewAddOn(ctx, accountID, key, units)
@@ -183,6 +184,11 @@ func (b *Billing) SetAddOn(ctx context.Context, accountID int64, key string, uni
 		return Pending{}, err
 	}
 	st, err := b.State(ctx, accountID)
+	if err != nil {
+		return Pending{}, err
+	}
+	err = b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.addon_set", "addon", p.AddOn.Key, map[string]any{
+		"name": p.AddOn.Name, "plan": p.PlanName, "units_from": p.From, "units_to": p.To})
 	if err != nil {
 		return Pending{}, err
 	}

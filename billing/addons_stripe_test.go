@@ -53,7 +53,7 @@ func TestStripeModeAddOnIsHeldOnceTheWebhookSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{t: t, ctx: context.Background(), clock: c, store: st, b: b}
-	if _, err := b.SetAddOn(e.ctx, e.accountID("globex"), "extra_api_calls", 3); err != nil {
+	if _, err := b.SetAddOn(e.ctx, owner, e.accountID("globex"), "extra_api_calls", 3); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.apiCallsLimit("globex"); got != 50000 {

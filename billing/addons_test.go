@@ -76,7 +76,7 @@ func TestBuyingAnAddOnRaisesTheLimitOnceTheWebhookLands(t *testing.T) {
 		*preview.LimitNow != 50000 || *preview.LimitAfter != 70000 {
 		t.Fatalf("preview %+v charge %+v", preview, preview.Charge)
 	}
-	p, err := e.b.SetAddOn(e.ctx, id, "extra_api_calls", 2)
+	p, err := e.b.SetAddOn(e.ctx, owner, id, "extra_api_calls", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestBuyingAnAddOnRaisesTheLimitOnceTheWebhookLands(t *testing.T) {
 
 	// Fewer units; then the two-unit object arrives late (out of order):
 	// it is older than the one applied, so it is skipped.
-	if _, err := e.b.SetAddOn(e.ctx, id, "extra_api_calls", 1); err != nil {
+	if _, err := e.b.SetAddOn(e.ctx, owner, id, "extra_api_calls", 1); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -122,7 +122,7 @@ func TestBuyingAnAddOnRaisesTheLimitOnceTheWebhookLands(t *testing.T) {
 	if err != nil || removal.Charge != nil || *removal.LimitAfter != 50000 {
 		t.Fatalf("removal preview %+v, %v", removal, err)
 	}
-	if _, err := e.b.SetAddOn(e.ctx, id, "extra_api_calls", 0); err != nil {
+	if _, err := e.b.SetAddOn(e.ctx, owner, id, "extra_api_calls", 0); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -156,7 +156,7 @@ func TestAddOnRequestsTheAccountCannotMakeAreRefused(t *testing.T) {
 		{"during a trial", initech, "extra_api_calls", 1, "during a trial"},
 	}
 	for _, tc := range cases {
-		_, err := e.b.SetAddOn(e.ctx, tc.account, tc.key, tc.units)
+		_, err := e.b.SetAddOn(e.ctx, owner, tc.account, tc.key, tc.units)
 		var inv *store.ValidationError
 		if !errors.As(err, &inv) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want a refusal saying %q", tc.name, err, tc.want)
@@ -172,12 +172,12 @@ func TestAnAddOnThePlanCannotBuyIsRefusedAfterAPlanChange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.accountID("globex")
-	if _, err := e.b.ChangePlan(e.ctx, id, "business", "/billing"); err != nil {
+	if _, err := e.b.ChangePlan(e.ctx, owner, id, "business", "/billing"); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
 	// Business already has exports: the exports add-on is team's only.
-	_, err := e.b.SetAddOn(e.ctx, id, "exports_pack", 1)
+	_, err := e.b.SetAddOn(e.ctx, owner, id, "exports_pack", 1)
 	if err == nil || !strings.Contains(err.Error(), "no such add-on can be bought on the Business plan") {
 		t.Fatalf("got %v", err)
 	}

@@ -160,14 +160,15 @@ func (b *Billing) PreviewChangeWithCode(ctx context.Context, accountID int64, pl
 
 // ChangePlan upgrades at once or schedules a downgrade for period end; an
 // account with no subscription subscribes (through Checkout with Stripe).
-func (b *Billing) ChangePlan(ctx context.Context, accountID int64, planKey, returnURL string) (Pending, error) {
-	return b.ChangePlanWithCode(ctx, store.Actor{}, accountID, planKey, "", returnURL)
+func (b *Billing) ChangePlan(ctx context.Context, actor store.Actor, accountID int64, planKey, returnURL string) (Pending, error) {
+	return b.ChangePlanWithCode(ctx, actor, accountID, planKey, "", returnURL)
 }
 
 // ChangePlanWithCode is ChangePlan with a promotion code ("" for none):
-// the code is checked again and redeemed for the account (audited as
-// actor's) before the provider call, and given back if the provider
-// refuses the change.
+// the code is checked again and redeemed for the account before the
+// provider call, and given back if the provider refuses the change. The
+// request is audited as actor's before the provider is asked: the
+// redemption's entry says it with a code, the plan change's without.
 func (b *Billing) ChangePlanWithCode(ctx context.Context, actor store.Actor, accountID int64, planKey, code, returnURL string) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.change_plan") // the provider call, and in local mode its webhook
 	defer span.End()
@@ -178,6 +179,13 @@ func (b *Billing) ChangePlanWithCode(ctx context.Context, actor store.Actor, acc
 	release, err := b.redeem(ctx, actor, accountID, preview.Promotion, preview.Plan, string(preview.Direction))
 	if err != nil {
 		return Pending{}, err
+	}
+	if preview.Promotion == nil {
+		err = b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.plan_change", "plan", preview.Plan.PlanKey, map[string]any{
+			"plan": preview.Plan.Name, "from": preview.CurrentPlan, "direction": string(preview.Direction), "seats": preview.Seats})
+		if err != nil {
+			return Pending{}, err
+		}
 	}
 	p, err := b.changePlan(ctx, accountID, preview, returnURL)
 	if err != nil {
@@ -220,8 +228,9 @@ func scheduledSeats(st store.BillingState) int {
 	return st.Subscription.Seats
 }
 
-// KeepCurrentPlan drops a change waiting for period end.
-func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending, error) {
+// KeepCurrentPlan drops a change waiting for period end, audited as
+// actor's request before the provider is asked.
+func (b *Billing) KeepCurrentPlan(ctx context.Context, actor store.Actor, accountID int64) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.keep_plan") // the provider call, and in local mode its webhook
 	defer span.End()
 	st, err := b.State(ctx, accountID)
@@ -234,6 +243,16 @@ func (b *Billing) KeepCurrentPlan(ctx context.Context, accountID int64) (Pending
 	}
 	if !sub.ScheduledPlanKey.Valid && !sub.ScheduledSeats.Valid {
 		return Pending{}, invalid("plan", "no change is scheduled")
+	}
+	dropped := map[string]any{"plan": sub.PlanName, "seats": sub.Seats}
+	if sub.ScheduledPlanName.Valid {
+		dropped["scheduled_plan"] = sub.ScheduledPlanName.String
+	}
+	if sub.ScheduledSeats.Valid && int(sub.ScheduledSeats.Int64) != sub.Seats { // a downgrade alone keeps the seats
+		dropped["scheduled_seats"] = sub.ScheduledSeats.Int64
+	}
+	if err := b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.keep_plan", "subscription", itoa(sub.ID), dropped); err != nil {
+		return Pending{}, err
 	}
 	return pending(st, ChangeKeep), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, "", 0)
 }
@@ -297,8 +316,9 @@ func (b *Billing) PreviewTrial(ctx context.Context, accountID int64, planKey str
 
 // StartTrial starts the catalog's trial of a higher plan: once per
 // account and plan, no card; without one by the end, the subscription
-// returns to the plan it is on now.
-func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey string) (Pending, error) {
+// returns to the plan it is on now. Audited as actor's request before the
+// provider is asked.
+func (b *Billing) StartTrial(ctx context.Context, actor store.Actor, accountID int64, planKey string) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.start_trial") // the provider call, and in local mode its webhook
 	defer span.End()
 	st, err := b.State(ctx, accountID)
@@ -309,74 +329,13 @@ func (b *Billing) StartTrial(ctx context.Context, accountID int64, planKey strin
 	if err != nil {
 		return Pending{}, err
 	}
+	err = b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.trial_start", "subscription", itoa(sub.ID), map[string]any{
+		"plan": target.Name, "from": sub.PlanName, "trial_days": target.TrialDays})
+	if err != nil {
+		return Pending{}, err
+	}
 	return pending(st, ChangeTrial), b.Provider.StartTrial(ctx, sub.StripeSubscription.String, target.PriceID.String, sub.Seats,
 		target.TrialDays, sub.PriceID.String)
-}
-
-// SeatPreview is what changing the seat count would do.
-type SeatPreview struct {
-	From, To    int
-	Charge      *Preview // more seats: charged now, prorated
-	EffectiveAt time.Time
-	SeatsToFree int
-	Holders     []store.SeatHolder
-}
-
-// PreviewSeats says what buying (at once, prorated) or dropping seats (at
-// period end; who holds seats beyond the new count) would do.
-func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) (SeatPreview, error) {
-	st, err := b.State(ctx, accountID)
-	if err != nil {
-		return SeatPreview{}, err
-	}
-	sub, err := changeable(st)
-	if err != nil {
-		return SeatPreview{}, err
-	}
-	p := SeatPreview{From: sub.Seats, To: seats}
-	switch {
-	case !sub.SeatBased:
-		return p, invalid("seats", sub.PlanName+" is not sold by the seat")
-	case seats < 1 || seats > 10000:
-		return p, invalid("seats", "choose between 1 and 10000 seats")
-	case seats == sub.Seats:
-		return p, invalid("seats", "the subscription already has that many seats")
-	case seats > sub.Seats:
-		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, sub.PriceID.String, seats, nil)
-		p.Charge = &charge
-		return p, err
-	}
-	p.EffectiveAt, p.SeatsToFree = sub.CurrentPeriodEnd.Time, licensing.SeatsToFree(sub.SeatsAssigned, seats)
-	if p.SeatsToFree > 0 {
-		p.Holders, err = b.Store.SeatHolders(ctx, accountID, sub.ID, maxHoldersShown)
-	}
-	return p, err
-}
-
-// ChangeSeats buys seats at once or drops them at period end. Dropping
-// below the assigned count unassigns nobody: the pool is then
-// over-allocated and the admins choose whom to unassign.
-func (b *Billing) ChangeSeats(ctx context.Context, accountID int64, seats int) (Pending, error) {
-	ctx, span := tracing.Start(ctx, "billing.change_seats") // the provider call, and in local mode its webhook
-	defer span.End()
-	p, err := b.PreviewSeats(ctx, accountID, seats)
-	if err != nil {
-		return Pending{}, err
-	}
-	st, err := b.State(ctx, accountID)
-	if err != nil {
-		return Pending{}, err
-	}
-	sub := st.Subscription
-	if p.Charge != nil {
-		return pending(st, ChangeSeats), b.Provider.ChangeSeats(ctx, sub.StripeSubscription.String, seats)
-	}
-	scheduledPrice := ""
-	if sub.ScheduledPlanKey.Valid {
-		plan, _ := st.Plan(sub.ScheduledPlanKey.String)
-		scheduledPrice = plan.PriceID.String
-	}
-	return pending(st, ChangeSeats), b.Provider.ScheduleChange(ctx, sub.StripeSubscription.String, scheduledPrice, seats)
 }
 
 // SetCancelAtPeriodEnd cancels at period end (true) or resumes (false),

@@ -25,7 +25,7 @@ func TestUpgradeIsImmediateAndProrated(t *testing.T) {
 	if preview.Direction != billing.Upgrade || preview.Charge == nil || preview.Charge.AmountDue < 10000 || preview.Charge.AmountDue > 12000 {
 		t.Fatalf("preview %+v charge %+v", preview, preview.Charge)
 	}
-	p, err := e.b.ChangePlan(e.ctx, id, "business", "/billing")
+	p, err := e.b.ChangePlan(e.ctx, owner, id, "business", "/billing")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDowngradeWaitsForPeriodEndAndShowsWhatIsLost(t *testing.T) {
 	if p.Direction != billing.Downgrade || lost["exports"] != "lost" || lost["api_calls"] != "limit_down" || lost["projects"] != "limit_down" {
 		t.Fatalf("downgrade preview %+v, lost %v", p, lost)
 	}
-	if _, err := e.b.ChangePlan(e.ctx, id, "team", "/billing"); err != nil {
+	if _, err := e.b.ChangePlan(e.ctx, owner, id, "team", "/billing"); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -99,7 +99,7 @@ func TestATrialIsOncePerAccountAndPlan(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.accountID("globex")
-	if _, err := e.b.StartTrial(e.ctx, id, "business"); err != nil {
+	if _, err := e.b.StartTrial(e.ctx, owner, id, "business"); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -110,13 +110,13 @@ func TestATrialIsOncePerAccountAndPlan(t *testing.T) {
 	e.process()
 	must(t, e.b.Sim.AdvanceToPeriodEnd(e.ctx, id))
 	e.process()
-	if _, err := e.b.ChangePlan(e.ctx, id, "team", "/billing"); err != nil {
+	if _, err := e.b.ChangePlan(e.ctx, owner, id, "team", "/billing"); err != nil {
 		t.Fatal(err)
 	}
 	must(t, e.b.Sim.AdvanceToPeriodEnd(e.ctx, id))
 	e.process()
 	var ve *store.ValidationError
-	if _, err := e.b.StartTrial(e.ctx, id, "business"); !errors.As(err, &ve) {
+	if _, err := e.b.StartTrial(e.ctx, owner, id, "business"); !errors.As(err, &ve) {
 		t.Fatalf("second trial of business: %v, want refused", err)
 	}
 }
@@ -157,7 +157,7 @@ func TestADeclinedCardRefusesAnUpgradeAndChangesNothing(t *testing.T) {
 	id := e.accountID("globex")
 	must(t, e.b.Sim.SetPaymentsFail(e.ctx, id, true))
 	before := e.sub("globex")
-	_, err := e.b.ChangePlan(e.ctx, id, "business", "/billing")
+	_, err := e.b.ChangePlan(e.ctx, owner, id, "business", "/billing")
 	var pe *billing.ProviderError
 	if !errors.As(err, &pe) || pe.Message == "" {
 		t.Fatalf("upgrade with a failing card: %v", err)
@@ -174,7 +174,7 @@ func TestSeatsBoughtAtOnceDroppedAtPeriodEndCancelAndResume(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.accountID("globex")
-	if _, err := e.b.ChangeSeats(e.ctx, id, 12); err != nil {
+	if _, err := e.b.ChangeSeats(e.ctx, owner, id, 12); err != nil {
 		t.Fatal(err)
 	}
 	e.process()
@@ -185,7 +185,7 @@ func TestSeatsBoughtAtOnceDroppedAtPeriodEndCancelAndResume(t *testing.T) {
 	if err != nil || p.SeatsToFree != 2 || len(p.Holders) != 7 {
 		t.Fatalf("seat drop preview %+v %v", p, err)
 	}
-	if _, err := e.b.ChangeSeats(e.ctx, id, 5); err != nil {
+	if _, err := e.b.ChangeSeats(e.ctx, owner, id, 5); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.b.SetCancelAtPeriodEnd(e.ctx, store.Actor{Type: "user", Label: "owner@globex.test"}, id, true); err != nil {
@@ -234,7 +234,7 @@ func TestAFirstSubscriptionGoesThroughCheckout(t *testing.T) {
 	if err != nil || p.Direction != billing.Subscribe {
 		t.Fatalf("preview %+v %v", p, err)
 	}
-	if _, err := e.b.ChangePlan(e.ctx, id, "team", "/billing"); err != nil {
+	if _, err := e.b.ChangePlan(e.ctx, owner, id, "team", "/billing"); err != nil {
 		t.Fatal(err)
 	}
 	e.process()

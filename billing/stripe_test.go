@@ -148,7 +148,7 @@ func TestStripeModeUpgradeWaitsForTheWebhook(t *testing.T) {
 	}
 	e := &env{t: t, ctx: context.Background(), clock: c, store: st, b: b}
 	id := e.accountID("globex")
-	if _, err := b.ChangePlan(e.ctx, id, "business", "/billing"); err != nil {
+	if _, err := b.ChangePlan(e.ctx, owner, id, "business", "/billing"); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.sub("globex"); got.Plan != "team" {

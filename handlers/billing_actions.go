@@ -58,8 +58,9 @@ func redirect(c echo.Context, url string) error {
 }
 
 // BillingChangePlan upgrades at once or schedules a downgrade, with the
-// promotion code the preview accepted; a code refused by now comes back
-// on the preview, beside its field, and nothing changes.
+// promotion code the preview accepted, audited as the person's request; a
+// code refused by now comes back on the preview, beside its field, and
+// nothing changes.
 func (h *Handler) BillingChangePlan(c echo.Context) error {
 	plan, code := c.FormValue("plan"), c.FormValue("promotion_code")
 	err := h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
@@ -72,27 +73,31 @@ func (h *Handler) BillingChangePlan(c echo.Context) error {
 	return err
 }
 
-// BillingStartTrial starts a trial of a higher plan.
+// BillingStartTrial starts a trial of a higher plan, audited as the
+// person's request.
 func (h *Handler) BillingStartTrial(c echo.Context) error {
 	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
-		return h.Billing.StartTrial(ctx, id, c.FormValue("plan"))
+		return h.Billing.StartTrial(ctx, actorFrom(c), id, c.FormValue("plan"))
 	})
 }
 
-// BillingChangeSeats buys or drops seats.
+// BillingChangeSeats buys or drops seats, audited as the person's request.
 func (h *Handler) BillingChangeSeats(c echo.Context) error {
 	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
 		seats, err := strconv.Atoi(c.FormValue("seats"))
 		if err != nil {
 			return billing.Pending{}, store.Invalid("seats", "enter a whole number of seats")
 		}
-		return h.Billing.ChangeSeats(ctx, id, seats)
+		return h.Billing.ChangeSeats(ctx, actorFrom(c), id, seats)
 	})
 }
 
-// BillingKeepPlan drops a change waiting for period end.
+// BillingKeepPlan drops a change waiting for period end, audited as the
+// person's request.
 func (h *Handler) BillingKeepPlan(c echo.Context) error {
-	return h.billingAction(c, h.Billing.KeepCurrentPlan)
+	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
+		return h.Billing.KeepCurrentPlan(ctx, actorFrom(c), id)
+	})
 }
 
 // BillingCancel cancels at period end, audited as the person's request.

@@ -80,14 +80,15 @@ func (h *Handler) BillingAddOnPreview(c echo.Context) error {
 	return h.billingPageWith(c, cur, func(v *views.BillingView) { v.AddOnConfirm = &cv })
 }
 
-// BillingSetAddOn buys, changes or removes an add-on; the account holds
-// it once the provider's event is applied.
+// BillingSetAddOn buys, changes or removes an add-on, audited as the
+// person's request; the account holds it once the provider's event is
+// applied.
 func (h *Handler) BillingSetAddOn(c echo.Context) error {
 	return h.billingAction(c, func(ctx context.Context, id int64) (billing.Pending, error) {
 		units, err := addOnUnits(c.FormValue("units"))
 		if err != nil {
 			return billing.Pending{}, err
 		}
-		return h.Billing.SetAddOn(ctx, id, c.FormValue("addon"), units)
+		return h.Billing.SetAddOn(ctx, actorFrom(c), id, c.FormValue("addon"), units)
 	})
 }

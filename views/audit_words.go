@@ -85,14 +85,46 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"billing.trial_convert":         func(t string, _ AuditFacts) string { return "Conversion of the trial of " + t + " asked for" },
 	"billing.invoice_pay":           func(t string, _ AuditFacts) string { return "Payment of " + t + " asked for" },
 	"billing.payment_method_update": func(string, AuditFacts) string { return "Payment method updated" },
+	"billing.plan_change":           planChangeWords,
+	"billing.trial_start": func(t string, f AuditFacts) string {
+		return "Trial of " + t + counted(" (", f.field("trial_days"), " days)") + " asked for"
+	},
+	"billing.seat_change": func(t string, f AuditFacts) string {
+		seats := counted(" (", f.field("seats_from"), " → "+f.field("seats_to")+")")
+		if f.field("at_period_end") == "yes" {
+			return "Reduction of seats for " + t + seats + " at period end asked for"
+		}
+		return "Purchase of seats for " + t + seats + " asked for"
+	},
+	"billing.keep_plan": func(t string, f AuditFacts) string {
+		dropped := f.field("scheduled_plan")
+		if seats := f.field("scheduled_seats"); seats != "" {
+			dropped = strings.TrimPrefix(dropped+" with "+seats+" seats", " with ")
+		}
+		return "Keeping " + t + " asked for" + counted(" (the change to ", dropped, " at period end dropped)")
+	},
+	"billing.addon_set": func(t string, f AuditFacts) string {
+		switch from, to := f.field("units_from"), f.field("units_to"); {
+		case to == "0":
+			return "Removal of add-on " + t + " asked for"
+		case from == "0" || from == "":
+			units := " units)"
+			if to == "1" {
+				units = " unit)"
+			}
+			return "Purchase of add-on " + t + counted(" (", to, units) + " asked for"
+		default:
+			return "Change of add-on " + t + " from " + from + " to " + to + " units asked for"
+		}
+	},
 	"billing.promotion_redeem": func(t string, f AuditFacts) string {
 		if f.field("applied_to") == "checkout" {
-			return "Promotion code " + t + " applied at checkout of " + f.field("plan")
+			return "Promotion code " + promotionCode(t, f) + " applied at checkout of " + f.field("plan")
 		}
-		return "Promotion code " + t + " applied to the " + f.field("applied_to") + " to " + f.field("plan")
+		return "Promotion code " + promotionCode(t, f) + " applied to the " + f.field("applied_to") + " to " + f.field("plan")
 	},
-	"billing.promotion_release": func(t string, _ AuditFacts) string {
-		return "Promotion code " + t + " given back (the payment provider refused the change)"
+	"billing.promotion_release": func(t string, f AuditFacts) string {
+		return "Promotion code " + promotionCode(t, f) + " given back (the payment provider refused the change)"
 	},
 	"subscription.create":      func(t string, _ AuditFacts) string { return "Subscription " + t + " started" },
 	"subscription.plan_change": func(t string, _ AuditFacts) string { return "Plan change asked for " + t },
@@ -176,6 +208,38 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 	"sso.sign_in":                   func(t string, _ AuditFacts) string { return t + " signed in with single sign-on" },
 	"sso.sign_in.refused":           func(t string, _ AuditFacts) string { return "Single sign-on refused for " + t },
 	"sso.break_glass.sign_in":       func(t string, _ AuditFacts) string { return t + " signed in with the break-glass password" },
+}
+
+// planChangeWords says which way a buyer asked to move plans.
+func planChangeWords(t string, f AuditFacts) string {
+	from := counted(" from ", f.field("from"), "")
+	switch f.field("direction") {
+	case "upgrade":
+		return "Upgrade" + from + " to " + t + " asked for"
+	case "downgrade":
+		return "Downgrade" + from + " to " + t + " at period end asked for"
+	case "subscribe":
+		return "Subscription to " + t + " asked for"
+	}
+	return "Change of plan" + from + " to " + t + " asked for"
+}
+
+// promotionCode is the code a redemption recorded: the entry's target
+// would be its plan, which the entry records too.
+func promotionCode(t string, f AuditFacts) string {
+	if code := f.field("code"); code != "" {
+		return code
+	}
+	return t
+}
+
+// counted is a recorded value between its words, or nothing when the
+// entry did not record it.
+func counted(before, v, after string) string {
+	if v == "" {
+		return ""
+	}
+	return before + v + after
 }
 
 // AuditWords is what an entry did, in words, without who did it; ok is

@@ -60,7 +60,7 @@ func TestPlanChangesFlowThroughTheRules(t *testing.T) {
 	}
 
 	// Two more seats, bought at once: the waiting list is served.
-	if _, err := b.ChangeSeats(context.Background(), p.globex, 12); err != nil {
+	if _, err := b.ChangeSeats(context.Background(), store.Actor{Type: "user", Label: "owner@globex.test"}, p.globex, 12); err != nil {
 		t.Fatal(err)
 	}
 	process(t, b)
@@ -68,7 +68,7 @@ func TestPlanChangesFlowThroughTheRules(t *testing.T) {
 
 	// Back to 10 at period end: nothing moves until then; then the two
 	// lowest in standing (the last to join) wait again.
-	if _, err := b.ChangeSeats(context.Background(), p.globex, 10); err != nil {
+	if _, err := b.ChangeSeats(context.Background(), store.Actor{Type: "user", Label: "owner@globex.test"}, p.globex, 10); err != nil {
 		t.Fatal(err)
 	}
 	process(t, b)

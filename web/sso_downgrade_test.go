@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/entitle-dev/entitle/store"
 )
 
 func TestADowngradeThatDropsSSOWarnsOwnersThenStopsSSOAtThePeriodEnd(t *testing.T) {
@@ -14,7 +16,7 @@ func TestADowngradeThatDropsSSOWarnsOwnersThenStopsSSOAtThePeriodEnd(t *testing.
 	ctx := context.Background()
 	r.store.DB().MustExec(`UPDATE sso_config SET require_sso = true WHERE account_id = $1`, r.hooli)
 
-	if _, err := b.ChangePlan(ctx, r.hooli, "business", "http://portal.test/billing"); err != nil {
+	if _, err := b.ChangePlan(ctx, store.Actor{Type: "user", Label: "owner@hooli.test"}, r.hooli, "business", "http://portal.test/billing"); err != nil {
 		t.Fatal(err)
 	}
 	process(t, b)
