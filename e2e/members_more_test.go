@@ -196,6 +196,12 @@ func TestARoleChangeIsAnsweredWhereThePersonIs(t *testing.T) {
 			if !seen(row) {
 				t.Errorf("at %d px, the row of %s left the window after its role change", width, c.email)
 			}
+			// The answer on top is this one: the last one was cleared when
+			// the form was sent (it covered the refusal, pinned to its spot).
+			if top := get(s, chromedp.Evaluate[bool](`(() => { const r = document.querySelector("`+c.where+` .flash").getBoundingClientRect();
+				return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest("`+c.where+`") })()`)); !top {
+				t.Errorf("at %d px, %q is covered by another answer", width, c.answer)
+			}
 		}
 		if role := get(s, valueOf(`[data-testid="member-row"][data-email="owner@globex.test"] `+tid("role-select"))); role != "owner" {
 			t.Errorf("at %d px, after the refusal the owner's role box shows %q, want owner", width, role)

@@ -1,23 +1,34 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/entitle-dev/entitle/licensing"
+	"github.com/entitle-dev/entitle/store"
+	"github.com/entitle-dev/entitle/store/storetest"
 )
 
 // On a phone, the tables of the pages an admin uses every day (members,
-// seats, the audit log, the overview's entitlements, billing's add-ons, the
-// profile's sessions) read as one card per row: every cell, button and
+// seats, pending invitations, the audit log, the overview's entitlements,
+// billing's add-ons, the profile's sessions) read as one card per row: every cell, button and
 // box is within the window, with nothing to scroll sideways to (the
 // members table was 844 px wide in a 329 px card, its Remove buttons out of
 // sight; the audit log gave "What happened" 95 px, a word a line).
 func TestDailyTablesFitAPhone(t *testing.T) {
 	t.Parallel()
 	s := newSessionAt(t, phoneWidth)
+	owner := storetest.Principal(t, s.store, "owner@globex.test")
+	if _, err := s.store.Invite(context.Background(), owner, store.InviteRequest{
+		Addresses: "someone.with.a.long.name@globex.test", Role: licensing.Member, BaseURL: s.base}); err != nil {
+		t.Fatal(err)
+	}
 	s.signIn("owner@globex.test")
 	for _, page := range []struct{ path, table string }{
 		{"/members", "member-table"},
+		{"/members", "pending-table"},
 		{"/seats", "holder-table"},
 		{"/audit", "audit-table"},
 		{"/", "entitlements"},

@@ -53,6 +53,10 @@
     var elt = event.detail.elt;
     var form = elt.closest ? elt.closest("form") : null;
     if (!form) { return; }
+    // A form sent anew clears the last answer (data-answers: the members
+    // page's "… is now Admin."), as #errors is cleared: left in place, an
+    // old answer covered the new refusal pinned to the same spot.
+    document.querySelectorAll("[data-answers]").forEach(function (area) { area.replaceChildren(); });
     lastForm = form;
     clearFieldErrors(form);
     if (submittedForm(elt) !== form) { return; }
