@@ -55,6 +55,12 @@ func TestReclaimingIdleSeatsShowsThePreviewAndTheResultByTheButton(t *testing.T)
 		if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="reclaim-row"]').length`)); n != 1 {
 			t.Errorf("the preview of one ticked holder lists %d", n)
 		}
+		// Every outcome can be read where it is: nothing of the preview lies
+		// beyond the window (on a phone its Outcome column was cut off).
+		if outside := get(s, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-testid="reclaim-table"] td, [data-testid="reclaim-confirm"]')]
+			.filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length`)); outside > 0 {
+			t.Errorf("at %d px, %d parts of the preview lie beyond the window", width, outside)
+		}
 		s.screenshot("reclaim-preview")
 
 		if got := s.textOf("reclaim-confirm"); got != "Reclaim 1 seat" {
