@@ -114,6 +114,11 @@ func (b *Billing) PreviewAddOn(ctx context.Context, accountID int64, key string,
 	if err != nil {
 		return AddOnPreview{}, err
 	}
+	return b.previewAddOn(ctx, st, key, units)
+}
+
+// previewAddOn is PreviewAddOn on the account's billing state st.
+func (b *Billing) previewAddOn(ctx context.Context, st store.BillingState, key string, units int) (AddOnPreview, error) {
 	if st.Subscription == nil {
 		return AddOnPreview{}, invalid("addon", "add-ons are bought on top of a plan: choose a plan first")
 	}
@@ -179,11 +184,11 @@ func (b *Billing) PreviewAddOn(ctx context.Context, accountID int64, key string,
 func (b *Billing) SetAddOn(ctx context.Context, actor store.Actor, accountID int64, key string, units int) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.set_addon") // the provider call, and in local mode its webhook
 	defer span.End()
-	p, err := b.PreviewAddOn(ctx, accountID, key, units)
+	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
 	}
-	st, err := b.State(ctx, accountID)
+	p, err := b.previewAddOn(ctx, st, key, units)
 	if err != nil {
 		return Pending{}, err
 	}

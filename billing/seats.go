@@ -25,6 +25,11 @@ func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) 
 	if err != nil {
 		return SeatPreview{}, err
 	}
+	return b.previewSeats(ctx, st, accountID, seats)
+}
+
+// previewSeats is PreviewSeats on the account's billing state st.
+func (b *Billing) previewSeats(ctx context.Context, st store.BillingState, accountID int64, seats int) (SeatPreview, error) {
 	sub, err := changeable(st)
 	if err != nil {
 		return SeatPreview{}, err
@@ -56,11 +61,11 @@ func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) 
 func (b *Billing) ChangeSeats(ctx context.Context, actor store.Actor, accountID int64, seats int) (Pending, error) {
 	ctx, span := tracing.Start(ctx, "billing.change_seats") // the provider call, and in local mode its webhook
 	defer span.End()
-	p, err := b.PreviewSeats(ctx, accountID, seats)
+	st, err := b.State(ctx, accountID)
 	if err != nil {
 		return Pending{}, err
 	}
-	st, err := b.State(ctx, accountID)
+	p, err := b.previewSeats(ctx, st, accountID, seats)
 	if err != nil {
 		return Pending{}, err
 	}

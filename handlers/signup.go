@@ -90,8 +90,13 @@ func (h *Handler) VerifyForm(c echo.Context) error {
 			Start: signupStartView(billing.StartOfSignup(st, p.Plan, h.Clock.Now()))}))
 }
 
+// signupWays names billing's ways of starting a plan as the views know them
+// (views import no billing).
+var signupWays = map[string]string{billing.StartFree: views.SignupFree, billing.StartTrial: views.SignupTrial,
+	billing.StartCheckout: views.SignupCheckout}
+
 func signupStartView(s billing.SignupStart) views.SignupStart {
-	return views.SignupStart{PlanName: s.Plan.Name, Way: s.Way, TrialDays: s.Plan.TrialDays, Seats: s.Seats,
+	return views.SignupStart{PlanName: s.Plan.Name, Way: signupWays[s.Way], TrialDays: s.Plan.TrialDays, Seats: s.Seats,
 		SeatBased: s.Plan.SeatBased, TrialEnds: s.TrialEnds}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -108,13 +109,9 @@ var auditWords = map[string]func(t string, f AuditFacts) string{
 		case to == "0":
 			return "Removal of add-on " + t + " asked for"
 		case from == "0" || from == "":
-			units := " units)"
-			if to == "1" {
-				units = " unit)"
-			}
-			return "Purchase of add-on " + t + counted(" (", to, units) + " asked for"
+			return "Purchase of add-on " + t + counted(" (", to, " "+unitsWord(to)+")") + " asked for"
 		default:
-			return "Change of add-on " + t + " from " + from + " to " + to + " units asked for"
+			return "Change of add-on " + t + " from " + from + " to " + to + " " + unitsWord(to) + " asked for"
 		}
 	},
 	"billing.promotion_redeem": func(t string, f AuditFacts) string {
@@ -231,6 +228,12 @@ func promotionCode(t string, f AuditFacts) string {
 		return code
 	}
 	return t
+}
+
+// unitsWord is "unit" or "units" for a recorded count.
+func unitsWord(count string) string {
+	n, _ := strconv.Atoi(count)
+	return plural(n, "unit", "units")
 }
 
 // counted is a recorded value between its words, or nothing when the
