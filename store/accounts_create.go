@@ -67,8 +67,8 @@ WHERE pl.key = $1 ORDER BY pv.version DESC LIMIT 1`
 func (s *Store) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (Account, error) {
 	in.Name, in.ExternalID, in.OwnerEmail = strings.TrimSpace(in.Name), strings.TrimSpace(in.ExternalID), strings.TrimSpace(in.OwnerEmail)
 	problems := map[string]string{}
-	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
-		problems["name"] = "give the account a name of 1 to 100 characters"
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > licensing.MaxCompanyLength {
+		problems["name"] = fmt.Sprintf("give the account a name of 1 to %d characters", licensing.MaxCompanyLength)
 	}
 	if len(in.ExternalID) > 200 {
 		problems["external_id"] = "at most 200 characters"

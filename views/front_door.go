@@ -209,6 +209,11 @@ func pricingActionLabel(p PricingPlan) string {
 
 func sessionStarted(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
 
-// passwordMin and passwordMax bound a new password's field as the rule does.
+// passwordMin and passwordMax bound a new password's field as the rule does;
+// nameMax and companyMax bound a person's name and a company's (an
+// account's) name as theirs do, so the browser stops the typing where the
+// server would refuse it.
 func passwordMin() string { return itoa(licensing.MinPasswordLength) }
 func passwordMax() string { return itoa(licensing.MaxPasswordLength) }
+func nameMax() string     { return itoa(licensing.MaxNameLength) }
+func companyMax() string  { return itoa(licensing.MaxCompanyLength) }

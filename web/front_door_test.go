@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/entitle-dev/entitle/licensing"
 	"github.com/entitle-dev/entitle/store"
 	"github.com/entitle-dev/entitle/twofactor"
 )
@@ -96,6 +98,42 @@ func TestSignupRefusesBadInputBesideTheFieldAndKeepsIt(t *testing.T) {
 	}
 	if res, _ := p.post(c, "/signup", signupForm("vera@vandelay.test", "")); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a sign-up without the CSRF token: %d", res.StatusCode)
+	}
+}
+
+// A company's name is an account's name: the sign-up form and the console's
+// new-account form let the browser take exactly as many characters as the
+// rule accepts, so nobody types a name only to have it refused.
+func TestAnAccountsNameFieldTakesWhatTheRuleAccepts(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	longest := strings.Repeat("V", licensing.MaxCompanyLength)
+	c := newClient()
+	_, doc := p.get(c, "/signup")
+	if got := doc.Find(`[data-testid="signup-company"]`).AttrOr("maxlength", ""); got != strconv.Itoa(licensing.MaxCompanyLength) {
+		t.Errorf("sign-up company field takes %s characters, the rule %d", got, licensing.MaxCompanyLength)
+	}
+	if got := doc.Find(`[data-testid="signup-name"]`).AttrOr("maxlength", ""); got != strconv.Itoa(licensing.MaxNameLength) {
+		t.Errorf("sign-up name field takes %s characters, the rule %d", got, licensing.MaxNameLength)
+	}
+	form := signupForm("vera@vandelay.test", "team")
+	form.Set("company", longest+"V")
+	if res, doc := p.submit(c, "/signup", "/signup", form); res.StatusCode != http.StatusUnprocessableEntity || text(doc, "error-company") == "" {
+		t.Errorf("a company name one character too long: %d, message %q", res.StatusCode, text(doc, "error-company"))
+	}
+	form.Set("company", longest)
+	if res, _ := p.submit(c, "/signup", "/signup", form); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a company name of %d characters: %d", licensing.MaxCompanyLength, res.StatusCode)
+	}
+
+	admin := p.staffLogin("admin@acme.test")
+	_, doc = p.get(admin, "/admin/accounts/new")
+	if got := doc.Find(`[data-testid="new-account-name"]`).AttrOr("maxlength", ""); got != strconv.Itoa(licensing.MaxCompanyLength) {
+		t.Errorf("console account name field takes %s characters, the rule %d", got, licensing.MaxCompanyLength)
+	}
+	res, doc := p.submit(admin, "/admin/accounts/new", "/admin/accounts/new", url.Values{"name": {longest + "V"}, "owner": {"tony@stark.test"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(text(doc, "error-name"), strconv.Itoa(licensing.MaxCompanyLength)) {
+		t.Errorf("console, a name one character too long: %d, message %q", res.StatusCode, text(doc, "error-name"))
 	}
 }
 
