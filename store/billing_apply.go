@@ -356,7 +356,7 @@ func applySubscription(ctx context.Context, ptx preparedTx, now time.Time, ev St
 			return "", err
 		}
 	}
-	if before == nil {
+	if before == nil || next.PlanVersionID != row.PlanVersionID {
 		if err := giveSignupSeat(ctx, tx, now, accountID, row.ID); err != nil {
 			return "", err
 		}

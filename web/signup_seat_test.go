@@ -67,3 +67,39 @@ func TestSignupCheckoutOwnerHoldsASeatOfWhatTheyBought(t *testing.T) {
 		t.Errorf("after checkout the buyer holds a seat: %s, %s assigned", holds, assigned)
 	}
 }
+
+// Free has no seats: one who signs up for it holds none, and gets their
+// seat when they upgrade to a plan with seats, as if they had signed up
+// for it.
+func TestSignupFreeOwnerGetsASeatWhenUpgradingToAPlanWithSeats(t *testing.T) {
+	t.Parallel()
+	p, b := newBillingPortal(t)
+	c := newClient()
+	link, _ := p.signUpAndVerify(c, "vera@vandelay.test", "free")
+	if res, _ := p.submit(c, link, link, url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("verify: %d", res.StatusCode)
+	}
+	process(t, b)
+	_, doc := p.get(c, "/billing")
+	if got := text(doc, "billing-plan"); got != "Free" {
+		t.Fatalf("plan = %q", got)
+	}
+	p.post(c, "/billing/simulator/card", url.Values{"_csrf": {csrfToken(doc)}})
+	if res, refused := p.htmx(c, http.MethodPost, "/billing/change", csrfToken(doc), url.Values{"plan": {"team"}}); res.StatusCode >= 400 {
+		t.Fatalf("upgrade to Team: %d %q", res.StatusCode, text(refused, "error-message"))
+	}
+	process(t, b)
+	_, doc = p.get(c, "/")
+	licence := doc.Find(`[data-testid="my-licence"]`)
+	if holds := licence.AttrOr("data-holds", ""); holds != "true" {
+		t.Errorf("after upgrading to Team the owner who signed up: %q (holds %s), want a seat", strings.Join(strings.Fields(licence.Text()), " "), holds)
+	}
+	if assigned := text(doc, "seats-assigned"); assigned != "1" {
+		t.Errorf("seats assigned after the upgrade: %s, want 1", assigned)
+	}
+	// A later change of plan gives no second seat, nor one to anybody else.
+	if n := countRows(t, p, `SELECT count(*) FROM audit_entry e JOIN account a ON a.id = e.account_id
+		WHERE a.name = 'Vandelay Industries' AND e.action = 'seat.assign' AND e.actor_label = 'sign-up'`); n != 1 {
+		t.Errorf("seat.assign audit entries by the sign-up: %d, want 1", n)
+	}
+}
