@@ -202,6 +202,10 @@ func TestARoleChangeIsAnsweredWhereThePersonIs(t *testing.T) {
 				return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest("`+c.where+`") })()`)); !top {
 				t.Errorf("at %d px, %q is covered by another answer", width, c.answer)
 			}
+			// Pinned to the top, the answer can be put away: it covers the
+			// table's headings while the page is scrolled.
+			s.click(c.where + " " + tid("flash-dismiss"))
+			s.waitFor(`document.querySelector("` + c.where + `").textContent.trim() === ""`)
 		}
 		if role := get(s, valueOf(`[data-testid="member-row"][data-email="owner@globex.test"] `+tid("role-select"))); role != "owner" {
 			t.Errorf("at %d px, after the refusal the owner's role box shows %q, want owner", width, role)

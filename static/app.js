@@ -166,6 +166,28 @@
     var target = event.detail.target;
     if (target && target.hasAttribute("data-reveal")) { reveal(target); }
   });
+  // An answer pinned to the window's top (#errors, the members page's
+  // data-answers area) stays while the page is scrolled, so it gets a
+  // button to put it away: left there, it covered the table's headings
+  // until the next form was sent.
+  function pinned(area) {
+    return area && (area.id === "errors" || area.hasAttribute("data-answers"));
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var area = event.detail.target;
+    if (!pinned(area) || !area.querySelector(".flash") || area.querySelector(".flash-dismiss")) { return; }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "flash-dismiss";
+    close.setAttribute("aria-label", "Dismiss this message");
+    close.dataset.testid = "flash-dismiss";
+    close.textContent = "\u00d7";
+    area.append(close);
+  });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest ? event.target.closest(".flash-dismiss") : null;
+    if (close && pinned(close.parentElement)) { close.parentElement.replaceChildren(); }
+  });
   function reveal(target) {
     if (!target.textContent.trim()) { return; }
     var box = target.getBoundingClientRect();
