@@ -141,6 +141,34 @@ func TestRefusedFormsSayWhyBesideTheFieldAndKeepTheInput(t *testing.T) {
 	}
 }
 
+// A company with a long name, signed in with a long address: the top bar
+// stays one row at 1280 px (its Settings and Sign out dropped to a second
+// row, doubling the bar), the name and address cut short with "…" and whole
+// on hover.
+func TestALongNameAndAddressKeepTheTopBarOneRow(t *testing.T) {
+	t.Parallel()
+	s := newSessionAt(t, desktopWidth)
+	const name, email = "Vandelay Industries International Holdings", "nora.delacroix-whitfield@vandelay-industries.example"
+	if _, err := s.store.DB().Exec(`UPDATE account SET name = $1 WHERE slug = 'globex'`, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.DB().Exec(`UPDATE app_user SET email = $1 WHERE email = 'owner@globex.test'`, email); err != nil {
+		t.Fatal(err)
+	}
+	s.signIn(email)
+	tops := get(s, chromedp.Evaluate[[]float64](`[...document.querySelectorAll('.topbar .brand, .topbar nav a, .topbar summary, [data-testid="logout"]')]
+		.filter(e => e.checkVisibility()).map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))`))
+	for _, top := range tops {
+		if top < tops[0]-4 || top > tops[0]+4 {
+			t.Errorf("at %d px the top bar takes more than one row: its parts' middles lie at %v px", desktopWidth, tops)
+			break
+		}
+	}
+	if got := get(s, chromedp.Evaluate[string](`document.querySelector('[data-testid="current-user"] [title]').title`)); got != email {
+		t.Errorf("the address's full text on hover = %q", got)
+	}
+}
+
 func TestAPhoneGetsAMenuAndNoSidewaysScroll(t *testing.T) {
 	t.Parallel()
 	s := newSessionAt(t, phoneWidth)
