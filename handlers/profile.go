@@ -11,6 +11,13 @@ import (
 	"github.com/entitle-dev/entitle/views"
 )
 
+// SettingsHome sends /settings to the first settings page the signed-in
+// person's role may open (their profile when it has none).
+func (h *Handler) SettingsHome(c echo.Context) error {
+	cur, _ := Current(c)
+	return c.Redirect(http.StatusSeeOther, views.SettingsHome(cur.Role))
+}
+
 // Profile shows /profile: name, password, two-factor and sessions.
 func (h *Handler) Profile(c echo.Context) error {
 	return h.renderProfile(c, http.StatusOK, views.ProfileView{})

@@ -96,6 +96,15 @@ func navFor(role string) []NavItem {
 
 func isSettings(item NavItem) bool { return strings.HasPrefix(item.Href, "/settings/") }
 
+// SettingsHome is where /settings leads a role: its first settings page, or
+// the person's own profile when the role has none (a plain member).
+func SettingsHome(role string) string {
+	if items := settingsNav(navFor(role)); len(items) > 0 {
+		return items[0].Href
+	}
+	return "/profile"
+}
+
 // mainNav and settingsNav split the navigation into the pages and the
 // settings group.
 func mainNav(items []NavItem) []NavItem     { return filterNav(items, false) }

@@ -89,6 +89,10 @@ func routes(e *echo.Echo, h *handlers.Handler, opts Options) {
 	signedIn.GET("/settings/alerts", h.AlertSettings, requires(licensing.ReceiveAlerts))
 	signedIn.POST("/settings/alerts", h.SetAlertSettings, requires(licensing.ReceiveAlerts))
 
+	// /settings, typed or guessed, leads to the first settings page the
+	// person's role may open.
+	signedIn.GET("/settings", h.SettingsHome)
+
 	// Settings: the customer's view of support sessions and their consent
 	// to write-mode impersonation.
 	signedIn.GET("/settings/support", h.SupportAccess, requires(licensing.ViewSupport))
