@@ -104,7 +104,10 @@ func TestVisitorBuysTeamThroughTheSimulatorCheckout(t *testing.T) {
 	t.Parallel()
 	s := newBillingSession(t)
 	s.signUpFromPricing("team", "buyer@kramerica.test", "Kramerica", "checkout-form")
+	// The month's total follows the seats typed, before anything is paid.
+	s.waitFor(`document.querySelector('[data-testid="checkout-total"]').textContent.includes("Total: $12.00 per month for 1 seat")`)
 	s.run(setValue(tid("checkout-seats"), "3"))
+	s.waitFor(`document.querySelector('[data-testid="checkout-total"]').textContent.includes("Total: $36.00 per month for 3 seats")`)
 	s.screenshot("checkout")
 	s.clickAndLoad("checkout-pay")
 	s.reloadUntil("/", `[data-testid="plan-status"].status-active`)

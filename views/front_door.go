@@ -2,6 +2,8 @@ package views
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entitle-dev/entitle/licensing"
@@ -127,6 +129,26 @@ type CheckoutView struct {
 	CSRF              string
 	PromotionCode     string // as typed, kept when refused
 }
+
+// Total is what the purchase costs a month for the seats typed, before any
+// promotion code ("" while the seats are not a number the form accepts).
+func (v CheckoutView) Total() string {
+	seats, err := strconv.Atoi(strings.TrimSpace(v.Seats))
+	if !v.SeatBased {
+		seats, err = 1, nil
+	}
+	if err != nil || seats < 1 || seats > maxCheckoutSeats {
+		return ""
+	}
+	total := "Total: " + FormatMoney(v.UnitAmount*int64(seats), v.Currency) + " per month"
+	if v.SeatBased {
+		total += " for " + itoa(seats) + " " + plural(seats, "seat", "seats")
+	}
+	return total
+}
+
+// maxCheckoutSeats is the most seats the checkout form takes (its max).
+const maxCheckoutSeats = 1000
 
 // ForgotView is the "forgot password" form.
 type ForgotView struct {

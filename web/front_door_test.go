@@ -512,3 +512,31 @@ func TestAnAdminInvitesStaffAndChangesRoles(t *testing.T) {
 		t.Errorf("a support admin without two-factor: → %s", res.Header.Get("Location"))
 	}
 }
+
+// Checkout says what the seats typed cost a month before the buyer pays;
+// its seats box asks again as the number changes.
+func TestCheckoutShowsTheMonthsTotalForTheSeatsTyped(t *testing.T) {
+	t.Parallel()
+	p, b := newBillingPortal(t)
+	c := newClient()
+	link, _ := p.signUpAndVerify(c, "buyer@kramerica.test", "team")
+	p.submit(c, link, link, url.Values{})
+	process(t, b)
+	for seats, want := range map[string]string{
+		"":     "Total: $12.00 per month for 1 seat",
+		"4":    "Total: $48.00 per month for 4 seats",
+		"0":    "",
+		"1001": "",
+		"x":    "",
+	} {
+		_, doc := p.get(c, "/billing/checkout?plan=team&seats="+url.QueryEscape(seats))
+		got := strings.Join(strings.Fields(doc.Find(`[data-testid="checkout-total"]`).Text()), " ")
+		if (want == "" && got != "") || !strings.HasPrefix(got, want) {
+			t.Errorf("seats %q: total %q, want %q", seats, got, want)
+		}
+	}
+	_, doc := p.get(c, "/billing/checkout?plan=team")
+	if seats := doc.Find(`[data-testid="checkout-seats"]`); seats.AttrOr("hx-get", "") != "/billing/checkout" || seats.AttrOr("hx-select", "") != "#checkout-total" {
+		t.Error("the seats box does not ask for the total again as it changes")
+	}
+}
