@@ -120,6 +120,9 @@ func TestGlobexOwnerUpgradesTeamToBusiness(t *testing.T) {
 	if !s.inView("change-confirm") { // the preview is above the plans table the button is in
 		t.Error("after Upgrade the preview is off-screen: the click seems to do nothing")
 	}
+	if gap := get(s, chromedp.Evaluate[float64](`(b => b.nextElementSibling.getBoundingClientRect().left - b.getBoundingClientRect().right)(document.querySelector('[data-testid="confirm-change"]'))`)); gap < 8 {
+		t.Errorf("\"Not now\" is %.0f px from the Confirm button: they read as one", gap)
+	}
 	s.screenshot("upgrade-confirm")
 	s.run(
 		press(tid("confirm-change")),
