@@ -25,6 +25,51 @@ func cancelAtPeriodEnd(t *testing.T, p *portal, process func(), owner *http.Clie
 	process()
 }
 
+// Once the plan is canceled at period end, the overview says it ends
+// (with the date /billing gives) and where it is resumed, instead of
+// "Current period ends" under an Active plan as if nothing were ending.
+func TestTheOverviewSaysACanceledPlanEnds(t *testing.T) {
+	t.Parallel()
+	p, b := newBillingPortal(t)
+	owner := p.login("owner@globex.test")
+	cancelAtPeriodEnd(t, p, func() { process(t, b) }, owner)
+
+	_, billingDoc := p.get(owner, "/billing")
+	notice := squashed(billingDoc, "billing-cancel-notice")
+	_, doc := p.get(owner, "/")
+	ending := squashed(doc, "plan-ending")
+	if !strings.HasPrefix(ending, "Ends ") || !strings.Contains(ending, "canceled") {
+		t.Fatalf("the overview of a plan canceled at period end says %q", ending)
+	}
+	date := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(ending, "Ends "), "—", 2)[0])
+	if !strings.Contains(notice, "ends on "+date) {
+		t.Errorf("the overview says it ends %q, /billing says %q", date, notice)
+	}
+	if href := doc.Find(`[data-testid="plan-ending-resume"]`).AttrOr("href", ""); href != "/billing" {
+		t.Errorf("the owner's way to resume: %q", href)
+	}
+	if doc.Find(`[data-testid="buy-seats"]`).Length() != 0 {
+		t.Error("the overview offers Buy seats on a plan that is ending")
+	}
+
+	// An admin may look at Billing but not resume: they are told who can.
+	_, doc = p.get(p.login("admin@globex.test"), "/")
+	if got := squashed(doc, "plan-ending"); !strings.Contains(got, "Owner or Billing role can resume it") ||
+		doc.Find(`[data-testid="plan-ending-resume"]`).Length() != 0 {
+		t.Errorf("an admin reads %q", got)
+	}
+
+	// Resumed, the plan runs on and the overview says so again.
+	_, billingDoc = p.get(owner, "/billing")
+	if res, _ := p.post(owner, "/billing/resume", url.Values{"_csrf": {csrfToken(billingDoc)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resume: %d", res.StatusCode)
+	}
+	process(t, b)
+	if _, doc = p.get(owner, "/"); doc.Find(`[data-testid="plan-ending"]`).Length() != 0 {
+		t.Errorf("still ending after Resume: %q", squashed(doc, "plan-ending"))
+	}
+}
+
 // While the plan is canceled at period end, seats and plans do not change
 // (as add-ons do not): the page says to resume first instead of offering
 // the controls, a crafted request is refused in words, and nothing is
