@@ -126,9 +126,6 @@ func (b *Billing) previewAddOn(ctx context.Context, st store.BillingState, key s
 	if err != nil {
 		return AddOnPreview{}, err
 	}
-	if sub.CancelAtPeriodEnd {
-		return AddOnPreview{}, invalid("addon", "the subscription ends at period end: resume it first, then change add-ons")
-	}
 	if st.Pending > 0 { // a second click before the first change's event landed
 		return AddOnPreview{}, invalid("addon", "the last change is still waiting for Stripe's confirmation: try again once it shows")
 	}

@@ -78,7 +78,9 @@ func (b *Billing) State(ctx context.Context, accountID int64) (store.BillingStat
 func invalid(field, msg string) error { return store.Invalid(field, msg) }
 
 // changeable is the subscription a change applies to, refusing states in
-// which plans cannot change.
+// which plans, seats and add-ons cannot change. One that ends at period
+// end is refused too: seats bought or a plan raised now would be charged
+// for days that end with it, so the buyer resumes it first.
 func changeable(st store.BillingState) (*store.BillingSubscription, error) {
 	sub := st.Subscription
 	switch {
@@ -86,6 +88,8 @@ func changeable(st store.BillingState) (*store.BillingSubscription, error) {
 		return nil, invalid("subscription", "this account has no Stripe subscription yet")
 	case sub.Status == string(licensing.Canceled):
 		return nil, invalid("subscription", "the subscription is canceled")
+	case sub.CancelAtPeriodEnd:
+		return nil, invalid("subscription", "the subscription ends at period end: resume it first (Resume, at the top of Billing), then change its plan, seats or add-ons")
 	case sub.Status == string(licensing.Suspended):
 		return nil, invalid("subscription", "the subscription is suspended: pay the open invoice first (Pay now, at the top of Billing)")
 	case sub.Status == string(licensing.PastDue):
@@ -381,6 +385,19 @@ func cancelable(st store.BillingState, cancel bool) (*store.BillingSubscription,
 		return nil, invalid("subscription", sub.PlanName+" costs nothing, so there is nothing to cancel")
 	}
 	return sub, nil
+}
+
+// ChangesLocked tells whether the account's running subscription refuses
+// plan, seat and add-on changes now (past due, suspended, trialing, or
+// ending at period end), so that the page says why in the place of the
+// controls instead of offering them.
+func ChangesLocked(st store.BillingState) bool {
+	sub := st.Subscription
+	if sub == nil || !sub.StripeSubscription.Valid || sub.Status == string(licensing.Canceled) {
+		return false
+	}
+	_, err := changeable(st)
+	return err != nil
 }
 
 // CanCancel tells whether the account's subscription may be set to end at

@@ -69,6 +69,16 @@ func TestVisitorSignsUpForBusinessAndInvitesAColleague(t *testing.T) {
 		t.Errorf("welcome = %q", welcome)
 	}
 	s.screenshot("starting")
+	// Until then a placeholder stands where the plan shows, not a table
+	// of entitlements all "Not in your plan"; readable at both widths.
+	if got := s.textNow("plan-placeholder"); !strings.Contains(got, "appear here as soon as it has started") {
+		t.Errorf("while the plan starts, the overview says %q", got)
+	}
+	if n := get(s, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="entitlement-row"], [data-testid="plan-name"]').length`)); n != 0 {
+		t.Errorf("while the plan starts, the overview shows %d plan or entitlement lines", n)
+	}
+	s.auditAtBothWidths()
+	s.resize(desktopWidth)
 	// The page shows the trial by itself once billing's events land, and
 	// the welcome stays above it.
 	startBilling()
@@ -115,6 +125,24 @@ func TestVisitorBuysTeamThroughTheSimulatorCheckout(t *testing.T) {
 		t.Errorf("after checkout: %s with %s seats", plan, seats)
 	}
 	s.screenshot("active")
+}
+
+// "Not now" at checkout leaves the account without a plan: its overview
+// sends the owner to choose one on Billing.
+func TestVisitorWhoSaysNotNowAtCheckoutIsSentToChooseAPlan(t *testing.T) {
+	t.Parallel()
+	s := newBillingSession(t)
+	s.signUpFromPricing("team", "later@kramerica.test", "Kramerica", "checkout-form")
+	s.clickAndLoad("checkout-cancel")
+	s.run(waitVisible(tid("plan-name")))
+	if plan, choose := s.textOf("plan-name"), s.textNow("choose-plan"); plan != "No subscription" || choose != "Choose a plan on Billing" {
+		t.Fatalf("after Not now: plan %q, way to a plan %q", plan, choose)
+	}
+	s.screenshot("no-plan")
+	s.auditAtBothWidths()
+	s.resize(desktopWidth)
+	s.clickAndLoad("choose-plan")
+	s.run(waitVisible(tid("choose-team")))
 }
 
 func TestForgottenPasswordResetEndsTheOldSession(t *testing.T) {

@@ -36,14 +36,9 @@ func (h *Handler) fillStatement(c echo.Context, st store.BillingState, v *views.
 	}
 	state := sub.State()
 	v.TrialEnds = state.TrialEndsAt
-	switch sub.Status {
-	case string(licensing.PastDue):
-		v.ChangesLocked = true
+	v.ChangesLocked = billing.ChangesLocked(st)
+	if sub.Status == string(licensing.PastDue) {
 		v.Statement.GraceEnds = state.PastDueSince.Add(licensing.DefaultGracePeriod)
-	case string(licensing.Suspended):
-		v.ChangesLocked = true
-	case string(licensing.Trialing): // billing refuses them until the trial converts
-		v.ChangesLocked = true
 	}
 	if v.Pending {
 		return

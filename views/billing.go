@@ -45,7 +45,8 @@ type BillingView struct {
 	ScheduledMonthly Money     // what the change waiting for period end will cost a month
 	TrialEnds        time.Time // trialing: when the trial ends
 	// ChangesLocked: past due or suspended, plan and seat changes wait
-	// until the open invoice is paid; trialing, until the trial converts.
+	// until the open invoice is paid; trialing, until the trial converts;
+	// ending at period end, until it is resumed.
 	ChangesLocked bool
 	// Done names the change just applied (upgrade, seats, convert, pay…),
 	// confirmed in words once its events have landed.

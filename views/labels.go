@@ -120,3 +120,22 @@ func formatCount(n int64) string {
 	}
 	return s
 }
+
+// whoCan names the roles the permission matrix lets take action, for the
+// sentence that tells a person who cannot who can: "the Owner or Billing
+// role".
+func whoCan(action licensing.Action) string {
+	var names []string
+	for _, r := range licensing.Roles {
+		if licensing.Can(r, action) {
+			names = append(names, roleLabel(string(r)))
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "no role"
+	case 1:
+		return "the " + names[0] + " role"
+	}
+	return "the " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + " role"
+}

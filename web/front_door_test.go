@@ -178,9 +178,12 @@ func TestSignupForBusinessStartsATrialWithoutACard(t *testing.T) {
 		t.Fatalf("verify: %d → %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	// Until billing's events are applied the overview says the plan is
-	// starting (and reloads itself), not "No subscription".
-	if _, doc := p.get(c, "/"); text(doc, "plan-starting") == "" || text(doc, "plan-name") != "No subscription" {
-		t.Errorf("before the events land: starting %q, plan %q", text(doc, "plan-starting"), text(doc, "plan-name"))
+	// starting (and reloads itself), with a placeholder where the plan
+	// shows: not "No subscription" over entitlements all "Not in your plan".
+	if _, doc := p.get(c, "/"); text(doc, "plan-starting") == "" || text(doc, "plan-placeholder") == "" ||
+		doc.Find(`[data-testid="plan-name"], [data-testid="entitlement-row"], [data-testid="choose-plan"]`).Length() != 0 {
+		t.Errorf("before the events land: starting %q, placeholder %q, plan %q, %d entitlement rows", text(doc, "plan-starting"),
+			text(doc, "plan-placeholder"), text(doc, "plan-name"), doc.Find(`[data-testid="entitlement-row"]`).Length())
 	}
 	process(t, b)
 	_, doc := p.get(c, "/")
