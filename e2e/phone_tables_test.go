@@ -40,17 +40,49 @@ func TestDailyTablesFitAPhone(t *testing.T) {
 	}
 }
 
-// The vendor's staff open a customer's account from a phone too: its
-// subscriptions and members read as cards (the subscriptions table was cut
-// off at the card's edge at 390 px, its period end and Stripe id out of
-// sight).
+// The vendor's staff open a customer's account from a phone too: each of
+// its tables reads as cards (the subscriptions table was cut off at the
+// card's edge at 390 px, its period end and Stripe id out of sight; the
+// audit entries gave each column 65 to 95 px, a word a line and 17,119 px
+// for 20 entries, an actor cut as "support@acm|est"; a support session's
+// reason and a Stripe event's error were cut at the edge). The tables are
+// shared with the console's audit log and failed events, which fit too.
 func TestTheConsolesAccountTablesFitAPhone(t *testing.T) {
 	t.Parallel()
 	s := newSessionAt(t, phoneWidth)
-	s.staffLogin("support@acme.test")
+	withEveryConsoleTable(t, s.store)
+	s.staffLoginWithCode("admin@acme.test")
 	s.run(chromedp.Navigate(s.base+"/admin/accounts/globex"), waitVisible(tid("admin-subscriptions")))
-	for _, table := range []string{"admin-subscriptions", "admin-members"} {
+	for _, table := range []string{"admin-subscriptions", "admin-pilots", "admin-grants", "admin-members",
+		"stripe-events", "impersonations", "audit-entries"} {
 		s.tableFitsThePhone("/admin/accounts/globex", table)
+	}
+	for _, page := range []struct{ path, table string }{
+		{"/admin/audit", "audit-entries"},
+		{"/admin/events", "stripe-events"},
+	} {
+		s.run(chromedp.Navigate(s.base+page.path), waitVisible(tid(page.table)))
+		s.tableFitsThePhone(page.path, page.table)
+	}
+}
+
+// withEveryConsoleTable gives Globex a row in each table of its console
+// page, with the long words support writes: a grant, a support session
+// with a ticket's reason, and a failed Stripe event with its error.
+func withEveryConsoleTable(t *testing.T, st *store.Store) {
+	t.Helper()
+	if _, err := st.DB().Exec(`
+INSERT INTO entitlement_grant (account_id, kind, product_id, amount, reason, expires_at, created_by)
+SELECT a.id, 'extra_seats', s.product_id, 2, 'Onboarding workshop for the finance team, agreed on the renewal call', now() + interval '30 days', 'ops@acme.test'
+FROM account a JOIN subscription s ON s.account_id = a.id WHERE a.slug = 'globex' LIMIT 1;
+INSERT INTO impersonation_session (staff_id, account_id, reason, mode, started_at, expires_at, ended_at, end_reason)
+SELECT st.id, a.id, 'TICKET-4821: the owner cannot see the seats bought yesterday on the seats page', 'read', now() - interval '2 hours', now() - interval '90 minutes', now() - interval '100 minutes', 'ended'
+FROM staff_user st, account a WHERE st.email = 'support@acme.test' AND a.slug = 'globex';
+INSERT INTO stripe_event (id, type, account_id, created, payload, attempts, last_error)
+SELECT 'evt_1QfailedWithALongIdentifier', 'customer.subscription.updated', id, now(), '{"id":"evt_1QfailedWithALongIdentifier","type":"customer.subscription.updated"}', 3,
+ 'subscription sub_1QxYz not found for customer cus_Globex: the event names a subscription this account never had'
+FROM account WHERE slug = 'globex'`); err != nil {
+		t.Fatal(err)
 	}
 }
 

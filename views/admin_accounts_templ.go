@@ -69,7 +69,7 @@ func AdminHomePage(s AdminShell, v AdminAccountSearch) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " <form method=\"get\" action=\"/admin\" class=\"search\" data-testid=\"account-search\" hx-get=\"/admin\" hx-target=\"#account-results\" hx-select=\"#account-results\" hx-swap=\"outerHTML\" hx-push-url=\"true\"><label>Search <input type=\"search\" name=\"q\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " <form method=\"get\" action=\"/admin\" class=\"search\" data-testid=\"account-search\" hx-get=\"/admin\" hx-target=\"#account-results\" hx-select=\"#account-results\" hx-swap=\"outerHTML\" hx-push-url=\"true\"><label>Search <span class=\"muted\">by name, slug, member email, @domain or Stripe id</span> <input type=\"search\" name=\"q\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -82,7 +82,7 @@ func AdminHomePage(s AdminShell, v AdminAccountSearch) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" placeholder=\"name, slug, member email, @domain or Stripe id\" data-testid=\"account-search-q\"></label> <label>Plan <select name=\"plan\" data-testid=\"account-search-plan\"><option value=\"\">any</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" data-testid=\"account-search-q\"></label> <label>Plan <select name=\"plan\" data-testid=\"account-search-plan\"><option value=\"\">any</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -305,8 +305,8 @@ func (f AuditFacts) field(key string) string {
 }
 
 // AuditChanges lists the fields an entry changed, before → after, in the
-// order of their names; a field only recorded on one side shows that side.
-// An address that did not change (it names the target) is left out.
+// order of their names; a field only recorded on one side shows that side,
+// and a field empty on both sides is left out. An address that did not change (it names the target) is left out.
 func AuditChanges(f AuditFacts) []AuditChange {
 	before, after := jsonObject(f.Before), jsonObject(f.After)
 	keys := map[string]bool{}
@@ -334,6 +334,11 @@ func AuditChanges(f AuditFacts) []AuditChange {
 		}
 		if !hasA {
 			at = ""
+		}
+		// Nothing on either side (an account made without an external id
+		// records ""): there is no change to show.
+		if bt == "" && at == "" {
+			continue
 		}
 		out = append(out, AuditChange{Field: strings.ReplaceAll(k, "_", " "), Before: bt, After: at})
 	}

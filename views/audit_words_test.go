@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,6 +150,25 @@ func TestAuditChangesShowMoneyAndDatesAsPeopleReadThem(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("change %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// A field recorded empty on both sides (an account made without an
+// external id) is no change; one emptied keeps what it was.
+func TestAuditChangesLeaveOutAFieldEmptyOnBothSides(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		before, after string
+		want          []AuditChange
+	}{
+		{"made without", ``, `{"external_id":"","name":"Wayne"}`, []AuditChange{{"name", "", "Wayne"}}},
+		{"renamed, still without", `{"external_id":"","name":"Wayne"}`, `{"external_id":"","name":"Wayne Ent"}`, []AuditChange{{"name", "Wayne", "Wayne Ent"}}},
+		{"emptied", `{"external_id":"crm-1"}`, `{"external_id":""}`, []AuditChange{{"external id", "crm-1", ""}}},
+	} {
+		got := AuditChanges(AuditFacts{Before: []byte(c.before), After: []byte(c.after)})
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -440,6 +440,27 @@ func TestConsoleCreatesAnAccountAndTheOwnerAccepts(t *testing.T) {
 	}
 }
 
+// An account made without an external id records "" for it: its audit
+// entry lists the name it was given and nothing for the empty id (it read
+// "external id: was", half a sentence about nothing).
+func TestANewAccountsAuditEntryListsNoEmptyField(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	admin := p.staffLogin("admin@acme.test")
+	res, _ := p.submit(admin, "/admin/accounts/new", "/admin/accounts/new", url.Values{"name": {"Wayne Enterprises"}, "owner": {"bruce@wayne.test"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	_, doc := p.get(admin, res.Header.Get("Location"))
+	var changes []string
+	doc.Find(`[data-testid="audit-entry"][data-action="account.create"] [data-testid="audit-change"]`).Each(func(_ int, li *goquery.Selection) {
+		changes = append(changes, strings.Join(strings.Fields(li.Text()), " "))
+	})
+	if strings.Join(changes, "; ") != "name: Wayne Enterprises" {
+		t.Errorf("the new account's audit entry lists %q, want only its name", changes)
+	}
+}
+
 func TestACustomerTurnsOnTwoFactorAndThenSignsInWithACode(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
