@@ -305,8 +305,9 @@ func (f AuditFacts) field(key string) string {
 }
 
 // AuditChanges lists the fields an entry changed, before → after, in the
-// order of their names; a field only recorded on one side shows that side,
-// and a field empty on both sides is left out. An address that did not change (it names the target) is left out.
+// order of their names; a field only recorded on one side shows that side.
+// A field empty on both sides, and an address that did not change (it
+// names the target), are left out.
 func AuditChanges(f AuditFacts) []AuditChange {
 	before, after := jsonObject(f.Before), jsonObject(f.After)
 	keys := map[string]bool{}
