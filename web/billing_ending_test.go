@@ -52,6 +52,12 @@ func TestTheOverviewSaysACanceledPlanEnds(t *testing.T) {
 		t.Error("the overview offers Buy seats on a plan that is ending")
 	}
 
+	// Support sees a customer who is leaving on the console's account page.
+	_, doc = p.get(p.staffLogin("support@acme.test"), "/admin/accounts/globex")
+	if got := squashed(doc, "admin-status"); got != "Active · canceled, ends "+date {
+		t.Errorf("the console's account page says the subscription is %q", got)
+	}
+
 	// An admin may look at Billing but not resume: they are told who can.
 	_, doc = p.get(p.login("admin@globex.test"), "/")
 	if got := squashed(doc, "plan-ending"); !strings.Contains(got, "Owner or Billing role can resume it") ||
