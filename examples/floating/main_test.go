@@ -66,7 +66,10 @@ func TestTheAppHoldsALeaseUntilItExitsOrAnAdminTakesItBack(t *testing.T) {
 	done := make(chan error, 1)
 	var out syncBuffer
 	go func() { done <- run(ctx, cfg, http.DefaultClient, &out) }()
-	waitFor("the lease", func() bool { return len(live()) == 1 })
+	// The app says it holds the licence once the server's answer has
+	// reached it; the lease's row alone is there a moment earlier, while
+	// an exit would still cancel the checkout's request.
+	waitFor("the app to hold the lease", func() bool { return strings.Contains(out.String(), "licence checked out") })
 	cancel()
 	if err := <-done; err != nil || !strings.Contains(out.String(), "licence checked in") {
 		t.Fatalf("exit: %v\n%s", err, out.String())
@@ -78,7 +81,7 @@ func TestTheAppHoldsALeaseUntilItExitsOrAnAdminTakesItBack(t *testing.T) {
 	// Runs, and an admin force-releases its lease: the app is told.
 	out = syncBuffer{}
 	go func() { done <- run(bg, cfg, http.DefaultClient, &out) }()
-	waitFor("the lease", func() bool { return len(live()) == 1 })
+	waitFor("the app to hold the lease", func() bool { return strings.Contains(out.String(), "licence checked out") })
 	owner := store.Principal{AccountID: acct.ID}
 	if err := s.DB().QueryRow(`SELECT m.id, u.id, u.email FROM membership m JOIN app_user u ON u.id = m.user_id
 		WHERE u.email = 'owner@globex.test'`).Scan(&owner.MembershipID, &owner.UserID, &owner.Email); err != nil {
