@@ -26,6 +26,9 @@ type SeatPool struct {
 	PeriodEnd    sql.NullTime `db:"current_period_end"`
 	TrialEndsAt  sql.NullTime `db:"trial_ends_at"`
 	PastDueSince sql.NullTime `db:"past_due_since"`
+	// CancelAtPeriodEnd: the subscription ends at PeriodEnd unless resumed
+	// (no seats are sold for it meanwhile).
+	CancelAtPeriodEnd bool `db:"cancel_at_period_end"`
 }
 
 // State is the lifecycle state evaluation reads: the page's banners take
@@ -55,7 +58,7 @@ const (
 	seatPoolsSQL = `
 SELECT s.id, s.product_id, p.key AS product_key, p.name AS product_name, pv.name AS plan_name, pv.seat_based,
        s.status, s.seats, s.auto_assign, s.current_period_end, s.trial_ends_at, s.past_due_since,
-       s.seats_assigned
+       s.seats_assigned, s.cancel_at_period_end
 FROM subscription s
 JOIN product p ON p.id = s.product_id
 JOIN plan_version pv ON pv.id = s.plan_version_id

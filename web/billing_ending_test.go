@@ -51,6 +51,9 @@ func TestTheOverviewSaysACanceledPlanEnds(t *testing.T) {
 	if doc.Find(`[data-testid="buy-seats"]`).Length() != 0 {
 		t.Error("the overview offers Buy seats on a plan that is ending")
 	}
+	if _, seats := p.get(owner, "/seats"); seats.Find(`[data-testid="buy-seats"], [data-testid="waiting-buy-seats-link"]`).Length() != 0 {
+		t.Error("/seats offers Buy seats on a plan that is ending")
+	}
 
 	// Support sees a customer who is leaving on the console's account page.
 	_, doc = p.get(p.staffLogin("support@acme.test"), "/admin/accounts/globex")
