@@ -114,11 +114,23 @@ func (b *Billing) PreviewAddOn(ctx context.Context, accountID int64, key string,
 	if err != nil {
 		return AddOnPreview{}, err
 	}
-	return b.previewAddOn(ctx, st, key, units)
+	p, err := b.addOnChange(ctx, st, key, units)
+	if err != nil || units <= p.From {
+		return p, err
+	}
+	sub := st.Subscription
+	charge, err := b.Provider.PreviewAddOn(ctx, sub.CustomerID.String, sub.StripeSubscription.String, p.AddOn.Price.StripePriceID, units)
+	if err != nil {
+		return p, err
+	}
+	p.Charge = &charge
+	return p, nil
 }
 
-// previewAddOn is PreviewAddOn on the account's billing state st.
-func (b *Billing) previewAddOn(ctx context.Context, st store.BillingState, key string, units int) (AddOnPreview, error) {
+// addOnChange is what holding units of add-on key would do but the charge,
+// or why it may not be done. SetAddOn decides on it alone: the provider is
+// asked once, to make the change.
+func (b *Billing) addOnChange(ctx context.Context, st store.BillingState, key string, units int) (AddOnPreview, error) {
 	if st.Subscription == nil {
 		return AddOnPreview{}, invalid("addon", "add-ons are bought on top of a plan: choose a plan first")
 	}
@@ -163,13 +175,6 @@ func (b *Billing) previewAddOn(ctx context.Context, st store.BillingState, key s
 		after := base + licensing.HeldAddOn{Quantity: a.Quantity, Units: units}.Extra()
 		p.LimitNow, p.LimitAfter = &now, &after
 	}
-	if units > a.Units {
-		charge, err := b.Provider.PreviewAddOn(ctx, sub.CustomerID.String, sub.StripeSubscription.String, a.Price.StripePriceID, units)
-		if err != nil {
-			return p, err
-		}
-		p.Charge = &charge
-	}
 	return p, nil
 }
 
@@ -185,7 +190,7 @@ func (b *Billing) SetAddOn(ctx context.Context, actor store.Actor, accountID int
 	if err != nil {
 		return Pending{}, err
 	}
-	p, err := b.previewAddOn(ctx, st, key, units)
+	p, err := b.addOnChange(ctx, st, key, units)
 	if err != nil {
 		return Pending{}, err
 	}

@@ -25,24 +25,15 @@ func (b *Billing) PreviewSeats(ctx context.Context, accountID int64, seats int) 
 	if err != nil {
 		return SeatPreview{}, err
 	}
-	return b.previewSeats(ctx, st, accountID, seats)
-}
-
-// previewSeats is PreviewSeats on the account's billing state st.
-func (b *Billing) previewSeats(ctx context.Context, st store.BillingState, accountID int64, seats int) (SeatPreview, error) {
-	sub, err := changeable(st)
-	if err != nil {
+	sub, err := seatChange(st, seats)
+	if sub == nil {
 		return SeatPreview{}, err
 	}
 	p := SeatPreview{From: sub.Seats, To: seats}
-	switch {
-	case !sub.SeatBased:
-		return p, invalid("seats", sub.PlanName+" is not sold by the seat")
-	case seats < 1 || seats > 10000:
-		return p, invalid("seats", "choose between 1 and 10000 seats")
-	case seats == sub.Seats:
-		return p, invalid("seats", "the subscription already has that many seats")
-	case seats > sub.Seats:
+	if err != nil {
+		return p, err
+	}
+	if seats > sub.Seats {
 		charge, err := b.Provider.PreviewChange(ctx, sub.CustomerID.String, sub.StripeSubscription.String, sub.PriceID.String, seats, nil)
 		p.Charge = &charge
 		return p, err
@@ -52,6 +43,26 @@ func (b *Billing) previewSeats(ctx context.Context, st store.BillingState, accou
 		p.Holders, err = b.Store.SeatHolders(ctx, accountID, sub.ID, maxHoldersShown)
 	}
 	return p, err
+}
+
+// seatChange is the subscription whose seat count would become seats, and
+// why it may not (nil subscription: none can change). The preview's charge
+// and holders are not needed to decide: ChangeSeats asks the provider
+// once, to make the change.
+func seatChange(st store.BillingState, seats int) (*store.BillingSubscription, error) {
+	sub, err := changeable(st)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !sub.SeatBased:
+		return sub, invalid("seats", sub.PlanName+" is not sold by the seat")
+	case seats < 1 || seats > 10000:
+		return sub, invalid("seats", "choose between 1 and 10000 seats")
+	case seats == sub.Seats:
+		return sub, invalid("seats", "the subscription already has that many seats")
+	}
+	return sub, nil
 }
 
 // ChangeSeats buys seats at once or drops them at period end. Dropping
@@ -65,17 +76,17 @@ func (b *Billing) ChangeSeats(ctx context.Context, actor store.Actor, accountID 
 	if err != nil {
 		return Pending{}, err
 	}
-	p, err := b.previewSeats(ctx, st, accountID, seats)
+	sub, err := seatChange(st, seats)
 	if err != nil {
 		return Pending{}, err
 	}
-	sub := st.Subscription
+	buy := seats > sub.Seats // charged at once; fewer seats wait for period end
 	err = b.Store.RecordBillingRequest(ctx, actor, accountID, "billing.seat_change", "subscription", itoa(sub.ID), map[string]any{
-		"plan": sub.PlanName, "seats_from": p.From, "seats_to": p.To, "at_period_end": p.Charge == nil})
+		"plan": sub.PlanName, "seats_from": sub.Seats, "seats_to": seats, "at_period_end": !buy})
 	if err != nil {
 		return Pending{}, err
 	}
-	if p.Charge != nil {
+	if buy {
 		return pending(st, ChangeSeats), b.Provider.ChangeSeats(ctx, sub.StripeSubscription.String, seats)
 	}
 	scheduledPrice := ""
