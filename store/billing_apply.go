@@ -112,6 +112,7 @@ type resolvedPrice struct {
 	PlanID        int64  `db:"plan_id"`
 	ProductID     int64  `db:"product_id"`
 	PlanKey       string `db:"plan_key"`
+	SeatBased     bool   `db:"seat_based"`
 }
 
 const (
@@ -132,7 +133,7 @@ LEFT JOIN plan_version spv ON spv.id = s.scheduled_plan_version_id LEFT JOIN pla
 	// A price maps to the version the subscription is on when that version
 	// has it (subscribers keep their version), else to the newest version.
 	resolvePriceSQL = `
-SELECT pv.id AS plan_version_id, pv.plan_id, pl.product_id, pl.key AS plan_key
+SELECT pv.id AS plan_version_id, pv.plan_id, pl.product_id, pl.key AS plan_key, pv.seat_based
 FROM plan_price pp JOIN plan_version pv ON pv.id = pp.plan_version_id JOIN plan pl ON pl.id = pv.plan_id
 WHERE pp.stripe_price_id = $1
 ORDER BY (pv.id = $2) DESC, pv.version DESC LIMIT 1`
@@ -356,7 +357,7 @@ func applySubscription(ctx context.Context, ptx preparedTx, now time.Time, ev St
 			return "", err
 		}
 	}
-	if before == nil || next.PlanVersionID != row.PlanVersionID {
+	if price.SeatBased && (before == nil || next.PlanVersionID != row.PlanVersionID) {
 		if err := giveSignupSeat(ctx, tx, now, accountID, row.ID); err != nil {
 			return "", err
 		}

@@ -148,11 +148,8 @@ const (
 	insertOwnerSQL = `
 INSERT INTO membership (account_id, user_id, role, status, source, last_sign_in_at, created_at)
 VALUES ($1, $2, 'owner', 'active', 'manual', $3, $3) RETURNING id`
-	insertSignupSeatSQL      = `INSERT INTO signup_seat (account_id, membership_id) VALUES ($1, $2)`
-	takeSignupSeatSQL        = `DELETE FROM signup_seat WHERE account_id = $1 RETURNING membership_id`
-	subscriptionSeatBasedSQL = `
-SELECT pv.seat_based FROM subscription s JOIN plan_version pv ON pv.id = s.plan_version_id
-WHERE s.account_id = $1 AND s.id = $2`
+	insertSignupSeatSQL = `INSERT INTO signup_seat (account_id, membership_id) VALUES ($1, $2)`
+	takeSignupSeatSQL   = `DELETE FROM signup_seat WHERE account_id = $1 RETURNING membership_id`
 )
 
 // CompleteSignup uses a verification link once: the person gets their
@@ -209,21 +206,15 @@ func (s *Store) CompleteSignup(ctx context.Context, token string) (SignedUp, err
 }
 
 // giveSignupSeat gives the owner of an account made by sign-up a seat of
-// the account's first plan with seats, as billing's events make it: the
-// one who signed up is the person who will use the plan, and should not
-// have to assign themselves a seat first. It is called by the transaction
-// that inserts a subscription or changes its plan, and audited there like
-// any seat given. The owner's mark is taken with the first seat-based plan:
-// one who signed up for Free and upgrades to Team gets their seat then.
-// Accounts the vendor creates have no mark, and get no seat.
+// subscription subID, the account's first plan with seats, as billing's
+// events make it: the one who signed up is the person who will use the
+// plan, and should not have to assign themselves a seat first. The
+// transaction that inserts a seat-based subscription or moves one to a
+// seat-based plan calls it, and it is audited there like any seat given:
+// the mark waits for a plan with seats, so one who signed up for Free and
+// upgrades to Team gets their seat then. Accounts the vendor creates have
+// no mark, and get no seat.
 func giveSignupSeat(ctx context.Context, tx *sqlx.Tx, now time.Time, accountID, subID int64) error {
-	var seatBased bool
-	if err := tx.GetContext(ctx, &seatBased, subscriptionSeatBasedSQL, accountID, subID); err != nil {
-		return err
-	}
-	if !seatBased {
-		return nil // the mark waits for a plan with seats
-	}
 	var membershipID int64
 	err := tx.GetContext(ctx, &membershipID, takeSignupSeatSQL, accountID)
 	if errors.Is(err, sql.ErrNoRows) {
