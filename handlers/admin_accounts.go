@@ -89,7 +89,7 @@ func (h *Handler) adminAccountPage(c echo.Context, status int, refused func(*vie
 		a.Subscriptions = append(a.Subscriptions, views.AdminSubscription{Product: sub.ProductName, Plan: sub.PlanName,
 			PlanVersion: sub.PlanVersion, Status: sub.Status, SeatBased: sub.SeatBased, Seats: sub.Seats,
 			SeatsAssigned: sub.SeatsAssigned, PeriodEnd: sub.CurrentPeriodEnd.Time, TrialEnds: sub.TrialEndsAt.Time,
-			StripeID: sub.StripeSubscription.String, Ending: sub.CancelAtPeriodEnd && sub.Status != string(licensing.Canceled)})
+			StripeID: sub.StripeSubscription.String, Ending: licensing.Status(sub.Status).Ending(sub.CancelAtPeriodEnd)})
 	}
 	for _, m := range d.Members {
 		a.Members = append(a.Members, views.AdminMember{Email: m.Email, Name: m.Name, Role: m.Role, Status: m.Status,

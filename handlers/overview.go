@@ -53,7 +53,7 @@ func (h *Handler) Overview(c echo.Context) error {
 		for _, sub := range subs {
 			if sub.ProductKey == p.Product && sub.CurrentPeriodEnd.Valid {
 				po.PeriodEnd = sub.CurrentPeriodEnd.Time.UTC().Format("2 Jan 2006")
-				po.Ending = sub.CancelAtPeriodEnd && sub.Status != string(licensing.Canceled)
+				po.Ending = licensing.Status(sub.Status).Ending(sub.CancelAtPeriodEnd)
 			}
 		}
 		o.Products = append(o.Products, po)

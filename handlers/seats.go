@@ -64,7 +64,7 @@ func (h *Handler) seatsView(c echo.Context, results *views.SeatResultsView) (vie
 		pv := views.SeatPoolView{ID: p.SubscriptionID, ProductKey: p.ProductKey, ProductName: p.ProductName,
 			PlanName: p.PlanName, Status: p.Status, SeatBased: p.SeatBased, Purchased: p.Purchased, Granted: p.Granted(),
 			Effective: p.Effective, Assigned: p.Assigned, Free: p.Free(), Over: p.Over(), AutoAssign: p.AutoAssign,
-			HoldersTotal: p.Assigned, Ending: p.CancelAtPeriodEnd && p.Status != string(licensing.Canceled)}
+			HoldersTotal: p.Assigned, Ending: licensing.Status(p.Status).Ending(p.CancelAtPeriodEnd)}
 		if p.SeatBased {
 			holders, err := h.Store.SeatHolders(ctx, cur.AccountID, p.SubscriptionID, holdersShown)
 			if err != nil {

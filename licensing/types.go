@@ -34,6 +34,11 @@ const (
 	Canceled  Status = "canceled"
 )
 
+// Ending tells whether a subscription in status s, set to cancel at period
+// end, is still running toward that end (until a buyer resumes it): the
+// pages say it ends and sell no more seats for it.
+func (s Status) Ending(cancelAtPeriodEnd bool) bool { return cancelAtPeriodEnd && s != Canceled }
+
 // Reason is the stable string that explains a Decision. Vendors' applications
 // switch on these, so they never change meaning.
 type Reason string
