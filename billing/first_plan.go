@@ -58,7 +58,7 @@ func (b *Billing) StartFirstPlan(ctx context.Context, accountID int64, in FirstP
 			seats = TrialSeats
 		}
 		if seats < 1 || seats > MaxCheckoutSeats {
-			return Pending{}, invalid("seats", "choose between 1 and 1000 seats")
+			return Pending{}, invalid("seats", fmt.Sprintf("choose between 1 and %d seats", MaxCheckoutSeats))
 		}
 	}
 	subscribe := SubscribeInput{AccountID: accountID, PriceID: target.PriceID.String, Quantity: seats, Free: Free(target),

@@ -38,7 +38,7 @@ func (h *Handler) renderCheckout(c echo.Context, status int, planKey, seats, cod
 	v := views.CheckoutView{PlanKey: plan.PlanKey, PlanName: plan.Name, SeatBased: plan.SeatBased, Seats: seats,
 		UnitAmount: plan.UnitAmount, Currency: plan.Currency, Simulated: h.Billing.Sim != nil,
 		Price: views.PlanPrice(plan.UnitAmount, plan.Currency, plan.SeatBased), Problems: problems, CSRF: csrfToken(c),
-		PromotionCode: code}
+		PromotionCode: code, MaxSeats: billing.MaxCheckoutSeats}
 	return render(c, status, views.CheckoutPage(h.shell(c, "Checkout", "billing"), v))
 }
 

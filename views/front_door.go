@@ -128,6 +128,7 @@ type CheckoutView struct {
 	Problems          map[string]string
 	CSRF              string
 	PromotionCode     string // as typed, kept when refused
+	MaxSeats          int    // the most seats one checkout buys (billing.MaxCheckoutSeats)
 }
 
 // Total is what the purchase costs a month for the seats typed, before any
@@ -137,7 +138,7 @@ func (v CheckoutView) Total() string {
 	if !v.SeatBased {
 		seats, err = 1, nil
 	}
-	if err != nil || seats < 1 || seats > maxCheckoutSeats {
+	if err != nil || seats < 1 || seats > v.MaxSeats {
 		return ""
 	}
 	total := "Total: " + FormatMoney(v.UnitAmount*int64(seats), v.Currency) + " per month"
@@ -146,9 +147,6 @@ func (v CheckoutView) Total() string {
 	}
 	return total
 }
-
-// maxCheckoutSeats is the most seats the checkout form takes (its max).
-const maxCheckoutSeats = 1000
 
 // ForgotView is the "forgot password" form.
 type ForgotView struct {
